@@ -1,0 +1,18 @@
+//! Baton's schema migrations (sea-orm-migration).
+//!
+//! Every schema change is a new migration appended to [`Migrator::migrations`]; an old migration is
+//! never edited once it has landed. Migrations use sea-query builders only, so the same schema is
+//! created on SQLite and PostgreSQL: no backend-specific SQL here.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,102 @@
+//! The one place where failures become HTTP responses: `{"error", "code", "details"}` with the
+//! right status. Internal details (database errors) are logged here, never sent.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::service::ServiceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// The body is not JSON at all (syntax), or empty.
+    #[error("{message}")]
+    MalformedBody { message: String },
+    /// A field of the body or query is unknown, missing or of the wrong type.
+    #[error("{field}: {message}")]
+    InvalidField { field: String, message: String },
+    #[error("missing or invalid API token")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("no route for {0}")]
+    RouteNotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, Value) {
+        match self {
+            ApiError::Service(ServiceError::NotFound { resource, id }) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                json!({ "resource": resource, "id": id }),
+            ),
+            ApiError::Service(ServiceError::Invalid { field, message }) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_field",
+                json!({ "field": field, "problem": message }),
+            ),
+            ApiError::Service(ServiceError::Conflict { code, details, .. }) => {
+                (StatusCode::CONFLICT, code, details.clone())
+            }
+            ApiError::Service(ServiceError::Database(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", json!({}))
+            }
+            ApiError::MalformedBody { .. } => {
+                (StatusCode::BAD_REQUEST, "malformed_body", json!({}))
+            }
+            ApiError::InvalidField { field, message } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_field",
+                json!({ "field": field, "problem": message }),
+            ),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", json!({})),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", json!({})),
+            ApiError::RouteNotFound(path) => {
+                (StatusCode::NOT_FOUND, "not_found", json!({ "path": path }))
+            }
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                json!({}),
+            ),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                json!({}),
+            ),
+            ApiError::PayloadTooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                json!({ "limit": limit }),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, details) = self.parts();
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self, "request failed");
+            "internal error".to_owned()
+        } else {
+            self.to_string()
+        };
+        let body = Json(json!({ "error": message, "code": code, "details": details }));
+        if status == StatusCode::UNAUTHORIZED {
+            (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
+        } else {
+            (status, body).into_response()
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The gate every request passes before a handler sees it, in this order:
+//!
+//! 1. `Host` must be exactly one of the server's own loopback names with its port (DNS
+//!    rebinding: a foreign name that resolves to 127.0.0.1 is refused) — 403;
+//! 2. an `Origin`, if sent, must be exactly the server's own origin (a web page on another site,
+//!    or `null`, is refused on HTTP and WebSocket alike) — 403;
+//! 3. every route but `GET /api/health` needs the token: `Authorization: Bearer <token>`, or for
+//!    a WebSocket upgrade (browsers cannot set headers there) the subprotocols `baton.v1` and
+//!    `bearer.<token>`. A token in the query string is never accepted — 401;
+//! 4. `POST`/`PUT`/`PATCH` must say `Content-Type: application/json` (a cross-site form cannot) and
+//!    a `DELETE` that sends a body type must too — 415;
+//! 5. a declared body over 1 MiB is refused before it is read — 413.
+//!
+//! No CORS headers are ever sent. The caller's identity is put in the request's extensions as an
+//! [`Actor`] for the handlers.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::extract::MAX_BODY;
+use crate::security::AdminToken;
+use crate::service::Actor;
+
+/// The subprotocol a WebSocket client offers (and the server answers) beside its token.
+pub const WS_PROTOCOL: &str = "baton.v1";
+const WS_BEARER_PREFIX: &str = "bearer.";
+
+/// What the gate lets through.
+pub struct Guard {
+    hosts: Vec<String>,
+    origins: Vec<String>,
+    token: AdminToken,
+}
+
+impl Guard {
+    /// Accepts the loopback names on `port`, plus `extra_hosts` (`host:port` forms, for a server
+    /// deliberately bound to another interface).
+    pub fn new(port: u16, extra_hosts: &[String], token: AdminToken) -> Self {
+        let mut hosts = vec![
+            format!("127.0.0.1:{port}"),
+            format!("localhost:{port}"),
+            format!("[::1]:{port}"),
+        ];
+        hosts.extend(extra_hosts.iter().cloned());
+        let origins = hosts.iter().map(|h| format!("http://{h}")).collect();
+        Self {
+            hosts,
+            origins,
+            token,
+        }
+    }
+
+    fn check(&self, req: &Request) -> Result<Actor, ApiError> {
+        let headers = req.headers();
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri().authority().map(|a| a.as_str()));
+        if !host.is_some_and(|h| self.hosts.iter().any(|ok| ok.eq_ignore_ascii_case(h))) {
+            return Err(ApiError::Forbidden(
+                "Host is not this server's loopback address",
+            ));
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or("");
+            if !self
+                .origins
+                .iter()
+                .any(|ok| ok.eq_ignore_ascii_case(origin))
+            {
+                return Err(ApiError::Forbidden("cross-origin requests are not allowed"));
+            }
+        }
+        let public = req.method() == Method::GET && req.uri().path() == "/api/health";
+        let actor = if public {
+            Actor::User
+        } else {
+            self.authenticate(headers)?
+        };
+        let method = req.method();
+        let needs_json = matches!(*method, Method::POST | Method::PUT | Method::PATCH)
+            || (*method == Method::DELETE && headers.contains_key(header::CONTENT_TYPE));
+        if needs_json && !is_json(headers) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > MAX_BODY as u64) {
+            return Err(ApiError::PayloadTooLarge { limit: MAX_BODY });
+        }
+        Ok(actor)
+    }
+
+    fn authenticate(&self, headers: &HeaderMap) -> Result<Actor, ApiError> {
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let offered = bearer.or_else(|| ws_bearer(headers));
+        match offered {
+            Some(token) if self.token.matches(token) => Ok(Actor::User),
+            _ => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+/// The token offered as a `bearer.<token>` WebSocket subprotocol, when `baton.v1` is offered too.
+fn ws_bearer(headers: &HeaderMap) -> Option<&str> {
+    let offered: Vec<&str> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    if !offered.contains(&WS_PROTOCOL) {
+        return None;
+    }
+    offered
+        .iter()
+        .find_map(|p| p.strip_prefix(WS_BEARER_PREFIX))
+}
+
+/// Whether the request declares a JSON body (`application/json`, parameters allowed).
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The middleware: runs [`Guard::check`] and hands the caller's [`Actor`] on.
+pub async fn gate(State(guard): State<Arc<Guard>>, mut req: Request, next: Next) -> Response {
+    match guard.check(&req) {
+        Ok(actor) => {
+            req.extensions_mut().insert(actor);
+            next.run(req).await
+        }
+        Err(err) => {
+            tracing::debug!(method = %req.method(), path = req.uri().path(), error = %err, "refused");
+            err.into_response()
+        }
+    }
+}

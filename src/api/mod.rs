@@ -1,0 +1,124 @@
+//! The loopback HTTP + WebSocket API (axum). Handlers are a few lines around one service call;
+//! rules live in the service layer, failures become responses in [`error`], and every request
+//! passes the [`guard`] first. The OpenAPI document is generated from the handlers' annotations
+//! (utoipa) and served at `/api/openapi.json`.
+
+pub mod error;
+pub mod extract;
+pub mod guard;
+mod messages;
+mod projects;
+mod sessions;
+pub mod state;
+mod system;
+mod tasks;
+mod ws;
+
+use std::sync::Arc;
+
+use axum::http::Uri;
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use error::ApiError;
+use guard::Guard;
+use state::AppState;
+
+/// The error body every failure carries.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A sentence saying what went wrong.
+    pub error: String,
+    /// A stable machine-readable code (`invalid_field`, `not_found`, `dependency_cycle`, …).
+    pub code: String,
+    /// Specifics, e.g. `{"field": "title", "problem": "..."}` or `{"cycle": [...]}`.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+/// `{"success": true}`, the answer to a delete.
+#[derive(Serialize, ToSchema)]
+pub struct Success {
+    pub success: bool,
+}
+
+impl Default for Success {
+    fn default() -> Self {
+        Self { success: true }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Baton API", description = "The loopback API of Baton: projects, tasks, sessions, messages and live events."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "projects"), (name = "tasks"), (name = "sessions"), (name = "messages"),
+        (name = "events", description = "WebSocket at /ws"), (name = "system")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The routes and the OpenAPI document describing them.
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::health))
+        .routes(routes!(system::version))
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(projects::get, projects::update, projects::delete))
+        .routes(routes!(tasks::list, tasks::create))
+        .routes(routes!(tasks::get, tasks::update, tasks::delete))
+        .routes(routes!(tasks::add_subtask))
+        .routes(routes!(tasks::update_subtask, tasks::remove_subtask))
+        .routes(routes!(tasks::set_dependencies))
+        .routes(routes!(tasks::history))
+        .routes(routes!(sessions::list, sessions::create))
+        .routes(routes!(sessions::get, sessions::update, sessions::delete))
+        .routes(routes!(sessions::add_task, sessions::remove_task))
+        .routes(routes!(messages::list, messages::create))
+        .routes(routes!(ws::upgrade))
+        .split_for_parts()
+}
+
+/// The OpenAPI document, for tools that want it without a running server.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+/// The whole application: routes, the OpenAPI document, and the guard in front of all of it
+/// (unknown routes included).
+pub fn router(state: AppState, guard: Guard) -> Router {
+    let (router, mut doc) = routes();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let doc = Arc::new(doc);
+    router
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let doc = Arc::clone(&doc);
+                async move { Json(doc) }
+            }),
+        )
+        .fallback(|uri: Uri| async move { ApiError::RouteNotFound(uri.path().to_owned()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(Arc::new(guard), guard::gate))
+        .with_state(state)
+}

@@ -1,0 +1,190 @@
+//! The in-process event bus: every change in Baton becomes one typed [`Event`], published once
+//! and fanned out to every subscriber (WebSocket clients now; the desktop UI and webhooks later).
+//!
+//! Publishing never waits: the bus is a `tokio::sync::broadcast` channel, so a subscriber that
+//! falls behind loses its place (it sees `Lagged`) instead of slowing the publisher or the other
+//! subscribers. Each event is serialized to its wire form once, at publish time.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::broadcast;
+
+use crate::model::{Message, Project, Session, Task};
+
+/// How many events a subscriber may fall behind before it is told it lagged.
+const CAPACITY: usize = 4096;
+
+/// One change, named `resource:verb` on the wire.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    ProjectCreated(Project),
+    ProjectUpdated(Project),
+    ProjectDeleted { id: String },
+    TaskCreated(Task),
+    TaskUpdated(Task),
+    TaskDeleted { id: String, project_id: String },
+    SessionCreated(Session),
+    SessionUpdated(Session),
+    SessionDeleted { id: String, project_id: String },
+    SessionTaskAdded(Link),
+    SessionTaskRemoved(Link),
+    TaskSessionAdded(Link),
+    TaskSessionRemoved(Link),
+    MessageCreated(Message),
+}
+
+/// A session↔task link, as carried by the four relationship events.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Link {
+    pub session_id: String,
+    pub task_id: String,
+    #[serde(skip)]
+    pub project_id: String,
+}
+
+impl Event {
+    /// The wire name, e.g. `task:created`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::ProjectCreated(_) => "project:created",
+            Event::ProjectUpdated(_) => "project:updated",
+            Event::ProjectDeleted { .. } => "project:deleted",
+            Event::TaskCreated(_) => "task:created",
+            Event::TaskUpdated(_) => "task:updated",
+            Event::TaskDeleted { .. } => "task:deleted",
+            Event::SessionCreated(_) => "session:created",
+            Event::SessionUpdated(_) => "session:updated",
+            Event::SessionDeleted { .. } => "session:deleted",
+            Event::SessionTaskAdded(_) => "session:task_added",
+            Event::SessionTaskRemoved(_) => "session:task_removed",
+            Event::TaskSessionAdded(_) => "task:session_added",
+            Event::TaskSessionRemoved(_) => "task:session_removed",
+            Event::MessageCreated(_) => "message:created",
+        }
+    }
+
+    /// The project the change belongs to, for subscribers that narrow to one project.
+    pub fn project_id(&self) -> &str {
+        match self {
+            Event::ProjectCreated(p) | Event::ProjectUpdated(p) => &p.id,
+            Event::ProjectDeleted { id } => id,
+            Event::TaskCreated(t) | Event::TaskUpdated(t) => &t.project_id,
+            Event::TaskDeleted { project_id, .. } | Event::SessionDeleted { project_id, .. } => {
+                project_id
+            }
+            Event::SessionCreated(s) | Event::SessionUpdated(s) => &s.project_id,
+            Event::SessionTaskAdded(l)
+            | Event::SessionTaskRemoved(l)
+            | Event::TaskSessionAdded(l)
+            | Event::TaskSessionRemoved(l) => &l.project_id,
+            Event::MessageCreated(m) => &m.project_id,
+        }
+    }
+
+    /// The `data` member of the envelope.
+    pub fn data(&self) -> serde_json::Value {
+        let value = match self {
+            Event::ProjectCreated(p) | Event::ProjectUpdated(p) => serde_json::to_value(p),
+            Event::TaskCreated(t) | Event::TaskUpdated(t) => serde_json::to_value(t),
+            Event::SessionCreated(s) | Event::SessionUpdated(s) => serde_json::to_value(s),
+            Event::MessageCreated(m) => serde_json::to_value(m),
+            Event::ProjectDeleted { id } => Ok(json!({ "id": id })),
+            Event::TaskDeleted { id, project_id } | Event::SessionDeleted { id, project_id } => {
+                Ok(json!({ "id": id, "projectId": project_id }))
+            }
+            Event::SessionTaskAdded(l)
+            | Event::SessionTaskRemoved(l)
+            | Event::TaskSessionAdded(l)
+            | Event::TaskSessionRemoved(l) => serde_json::to_value(l),
+        };
+        // Our own plain structs always serialize.
+        value.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The envelope `{"event": ..., "data": ...}` as JSON text.
+    pub fn to_envelope(&self) -> String {
+        json!({ "event": self.name(), "data": self.data() }).to_string()
+    }
+}
+
+/// An event as subscribers receive it: the typed value and its wire form, made once.
+#[derive(Debug)]
+pub struct Published {
+    pub event: Event,
+    pub json: Arc<str>,
+}
+
+/// The bus. Cloning it gives another handle on the same channel.
+#[derive(Clone)]
+pub struct EventBus {
+    tx: broadcast::Sender<Arc<Published>>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventBus {
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(CAPACITY);
+        Self { tx }
+    }
+
+    /// Publishes `event` to every current subscriber; never blocks.
+    pub fn publish(&self, event: Event) {
+        let json = Arc::from(event.to_envelope());
+        tracing::debug!(event = event.name(), "publish");
+        // An error only means nobody listens right now.
+        let _unheard = self.tx.send(Arc::new(Published { event, json }));
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
+        self.tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_names_the_event_and_carries_its_data() {
+        let event = Event::TaskDeleted {
+            id: "task_1".into(),
+            project_id: "proj_1".into(),
+        };
+        let value: serde_json::Value = serde_json::from_str(&event.to_envelope()).unwrap();
+        assert_eq!(value["event"], "task:deleted");
+        assert_eq!(value["data"]["id"], "task_1");
+        assert_eq!(event.project_id(), "proj_1");
+    }
+
+    #[test]
+    fn link_events_carry_both_ids_but_not_the_project() {
+        let link = Link {
+            session_id: "s".into(),
+            task_id: "t".into(),
+            project_id: "p".into(),
+        };
+        let data = Event::TaskSessionAdded(link).data();
+        assert_eq!(data, json!({"sessionId": "s", "taskId": "t"}));
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_does_not_block_the_publisher() {
+        let bus = EventBus::new();
+        let mut slow = bus.subscribe();
+        for i in 0..(CAPACITY + 10) {
+            bus.publish(Event::ProjectDeleted { id: i.to_string() });
+        }
+        assert!(matches!(
+            slow.recv().await,
+            Err(broadcast::error::RecvError::Lagged(_))
+        ));
+    }
+}

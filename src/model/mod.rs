@@ -1,0 +1,20 @@
+//! The shapes Baton speaks: what the service layer returns and accepts, serialized exactly as the
+//! API, the WebSocket and (later) the desktop shell send them. camelCase fields, times in Unix
+//! milliseconds, a superset of the Agent Maestro shapes.
+//!
+//! Inputs reject unknown fields, so a typo is a 400 naming the field rather than a silent no-op.
+
+mod message;
+mod patch;
+mod project;
+mod session;
+mod task;
+
+pub use message::{ListMessages, Message, NewMessage};
+pub use patch::nullable;
+pub use project::{NewProject, Project, ProjectPatch};
+pub use session::{ListSessions, NewSession, Session, SessionPatch, SessionStatus};
+pub use task::{
+    HistoryEntry, ListTasks, NewSubtask, NewTask, Priority, SetDependencies, SortField, SortOrder,
+    Subtask, SubtaskPatch, SubtaskStatus, Task, TaskPatch, TaskStatus,
+};

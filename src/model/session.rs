@@ -1,0 +1,119 @@
+//! Sessions: one agent process in one terminal (this module holds the record; the PTY engine
+//! runs the process).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    Starting,
+    Running,
+    /// The agent waits for input.
+    Waiting,
+    Completed,
+    Failed,
+    Stopped,
+    /// Baton itself went away while the session ran.
+    Interrupted,
+}
+
+impl SessionStatus {
+    pub const ALL: [SessionStatus; 7] = [
+        SessionStatus::Starting,
+        SessionStatus::Running,
+        SessionStatus::Waiting,
+        SessionStatus::Completed,
+        SessionStatus::Failed,
+        SessionStatus::Stopped,
+        SessionStatus::Interrupted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStatus::Starting => "starting",
+            SessionStatus::Running => "running",
+            SessionStatus::Waiting => "waiting",
+            SessionStatus::Completed => "completed",
+            SessionStatus::Failed => "failed",
+            SessionStatus::Stopped => "stopped",
+            SessionStatus::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+
+    /// Whether a process is (or is about to be) alive in this state.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            SessionStatus::Starting | SessionStatus::Running | SessionStatus::Waiting
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub id: String,
+    pub project_id: String,
+    pub task_ids: Vec<String>,
+    pub name: String,
+    pub agent_id: Option<String>,
+    /// The argv the agent runs with (empty for a record with no process).
+    pub command: Vec<String>,
+    pub cwd: Option<String>,
+    /// The environment Baton hands the agent, never including its token.
+    pub env: BTreeMap<String, String>,
+    pub status: SessionStatus,
+    pub pid: Option<i32>,
+    pub exit_code: Option<i32>,
+    pub started_at: Option<i64>,
+    pub last_activity: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewSession {
+    /// A client-chosen id (letters, digits, `_`, `-`, `.`; at most 128); generated when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    pub project_id: String,
+    #[serde(default)]
+    pub task_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub agent_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub status: Option<SessionStatus>,
+    /// The end time to record when `status` becomes an end state (defaults to now).
+    #[serde(default)]
+    pub completed_at: Option<i64>,
+}
+
+/// Filters of `GET /api/sessions`.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListSessions {
+    /// Sessions linked to this task.
+    pub task_id: Option<String>,
+    pub project_id: Option<String>,
+    /// Comma-separated statuses.
+    pub status: Option<String>,
+}

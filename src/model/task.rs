@@ -1,0 +1,269 @@
+//! Tasks, their subtasks, dependencies and history.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Pending,
+    Queued,
+    InProgress,
+    Blocked,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 7] = [
+        TaskStatus::Pending,
+        TaskStatus::Queued,
+        TaskStatus::InProgress,
+        TaskStatus::Blocked,
+        TaskStatus::Completed,
+        TaskStatus::Failed,
+        TaskStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Pending => "pending",
+            TaskStatus::Queued => "queued",
+            TaskStatus::InProgress => "in_progress",
+            TaskStatus::Blocked => "blocked",
+            TaskStatus::Completed => "completed",
+            TaskStatus::Failed => "failed",
+            TaskStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 3] = [Priority::Low, Priority::Medium, Priority::High];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// The number stored in the database; it sorts low < medium < high.
+    pub fn rank(self) -> i16 {
+        match self {
+            Priority::Low => 0,
+            Priority::Medium => 1,
+            Priority::High => 2,
+        }
+    }
+
+    pub fn from_rank(rank: i16) -> Self {
+        match rank {
+            i16::MIN..=0 => Priority::Low,
+            1 => Priority::Medium,
+            _ => Priority::High,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubtaskStatus {
+    Pending,
+    Completed,
+}
+
+impl SubtaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubtaskStatus::Pending => "pending",
+            SubtaskStatus::Completed => "completed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(SubtaskStatus::Pending),
+            "completed" => Some(SubtaskStatus::Completed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Subtask {
+    pub id: String,
+    pub task_id: String,
+    pub title: String,
+    pub status: SubtaskStatus,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    pub id: String,
+    pub project_id: String,
+    pub title: String,
+    pub description: String,
+    pub prompt: String,
+    pub status: TaskStatus,
+    pub priority: Priority,
+    pub tags: Vec<String>,
+    /// Ids of the tasks this one depends on.
+    pub depends_on: Vec<String>,
+    pub subtasks: Vec<Subtask>,
+    pub session_ids: Vec<String>,
+    pub session_count: usize,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewTask {
+    pub project_id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub prompt: Option<String>,
+    #[serde(default)]
+    pub status: Option<TaskStatus>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub depends_on: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TaskPatch {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub prompt: Option<String>,
+    #[serde(default)]
+    pub status: Option<TaskStatus>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    /// Replaces the tag list.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Accepted for Agent Maestro clients: the completion time to record when `status` becomes
+    /// `completed` (defaults to now). Baton otherwise derives it from the status.
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub completed_at: Option<Option<i64>>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewSubtask {
+    pub title: String,
+    #[serde(default)]
+    pub status: Option<SubtaskStatus>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubtaskPatch {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub status: Option<SubtaskStatus>,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetDependencies {
+    /// The complete list of tasks this task depends on (replaces the old list).
+    pub depends_on: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SortField {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    Priority,
+    Title,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// Filters, sorting and paging of `GET /api/tasks`.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListTasks {
+    pub project_id: Option<String>,
+    /// Comma-separated statuses, e.g. `pending,in_progress`.
+    pub status: Option<String>,
+    /// `low`, `medium` or `high`.
+    pub priority: Option<String>,
+    /// Tasks carrying this tag.
+    pub tag: Option<String>,
+    /// Case-insensitive search in title, description and prompt.
+    pub q: Option<String>,
+    /// `createdAt` (default), `updatedAt`, `priority` or `title`.
+    pub sort: Option<String>,
+    /// `asc` (default) or `desc`.
+    pub order: Option<String>,
+    /// At most this many tasks (1–1000, default 1000).
+    pub limit: Option<String>,
+    /// Skip this many tasks (default 0).
+    pub offset: Option<String>,
+}
+
+/// One recorded change of a task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub task_id: String,
+    /// `created`, `updated`, `subtask_added`, `subtask_updated`, `subtask_removed`,
+    /// `dependencies_changed`, `session_linked`, `session_unlinked`, `dependency_deleted`.
+    pub action: String,
+    pub field: Option<String>,
+    #[schema(value_type = Object)]
+    pub old_value: Option<serde_json::Value>,
+    #[schema(value_type = Object)]
+    pub new_value: Option<serde_json::Value>,
+    /// `user`, `session:<id>` or `system`.
+    pub actor: String,
+    pub created_at: i64,
+}

@@ -1,0 +1,50 @@
+//! What a service call can fail with. Each door maps these to its own form in one place (the
+//! HTTP API in `api::error`).
+
+use sea_orm::DbErr;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The resource named by the request (its path) does not exist.
+    #[error("{resource} '{id}' not found")]
+    NotFound { resource: &'static str, id: String },
+    /// A field of the input is wrong; `field` is its name as the client spelled it.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// The request is well formed but clashes with the current state.
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+impl ServiceError {
+    pub fn not_found(resource: &'static str, id: impl Into<String>) -> Self {
+        ServiceError::NotFound {
+            resource,
+            id: id.into(),
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ServiceError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>, details: Value) -> Self {
+        ServiceError::Conflict {
+            code,
+            message: message.into(),
+            details,
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -1,0 +1,113 @@
+//! The message bus: post a message to a project (optionally about a task or from a session,
+//! optionally answering earlier messages) and read them back in order, resuming with `after`.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use super::error::{ServiceError, ServiceResult};
+use super::{ids, lookup, validate, views, Actor, Service};
+use crate::clock::now_ms;
+use crate::events::Event;
+use crate::model::{ListMessages, Message, NewMessage};
+use crate::store::entity::message;
+use crate::store::json::to_text;
+
+const DEFAULT_PAGE: u64 = 100;
+const MAX_PARENTS: usize = 32;
+
+impl Service {
+    pub async fn post_message(&self, input: NewMessage, actor: &Actor) -> ServiceResult<Message> {
+        let kind = validate::message_type(input.r#type.as_deref().unwrap_or("USER"))?;
+        if input.body.trim().is_empty() {
+            return Err(ServiceError::invalid("body", "must not be empty"));
+        }
+        let mut parent_ids = input.parent_ids.unwrap_or_default();
+        parent_ids.dedup();
+        if parent_ids.len() > MAX_PARENTS {
+            return Err(ServiceError::invalid(
+                "parentIds",
+                format!("at most {MAX_PARENTS} parents"),
+            ));
+        }
+
+        let _lock = self.write_lock().await;
+        let project = &input.project_id;
+        lookup::project_field(&self.db, "projectId", project).await?;
+        if let Some(task_id) = &input.task_id {
+            lookup::task_in_project(&self.db, "taskId", task_id, project).await?;
+        }
+        if let Some(session_id) = &input.session_id {
+            lookup::session_in_project(&self.db, "sessionId", session_id, project).await?;
+        }
+        for parent in &parent_ids {
+            let row = lookup::message_field(&self.db, "parentIds", parent).await?;
+            if &row.project_id != project {
+                return Err(ServiceError::invalid(
+                    "parentIds",
+                    format!("message '{parent}' belongs to another project"),
+                ));
+            }
+        }
+        let row = message::ActiveModel {
+            id: Set(ids::new_id("msg")),
+            project_id: Set(project.clone()),
+            task_id: Set(input.task_id),
+            session_id: Set(input.session_id),
+            r#type: Set(kind),
+            body: Set(input.body),
+            parent_ids: Set(to_text(&parent_ids)),
+            author: Set(actor.to_string()),
+            created_at: Set(now_ms()),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        let message = views::message(row);
+        self.publish_all(vec![Event::MessageCreated(message.clone())]);
+        Ok(message)
+    }
+
+    /// Messages oldest first. With `after`, the `limit` messages that follow it (resume without
+    /// gaps); without, the newest `limit`.
+    pub async fn list_messages(&self, query: &ListMessages) -> ServiceResult<Vec<Message>> {
+        let limit = validate::number(
+            "limit",
+            query.limit.as_deref(),
+            DEFAULT_PAGE,
+            1,
+            validate::MAX_PAGE,
+        )?;
+        let mut select = message::Entity::find();
+        if let Some(project_id) = &query.project_id {
+            select = select.filter(message::Column::ProjectId.eq(project_id.as_str()));
+        }
+        if let Some(task_id) = &query.task_id {
+            select = select.filter(message::Column::TaskId.eq(task_id.as_str()));
+        }
+        if let Some(session_id) = &query.session_id {
+            select = select.filter(message::Column::SessionId.eq(session_id.as_str()));
+        }
+        let rows = match &query.after {
+            Some(after) => {
+                let seq = lookup::message_field(&self.db, "after", after).await?.seq;
+                select
+                    .filter(message::Column::Seq.gt(seq))
+                    .order_by_asc(message::Column::Seq)
+                    .limit(limit)
+                    .all(&self.db)
+                    .await?
+            }
+            None => {
+                let mut newest = select
+                    .order_by_desc(message::Column::Seq)
+                    .limit(limit)
+                    .all(&self.db)
+                    .await?;
+                newest.reverse();
+                newest
+            }
+        };
+        Ok(rows.into_iter().map(views::message).collect())
+    }
+}

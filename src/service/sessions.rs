@@ -1,0 +1,390 @@
+//! Session records and their links to tasks. (Starting the process in a terminal is the PTY
+//! engine's job; this module keeps the record and its rules.)
+//!
+//! Events follow the Agent Maestro contract: creating a session publishes `session:created`, then
+//! for each task `task:updated`, `session:task_added`, `task:session_added`; deleting publishes
+//! `session:deleted`, then for each task `task:updated`, `session:task_removed`,
+//! `task:session_removed`; linking or unlinking one task publishes `session:updated`,
+//! `task:updated` and the two relationship events.
+
+use std::collections::BTreeMap;
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+use serde_json::json;
+
+use super::error::{ServiceError, ServiceResult};
+use super::{history, ids, lookup, rules, tasks::touch, validate, views, Actor, Service};
+use crate::clock::now_ms;
+use crate::events::{Event, Link};
+use crate::model::{ListSessions, NewSession, Session, SessionPatch, SessionStatus};
+use crate::store::entity::{session, session_task};
+use crate::store::json::to_text;
+
+const STATUSES: &str = "starting, running, waiting, completed, failed, stopped, interrupted";
+
+impl Service {
+    pub async fn create_session(&self, input: NewSession, actor: &Actor) -> ServiceResult<Session> {
+        let id = match &input.id {
+            Some(id) => {
+                ids::check_client_id("id", id)?;
+                id.clone()
+            }
+            None => ids::new_id("sess"),
+        };
+        let agent_id = input
+            .agent_id
+            .as_deref()
+            .map(|a| validate::required_line("agentId", a, validate::MAX_NAME))
+            .transpose()?;
+        let name = match &input.name {
+            Some(name) => validate::required_line("name", name, validate::MAX_NAME)?,
+            None => agent_id.clone().unwrap_or_else(|| "session".to_owned()),
+        };
+        let mut task_ids = input.task_ids.unwrap_or_default();
+        dedup_keep_order(&mut task_ids);
+
+        let _lock = self.write_lock().await;
+        let txn = self.db.begin().await?;
+        if session::Entity::find_by_id(id.clone())
+            .one(&txn)
+            .await?
+            .is_some()
+        {
+            return Err(ServiceError::conflict(
+                "already_exists",
+                format!("a session with id '{id}' already exists"),
+                json!({ "field": "id", "id": id }),
+            ));
+        }
+        lookup::project_field(&txn, "projectId", &input.project_id).await?;
+        for task_id in &task_ids {
+            lookup::task_in_project(&txn, "taskIds", task_id, &input.project_id).await?;
+        }
+        let now = now_ms();
+        let env = self.agent_env(&input.project_id, &id, &task_ids);
+        session::ActiveModel {
+            id: Set(id.clone()),
+            project_id: Set(input.project_id.clone()),
+            name: Set(name),
+            agent_id: Set(agent_id),
+            command: Set("[]".to_owned()),
+            cwd: Set(None),
+            env: Set(to_text(&env)),
+            status: Set(SessionStatus::Running.as_str().to_owned()),
+            pid: Set(None),
+            exit_code: Set(None),
+            started_at: Set(Some(now)),
+            last_activity: Set(Some(now)),
+            completed_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        for task_id in &task_ids {
+            link(&txn, &id, task_id, actor, now).await?;
+        }
+        let session = views::session_by_id(&txn, &id).await?;
+        let tasks = task_views_in_order(&txn, &task_ids).await?;
+        txn.commit().await?;
+
+        let mut events = vec![Event::SessionCreated(session.clone())];
+        for task in tasks {
+            let link = link_of(&session, &task.id);
+            events.push(Event::TaskUpdated(task));
+            events.push(Event::SessionTaskAdded(link.clone()));
+            events.push(Event::TaskSessionAdded(link));
+        }
+        self.publish_all(events);
+        Ok(session)
+    }
+
+    pub async fn get_session(&self, id: &str) -> ServiceResult<Session> {
+        views::session_by_id(&self.db, id).await
+    }
+
+    pub async fn list_sessions(&self, query: &ListSessions) -> ServiceResult<Vec<Session>> {
+        let mut select = session::Entity::find();
+        if let Some(project_id) = &query.project_id {
+            select = select.filter(session::Column::ProjectId.eq(project_id.as_str()));
+        }
+        if let Some(status) = &query.status {
+            let statuses = validate::comma_list("status", status, SessionStatus::parse, STATUSES)?;
+            select =
+                select.filter(session::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+        }
+        if let Some(task_id) = &query.task_id {
+            let linked: Vec<String> = session_task::Entity::find()
+                .filter(session_task::Column::TaskId.eq(task_id.as_str()))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|l| l.session_id)
+                .collect();
+            select = select.filter(session::Column::Id.is_in(linked));
+        }
+        let rows = select
+            .order_by_asc(session::Column::CreatedAt)
+            .order_by_asc(session::Column::Id)
+            .all(&self.db)
+            .await?;
+        views::sessions(&self.db, rows).await
+    }
+
+    pub async fn update_session(&self, id: &str, patch: SessionPatch) -> ServiceResult<Session> {
+        let name = patch
+            .name
+            .as_deref()
+            .map(|n| validate::required_line("name", n, validate::MAX_NAME))
+            .transpose()?;
+        let _lock = self.write_lock().await;
+        let row = lookup::session(&self.db, id).await?;
+        let old_status = SessionStatus::parse(&row.status).unwrap_or(SessionStatus::Interrupted);
+        let now = now_ms();
+        let mut active: session::ActiveModel = row.clone().into();
+        if let Some(name) = name.filter(|n| *n != row.name) {
+            active.name = Set(name);
+        }
+        let new_status = patch.status.unwrap_or(old_status);
+        if patch.status.is_some() || patch.completed_at.is_some() {
+            let completed_at = rules::session_transition(
+                old_status,
+                row.completed_at,
+                new_status,
+                patch.completed_at,
+                now,
+            )?;
+            if new_status != old_status {
+                active.status = Set(new_status.as_str().to_owned());
+            }
+            if completed_at != row.completed_at {
+                active.completed_at = Set(completed_at);
+            }
+        }
+        if !active.is_changed() {
+            return views::session_by_id(&self.db, id).await;
+        }
+        active.updated_at = Set(now);
+        active.update(&self.db).await?;
+        let session = views::session_by_id(&self.db, id).await?;
+        self.publish_all(vec![Event::SessionUpdated(session.clone())]);
+        Ok(session)
+    }
+
+    pub async fn delete_session(&self, id: &str, actor: &Actor) -> ServiceResult<()> {
+        let _lock = self.write_lock().await;
+        let txn = self.db.begin().await?;
+        let session = views::session_by_id(&txn, id).await?;
+        let now = now_ms();
+        for task_id in &session.task_ids {
+            history::record(
+                &txn,
+                history::Entry::new(task_id, "session_unlinked", actor, now)
+                    .field("sessionIds")
+                    .old_value(json!(id)),
+            )
+            .await?;
+            touch(&txn, task_id, now).await?;
+        }
+        session::Entity::delete_by_id(id.to_owned())
+            .exec(&txn)
+            .await?;
+        let tasks = task_views_in_order(&txn, &session.task_ids).await?;
+        txn.commit().await?;
+
+        let mut events = vec![Event::SessionDeleted {
+            id: id.to_owned(),
+            project_id: session.project_id.clone(),
+        }];
+        for task in tasks {
+            let link = link_of(&session, &task.id);
+            events.push(Event::TaskUpdated(task));
+            events.push(Event::SessionTaskRemoved(link.clone()));
+            events.push(Event::TaskSessionRemoved(link));
+        }
+        self.publish_all(events);
+        Ok(())
+    }
+
+    /// Links a task to a session (409 when already linked; the task must be of the same project).
+    pub async fn add_session_task(
+        &self,
+        session_id: &str,
+        task_id: &str,
+        actor: &Actor,
+    ) -> ServiceResult<Session> {
+        let _lock = self.write_lock().await;
+        let txn = self.db.begin().await?;
+        let session = lookup::session(&txn, session_id).await?;
+        let task = lookup::task(&txn, task_id).await?;
+        if task.project_id != session.project_id {
+            return Err(ServiceError::invalid(
+                "taskId",
+                format!("task '{task_id}' belongs to another project than the session"),
+            ));
+        }
+        if find_link(&txn, session_id, task_id).await?.is_some() {
+            return Err(ServiceError::conflict(
+                "already_linked",
+                format!("task '{task_id}' is already in session '{session_id}'"),
+                json!({ "sessionId": session_id, "taskId": task_id }),
+            ));
+        }
+        let now = now_ms();
+        link(&txn, session_id, task_id, actor, now).await?;
+        self.finish_link_change(txn, session_id, task_id, now, true)
+            .await
+    }
+
+    /// Unlinks a task from a session (404 when it was not linked).
+    pub async fn remove_session_task(
+        &self,
+        session_id: &str,
+        task_id: &str,
+        actor: &Actor,
+    ) -> ServiceResult<Session> {
+        let _lock = self.write_lock().await;
+        let txn = self.db.begin().await?;
+        lookup::session(&txn, session_id).await?;
+        lookup::task(&txn, task_id).await?;
+        let Some(existing) = find_link(&txn, session_id, task_id).await? else {
+            return Err(ServiceError::not_found(
+                "session task link",
+                format!("{session_id}/{task_id}"),
+            ));
+        };
+        let now = now_ms();
+        session_task::Entity::delete_by_id((existing.session_id, existing.task_id))
+            .exec(&txn)
+            .await?;
+        history::record(
+            &txn,
+            history::Entry::new(task_id, "session_unlinked", actor, now)
+                .field("sessionIds")
+                .old_value(json!(session_id)),
+        )
+        .await?;
+        touch(&txn, task_id, now).await?;
+        self.finish_link_change(txn, session_id, task_id, now, false)
+            .await
+    }
+
+    /// Bumps the session, commits, and publishes the four events of a link change.
+    async fn finish_link_change(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        session_id: &str,
+        task_id: &str,
+        now: i64,
+        added: bool,
+    ) -> ServiceResult<Session> {
+        session::ActiveModel {
+            id: Set(session_id.to_owned()),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .update(&txn)
+        .await?;
+        let session = views::session_by_id(&txn, session_id).await?;
+        let task = views::task_by_id(&txn, task_id).await?;
+        txn.commit().await?;
+        let link = link_of(&session, task_id);
+        let (session_event, task_event) = if added {
+            (
+                Event::SessionTaskAdded(link.clone()),
+                Event::TaskSessionAdded(link),
+            )
+        } else {
+            (
+                Event::SessionTaskRemoved(link.clone()),
+                Event::TaskSessionRemoved(link),
+            )
+        };
+        self.publish_all(vec![
+            Event::SessionUpdated(session.clone()),
+            Event::TaskUpdated(task),
+            session_event,
+            task_event,
+        ]);
+        Ok(session)
+    }
+
+    /// The environment an agent of this session gets (without its token).
+    fn agent_env(
+        &self,
+        project_id: &str,
+        session_id: &str,
+        task_ids: &[String],
+    ) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("BATON_API_URL".to_owned(), self.api_url.to_string()),
+            ("BATON_PROJECT_ID".to_owned(), project_id.to_owned()),
+            ("BATON_SESSION_ID".to_owned(), session_id.to_owned()),
+            ("BATON_TASK_IDS".to_owned(), task_ids.join(",")),
+        ])
+    }
+}
+
+async fn find_link<C: ConnectionTrait>(
+    conn: &C,
+    session_id: &str,
+    task_id: &str,
+) -> ServiceResult<Option<session_task::Model>> {
+    Ok(
+        session_task::Entity::find_by_id((session_id.to_owned(), task_id.to_owned()))
+            .one(conn)
+            .await?,
+    )
+}
+
+/// Inserts a link row, records it in the task's history and bumps the task.
+async fn link<C: ConnectionTrait>(
+    conn: &C,
+    session_id: &str,
+    task_id: &str,
+    actor: &Actor,
+    now: i64,
+) -> ServiceResult<()> {
+    session_task::ActiveModel {
+        session_id: Set(session_id.to_owned()),
+        task_id: Set(task_id.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    history::record(
+        conn,
+        history::Entry::new(task_id, "session_linked", actor, now)
+            .field("sessionIds")
+            .new_value(json!(session_id)),
+    )
+    .await?;
+    touch(conn, task_id, now).await
+}
+
+async fn task_views_in_order<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[String],
+) -> ServiceResult<Vec<crate::model::Task>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(views::task_by_id(conn, id).await?);
+    }
+    Ok(out)
+}
+
+fn link_of(session: &Session, task_id: &str) -> Link {
+    Link {
+        session_id: session.id.clone(),
+        task_id: task_id.to_owned(),
+        project_id: session.project_id.clone(),
+    }
+}
+
+fn dedup_keep_order(ids: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+}

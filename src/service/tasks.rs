@@ -1,0 +1,375 @@
+//! Tasks: create, get, list (filters, search, sorting, paging), partial update, delete. Every
+//! change is recorded in the task's history.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde_json::json;
+
+use super::error::{ServiceError, ServiceResult};
+use super::{history, ids, lookup, rules, validate, views, Actor, Service};
+use crate::clock::now_ms;
+use crate::events::Event;
+use crate::model::{
+    ListTasks, NewTask, Priority, SortField, SortOrder, Task, TaskPatch, TaskStatus,
+};
+use crate::store::entity::{session, session_task, task, task_dependency, task_tag};
+
+const STATUSES: &str = "pending, queued, in_progress, blocked, completed, failed, cancelled";
+
+impl Service {
+    pub async fn create_task(&self, input: NewTask, actor: &Actor) -> ServiceResult<Task> {
+        let title = validate::required_line("title", &input.title, validate::MAX_TITLE)?;
+        let tags = validate::tags(input.tags.as_deref().unwrap_or_default())?;
+        let status = input.status.unwrap_or(TaskStatus::Pending);
+        let priority = input.priority.unwrap_or(Priority::Medium);
+        let mut depends_on = input.depends_on.unwrap_or_default();
+        depends_on.sort();
+        depends_on.dedup();
+
+        let _lock = self.write_lock().await;
+        let txn = self.db.begin().await?;
+        lookup::project_field(&txn, "projectId", &input.project_id).await?;
+        for dep in &depends_on {
+            lookup::task_in_project(&txn, "dependsOn", dep, &input.project_id).await?;
+        }
+        let now = now_ms();
+        let id = ids::new_id("task");
+        task::ActiveModel {
+            id: Set(id.clone()),
+            project_id: Set(input.project_id.clone()),
+            title: Set(title.clone()),
+            description: Set(input.description.unwrap_or_default()),
+            prompt: Set(input.prompt.unwrap_or_default()),
+            status: Set(status.as_str().to_owned()),
+            priority: Set(priority.rank()),
+            completed_at: Set((status == TaskStatus::Completed).then_some(now)),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        insert_tags(&txn, &id, &tags).await?;
+        for dep in &depends_on {
+            task_dependency::ActiveModel {
+                task_id: Set(id.clone()),
+                depends_on_id: Set(dep.clone()),
+                created_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        history::record(
+            &txn,
+            history::Entry::new(&id, "created", actor, now).new_value(json!(title)),
+        )
+        .await?;
+        let task = views::task_by_id(&txn, &id).await?;
+        txn.commit().await?;
+        self.publish_all(vec![Event::TaskCreated(task.clone())]);
+        Ok(task)
+    }
+
+    pub async fn get_task(&self, id: &str) -> ServiceResult<Task> {
+        views::task_by_id(&self.db, id).await
+    }
+
+    /// One page of tasks and the total number that match the filters.
+    pub async fn list_tasks(&self, query: &ListTasks) -> ServiceResult<(Vec<Task>, u64)> {
+        let mut select = task::Entity::find();
+        if let Some(project_id) = &query.project_id {
+            select = select.filter(task::Column::ProjectId.eq(project_id.as_str()));
+        }
+        if let Some(status) = &query.status {
+            let statuses = validate::comma_list("status", status, TaskStatus::parse, STATUSES)?;
+            select = select.filter(task::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+        }
+        if let Some(priority) = &query.priority {
+            let priorities =
+                validate::comma_list("priority", priority, Priority::parse, "low, medium, high")?;
+            select =
+                select.filter(task::Column::Priority.is_in(priorities.iter().map(|p| p.rank())));
+        }
+        if let Some(tag) = &query.tag {
+            select = select.filter(
+                task::Column::Id.in_subquery(
+                    Query::select()
+                        .column(task_tag::Column::TaskId)
+                        .from(task_tag::Entity)
+                        .and_where(task_tag::Column::Tag.eq(tag.trim()))
+                        .take(),
+                ),
+            );
+        }
+        if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+            let mut any = Condition::any();
+            for column in [
+                task::Column::Title,
+                task::Column::Description,
+                task::Column::Prompt,
+            ] {
+                any = any.add(
+                    Expr::expr(Func::lower(Expr::col(column)))
+                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                );
+            }
+            select = select.filter(any);
+        }
+        let sort = match query.sort.as_deref() {
+            None => SortField::CreatedAt,
+            Some("createdAt") => SortField::CreatedAt,
+            Some("updatedAt") => SortField::UpdatedAt,
+            Some("priority") => SortField::Priority,
+            Some("title") => SortField::Title,
+            Some(_) => {
+                return Err(ServiceError::invalid(
+                    "sort",
+                    "must be one of createdAt, updatedAt, priority, title",
+                ))
+            }
+        };
+        let order = match query.order.as_deref() {
+            None | Some("asc") => SortOrder::Asc,
+            Some("desc") => SortOrder::Desc,
+            Some(_) => return Err(ServiceError::invalid("order", "must be asc or desc")),
+        };
+        let limit = validate::number(
+            "limit",
+            query.limit.as_deref(),
+            validate::MAX_PAGE,
+            1,
+            validate::MAX_PAGE,
+        )?;
+        let offset = validate::number("offset", query.offset.as_deref(), 0, 0, i64::MAX as u64)?;
+
+        let total = select.clone().count(&self.db).await?;
+        let order = match order {
+            SortOrder::Asc => Order::Asc,
+            SortOrder::Desc => Order::Desc,
+        };
+        select = match sort {
+            SortField::CreatedAt => select.order_by(task::Column::CreatedAt, order.clone()),
+            SortField::UpdatedAt => select.order_by(task::Column::UpdatedAt, order.clone()),
+            SortField::Priority => select.order_by(task::Column::Priority, order.clone()),
+            SortField::Title => select.order_by(
+                Expr::expr(Func::lower(Expr::col(task::Column::Title))),
+                order.clone(),
+            ),
+        };
+        // Ids are time-ordered: a stable tie-break in the same direction.
+        let rows = select
+            .order_by(task::Column::Id, order)
+            .limit(limit)
+            .offset(offset)
+            .all(&self.db)
+            .await?;
+        Ok((views::tasks(&self.db, rows).await?, total))
+    }
+
+    /// Applies the fields present in `patch`. A patch that changes nothing returns the task as it
+    /// is, with no event and no history.
+    pub async fn update_task(
+        &self,
+        id: &str,
+        patch: TaskPatch,
+        actor: &Actor,
+    ) -> ServiceResult<Task> {
+        let title = patch
+            .title
+            .as_deref()
+            .map(|t| validate::required_line("title", t, validate::MAX_TITLE))
+            .transpose()?;
+        let tags = patch.tags.as_deref().map(validate::tags).transpose()?;
+
+        let _lock = self.write_lock().await;
+        let txn = self.db.begin().await?;
+        let before = views::task_by_id(&txn, id).await?;
+        let now = now_ms();
+        let mut after = before.clone();
+        if let Some(title) = title {
+            after.title = title;
+        }
+        if let Some(description) = patch.description {
+            after.description = description;
+        }
+        if let Some(prompt) = patch.prompt {
+            after.prompt = prompt;
+        }
+        if let Some(priority) = patch.priority {
+            after.priority = priority;
+        }
+        if let Some(tags) = tags {
+            after.tags = tags;
+        }
+        after.status = patch.status.unwrap_or(before.status);
+        after.completed_at = rules::task_completed_at(
+            before.status,
+            before.completed_at,
+            after.status,
+            patch.completed_at,
+            now,
+        )?;
+        let changes = rules::task_changes(&before, &after);
+        if changes.is_empty() {
+            return Ok(before);
+        }
+        task::ActiveModel {
+            id: Set(id.to_owned()),
+            title: Set(after.title.clone()),
+            description: Set(after.description.clone()),
+            prompt: Set(after.prompt.clone()),
+            status: Set(after.status.as_str().to_owned()),
+            priority: Set(after.priority.rank()),
+            completed_at: Set(after.completed_at),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .update(&txn)
+        .await?;
+        if after.tags != before.tags {
+            task_tag::Entity::delete_many()
+                .filter(task_tag::Column::TaskId.eq(id))
+                .exec(&txn)
+                .await?;
+            insert_tags(&txn, id, &after.tags).await?;
+        }
+        for change in changes {
+            history::record(
+                &txn,
+                history::Entry::new(id, "updated", actor, now)
+                    .field(change.field)
+                    .old_value(change.old)
+                    .new_value(change.new),
+            )
+            .await?;
+        }
+        let task = views::task_by_id(&txn, id).await?;
+        txn.commit().await?;
+        self.publish_all(vec![Event::TaskUpdated(task.clone())]);
+        Ok(task)
+    }
+
+    /// Deletes a task with its subtasks, links and history. Events: `task:deleted`, then
+    /// `session:updated` for each session that had it, then `task:updated` for each task that
+    /// depended on it (its `dependsOn` shrank).
+    pub async fn delete_task(&self, id: &str, actor: &Actor) -> ServiceResult<()> {
+        let _lock = self.write_lock().await;
+        let txn = self.db.begin().await?;
+        let row = lookup::task(&txn, id).await?;
+        let session_ids: Vec<String> = session_task::Entity::find()
+            .filter(session_task::Column::TaskId.eq(id))
+            .order_by_asc(session_task::Column::CreatedAt)
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|l| l.session_id)
+            .collect();
+        let dependents: Vec<String> = task_dependency::Entity::find()
+            .filter(task_dependency::Column::DependsOnId.eq(id))
+            .order_by_asc(task_dependency::Column::TaskId)
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|d| d.task_id)
+            .collect();
+        let now = now_ms();
+        for dependent in &dependents {
+            history::record(
+                &txn,
+                history::Entry::new(dependent, "dependency_deleted", actor, now)
+                    .field("dependsOn")
+                    .old_value(json!(id)),
+            )
+            .await?;
+            touch(&txn, dependent, now).await?;
+        }
+        task::Entity::delete_by_id(id.to_owned()).exec(&txn).await?;
+        let sessions = views::sessions(
+            &txn,
+            session::Entity::find()
+                .filter(session::Column::Id.is_in(session_ids.clone()))
+                .all(&txn)
+                .await?,
+        )
+        .await?;
+        let dependents = views::tasks(
+            &txn,
+            task::Entity::find()
+                .filter(task::Column::Id.is_in(dependents))
+                .order_by_asc(task::Column::Id)
+                .all(&txn)
+                .await?,
+        )
+        .await?;
+        txn.commit().await?;
+
+        let mut events = vec![Event::TaskDeleted {
+            id: id.to_owned(),
+            project_id: row.project_id,
+        }];
+        // In the order the sessions were linked.
+        for sid in &session_ids {
+            if let Some(s) = sessions.iter().find(|s| &s.id == sid) {
+                events.push(Event::SessionUpdated(s.clone()));
+            }
+        }
+        events.extend(dependents.into_iter().map(Event::TaskUpdated));
+        self.publish_all(events);
+        Ok(())
+    }
+}
+
+async fn insert_tags<C: ConnectionTrait>(
+    conn: &C,
+    task_id: &str,
+    tags: &[String],
+) -> ServiceResult<()> {
+    for tag in tags {
+        task_tag::ActiveModel {
+            task_id: Set(task_id.to_owned()),
+            tag: Set(tag.clone()),
+        }
+        .insert(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Sets a task's `updatedAt` (a change to its subtasks, dependencies or sessions).
+pub(super) async fn touch<C: ConnectionTrait>(
+    conn: &C,
+    task_id: &str,
+    now: i64,
+) -> ServiceResult<()> {
+    task::ActiveModel {
+        id: Set(task_id.to_owned()),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .update(conn)
+    .await?;
+    Ok(())
+}
+
+/// Escapes `%`, `_` and `\` so that user text matches literally inside a `LIKE … ESCAPE '\'`.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_wildcards_in_user_text_are_escaped() {
+        assert_eq!(super::escape_like(r"50%_a\b"), r"50\%\_a\\b");
+    }
+}

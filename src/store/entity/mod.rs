@@ -1,0 +1,13 @@
+//! One sea-orm entity per table. Relations are not declared: the service layer queries links
+//! explicitly (batched `IN` lookups), which keeps each query visible where it is made.
+
+pub mod agent_profile;
+pub mod message;
+pub mod project;
+pub mod session;
+pub mod session_task;
+pub mod subtask;
+pub mod task;
+pub mod task_dependency;
+pub mod task_history;
+pub mod task_tag;
