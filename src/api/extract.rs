@@ -36,20 +36,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
             message: "request body must be a JSON object".to_owned(),
         });
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    // Two steps, so that syntax and shape errors are told apart: serde_json classifies some
+    // type mismatches (a number where an enum is expected) as syntax errors when it reads
+    // straight from bytes.
+    let document: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|err| ApiError::MalformedBody {
+            message: format!("request body is not valid JSON: {err}"),
+        })?;
+    let value = serde_path_to_error::deserialize(document).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::MalformedBody {
-                message: format!("request body is not valid JSON: {inner}"),
-            }
-        } else {
-            field_error(&path, &strip_position(&inner.to_string()))
-        }
-    })?;
-    de.end().map_err(|err| ApiError::MalformedBody {
-        message: format!("request body is not valid JSON: {err}"),
+        field_error(&path, &err.into_inner().to_string())
     })?;
     Ok(value)
 }
@@ -111,14 +107,6 @@ fn field_error(path: &str, message: &str) -> ApiError {
     }
 }
 
-/// serde_json appends " at line L column C"; the field name says more to an API client.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +146,7 @@ mod tests {
         assert!(message.contains("expected a string"), "{message}");
         assert_eq!(field_of(r#"{"title":"x","tags":["a",2]}"#).0, "tags[1]");
         assert_eq!(field_of(r#"{"title":"x","inner":{"m":1}}"#).0, "inner.m");
+        assert_eq!(field_of(r#"{"title":"x","inner":{"n":-1}}"#).0, "inner.n");
     }
 
     #[test]

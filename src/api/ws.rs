@@ -93,7 +93,10 @@ async fn client(
         }))
     };
     loop {
+        // Biased: events already published go out before the answer to a later ping, so a pong
+        // tells a client that it has seen everything published before its ping.
         let outgoing = tokio::select! {
+            biased;
             published = events.recv() => match published {
                 Ok(p) if filter.accepts(&p.event) => Message::Text(Utf8Bytes::from(p.json.as_ref())),
                 Ok(_) => continue,

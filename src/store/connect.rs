@@ -41,3 +41,72 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
     Migrator::up(&db, None).await.map_err(StoreError::Migrate)?;
     Ok(db)
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    use super::*;
+
+    async fn pragma(db: &DatabaseConnection, name: &str) -> String {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                format!("PRAGMA {name}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0)
+            .map(|n| n.to_string())
+            .or_else(|_| row.try_get_by_index::<String>(0))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_pooled_connection_is_durable_and_enforces_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = connect(&sqlite_url(dir.path())).await.unwrap();
+        // Ask several times at once so that more than one pooled connection answers.
+        for _ in 0..3 {
+            let (journal, sync, fk) = tokio::join!(
+                pragma(&db, "journal_mode"),
+                pragma(&db, "synchronous"),
+                pragma(&db, "foreign_keys")
+            );
+            assert_eq!(journal, "wal");
+            assert_eq!(sync, "2", "synchronous=FULL");
+            assert_eq!(fk, "1");
+        }
+        let orphan = db
+            .execute_unprepared(
+                "INSERT INTO task (id, project_id, title, description, prompt, status, priority, created_at, updated_at) \
+                 VALUES ('t', 'no-such-project', 'x', '', '', 'pending', 1, 0, 0)",
+            )
+            .await;
+        assert!(orphan.is_err(), "a task without its project is refused");
+    }
+
+    #[tokio::test]
+    async fn migrations_go_down_and_up_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = connect(&sqlite_url(dir.path())).await.unwrap();
+        Migrator::down(&db, None).await.unwrap();
+        let tables = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'task'",
+            ))
+            .await
+            .unwrap();
+        assert!(tables.is_empty(), "down removed the tables");
+        Migrator::up(&db, None).await.unwrap();
+        // Connecting again finds nothing pending.
+        drop(db);
+        let db = connect(&sqlite_url(dir.path())).await.unwrap();
+        assert!(Migrator::get_pending_migrations(&db)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+}

@@ -1,0 +1,287 @@
+//! Test harness: the real `baton serve` binary on port 0 with a fresh data folder, driven over
+//! real HTTP (reqwest) and WebSocket (tokio-tungstenite). Every wait has a deadline.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A running `baton serve` and a client for it.
+pub struct Server {
+    child: Option<Child>,
+    pub url: String,
+    pub port: u16,
+    pub token: String,
+    pub data_dir: PathBuf,
+    /// Keeps the temporary folder alive as long as the server.
+    _tmp: Option<tempfile::TempDir>,
+    http: reqwest::Client,
+}
+
+/// A response: status, headers and the body parsed as JSON (`Null` when empty).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    /// The `details.field` of an error body.
+    pub fn field(&self) -> &str {
+        self.body["details"]["field"].as_str().unwrap_or("")
+    }
+
+    pub fn id(&self) -> String {
+        self.body["id"]
+            .as_str()
+            .expect("response has an id")
+            .to_owned()
+    }
+}
+
+impl Server {
+    pub async fn start() -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("data");
+        let mut server = Self::start_in(&dir).await;
+        server._tmp = Some(tmp);
+        server
+    }
+
+    /// Starts a server whose data folder is `dir` (kept by the caller).
+    pub async fn start_in(dir: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+            .args(["serve", "--port", "0", "--data-dir"])
+            .arg(dir)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn baton serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(DEADLINE, lines.next_line())
+            .await
+            .expect("server did not say it was listening in time")
+            .expect("read stdout")
+            .expect("server exited before listening");
+        let url = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
+            .to_owned();
+        let port = url.rsplit(':').next().unwrap().parse().expect("port");
+        let token = std::fs::read_to_string(dir.join("token"))
+            .expect("token file")
+            .trim()
+            .to_owned();
+        // Nothing more is expected on stdout; keep draining it so the server never blocks.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self {
+            child: Some(child),
+            url,
+            port,
+            token,
+            data_dir: dir.to_path_buf(),
+            _tmp: None,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Sends SIGTERM and waits (with a deadline) for a clean exit.
+    pub async fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server is running");
+        let pid = child.id().expect("pid").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        tokio::time::timeout(DEADLINE, child.wait())
+            .await
+            .expect("server did not stop in time after SIGTERM")
+            .expect("wait")
+    }
+
+    /// Stops this server and starts a new one on the same data folder.
+    pub async fn restart(mut self) -> Self {
+        let status = self.stop().await;
+        assert!(status.success(), "server exited with {status}");
+        let tmp = self._tmp.take();
+        let mut next = Self::start_in(&self.data_dir).await;
+        next._tmp = tmp;
+        next
+    }
+
+    /// A request builder with the token and nothing else.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+    }
+
+    pub async fn send(&self, builder: reqwest::RequestBuilder) -> Resp {
+        let response = tokio::time::timeout(DEADLINE, builder.send())
+            .await
+            .expect("request timed out")
+            .expect("request failed");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.send(self.request(Method::POST, path).json(&body))
+            .await
+    }
+
+    /// A POST with no body (still declared as JSON, as the API requires).
+    pub async fn post_empty(&self, path: &str) -> Resp {
+        self.send(
+            self.request(Method::POST, path)
+                .header("content-type", "application/json"),
+        )
+        .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Resp {
+        self.send(self.request(Method::PATCH, path).json(&body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Resp {
+        self.send(self.request(Method::PUT, path).json(&body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.send(self.request(Method::DELETE, path)).await
+    }
+
+    /// Creates a project and returns its id.
+    pub async fn project(&self, name: &str) -> String {
+        let r = self.post("/api/projects", json!({ "name": name })).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.id()
+    }
+
+    /// Creates a task and returns its id.
+    pub async fn task(&self, project_id: &str, extra: Value) -> String {
+        let mut body = json!({ "projectId": project_id, "title": "a task" });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().cloned().unwrap_or_default());
+        let r = self.post("/api/tasks", body).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.id()
+    }
+
+    /// Opens the event WebSocket with the token in the Authorization header.
+    pub async fn events(&self) -> Events {
+        let mut request = self.ws_request("/ws");
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.token).parse().unwrap(),
+        );
+        Events::open(request).await
+    }
+
+    /// A WebSocket handshake request for `path` with no credentials.
+    pub fn ws_request(
+        &self,
+        path: &str,
+    ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        format!("{}{path}", self.url.replacen("http", "ws", 1))
+            .into_client_request()
+            .expect("ws request")
+    }
+}
+
+/// A live connection to `/ws`.
+pub struct Events {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Events {
+    pub async fn open(request: tokio_tungstenite::tungstenite::handshake::client::Request) -> Self {
+        let (ws, response) =
+            tokio::time::timeout(DEADLINE, tokio_tungstenite::connect_async(request))
+                .await
+                .expect("ws connect timed out")
+                .expect("ws connect failed");
+        assert_eq!(response.status().as_u16(), 101);
+        Self { ws }
+    }
+
+    pub async fn send(&mut self, value: Value) {
+        self.ws
+            .send(Message::text(value.to_string()))
+            .await
+            .expect("ws send");
+    }
+
+    /// The next JSON text frame.
+    pub async fn next(&mut self) -> Value {
+        loop {
+            let frame = tokio::time::timeout(DEADLINE, self.ws.next())
+                .await
+                .expect("no WebSocket message in time")
+                .expect("WebSocket closed")
+                .expect("WebSocket error");
+            match frame {
+                Message::Text(text) => return serde_json::from_str(&text).expect("JSON frame"),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// The next events, which must be exactly `names` in this order.
+    pub async fn expect(&mut self, names: &[&str]) -> Vec<Value> {
+        let mut got = Vec::new();
+        for _ in names {
+            got.push(self.next().await);
+        }
+        let got_names: Vec<&str> = got
+            .iter()
+            .map(|e| e["event"].as_str().unwrap_or("?"))
+            .collect();
+        assert_eq!(got_names, names, "events: {got:#?}");
+        got
+    }
+
+    /// Asserts that nothing was published before now: a ping's pong is the very next frame.
+    pub async fn expect_quiet(&mut self) {
+        self.send(json!({ "type": "ping" })).await;
+        let next = self.next().await;
+        assert_eq!(next["type"], "pong", "expected no event, got {next}");
+    }
+}

@@ -1,0 +1,384 @@
+//! The gate: token on every route but health (HTTP and WebSocket), exact Host and Origin checks,
+//! JSON-only state changes, body size limit, no CORS, and owner-only files.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::{Events, Server};
+
+const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/projects"),
+    ("POST", "/api/projects"),
+    ("GET", "/api/projects/x"),
+    ("PATCH", "/api/projects/x"),
+    ("DELETE", "/api/projects/x"),
+    ("GET", "/api/tasks"),
+    ("POST", "/api/tasks"),
+    ("GET", "/api/tasks/x"),
+    ("PATCH", "/api/tasks/x"),
+    ("DELETE", "/api/tasks/x"),
+    ("POST", "/api/tasks/x/subtasks"),
+    ("PATCH", "/api/tasks/x/subtasks/y"),
+    ("DELETE", "/api/tasks/x/subtasks/y"),
+    ("PUT", "/api/tasks/x/dependencies"),
+    ("GET", "/api/tasks/x/history"),
+    ("GET", "/api/sessions"),
+    ("POST", "/api/sessions"),
+    ("GET", "/api/sessions/x"),
+    ("PATCH", "/api/sessions/x"),
+    ("DELETE", "/api/sessions/x"),
+    ("POST", "/api/sessions/x/tasks/y"),
+    ("DELETE", "/api/sessions/x/tasks/y"),
+    ("GET", "/api/messages"),
+    ("POST", "/api/messages"),
+    ("GET", "/api/version"),
+    ("GET", "/api/openapi.json"),
+    ("GET", "/ws"),
+    ("GET", "/no/such/route"),
+];
+
+fn method(m: &str) -> Method {
+    m.parse().unwrap()
+}
+
+#[tokio::test]
+async fn every_route_but_health_needs_the_token() {
+    let s = Server::start().await;
+    let client = reqwest::Client::new();
+    for (m, path) in ROUTES {
+        let url = format!("{}{path}", s.url);
+        for auth in [
+            None,
+            Some("Bearer wrong"),
+            Some(&*format!("Bearer {}x", s.token)),
+            Some(&*format!("Basic {}", s.token)),
+        ] {
+            let mut req = client
+                .request(method(m), &url)
+                .header("content-type", "application/json")
+                .body("{}");
+            if let Some(auth) = auth {
+                req = req.header("authorization", auth);
+            }
+            let r = s.send(req).await;
+            assert_eq!(r.status, 401, "{m} {path} with {auth:?}");
+            assert_eq!(r.body["code"], "unauthorized");
+            assert_eq!(r.headers["www-authenticate"], "Bearer");
+            assert!(
+                !r.body.to_string().contains(&s.token),
+                "the token is never echoed"
+            );
+        }
+    }
+    // A token in the query string is never accepted.
+    let r = s
+        .send(client.get(format!("{}/api/projects?token={}", s.url, s.token)))
+        .await;
+    assert_eq!(r.status, 401);
+    let r = s.send(client.get(format!("{}/api/health", s.url))).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!({ "status": "ok" })));
+    assert_eq!(
+        s.get("/api/version").await.body["version"],
+        env!("CARGO_PKG_VERSION")
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_host_is_refused_everywhere() {
+    let s = Server::start().await;
+    for host in [
+        "evil.example",
+        "evil.example:80",
+        &format!("attacker.com:{}", s.port),
+        "127.0.0.1",
+        &format!("127.0.0.1:{}", s.port + 1),
+        &format!("127.0.0.2:{}", s.port),
+    ] {
+        for path in ["/api/health", "/api/projects", "/no/such/route"] {
+            let r = s
+                .send(s.request(Method::GET, path).header("host", host))
+                .await;
+            assert_eq!(r.status, 403, "Host {host} on {path}");
+            assert_eq!(r.body["code"], "forbidden");
+        }
+    }
+    for host in [
+        format!("localhost:{}", s.port),
+        format!("127.0.0.1:{}", s.port),
+        format!("LOCALHOST:{}", s.port),
+    ] {
+        let r = s
+            .send(
+                s.request(Method::GET, "/api/projects")
+                    .header("host", &host),
+            )
+            .await;
+        assert_eq!(r.status, 200, "Host {host}");
+    }
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused() {
+    let s = Server::start().await;
+    for origin in [
+        "http://evil.example",
+        "null",
+        &format!("http://127.0.0.1:{}.evil.example", s.port),
+        &format!("https://127.0.0.1:{}", s.port),
+        &format!("http://localhost:{}", s.port + 1),
+    ] {
+        let r = s
+            .send(
+                s.request(Method::GET, "/api/projects")
+                    .header("origin", origin),
+            )
+            .await;
+        assert_eq!(r.status, 403, "Origin {origin}");
+        let r = s
+            .send(
+                s.request(Method::POST, "/api/projects")
+                    .header("origin", origin)
+                    .json(&json!({ "name": "x" })),
+            )
+            .await;
+        assert_eq!(r.status, 403, "Origin {origin}");
+    }
+    assert_eq!(
+        s.get("/api/projects").await.body,
+        json!([]),
+        "nothing was created"
+    );
+    for origin in [
+        format!("http://127.0.0.1:{}", s.port),
+        format!("http://localhost:{}", s.port),
+    ] {
+        let r = s
+            .send(
+                s.request(Method::GET, "/api/projects")
+                    .header("origin", &origin),
+            )
+            .await;
+        assert_eq!(r.status, 200, "own origin {origin}");
+        assert!(
+            r.headers.get("access-control-allow-origin").is_none(),
+            "no CORS headers"
+        );
+    }
+    let preflight = s
+        .send(
+            reqwest::Client::new()
+                .request(Method::OPTIONS, format!("{}/api/projects", s.url))
+                .header("origin", "http://evil.example")
+                .header("access-control-request-method", "POST"),
+        )
+        .await;
+    assert!(preflight
+        .headers
+        .get("access-control-allow-origin")
+        .is_none());
+    assert_ne!(preflight.status, 200);
+}
+
+#[tokio::test]
+async fn the_websocket_takes_the_token_as_a_subprotocol_and_checks_host_and_origin() {
+    let s = Server::start().await;
+    // Token as subprotocol: accepted, and only `baton.v1` is answered.
+    let mut req = s.ws_request("/ws");
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("baton.v1, bearer.{}", s.token).parse().unwrap(),
+    );
+    let (ws, response) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("handshake");
+    assert_eq!(response.headers()["sec-websocket-protocol"], "baton.v1");
+    drop(ws);
+    // The Authorization header works too.
+    let _events: Events = s.events().await;
+
+    let refusals = [
+        (vec![], 401),
+        (
+            vec![(
+                "sec-websocket-protocol",
+                "baton.v1, bearer.wrong".to_owned(),
+            )],
+            401,
+        ),
+        (
+            vec![("sec-websocket-protocol", format!("bearer.{}", s.token))],
+            401,
+        ),
+        (
+            vec![
+                (
+                    "sec-websocket-protocol",
+                    format!("baton.v1, bearer.{}", s.token),
+                ),
+                ("origin", "http://evil.example".to_owned()),
+            ],
+            403,
+        ),
+        (
+            vec![
+                (
+                    "sec-websocket-protocol",
+                    format!("baton.v1, bearer.{}", s.token),
+                ),
+                ("origin", "null".to_owned()),
+            ],
+            403,
+        ),
+        (
+            vec![
+                ("authorization", format!("Bearer {}", s.token)),
+                ("host", "evil.example".to_owned()),
+            ],
+            403,
+        ),
+    ];
+    for (headers, status) in refusals {
+        let mut req = s.ws_request("/ws");
+        for (k, v) in &headers {
+            req.headers_mut().insert(*k, v.parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(req).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                assert_eq!(resp.status().as_u16(), status, "{headers:?}")
+            }
+            other => panic!(
+                "{headers:?} should be refused, got {:?}",
+                other.map(|(_, r)| r.status())
+            ),
+        }
+    }
+    // Never through the query string.
+    let req = s.ws_request(&format!("/ws?token={}", s.token));
+    assert!(matches!(
+        tokio_tungstenite::connect_async(req).await,
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status().as_u16() == 401
+    ));
+}
+
+#[tokio::test]
+async fn state_changes_must_be_json() {
+    let s = Server::start().await;
+    let p = s.project("p").await;
+    let cases = [
+        (
+            Method::POST,
+            "/api/projects",
+            Some("text/plain"),
+            r#"{"name":"x"}"#,
+        ),
+        (
+            Method::POST,
+            "/api/projects",
+            Some("application/x-www-form-urlencoded"),
+            "name=x",
+        ),
+        (
+            Method::POST,
+            "/api/projects",
+            Some("multipart/form-data; boundary=x"),
+            "--x--",
+        ),
+        (Method::POST, "/api/projects", None, r#"{"name":"x"}"#),
+        (
+            Method::PATCH,
+            &format!("/api/projects/{p}"),
+            Some("text/plain"),
+            r#"{"name":"y"}"#,
+        ),
+        (
+            Method::DELETE,
+            &format!("/api/projects/{p}"),
+            Some("text/plain"),
+            "",
+        ),
+    ];
+    for (m, path, content_type, body) in cases {
+        let mut req = s.request(m.clone(), path).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let r = s.send(req).await;
+        assert_eq!(r.status, 415, "{m} {path} {content_type:?}");
+        assert_eq!(r.body["code"], "unsupported_media_type");
+    }
+    let projects = s.get("/api/projects").await.body;
+    assert_eq!(
+        projects.as_array().unwrap().len(),
+        1,
+        "nothing created, nothing deleted"
+    );
+    assert_eq!(projects[0]["name"], "p");
+    let r = s
+        .send(
+            s.request(Method::POST, "/api/projects")
+                .header("content-type", "application/json; charset=utf-8")
+                .body(r#"{"name":"ok"}"#),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+}
+
+#[tokio::test]
+async fn bodies_over_one_mebibyte_are_refused() {
+    let s = Server::start().await;
+    let p = s.project("p").await;
+    let big = "x".repeat(1024 * 1024 + 1);
+    let r = s
+        .post("/api/messages", json!({ "projectId": p, "body": big }))
+        .await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    // Without a declared length (chunked), the limit holds while reading.
+    let chunks: Vec<Result<String, std::io::Error>> = vec![
+        Ok(format!(r#"{{"projectId":"{p}","body":""#)),
+        Ok("y".repeat(1024 * 1024)),
+        Ok(r#""}"#.to_owned()),
+    ];
+    let stream = futures_util::stream::iter(chunks);
+    let r = s
+        .send(
+            s.request(Method::POST, "/api/messages")
+                .header("content-type", "application/json")
+                .body(reqwest::Body::wrap_stream(stream)),
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    assert_eq!(
+        s.get(&format!("/api/messages?projectId={p}")).await.body,
+        json!([])
+    );
+    let just_under = "z".repeat(1000 * 1024);
+    assert_eq!(
+        s.post(
+            "/api/messages",
+            json!({ "projectId": p, "body": just_under })
+        )
+        .await
+        .status,
+        201
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_token_file_and_data_folder_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    // A folder someone made world-readable is tightened.
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = Server::start_in(&dir).await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("token")), 0o600);
+    assert_eq!(s.token.len(), 64);
+    assert!(s.token.bytes().all(|b| b.is_ascii_hexdigit()));
+}
