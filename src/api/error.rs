@@ -93,10 +93,15 @@ impl IntoResponse for ApiError {
             self.to_string()
         };
         let body = Json(json!({ "error": message, "code": code, "details": details }));
-        if status == StatusCode::UNAUTHORIZED {
-            (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
-        } else {
-            (status, body).into_response()
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
+            }
+            // The rest of an oversized body is never read: this connection is done.
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                (status, [(header::CONNECTION, "close")], body).into_response()
+            }
+            _ => (status, body).into_response(),
         }
     }
 }

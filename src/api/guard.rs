@@ -147,7 +147,14 @@ pub async fn gate(State(guard): State<Arc<Guard>>, mut req: Request, next: Next)
         }
         Err(err) => {
             tracing::debug!(method = %req.method(), path = req.uri().path(), error = %err, "refused");
-            err.into_response()
+            // The request body (if any) is left unread, so the connection cannot carry another
+            // request: say so, or a client may reuse it and see it die.
+            let mut response = err.into_response();
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            response
         }
     }
 }

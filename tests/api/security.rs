@@ -335,6 +335,9 @@ async fn bodies_over_one_mebibyte_are_refused() {
         (r.status, r.body["code"].as_str()),
         (413, Some("payload_too_large"))
     );
+    // Regression: the unread rest of the body makes the connection unusable; a client that was
+    // not told so reused it and saw the next request fail.
+    assert_eq!(r.headers["connection"], "close");
     // Without a declared length (chunked), the limit holds while reading.
     let chunks: Vec<Result<String, std::io::Error>> = vec![
         Ok(format!(r#"{{"projectId":"{p}","body":""#)),
