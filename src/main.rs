@@ -41,15 +41,15 @@ fn main() -> ExitCode {
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let config = args.config()?;
+    // Handlers go in before the ready line: a supervisor may signal as soon as it reads it.
+    let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let server = baton::server::start(&config)
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!(data_dir = %config.data_dir.display(), "baton is ready");
     // The one line on stdout that scripts and tests wait for.
     println!("listening on {}", server.url());
-    wait_for_signal()
-        .await
-        .map_err(|e| format!("cannot wait for signals: {e}"))?;
+    signals.wait().await;
     tracing::info!("shutting down");
     server
         .stop()
@@ -57,18 +57,43 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))
 }
 
-async fn wait_for_signal() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
+/// SIGINT and SIGTERM, listened for from the moment they are installed.
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> std::io::Result<Self> {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())?;
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn wait(mut self) {
         tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = term.recv() => Ok(()),
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+}
+
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        Ok(Self)
+    }
+
+    async fn wait(self) {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot wait for Ctrl+C");
+        }
     }
 }

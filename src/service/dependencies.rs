@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::Query;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
 use serde_json::json;
 
 use super::error::{ServiceError, ServiceResult};
@@ -65,15 +67,7 @@ impl Service {
             .filter(task_dependency::Column::TaskId.eq(task_id))
             .exec(&txn)
             .await?;
-        for dep in &depends_on {
-            task_dependency::ActiveModel {
-                task_id: Set(task_id.to_owned()),
-                depends_on_id: Set(dep.clone()),
-                created_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
-        }
+        insert(&txn, task_id, &depends_on, now).await?;
         history::record(
             &txn,
             history::Entry::new(task_id, "dependencies_changed", actor, now)
@@ -88,4 +82,23 @@ impl Service {
         self.publish_all(vec![Event::TaskUpdated(task.clone())]);
         Ok(task)
     }
+}
+
+/// Inserts the edges `task_id → each of depends_on` (checked by the caller).
+pub(super) async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    task_id: &str,
+    depends_on: &[String],
+    now: i64,
+) -> ServiceResult<()> {
+    for dep in depends_on {
+        task_dependency::ActiveModel {
+            task_id: Set(task_id.to_owned()),
+            depends_on_id: Set(dep.clone()),
+            created_at: Set(now),
+        }
+        .insert(conn)
+        .await?;
+    }
+    Ok(())
 }

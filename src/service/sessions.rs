@@ -180,14 +180,7 @@ impl Service {
         let session = views::session_by_id(&txn, id).await?;
         let now = now_ms();
         for task_id in &session.task_ids {
-            history::record(
-                &txn,
-                history::Entry::new(task_id, "session_unlinked", actor, now)
-                    .field("sessionIds")
-                    .old_value(json!(id)),
-            )
-            .await?;
-            touch(&txn, task_id, now).await?;
+            record_unlink(&txn, id, task_id, actor, now).await?;
         }
         session::Entity::delete_by_id(id.to_owned())
             .exec(&txn)
@@ -260,14 +253,7 @@ impl Service {
         session_task::Entity::delete_by_id((existing.session_id, existing.task_id))
             .exec(&txn)
             .await?;
-        history::record(
-            &txn,
-            history::Entry::new(task_id, "session_unlinked", actor, now)
-                .field("sessionIds")
-                .old_value(json!(session_id)),
-        )
-        .await?;
-        touch(&txn, task_id, now).await?;
+        record_unlink(&txn, session_id, task_id, actor, now).await?;
         self.finish_link_change(txn, session_id, task_id, now, false)
             .await
     }
@@ -360,6 +346,25 @@ async fn link<C: ConnectionTrait>(
         history::Entry::new(task_id, "session_linked", actor, now)
             .field("sessionIds")
             .new_value(json!(session_id)),
+    )
+    .await?;
+    touch(conn, task_id, now).await
+}
+
+/// Records an unlink in the task's history and bumps the task (the link row is deleted by the
+/// caller, or with its session).
+async fn record_unlink<C: ConnectionTrait>(
+    conn: &C,
+    session_id: &str,
+    task_id: &str,
+    actor: &Actor,
+    now: i64,
+) -> ServiceResult<()> {
+    history::record(
+        conn,
+        history::Entry::new(task_id, "session_unlinked", actor, now)
+            .field("sessionIds")
+            .old_value(json!(session_id)),
     )
     .await?;
     touch(conn, task_id, now).await

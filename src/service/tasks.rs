@@ -9,7 +9,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::error::{ServiceError, ServiceResult};
-use super::{history, ids, lookup, rules, validate, views, Actor, Service};
+use super::{dependencies, history, ids, lookup, rules, validate, views, Actor, Service};
 use crate::clock::now_ms;
 use crate::events::Event;
 use crate::model::{
@@ -52,15 +52,7 @@ impl Service {
         .insert(&txn)
         .await?;
         insert_tags(&txn, &id, &tags).await?;
-        for dep in &depends_on {
-            task_dependency::ActiveModel {
-                task_id: Set(id.clone()),
-                depends_on_id: Set(dep.clone()),
-                created_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
-        }
+        dependencies::insert(&txn, &id, &depends_on, now).await?;
         history::record(
             &txn,
             history::Entry::new(&id, "created", actor, now).new_value(json!(title)),

@@ -104,16 +104,21 @@ impl Server {
 
     /// Sends SIGTERM and waits (with a deadline) for a clean exit.
     pub async fn stop(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM").await
+    }
+
+    /// Sends `SIG<name>` and waits (with a deadline) for the process to exit.
+    pub async fn signal(&mut self, name: &str) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("server is running");
         let pid = child.id().expect("pid").to_string();
         let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
+            .args([&format!("-{name}"), &pid])
             .status()
             .expect("kill");
         assert!(sent.success());
         tokio::time::timeout(DEADLINE, child.wait())
             .await
-            .expect("server did not stop in time after SIGTERM")
+            .expect("server did not stop in time after the signal")
             .expect("wait")
     }
 

@@ -87,3 +87,12 @@ fn help_explains_the_commands() {
         );
     }
 }
+
+/// Regression: the ready line used to come before the signal handlers, so a signal sent right
+/// after it killed the server instead of stopping it.
+#[tokio::test]
+async fn sigint_right_after_the_ready_line_stops_cleanly() {
+    let mut s = Server::start().await;
+    let status = s.signal("INT").await;
+    assert!(status.success(), "exit status {status}");
+}

@@ -385,3 +385,45 @@ async fn the_token_file_and_data_folder_are_owner_only() {
     assert_eq!(s.token.len(), 64);
     assert!(s.token.bytes().all(|b| b.is_ascii_hexdigit()));
 }
+
+/// The OpenAPI document is generated from the handlers: every route of the API is in it.
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let s = Server::start().await;
+    let r = s.get("/api/openapi.json").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body["openapi"].as_str().unwrap().starts_with("3."));
+    assert_eq!(r.body["info"]["version"], env!("CARGO_PKG_VERSION"));
+    let paths = r.body["paths"].as_object().unwrap();
+    for (m, path) in ROUTES.iter().chain(&[("GET", "/api/health")]) {
+        if *path == "/no/such/route" || *path == "/api/openapi.json" {
+            continue;
+        }
+        // `/api/tasks/x/subtasks/y` → `/api/tasks/{id}/subtasks/{sid}` and so on.
+        let found = paths.iter().any(|(template, ops)| {
+            let t: Vec<&str> = template.split('/').collect();
+            let p: Vec<&str> = path.split('/').collect();
+            t.len() == p.len()
+                && t.iter().zip(&p).all(|(t, p)| t.starts_with('{') || t == p)
+                && ops.get(m.to_lowercase()).is_some()
+        });
+        assert!(found, "{m} {path} is not in the OpenAPI document");
+    }
+    let schemas = r.body["components"]["schemas"].as_object().unwrap();
+    for name in [
+        "Project",
+        "Task",
+        "Session",
+        "Message",
+        "HistoryEntry",
+        "ErrorBody",
+        "NewTask",
+        "TaskStatus",
+    ] {
+        assert!(schemas.contains_key(name), "schema {name} missing");
+    }
+    assert_eq!(
+        r.body["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
