@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod events;
 pub mod model;
+pub mod pty;
 pub mod security;
 pub mod server;
 pub mod service;

@@ -1,0 +1,306 @@
+//! The in-process host: a PTY per program, a reader thread per PTY, a waiter thread per process.
+//!
+//! Blocking PTY I/O stays off the async runtime. The reader gathers what is already available
+//! (up to 64 KiB) before each append, so that a fast writer costs one log write and one broadcast
+//! per batch rather than per `read()`. Dropping the parent's copy of the child side is what lets
+//! the reader see the end of the output.
+
+use std::io::{Read, Write};
+use std::os::fd::RawFd;
+use std::sync::{Arc, Mutex};
+
+use portable_pty::{native_pty_system, MasterPty, PtySize};
+use tokio::sync::watch;
+
+use super::spawn::spawn_on;
+use super::{find_program, Exit, Output, PtyError, PtyHost, Size, SpawnRequest, Terminal};
+use crate::clock::now_ms;
+
+const BATCH: usize = 64 * 1024;
+
+#[derive(Default)]
+pub struct LocalHost;
+
+struct LocalTerminal {
+    pid: u32,
+    master: Mutex<Box<dyn MasterPty + Send>>,
+    writer: Mutex<Box<dyn Write + Send>>,
+    exit: watch::Receiver<Option<Exit>>,
+}
+
+impl PtyHost for LocalHost {
+    fn spawn(
+        &self,
+        request: SpawnRequest,
+        output: Arc<Output>,
+    ) -> Result<Arc<dyn Terminal>, PtyError> {
+        let program_name = request.argv.first().cloned().unwrap_or_default();
+        let path_var = request
+            .env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.as_str());
+        let program = find_program(&program_name, path_var)
+            .ok_or_else(|| PtyError::ProgramNotFound(program_name.clone()))?;
+        if !request.cwd.is_dir() {
+            return Err(PtyError::NoSuchFolder(request.cwd.display().to_string()));
+        }
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: request.size.rows,
+                cols: request.size.cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .map_err(|e| PtyError::Open(e.to_string()))?;
+        let tty = pair
+            .master
+            .tty_name()
+            .ok_or_else(|| PtyError::Open("the PTY has no name".into()))?;
+        let mut child = spawn_on(&tty, &program, &request)?;
+        // Our copy of the child side must go, or the reader never sees the end.
+        drop(pair.slave);
+        let pid = child.id();
+        let reader = pair
+            .master
+            .try_clone_reader()
+            .map_err(|e| PtyError::Open(e.to_string()))?;
+        let writer = pair
+            .master
+            .take_writer()
+            .map_err(|e| PtyError::Open(e.to_string()))?;
+        let fd = pair.master.as_raw_fd();
+
+        let (exit_tx, exit_rx) = watch::channel(None);
+        let (eof_tx, eof_rx) = std::sync::mpsc::channel::<()>();
+        let out = Arc::clone(&output);
+        std::thread::Builder::new()
+            .name(format!("pty-read-{pid}"))
+            .spawn(move || {
+                read_loop(reader, fd, &out);
+                let _reader_done = eof_tx.send(());
+            })?;
+        std::thread::Builder::new()
+            .name(format!("pty-wait-{pid}"))
+            .spawn(move || {
+                let status = child.wait();
+                // All output is in only once the reader has hit the end. The kernel keeps what
+                // the child wrote before exiting, so this always comes.
+                let _ = eof_rx.recv();
+                if let Err(err) = output.sync() {
+                    tracing::warn!(%err, "cannot sync a session log");
+                }
+                let exit = match status {
+                    Ok(status) => exit_of(status),
+                    Err(err) => {
+                        tracing::error!(%err, pid, "cannot wait for a child");
+                        Exit {
+                            code: -1,
+                            signal: None,
+                        }
+                    }
+                };
+                let _ = exit_tx.send(Some(exit));
+            })?;
+        Ok(Arc::new(LocalTerminal {
+            pid,
+            master: Mutex::new(pair.master),
+            writer: Mutex::new(writer),
+            exit: exit_rx,
+        }))
+    }
+}
+
+/// Reads until the end, gathering what is already available into one append.
+fn read_loop(mut reader: Box<dyn Read + Send>, fd: Option<RawFd>, output: &Output) {
+    let mut buf = vec![0u8; BATCH];
+    loop {
+        let mut filled = match reader.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        // More already waiting? Take it now: one log write and one broadcast per batch.
+        while filled < BATCH && fd.is_some_and(readable_now) {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => filled += n,
+            }
+        }
+        if let Err(err) = output.append(&buf[..filled], now_ms()) {
+            tracing::error!(%err, "cannot append to a session log");
+        }
+    }
+}
+
+fn readable_now(fd: RawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    unsafe { libc::poll(&mut pfd, 1, 0) == 1 && pfd.revents & libc::POLLIN != 0 }
+}
+
+fn exit_of(status: std::process::ExitStatus) -> Exit {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Exit { code, signal: None },
+        (None, Some(sig)) => Exit {
+            code: 128 + sig,
+            signal: Some(signal_name(sig)),
+        },
+        (None, None) => Exit {
+            code: -1,
+            signal: None,
+        },
+    }
+}
+
+fn signal_name(sig: i32) -> String {
+    let known = [
+        (libc::SIGHUP, "SIGHUP"),
+        (libc::SIGINT, "SIGINT"),
+        (libc::SIGQUIT, "SIGQUIT"),
+        (libc::SIGABRT, "SIGABRT"),
+        (libc::SIGKILL, "SIGKILL"),
+        (libc::SIGSEGV, "SIGSEGV"),
+        (libc::SIGPIPE, "SIGPIPE"),
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGUSR1, "SIGUSR1"),
+        (libc::SIGUSR2, "SIGUSR2"),
+    ];
+    known
+        .iter()
+        .find(|(n, _)| *n == sig)
+        .map(|(_, name)| (*name).to_owned())
+        .unwrap_or_else(|| format!("SIG{sig}"))
+}
+
+impl Terminal for LocalTerminal {
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    fn write(&self, bytes: &[u8]) -> Result<(), PtyError> {
+        if self.exit.borrow().is_some() {
+            return Err(PtyError::Closed);
+        }
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        writer.write_all(bytes)?;
+        writer.flush()?;
+        Ok(())
+    }
+
+    fn resize(&self, size: Size) -> Result<(), PtyError> {
+        self.master
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .resize(PtySize {
+                rows: size.rows,
+                cols: size.cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .map_err(|e| PtyError::Io(std::io::Error::other(e.to_string())))
+    }
+
+    fn signal(&self, signal: i32) -> Result<(), PtyError> {
+        if self.exit.borrow().is_some() {
+            return Err(PtyError::Closed);
+        }
+        // The child called setsid: its process group id is its pid.
+        // SAFETY: plain syscall.
+        let rc = unsafe { libc::killpg(self.pid as libc::pid_t, signal) };
+        if rc == -1 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::ESRCH) {
+                return Err(err.into());
+            }
+        }
+        Ok(())
+    }
+
+    fn exited(&self) -> watch::Receiver<Option<Exit>> {
+        self.exit.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn request(argv: &[&str], dir: &std::path::Path) -> SpawnRequest {
+        SpawnRequest {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            cwd: dir.to_path_buf(),
+            env: vec![
+                ("PATH".into(), "/usr/bin:/bin".into()),
+                ("TERM".into(), "xterm-256color".into()),
+            ],
+            size: Size { cols: 80, rows: 24 },
+        }
+    }
+
+    async fn wait(term: &Arc<dyn Terminal>) -> Exit {
+        let mut rx = term.exited();
+        let exit = tokio::time::timeout(Duration::from_secs(10), rx.wait_for(Option::is_some))
+            .await
+            .expect("process did not exit in time")
+            .expect("watch closed")
+            .clone();
+        exit.expect("exit")
+    }
+
+    #[tokio::test]
+    async fn output_and_exit_code_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = Arc::new(Output::open(&dir.path().join("o.log")).unwrap());
+        let term = LocalHost
+            .spawn(
+                request(&["sh", "-c", "printf 'a\\033[31mb'; exit 3"], dir.path()),
+                output.clone(),
+            )
+            .unwrap();
+        let exit = wait(&term).await;
+        assert_eq!(
+            exit,
+            Exit {
+                code: 3,
+                signal: None
+            }
+        );
+        assert_eq!(output.read(0, 1000).unwrap(), b"a\x1b[31mb");
+    }
+
+    #[tokio::test]
+    async fn a_signal_reaches_the_whole_process_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = Arc::new(Output::open(&dir.path().join("o.log")).unwrap());
+        let term = LocalHost
+            .spawn(
+                request(&["sh", "-c", "sleep 30 & wait"], dir.path()),
+                output,
+            )
+            .unwrap();
+        term.signal(libc::SIGTERM).unwrap();
+        let exit = wait(&term).await;
+        assert_eq!(exit.signal.as_deref(), Some("SIGTERM"));
+        assert_eq!(exit.code, 128 + libc::SIGTERM);
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_or_folder_is_refused_before_anything_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = Arc::new(Output::open(&dir.path().join("o.log")).unwrap());
+        assert!(matches!(
+            LocalHost.spawn(request(&["no-such-program-baton"], dir.path()), output.clone()),
+            Err(PtyError::ProgramNotFound(p)) if p == "no-such-program-baton"
+        ));
+        assert!(matches!(
+            LocalHost.spawn(request(&["sh"], &dir.path().join("nope")), output),
+            Err(PtyError::NoSuchFolder(_))
+        ));
+    }
+}
