@@ -5,6 +5,7 @@
 use std::future::IntoFuture;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -15,7 +16,9 @@ use crate::api::guard::Guard;
 use crate::api::state::AppState;
 use crate::config::{prepare_data_dir, Config};
 use crate::events::EventBus;
-use crate::security::{AdminToken, TokenError};
+use crate::pty::LocalHost;
+use crate::security::{AdminToken, SessionTokens, TokenError};
+use crate::service::runtime::Runtime;
 use crate::service::Service;
 use crate::store::{self, StoreError};
 
@@ -30,6 +33,8 @@ pub enum StartError {
     Token(#[from] TokenError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot prepare the database: {0}")]
+    Service(#[source] crate::service::ServiceError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
 }
@@ -62,11 +67,16 @@ impl Server {
         self.shutdown.clone()
     }
 
-    /// Stops accepting, closes WebSockets, lets requests in flight finish (up to a few seconds)
-    /// and returns once the server is down.
+    /// Stops accepting, closes WebSockets, lets requests in flight finish (up to a few seconds),
+    /// stops every agent (SIGKILL after the grace period) and returns once all is down.
     pub async fn stop(self) -> io::Result<()> {
         self.shutdown.cancel();
-        self.wait().await
+        let service = self.service.clone();
+        let served = self.wait().await;
+        service
+            .stop_all_sessions(crate::service::DEFAULT_GRACE)
+            .await;
+        served
     }
 
     /// Waits until the server stops (after its shutdown token is cancelled).
@@ -104,7 +114,23 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
         .unwrap_or_else(|| store::connect::sqlite_url(&config.data_dir));
     let db = store::connect(&db_url).await?;
 
-    let service = Service::new(db, EventBus::new(), url.clone());
+    let tokens = SessionTokens::default();
+    let runtime = Runtime::new(Arc::new(LocalHost), &config.data_dir, tokens.clone());
+    let service = Service::new(db, EventBus::new(), url.clone(), runtime);
+    service
+        .seed_agent_profiles()
+        .await
+        .map_err(StartError::Service)?;
+    let interrupted = service
+        .mark_interrupted()
+        .await
+        .map_err(StartError::Service)?;
+    if interrupted > 0 {
+        tracing::warn!(
+            interrupted,
+            "sessions that were running when Baton last stopped are now marked interrupted"
+        );
+    }
     let shutdown = CancellationToken::new();
     let extra_hosts = if addr.ip().is_loopback() {
         Vec::new()
@@ -116,7 +142,7 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
             service: service.clone(),
             shutdown: shutdown.clone(),
         },
-        Guard::new(addr.port(), &extra_hosts, token),
+        Guard::new(addr.port(), &extra_hosts, token, tokens),
     );
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {

@@ -48,6 +48,12 @@ impl ApiError {
             ApiError::Service(ServiceError::Conflict { code, details, .. }) => {
                 (StatusCode::CONFLICT, code, details.clone())
             }
+            ApiError::Service(ServiceError::Forbidden(_)) => {
+                (StatusCode::FORBIDDEN, "forbidden", json!({}))
+            }
+            ApiError::Service(ServiceError::Unavailable(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", json!({}))
+            }
             ApiError::Service(ServiceError::Database(_)) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", json!({}))
             }

@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::extract::MAX_BODY;
-use crate::security::AdminToken;
+use crate::security::{AdminToken, SessionTokens};
 use crate::service::Actor;
 
 /// The subprotocol a WebSocket client offers (and the server answers) beside its token.
@@ -35,12 +35,18 @@ pub struct Guard {
     hosts: Vec<String>,
     origins: Vec<String>,
     token: AdminToken,
+    sessions: SessionTokens,
 }
 
 impl Guard {
     /// Accepts the loopback names on `port`, plus `extra_hosts` (`host:port` forms, for a server
     /// deliberately bound to another interface).
-    pub fn new(port: u16, extra_hosts: &[String], token: AdminToken) -> Self {
+    pub fn new(
+        port: u16,
+        extra_hosts: &[String],
+        token: AdminToken,
+        sessions: SessionTokens,
+    ) -> Self {
         let mut hosts = vec![
             format!("127.0.0.1:{port}"),
             format!("localhost:{port}"),
@@ -52,6 +58,7 @@ impl Guard {
             hosts,
             origins,
             token,
+            sessions,
         }
     }
 
@@ -82,6 +89,9 @@ impl Guard {
         } else {
             self.authenticate(headers)?
         };
+        if matches!(actor, Actor::Session { .. }) && !session_may(req.method(), req.uri().path()) {
+            return Err(ApiError::Forbidden("a session token cannot do this"));
+        }
         let method = req.method();
         let needs_json = matches!(*method, Method::POST | Method::PUT | Method::PATCH)
             || (*method == Method::DELETE && headers.contains_key(header::CONTENT_TYPE));
@@ -107,9 +117,23 @@ impl Guard {
         let offered = bearer.or_else(|| ws_bearer(headers));
         match offered {
             Some(token) if self.token.matches(token) => Ok(Actor::User),
-            _ => Err(ApiError::Unauthorized),
+            Some(token) => match self.sessions.resolve(token) {
+                Some(grant) => Ok(Actor::Session {
+                    session_id: grant.session_id,
+                    project_id: grant.project_id,
+                }),
+                None => Err(ApiError::Unauthorized),
+            },
+            None => Err(ApiError::Unauthorized),
         }
     }
+}
+
+/// What an agent's own token may not do at all: change projects or agent profiles. (Which
+/// project it may act in is checked by the service, where the data is.)
+fn session_may(method: &Method, path: &str) -> bool {
+    let admin_only = path.starts_with("/api/projects") || path.starts_with("/api/agents");
+    !admin_only || *method == Method::GET
 }
 
 /// The token offered as a `bearer.<token>` WebSocket subprotocol, when `baton.v1` is offered too.

@@ -17,9 +17,10 @@ type Result<T> = std::result::Result<T, ApiError>;
     responses((status = 200, body = Vec<Message>), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     ApiQuery(query): ApiQuery<ListMessages>,
 ) -> Result<Json<Vec<Message>>> {
-    Ok(Json(s.service.list_messages(&query).await?))
+    Ok(Json(s.service.list_messages(&query, &actor).await?))
 }
 
 #[utoipa::path(post, path = "/api/messages", tag = "messages", request_body = NewMessage,

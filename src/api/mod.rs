@@ -3,6 +3,7 @@
 //! passes the [`guard`] first. The OpenAPI document is generated from the handlers' annotations
 //! (utoipa) and served at `/api/openapi.json`.
 
+mod agents;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -12,6 +13,7 @@ mod sessions;
 pub mod state;
 mod system;
 mod tasks;
+mod terminal;
 mod ws;
 
 use std::sync::Arc;
@@ -59,7 +61,7 @@ impl Default for Success {
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
-        (name = "projects"), (name = "tasks"), (name = "sessions"), (name = "messages"),
+        (name = "projects"), (name = "tasks"), (name = "sessions"), (name = "agents"), (name = "messages"),
         (name = "events", description = "WebSocket at /ws"), (name = "system")
     )
 )]
@@ -93,6 +95,12 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sessions::list, sessions::create))
         .routes(routes!(sessions::get, sessions::update, sessions::delete))
         .routes(routes!(sessions::add_task, sessions::remove_task))
+        .routes(routes!(sessions::stop))
+        .routes(routes!(sessions::restart))
+        .routes(routes!(terminal::upgrade))
+        .routes(routes!(terminal::output))
+        .routes(routes!(agents::list, agents::create))
+        .routes(routes!(agents::get, agents::update, agents::delete))
         .routes(routes!(messages::list, messages::create))
         .routes(routes!(ws::upgrade))
         .split_for_parts()

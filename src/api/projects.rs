@@ -16,8 +16,11 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 #[utoipa::path(get, path = "/api/projects", tag = "projects",
     responses((status = 200, body = Vec<Project>)))]
-pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<Project>>> {
-    Ok(Json(s.service.list_projects().await?))
+pub async fn list(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+) -> Result<Json<Vec<Project>>> {
+    Ok(Json(s.service.list_projects(&actor).await?))
 }
 
 #[utoipa::path(post, path = "/api/projects", tag = "projects", request_body = NewProject,
@@ -36,8 +39,12 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/projects/{id}", tag = "projects",
     params(("id" = String, Path)),
     responses((status = 200, body = Project), (status = 404, body = ErrorBody)))]
-pub async fn get(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<Json<Project>> {
-    Ok(Json(s.service.get_project(&id).await?))
+pub async fn get(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Project>> {
+    Ok(Json(s.service.get_project(&id, &actor).await?))
 }
 
 #[utoipa::path(patch, path = "/api/projects/{id}", tag = "projects", request_body = ProjectPatch,

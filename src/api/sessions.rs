@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use super::state::AppState;
 use super::{ErrorBody, Success};
-use crate::model::{ListSessions, NewSession, Session, SessionPatch};
+use crate::model::{ListSessions, NewSession, Session, SessionPatch, StopSession};
 use crate::service::Actor;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -17,9 +17,10 @@ type Result<T> = std::result::Result<T, ApiError>;
     responses((status = 200, body = Vec<Session>), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     ApiQuery(query): ApiQuery<ListSessions>,
 ) -> Result<Json<Vec<Session>>> {
-    Ok(Json(s.service.list_sessions(&query).await?))
+    Ok(Json(s.service.list_sessions(&query, &actor).await?))
 }
 
 #[utoipa::path(post, path = "/api/sessions", tag = "sessions", request_body = NewSession,
@@ -38,8 +39,12 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/sessions/{id}", tag = "sessions", params(("id" = String, Path)),
     responses((status = 200, body = Session), (status = 404, body = ErrorBody)))]
-pub async fn get(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<Json<Session>> {
-    Ok(Json(s.service.get_session(&id).await?))
+pub async fn get(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Session>> {
+    Ok(Json(s.service.get_session(&id, &actor).await?))
 }
 
 #[utoipa::path(patch, path = "/api/sessions/{id}", tag = "sessions", request_body = SessionPatch,
@@ -48,20 +53,41 @@ pub async fn get(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> Res
         (status = 409, description = "an ended session cannot become active again", body = ErrorBody)))]
 pub async fn update(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<SessionPatch>,
 ) -> Result<Json<Session>> {
-    Ok(Json(s.service.update_session(&id, patch).await?))
+    Ok(Json(s.service.update_session(&id, patch, &actor).await?))
 }
 
-#[utoipa::path(delete, path = "/api/sessions/{id}", tag = "sessions", params(("id" = String, Path)),
-    responses((status = 200, body = Success), (status = 404, body = ErrorBody)))]
+/// `?force=true` deletes a running session (stopping it first).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    pub force: Option<String>,
+}
+
+#[utoipa::path(delete, path = "/api/sessions/{id}", tag = "sessions", params(("id" = String, Path), DeleteQuery),
+    responses((status = 200, body = Success), (status = 404, body = ErrorBody),
+        (status = 409, description = "the session is running (use ?force=true)", body = ErrorBody)))]
 pub async fn delete(
     State(s): State<AppState>,
     Extension(actor): Extension<Actor>,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<Json<Success>> {
-    s.service.delete_session(&id, &actor).await?;
+    let force = match query.force.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ApiError::InvalidField {
+                field: "force".into(),
+                message: "must be true or false".into(),
+            })
+        }
+    };
+    s.service.delete_session(&id, force, &actor).await?;
     Ok(Json(Success::default()))
 }
 
@@ -88,4 +114,40 @@ pub async fn remove_task(
     Ok(Json(
         s.service.remove_session_task(&sid, &tid, &actor).await?,
     ))
+}
+
+#[utoipa::path(post, path = "/api/sessions/{id}/stop", tag = "sessions", request_body = Option<StopSession>,
+    params(("id" = String, Path)),
+    description = "SIGHUP and SIGTERM to the process group, SIGKILL after the grace period; answers once the end is recorded.",
+    responses((status = 200, body = Session), (status = 404, body = ErrorBody),
+        (status = 409, description = "the session is not running", body = ErrorBody)))]
+pub async fn stop(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+    OptionalJson(body): OptionalJson<StopSession>,
+) -> Result<Json<Session>> {
+    let grace = match body.grace_ms {
+        None => crate::service::DEFAULT_GRACE,
+        Some(ms) if ms <= 600_000 => std::time::Duration::from_millis(ms),
+        Some(_) => {
+            return Err(ApiError::InvalidField {
+                field: "graceMs".into(),
+                message: "must be at most 600000".into(),
+            })
+        }
+    };
+    Ok(Json(s.service.stop_session(&id, grace, &actor).await?))
+}
+
+#[utoipa::path(post, path = "/api/sessions/{id}/restart", tag = "sessions", params(("id" = String, Path)),
+    description = "Starts the session's command again as a new run (stopping the current one first); its output continues the same log.",
+    responses((status = 200, body = Session), (status = 404, body = ErrorBody),
+        (status = 409, description = "the session has no command (a record only)", body = ErrorBody)))]
+pub async fn restart(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Session>> {
+    Ok(Json(s.service.restart_session(&id, &actor).await?))
 }

@@ -24,9 +24,10 @@ const TOTAL_COUNT: HeaderName = HeaderName::from_static("x-total-count");
         (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     ApiQuery(query): ApiQuery<ListTasks>,
 ) -> Result<([(HeaderName, String); 1], Json<Vec<Task>>)> {
-    let (tasks, total) = s.service.list_tasks(&query).await?;
+    let (tasks, total) = s.service.list_tasks(&query, &actor).await?;
     Ok(([(TOTAL_COUNT, total.to_string())], Json(tasks)))
 }
 
@@ -45,8 +46,12 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/tasks/{id}", tag = "tasks", params(("id" = String, Path)),
     responses((status = 200, body = Task), (status = 404, body = ErrorBody)))]
-pub async fn get(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<Json<Task>> {
-    Ok(Json(s.service.get_task(&id).await?))
+pub async fn get(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Task>> {
+    Ok(Json(s.service.get_task(&id, &actor).await?))
 }
 
 #[utoipa::path(patch, path = "/api/tasks/{id}", tag = "tasks", request_body = TaskPatch,
@@ -134,7 +139,8 @@ pub async fn set_dependencies(
     responses((status = 200, body = Vec<HistoryEntry>), (status = 404, body = ErrorBody)))]
 pub async fn history(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<HistoryEntry>>> {
-    Ok(Json(s.service.task_history(&id).await?))
+    Ok(Json(s.service.task_history(&id, &actor).await?))
 }

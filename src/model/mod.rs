@@ -4,16 +4,20 @@
 //!
 //! Inputs reject unknown fields, so a typo is a 400 naming the field rather than a silent no-op.
 
+mod agent;
 mod message;
 mod patch;
 mod project;
 mod session;
 mod task;
 
+pub use agent::{AgentProfile, AgentProfilePatch, NewAgentProfile, PromptMode};
 pub use message::{ListMessages, Message, NewMessage};
 pub use patch::nullable;
 pub use project::{NewProject, Project, ProjectPatch};
-pub use session::{ListSessions, NewSession, Session, SessionPatch, SessionStatus};
+pub use session::{
+    Activity, ListSessions, NewSession, Session, SessionPatch, SessionStatus, StopSession,
+};
 pub use task::{
     HistoryEntry, ListTasks, NewSubtask, NewTask, Priority, SetDependencies, SortField, SortOrder,
     Subtask, SubtaskPatch, SubtaskStatus, Task, TaskPatch, TaskStatus,

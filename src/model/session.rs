@@ -72,11 +72,22 @@ pub struct Session {
     pub status: SessionStatus,
     pub pid: Option<i32>,
     pub exit_code: Option<i32>,
+    /// The signal that ended the process (`SIGTERM`, …).
+    pub signal: Option<String>,
+    /// While a process runs: `working` (output flowing) or `waiting` (for input).
+    pub activity: Option<Activity>,
     pub started_at: Option<i64>,
     pub last_activity: Option<i64>,
     pub completed_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Activity {
+    Working,
+    Waiting,
 }
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
@@ -90,8 +101,33 @@ pub struct NewSession {
     pub task_ids: Option<Vec<String>>,
     #[serde(default)]
     pub name: Option<String>,
+    /// An agent profile: starts its program in a terminal.
     #[serde(default)]
     pub agent_id: Option<String>,
+    /// Or an explicit argv to start (never a shell string). With neither, the session is a
+    /// record only (the caller runs the agent itself).
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// Working folder; defaults to the project's base path (else the home folder).
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Extra environment for this session.
+    #[serde(default)]
+    pub env: Option<BTreeMap<String, String>>,
+    /// Terminal size, default 120×32.
+    #[serde(default)]
+    pub cols: Option<u16>,
+    #[serde(default)]
+    pub rows: Option<u16>,
+}
+
+/// Body of `POST /api/sessions/:id/stop` (optional).
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StopSession {
+    /// How long after SIGTERM before SIGKILL (default 5000 ms).
+    #[serde(default)]
+    pub grace_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]

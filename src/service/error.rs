@@ -19,6 +19,12 @@ pub enum ServiceError {
         message: String,
         details: Value,
     },
+    /// The caller may not do this (an agent acting outside its own project or session).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A program or terminal failed (not the caller's fault).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
 }

@@ -55,8 +55,13 @@ pub(super) async fn record<C: ConnectionTrait>(conn: &C, entry: Entry) -> Servic
 
 impl Service {
     /// The task's history, oldest first.
-    pub async fn task_history(&self, task_id: &str) -> ServiceResult<Vec<HistoryEntry>> {
-        lookup::task(&self.db, task_id).await?;
+    pub async fn task_history(
+        &self,
+        task_id: &str,
+        actor: &Actor,
+    ) -> ServiceResult<Vec<HistoryEntry>> {
+        let task = lookup::task(&self.db, task_id).await?;
+        actor.check_project(&task.project_id)?;
         let rows = task_history::Entity::find()
             .filter(task_history::Column::TaskId.eq(task_id))
             .order_by_asc(task_history::Column::Id)

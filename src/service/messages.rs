@@ -31,6 +31,7 @@ impl Service {
             ));
         }
 
+        actor.check_project(&input.project_id)?;
         let _lock = self.write_lock().await;
         let project = &input.project_id;
         lookup::project_field(&self.db, "projectId", project).await?;
@@ -70,7 +71,11 @@ impl Service {
 
     /// Messages oldest first. With `after`, the `limit` messages that follow it (resume without
     /// gaps); without, the newest `limit`.
-    pub async fn list_messages(&self, query: &ListMessages) -> ServiceResult<Vec<Message>> {
+    pub async fn list_messages(
+        &self,
+        query: &ListMessages,
+        actor: &Actor,
+    ) -> ServiceResult<Vec<Message>> {
         let limit = validate::number(
             "limit",
             query.limit.as_deref(),
@@ -79,6 +84,9 @@ impl Service {
             validate::MAX_PAGE,
         )?;
         let mut select = message::Entity::find();
+        if let Some(own) = actor.project_scope() {
+            select = select.filter(message::Column::ProjectId.eq(own));
+        }
         if let Some(project_id) = &query.project_id {
             select = select.filter(message::Column::ProjectId.eq(project_id.as_str()));
         }

@@ -7,6 +7,7 @@
 //! and never an event for a change that was rolled back. SQLite allows one writer at a time
 //! anyway; the lock also spares transactions the `SQLITE_BUSY` dance of upgrading a read lock.
 
+mod agents;
 mod dependencies;
 mod error;
 mod history;
@@ -15,6 +16,8 @@ mod lookup;
 mod messages;
 mod projects;
 pub mod rules;
+mod runs;
+pub mod runtime;
 mod sessions;
 mod subtasks;
 mod tasks;
@@ -28,6 +31,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use error::{ServiceError, ServiceResult};
+pub use runs::{strip_ansi, DEFAULT_GRACE, DEFAULT_SIZE};
 
 use crate::events::{Event, EventBus};
 
@@ -36,17 +40,42 @@ use crate::events::{Event, EventBus};
 pub enum Actor {
     /// The person, through the admin token (UI, CLI, scripts).
     User,
-    /// An agent, through its session's token.
-    Session(String),
+    /// An agent, through its session's token: it may act within its own project only.
+    Session {
+        session_id: String,
+        project_id: String,
+    },
     /// Baton itself (recovery, cascades).
     System,
+}
+
+impl Actor {
+    /// Refuses (403) an agent acting outside its own project.
+    pub fn check_project(&self, project_id: &str) -> ServiceResult<()> {
+        match self {
+            Actor::Session {
+                project_id: own, ..
+            } if own != project_id => Err(ServiceError::Forbidden(
+                "a session token acts on its own project only".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The project an agent is confined to, if any (lists are narrowed to it).
+    pub fn project_scope(&self) -> Option<&str> {
+        match self {
+            Actor::Session { project_id, .. } => Some(project_id),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Actor::User => f.write_str("user"),
-            Actor::Session(id) => write!(f, "session:{id}"),
+            Actor::Session { session_id, .. } => write!(f, "session:{session_id}"),
             Actor::System => f.write_str("system"),
         }
     }
@@ -60,16 +89,30 @@ pub struct Service {
     writes: Arc<Mutex<()>>,
     /// The loopback API's base URL, handed to agents as `BATON_API_URL`.
     api_url: Arc<str>,
+    runtime: Arc<runtime::Runtime>,
+    versions: Arc<agents::VersionCache>,
 }
 
 impl Service {
-    pub fn new(db: DatabaseConnection, bus: EventBus, api_url: impl Into<Arc<str>>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        bus: EventBus,
+        api_url: impl Into<Arc<str>>,
+        runtime: runtime::Runtime,
+    ) -> Self {
         Self {
             db,
             bus,
             writes: Arc::new(Mutex::new(())),
             api_url: api_url.into(),
+            runtime: Arc::new(runtime),
+            versions: Arc::default(),
         }
+    }
+
+    /// The live side: runs, their terminals and the session tokens.
+    pub fn runtime(&self) -> &runtime::Runtime {
+        &self.runtime
     }
 
     pub fn bus(&self) -> &EventBus {

@@ -7,7 +7,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::error::{ServiceError, ServiceResult};
-use super::{ids, lookup, validate, views, Service};
+use super::{ids, lookup, validate, views, Actor, Service};
 use crate::clock::now_ms;
 use crate::events::Event;
 use crate::model::{NewProject, Project, ProjectPatch, SessionStatus};
@@ -38,8 +38,12 @@ impl Service {
         Ok(project)
     }
 
-    pub async fn list_projects(&self) -> ServiceResult<Vec<Project>> {
-        let rows = project::Entity::find()
+    pub async fn list_projects(&self, actor: &Actor) -> ServiceResult<Vec<Project>> {
+        let mut select = project::Entity::find();
+        if let Some(own) = actor.project_scope() {
+            select = select.filter(project::Column::Id.eq(own));
+        }
+        let rows = select
             .order_by_asc(project::Column::CreatedAt)
             .order_by_asc(project::Column::Id)
             .all(&self.db)
@@ -47,8 +51,10 @@ impl Service {
         Ok(rows.into_iter().map(views::project).collect())
     }
 
-    pub async fn get_project(&self, id: &str) -> ServiceResult<Project> {
-        Ok(views::project(lookup::project(&self.db, id).await?))
+    pub async fn get_project(&self, id: &str, actor: &Actor) -> ServiceResult<Project> {
+        let row = lookup::project(&self.db, id).await?;
+        actor.check_project(&row.id)?;
+        Ok(views::project(row))
     }
 
     pub async fn update_project(&self, id: &str, patch: ProjectPatch) -> ServiceResult<Project> {

@@ -43,7 +43,7 @@ impl Service {
             Some(name) => validate::required_line("name", name, validate::MAX_NAME)?,
             None => agent_id.clone().unwrap_or_else(|| "session".to_owned()),
         };
-        let mut task_ids = input.task_ids.unwrap_or_default();
+        let mut task_ids = input.task_ids.clone().unwrap_or_default();
         dedup_keep_order(&mut task_ids);
 
         let _lock = self.write_lock().await;
@@ -59,35 +59,66 @@ impl Service {
                 json!({ "field": "id", "id": id }),
             ));
         }
-        lookup::project_field(&txn, "projectId", &input.project_id).await?;
+        let project = lookup::project_field(&txn, "projectId", &input.project_id).await?;
+        actor.check_project(&project.id)?;
+        let mut prompt = None;
         for task_id in &task_ids {
-            lookup::task_in_project(&txn, "taskIds", task_id, &input.project_id).await?;
+            let task = lookup::task_in_project(&txn, "taskIds", task_id, &input.project_id).await?;
+            if prompt.is_none() && !task.prompt.trim().is_empty() {
+                prompt = Some(task.prompt);
+            }
         }
+        // Start the process before writing anything: a session that cannot start leaves no row.
+        let launch = self
+            .plan_launch(&input, &id, &project, &task_ids, prompt)
+            .await?;
+        let run = launch
+            .as_ref()
+            .map(|l| self.start_process(&id, &project.id, l))
+            .transpose()?;
         let now = now_ms();
-        let env = self.agent_env(&input.project_id, &id, &task_ids);
-        session::ActiveModel {
-            id: Set(id.clone()),
-            project_id: Set(input.project_id.clone()),
-            name: Set(name),
-            agent_id: Set(agent_id),
-            command: Set("[]".to_owned()),
-            cwd: Set(None),
-            env: Set(to_text(&env)),
-            status: Set(SessionStatus::Running.as_str().to_owned()),
-            pid: Set(None),
-            exit_code: Set(None),
-            started_at: Set(Some(now)),
-            last_activity: Set(Some(now)),
-            completed_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
+        let env = match &launch {
+            Some(l) => l.env.clone(),
+            None => self.agent_env(&input.project_id, &id, &task_ids),
+        };
+        let written = async {
+            session::ActiveModel {
+                id: Set(id.clone()),
+                project_id: Set(input.project_id.clone()),
+                name: Set(name),
+                agent_id: Set(agent_id),
+                command: Set(to_text(
+                    &launch.as_ref().map(|l| l.argv.clone()).unwrap_or_default(),
+                )),
+                cwd: Set(launch.as_ref().map(|l| l.cwd.display().to_string())),
+                env: Set(to_text(&env)),
+                status: Set(SessionStatus::Running.as_str().to_owned()),
+                pid: Set(run.as_ref().map(|r| r.terminal.pid() as i32)),
+                exit_code: Set(None),
+                signal: Set(None),
+                started_at: Set(Some(now)),
+                last_activity: Set(Some(now)),
+                completed_at: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+            for task_id in &task_ids {
+                link(&txn, &id, task_id, actor, now).await?;
+            }
+            Ok::<_, ServiceError>(())
         }
-        .insert(&txn)
-        .await?;
-        for task_id in &task_ids {
-            link(&txn, &id, task_id, actor, now).await?;
+        .await;
+        if let (Err(_), Some(run)) = (&written, &run) {
+            // No row, no process.
+            self.runtime.tokens.revoke(&id);
+            if let Err(err) = run.terminal.signal(libc::SIGKILL) {
+                tracing::warn!(%err, "cannot kill a process whose session was not saved");
+            }
         }
-        let session = views::session_by_id(&txn, &id).await?;
+        written?;
+        let session = views::session_by_id(&txn, &self.runtime, &id).await?;
         let tasks = task_views_in_order(&txn, &task_ids).await?;
         txn.commit().await?;
 
@@ -99,15 +130,27 @@ impl Service {
             events.push(Event::TaskSessionAdded(link));
         }
         self.publish_all(events);
+        if let (Some(run), Some(launch)) = (run, launch) {
+            self.supervise(run, launch.watch);
+        }
         Ok(session)
     }
 
-    pub async fn get_session(&self, id: &str) -> ServiceResult<Session> {
-        views::session_by_id(&self.db, id).await
+    pub async fn get_session(&self, id: &str, actor: &Actor) -> ServiceResult<Session> {
+        let session = views::session_by_id(&self.db, &self.runtime, id).await?;
+        actor.check_project(&session.project_id)?;
+        Ok(session)
     }
 
-    pub async fn list_sessions(&self, query: &ListSessions) -> ServiceResult<Vec<Session>> {
+    pub async fn list_sessions(
+        &self,
+        query: &ListSessions,
+        actor: &Actor,
+    ) -> ServiceResult<Vec<Session>> {
         let mut select = session::Entity::find();
+        if let Some(own) = actor.project_scope() {
+            select = select.filter(session::Column::ProjectId.eq(own));
+        }
         if let Some(project_id) = &query.project_id {
             select = select.filter(session::Column::ProjectId.eq(project_id.as_str()));
         }
@@ -131,10 +174,15 @@ impl Service {
             .order_by_asc(session::Column::Id)
             .all(&self.db)
             .await?;
-        views::sessions(&self.db, rows).await
+        views::sessions(&self.db, &self.runtime, rows).await
     }
 
-    pub async fn update_session(&self, id: &str, patch: SessionPatch) -> ServiceResult<Session> {
+    pub async fn update_session(
+        &self,
+        id: &str,
+        patch: SessionPatch,
+        actor: &Actor,
+    ) -> ServiceResult<Session> {
         let name = patch
             .name
             .as_deref()
@@ -142,6 +190,7 @@ impl Service {
             .transpose()?;
         let _lock = self.write_lock().await;
         let row = lookup::session(&self.db, id).await?;
+        actor.check_project(&row.project_id)?;
         let old_status = SessionStatus::parse(&row.status).unwrap_or(SessionStatus::Interrupted);
         let now = now_ms();
         let mut active: session::ActiveModel = row.clone().into();
@@ -165,19 +214,35 @@ impl Service {
             }
         }
         if !active.is_changed() {
-            return views::session_by_id(&self.db, id).await;
+            return views::session_by_id(&self.db, &self.runtime, id).await;
         }
         active.updated_at = Set(now);
         active.update(&self.db).await?;
-        let session = views::session_by_id(&self.db, id).await?;
+        let session = views::session_by_id(&self.db, &self.runtime, id).await?;
         self.publish_all(vec![Event::SessionUpdated(session.clone())]);
         Ok(session)
     }
 
-    pub async fn delete_session(&self, id: &str, actor: &Actor) -> ServiceResult<()> {
+    /// Deletes a session, its links and its output log. A running session is refused (409)
+    /// unless `force`, which stops it first.
+    pub async fn delete_session(&self, id: &str, force: bool, actor: &Actor) -> ServiceResult<()> {
+        let row = lookup::session(&self.db, id).await?;
+        actor.check_project(&row.project_id)?;
+        if let Some(run) = self.runtime.get(id) {
+            if !force {
+                return Err(ServiceError::conflict(
+                    "session_running",
+                    format!("session '{id}' is running; stop it first or delete with ?force=true"),
+                    json!({ "status": row.status }),
+                ));
+            }
+            self.stop_session(id, std::time::Duration::from_secs(1), actor)
+                .await?;
+            drop(run);
+        }
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
-        let session = views::session_by_id(&txn, id).await?;
+        let session = views::session_by_id(&txn, &self.runtime, id).await?;
         let now = now_ms();
         for task_id in &session.task_ids {
             record_unlink(&txn, id, task_id, actor, now).await?;
@@ -199,6 +264,12 @@ impl Service {
             events.push(Event::TaskSessionRemoved(link));
         }
         self.publish_all(events);
+        let dir = self.runtime.session_dir(id);
+        if let Err(err) = std::fs::remove_dir_all(&dir) {
+            if err.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(%err, path = %dir.display(), "cannot remove a session's files");
+            }
+        }
         Ok(())
     }
 
@@ -212,6 +283,7 @@ impl Service {
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         let session = lookup::session(&txn, session_id).await?;
+        actor.check_project(&session.project_id)?;
         let task = lookup::task(&txn, task_id).await?;
         if task.project_id != session.project_id {
             return Err(ServiceError::invalid(
@@ -241,7 +313,7 @@ impl Service {
     ) -> ServiceResult<Session> {
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
-        lookup::session(&txn, session_id).await?;
+        actor.check_project(&lookup::session(&txn, session_id).await?.project_id)?;
         lookup::task(&txn, task_id).await?;
         let Some(existing) = find_link(&txn, session_id, task_id).await? else {
             return Err(ServiceError::not_found(
@@ -274,7 +346,7 @@ impl Service {
         }
         .update(&txn)
         .await?;
-        let session = views::session_by_id(&txn, session_id).await?;
+        let session = views::session_by_id(&txn, &self.runtime, session_id).await?;
         let task = views::task_by_id(&txn, task_id).await?;
         txn.commit().await?;
         let link = link_of(&session, task_id);

@@ -25,7 +25,7 @@ impl Service {
         let status = input.status.unwrap_or(SubtaskStatus::Pending);
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
-        lookup::task(&txn, task_id).await?;
+        actor.check_project(&lookup::task(&txn, task_id).await?.project_id)?;
         let last = subtask::Entity::find()
             .filter(subtask::Column::TaskId.eq(task_id))
             .order_by_desc(subtask::Column::Position)
@@ -76,7 +76,7 @@ impl Service {
             .transpose()?;
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
-        let before = find(&txn, task_id, subtask_id).await?;
+        let before = find(&txn, task_id, subtask_id, actor).await?;
         let now = now_ms();
         let mut active: subtask::ActiveModel = before.clone().into();
         let mut changes = Vec::new();
@@ -119,7 +119,7 @@ impl Service {
     ) -> ServiceResult<()> {
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
-        let row = find(&txn, task_id, subtask_id).await?;
+        let row = find(&txn, task_id, subtask_id, actor).await?;
         let now = now_ms();
         subtask::Entity::delete_by_id(row.id.clone())
             .exec(&txn)
@@ -144,8 +144,9 @@ async fn find<C: sea_orm::ConnectionTrait>(
     conn: &C,
     task_id: &str,
     subtask_id: &str,
+    actor: &Actor,
 ) -> ServiceResult<subtask::Model> {
-    lookup::task(conn, task_id).await?;
+    actor.check_project(&lookup::task(conn, task_id).await?.project_id)?;
     subtask::Entity::find_by_id(subtask_id.to_owned())
         .one(conn)
         .await?

@@ -29,6 +29,7 @@ impl Service {
         depends_on.sort();
         depends_on.dedup();
 
+        actor.check_project(&input.project_id)?;
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         lookup::project_field(&txn, "projectId", &input.project_id).await?;
@@ -64,13 +65,22 @@ impl Service {
         Ok(task)
     }
 
-    pub async fn get_task(&self, id: &str) -> ServiceResult<Task> {
-        views::task_by_id(&self.db, id).await
+    pub async fn get_task(&self, id: &str, actor: &Actor) -> ServiceResult<Task> {
+        let task = views::task_by_id(&self.db, id).await?;
+        actor.check_project(&task.project_id)?;
+        Ok(task)
     }
 
     /// One page of tasks and the total number that match the filters.
-    pub async fn list_tasks(&self, query: &ListTasks) -> ServiceResult<(Vec<Task>, u64)> {
+    pub async fn list_tasks(
+        &self,
+        query: &ListTasks,
+        actor: &Actor,
+    ) -> ServiceResult<(Vec<Task>, u64)> {
         let mut select = task::Entity::find();
+        if let Some(own) = actor.project_scope() {
+            select = select.filter(task::Column::ProjectId.eq(own));
+        }
         if let Some(project_id) = &query.project_id {
             select = select.filter(task::Column::ProjectId.eq(project_id.as_str()));
         }
@@ -179,6 +189,7 @@ impl Service {
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         let before = views::task_by_id(&txn, id).await?;
+        actor.check_project(&before.project_id)?;
         let now = now_ms();
         let mut after = before.clone();
         if let Some(title) = title {
@@ -251,6 +262,7 @@ impl Service {
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         let row = lookup::task(&txn, id).await?;
+        actor.check_project(&row.project_id)?;
         let session_ids: Vec<String> = session_task::Entity::find()
             .filter(session_task::Column::TaskId.eq(id))
             .order_by_asc(session_task::Column::CreatedAt)
@@ -281,6 +293,7 @@ impl Service {
         task::Entity::delete_by_id(id.to_owned()).exec(&txn).await?;
         let sessions = views::sessions(
             &txn,
+            &self.runtime,
             session::Entity::find()
                 .filter(session::Column::Id.is_in(session_ids.clone()))
                 .all(&txn)

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::error::ServiceResult;
+use super::runtime::Runtime;
 use crate::model::{
     HistoryEntry, Message, Priority, Project, Session, SessionStatus, Subtask, SubtaskStatus, Task,
     TaskStatus,
@@ -160,6 +161,7 @@ pub async fn task_by_id<C: ConnectionTrait>(conn: &C, id: &str) -> ServiceResult
 /// Full session views for `rows`, in the same order.
 pub async fn sessions<C: ConnectionTrait>(
     conn: &C,
+    runtime: &Runtime,
     rows: Vec<session::Model>,
 ) -> ServiceResult<Vec<Session>> {
     if rows.is_empty() {
@@ -178,28 +180,42 @@ pub async fn sessions<C: ConnectionTrait>(
     );
     Ok(rows
         .into_iter()
-        .map(|row| Session {
-            task_ids: links.remove(&row.id).unwrap_or_default(),
-            command: from_text("session.command", &row.command),
-            env: from_text("session.env", &row.env),
-            status: SessionStatus::parse(&row.status).unwrap_or(SessionStatus::Interrupted),
-            id: row.id,
-            project_id: row.project_id,
-            name: row.name,
-            agent_id: row.agent_id,
-            cwd: row.cwd,
-            pid: row.pid,
-            exit_code: row.exit_code,
-            started_at: row.started_at,
-            last_activity: row.last_activity,
-            completed_at: row.completed_at,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+        .map(|row| {
+            // A running session shows its live activity and last output time.
+            let run = runtime.get(&row.id);
+            let last_output = run
+                .as_ref()
+                .map(|r| r.output.last_output_ms())
+                .filter(|&t| t > 0);
+            Session {
+                activity: run.as_ref().map(|r| r.activity()),
+                last_activity: row.last_activity.max(last_output),
+                task_ids: links.remove(&row.id).unwrap_or_default(),
+                command: from_text("session.command", &row.command),
+                env: from_text("session.env", &row.env),
+                status: SessionStatus::parse(&row.status).unwrap_or(SessionStatus::Interrupted),
+                id: row.id,
+                project_id: row.project_id,
+                name: row.name,
+                agent_id: row.agent_id,
+                cwd: row.cwd,
+                pid: row.pid,
+                exit_code: row.exit_code,
+                signal: row.signal,
+                started_at: row.started_at,
+                completed_at: row.completed_at,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            }
         })
         .collect())
 }
 
-pub async fn session_by_id<C: ConnectionTrait>(conn: &C, id: &str) -> ServiceResult<Session> {
+pub async fn session_by_id<C: ConnectionTrait>(
+    conn: &C,
+    runtime: &Runtime,
+    id: &str,
+) -> ServiceResult<Session> {
     let row = super::lookup::session(conn, id).await?;
-    Ok(sessions(conn, vec![row]).await?.remove(0))
+    Ok(sessions(conn, runtime, vec![row]).await?.remove(0))
 }

@@ -72,7 +72,7 @@ async fn each_mutation_publishes_exactly_its_events_in_order() {
     // Creating a session with two tasks.
     s.post(
         "/api/sessions",
-        json!({ "id": "s1", "projectId": p, "taskIds": [t1, t2], "agentId": "claude" }),
+        json!({ "id": "s1", "projectId": p, "taskIds": [t1, t2] }),
     )
     .await;
     let e = ev

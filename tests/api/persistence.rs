@@ -38,7 +38,13 @@ async fn data_survives_a_stop_and_restart() {
     assert_eq!(s.token, token, "the same token after a restart");
     assert_eq!(s.get(&format!("/api/tasks/{t}")).await.body, task);
     let mut session_after = s.get(&format!("/api/sessions/{sid}")).await.body;
-    // The agent URL names the port the session was created under; the rest is identical.
+    // It was running when the server went away: now it is interrupted, once, with an end time.
+    assert_eq!(session_after["status"], "interrupted");
+    assert!(session_after["completedAt"].as_i64().is_some());
+    for key in ["status", "completedAt", "updatedAt"] {
+        session_after[key] = session[key].clone();
+    }
+    // The rest is identical, but for the URL, which names the port the session was created under.
     session_after["env"]["BATON_API_URL"] = session["env"]["BATON_API_URL"].clone();
     assert_eq!(session_after, session);
     assert_eq!(

@@ -15,6 +15,10 @@ pub struct Model {
     pub env: String,
     pub prompt_mode: String,
     pub builtin: bool,
+    /// A regex: the agent waits for input when the last line on screen matches it.
+    pub wait_pattern: Option<String>,
+    /// Quiet this long (ms) and the agent counts as waiting.
+    pub quiet_ms: i32,
     pub created_at: i64,
     pub updated_at: i64,
 }

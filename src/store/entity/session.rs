@@ -18,6 +18,8 @@ pub struct Model {
     pub status: String,
     pub pid: Option<i32>,
     pub exit_code: Option<i32>,
+    /// The signal that ended the process (`SIGTERM`, …).
+    pub signal: Option<String>,
     pub started_at: Option<i64>,
     pub last_activity: Option<i64>,
     pub completed_at: Option<i64>,

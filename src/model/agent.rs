@@ -1,0 +1,102 @@
+//! Agent profiles: how to start one kind of agent.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// How a task's prompt reaches the agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptMode {
+    /// As an argument: replaces `{prompt}` in the args, or is appended when there is none.
+    Argument,
+    /// Typed into the terminal (and Enter pressed) once the agent first waits for input.
+    Type,
+    /// Not at all.
+    None,
+}
+
+impl PromptMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromptMode::Argument => "argument",
+            PromptMode::Type => "type",
+            PromptMode::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [PromptMode::Argument, PromptMode::Type, PromptMode::None]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentProfile {
+    pub id: String,
+    pub name: String,
+    /// The program: a name looked up on `PATH`, or a path.
+    pub program: String,
+    pub args: Vec<String>,
+    /// Extra environment for the agent.
+    pub env: BTreeMap<String, String>,
+    pub prompt_mode: PromptMode,
+    /// A regex; the agent counts as waiting when the last line of its output matches it.
+    pub wait_pattern: Option<String>,
+    /// Quiet for this long (ms) and the agent counts as waiting.
+    pub quiet_ms: u32,
+    /// Shipped with Baton (may be edited, not deleted).
+    pub builtin: bool,
+    /// Whether the program is found on `PATH`.
+    pub available: bool,
+    /// Where it was found.
+    pub path: Option<String>,
+    /// The first line of `program --version`, when it answers within a second or two.
+    pub version: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewAgentProfile {
+    /// Letters, digits, `_`, `-`, `.`; generated when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    pub name: String,
+    pub program: String,
+    #[serde(default)]
+    pub args: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub prompt_mode: Option<PromptMode>,
+    #[serde(default)]
+    pub wait_pattern: Option<String>,
+    #[serde(default)]
+    pub quiet_ms: Option<u32>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentProfilePatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub program: Option<String>,
+    #[serde(default)]
+    pub args: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub prompt_mode: Option<PromptMode>,
+    /// `null` removes the pattern.
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub wait_pattern: Option<Option<String>>,
+    #[serde(default)]
+    pub quiet_ms: Option<u32>,
+}

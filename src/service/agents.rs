@@ -1,0 +1,381 @@
+//! Agent profiles: how to start each kind of agent. Built-in profiles (Claude Code, Codex CLI,
+//! Gemini CLI, Aider, OpenCode, a plain shell) are added at start when missing; users add their
+//! own. Listing tells whether each program is on `PATH` and, when it answers `--version` quickly,
+//! its version (cached per program file, so a list does not start six processes every time).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+use serde_json::json;
+
+use super::error::{ServiceError, ServiceResult};
+use super::{ids, validate, Service};
+use crate::clock::now_ms;
+use crate::model::{AgentProfile, AgentProfilePatch, NewAgentProfile, PromptMode};
+use crate::pty::find_program;
+use crate::store::entity::agent_profile;
+use crate::store::json::{from_text, to_text};
+
+/// The program name that means "the user's shell".
+pub const USER_SHELL: &str = "$SHELL";
+const DEFAULT_QUIET_MS: u32 = 3000;
+const VERSION_TIMEOUT: Duration = Duration::from_secs(2);
+
+struct Builtin {
+    id: &'static str,
+    name: &'static str,
+    program: &'static str,
+    prompt_mode: PromptMode,
+    wait_pattern: Option<&'static str>,
+}
+
+const BUILTINS: &[Builtin] = &[
+    Builtin {
+        id: "claude",
+        name: "Claude Code",
+        program: "claude",
+        prompt_mode: PromptMode::Argument,
+        wait_pattern: None,
+    },
+    Builtin {
+        id: "codex",
+        name: "Codex CLI",
+        program: "codex",
+        prompt_mode: PromptMode::Argument,
+        wait_pattern: None,
+    },
+    Builtin {
+        id: "gemini",
+        name: "Gemini CLI",
+        program: "gemini",
+        prompt_mode: PromptMode::Type,
+        wait_pattern: None,
+    },
+    Builtin {
+        id: "aider",
+        name: "Aider",
+        program: "aider",
+        prompt_mode: PromptMode::Type,
+        wait_pattern: None,
+    },
+    Builtin {
+        id: "opencode",
+        name: "OpenCode",
+        program: "opencode",
+        prompt_mode: PromptMode::Type,
+        wait_pattern: None,
+    },
+    Builtin {
+        id: "shell",
+        name: "Shell",
+        program: USER_SHELL,
+        prompt_mode: PromptMode::None,
+        wait_pattern: Some(r"[$#%>]\s*$"),
+    },
+];
+
+/// A program file: its path and modification time (a new install is probed again).
+type ProgramFile = (PathBuf, Option<SystemTime>);
+
+/// `--version` answers, per program file.
+#[derive(Default)]
+pub struct VersionCache(Mutex<HashMap<ProgramFile, Option<String>>>);
+
+/// The program a profile names, with `$SHELL` resolved.
+pub fn resolve_program(program: &str) -> String {
+    if program == USER_SHELL {
+        std::env::var("SHELL")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "/bin/sh".to_owned())
+    } else {
+        program.to_owned()
+    }
+}
+
+impl Service {
+    /// Adds the built-in profiles that are missing (never overwrites a user's edits).
+    pub async fn seed_agent_profiles(&self) -> ServiceResult<()> {
+        let now = now_ms();
+        for b in BUILTINS {
+            if agent_profile::Entity::find_by_id(b.id.to_owned())
+                .one(&self.db)
+                .await?
+                .is_some()
+            {
+                continue;
+            }
+            agent_profile::ActiveModel {
+                id: Set(b.id.to_owned()),
+                name: Set(b.name.to_owned()),
+                program: Set(b.program.to_owned()),
+                args: Set("[]".to_owned()),
+                env: Set("{}".to_owned()),
+                prompt_mode: Set(b.prompt_mode.as_str().to_owned()),
+                builtin: Set(true),
+                wait_pattern: Set(b.wait_pattern.map(str::to_owned)),
+                quiet_ms: Set(DEFAULT_QUIET_MS as i32),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&self.db)
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn list_agent_profiles(&self) -> ServiceResult<Vec<AgentProfile>> {
+        let rows = agent_profile::Entity::find()
+            .order_by_desc(agent_profile::Column::Builtin)
+            .order_by_asc(agent_profile::Column::Id)
+            .all(&self.db)
+            .await?;
+        let probes = rows.into_iter().map(|row| self.profile_view(row));
+        Ok(futures_util::future::join_all(probes).await)
+    }
+
+    pub async fn get_agent_profile(&self, id: &str) -> ServiceResult<AgentProfile> {
+        Ok(self.profile_view(self.profile_row(id).await?).await)
+    }
+
+    pub(super) async fn profile_row(&self, id: &str) -> ServiceResult<agent_profile::Model> {
+        agent_profile::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("agent profile", id))
+    }
+
+    pub async fn create_agent_profile(
+        &self,
+        input: NewAgentProfile,
+    ) -> ServiceResult<AgentProfile> {
+        let id = match &input.id {
+            Some(id) => {
+                ids::check_client_id("id", id)?;
+                id.clone()
+            }
+            None => ids::new_id("agent"),
+        };
+        let name = validate::required_line("name", &input.name, validate::MAX_NAME)?;
+        let program = check_program(&input.program)?;
+        let args = input.args.unwrap_or_default();
+        check_args(&args)?;
+        let env = input.env.unwrap_or_default();
+        check_env("env", &env)?;
+        let wait_pattern = input.wait_pattern.map(|p| check_pattern(&p)).transpose()?;
+        let quiet_ms = check_quiet(input.quiet_ms.unwrap_or(DEFAULT_QUIET_MS))?;
+        let _lock = self.write_lock().await;
+        if agent_profile::Entity::find_by_id(id.clone())
+            .one(&self.db)
+            .await?
+            .is_some()
+        {
+            return Err(ServiceError::conflict(
+                "already_exists",
+                format!("an agent profile with id '{id}' already exists"),
+                json!({ "field": "id", "id": id }),
+            ));
+        }
+        let now = now_ms();
+        let row = agent_profile::ActiveModel {
+            id: Set(id),
+            name: Set(name),
+            program: Set(program),
+            args: Set(to_text(&args)),
+            env: Set(to_text(&env)),
+            prompt_mode: Set(input
+                .prompt_mode
+                .unwrap_or(PromptMode::Argument)
+                .as_str()
+                .to_owned()),
+            builtin: Set(false),
+            wait_pattern: Set(wait_pattern),
+            quiet_ms: Set(quiet_ms as i32),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(self.profile_view(row).await)
+    }
+
+    pub async fn update_agent_profile(
+        &self,
+        id: &str,
+        patch: AgentProfilePatch,
+    ) -> ServiceResult<AgentProfile> {
+        let _lock = self.write_lock().await;
+        let row = self.profile_row(id).await?;
+        let mut active: agent_profile::ActiveModel = row.into();
+        if let Some(name) = &patch.name {
+            active.name = Set(validate::required_line("name", name, validate::MAX_NAME)?);
+        }
+        if let Some(program) = &patch.program {
+            active.program = Set(check_program(program)?);
+        }
+        if let Some(args) = &patch.args {
+            check_args(args)?;
+            active.args = Set(to_text(args));
+        }
+        if let Some(env) = &patch.env {
+            check_env("env", env)?;
+            active.env = Set(to_text(env));
+        }
+        if let Some(mode) = patch.prompt_mode {
+            active.prompt_mode = Set(mode.as_str().to_owned());
+        }
+        if let Some(pattern) = &patch.wait_pattern {
+            active.wait_pattern = Set(pattern.as_deref().map(check_pattern).transpose()?);
+        }
+        if let Some(quiet) = patch.quiet_ms {
+            active.quiet_ms = Set(check_quiet(quiet)? as i32);
+        }
+        if active.is_changed() {
+            active.updated_at = Set(now_ms());
+            let row = active.update(&self.db).await?;
+            return Ok(self.profile_view(row).await);
+        }
+        self.get_agent_profile(id).await
+    }
+
+    /// Deletes a user's profile; built-in ones are refused (409).
+    pub async fn delete_agent_profile(&self, id: &str) -> ServiceResult<()> {
+        let _lock = self.write_lock().await;
+        let row = self.profile_row(id).await?;
+        if row.builtin {
+            return Err(ServiceError::conflict(
+                "builtin",
+                format!("'{id}' is a built-in profile; edit it instead"),
+                json!({ "id": id }),
+            ));
+        }
+        agent_profile::Entity::delete_by_id(id.to_owned())
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn profile_view(&self, row: agent_profile::Model) -> AgentProfile {
+        let path = find_program(
+            &resolve_program(&row.program),
+            std::env::var("PATH").ok().as_deref(),
+        );
+        let version = match &path {
+            Some(p) => self.versions.probe(p).await,
+            None => None,
+        };
+        AgentProfile {
+            args: from_text("agent_profile.args", &row.args),
+            env: from_text("agent_profile.env", &row.env),
+            prompt_mode: PromptMode::parse(&row.prompt_mode).unwrap_or(PromptMode::None),
+            quiet_ms: u32::try_from(row.quiet_ms).unwrap_or(DEFAULT_QUIET_MS),
+            available: path.is_some(),
+            path: path.map(|p| p.display().to_string()),
+            version,
+            id: row.id,
+            name: row.name,
+            program: row.program,
+            wait_pattern: row.wait_pattern,
+            builtin: row.builtin,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+impl VersionCache {
+    /// The first line `path --version` prints, if it answers in time.
+    async fn probe(&self, path: &PathBuf) -> Option<String> {
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let key = (path.clone(), modified);
+        if let Some(known) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return known.clone();
+        }
+        let run = tokio::process::Command::new(path)
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let version = match tokio::time::timeout(VERSION_TIMEOUT, run).await {
+            Ok(Ok(out)) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(|l| l.chars().take(200).collect()),
+            _ => None,
+        };
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, version.clone());
+        version
+    }
+}
+
+fn check_program(program: &str) -> ServiceResult<String> {
+    if program.is_empty() || program.contains('\0') || program.trim() != program {
+        return Err(ServiceError::invalid(
+            "program",
+            "must be a program name or path, without spaces around it",
+        ));
+    }
+    Ok(program.to_owned())
+}
+
+fn check_args(args: &[String]) -> ServiceResult<()> {
+    if args.iter().any(|a| a.contains('\0')) {
+        return Err(ServiceError::invalid(
+            "args",
+            "arguments must not contain NUL bytes",
+        ));
+    }
+    Ok(())
+}
+
+/// Environment names must be plain and must not set Baton's own variables.
+pub(super) fn check_env(field: &str, env: &BTreeMap<String, String>) -> ServiceResult<()> {
+    for (key, value) in env {
+        let plain = !key.is_empty()
+            && !key.as_bytes()[0].is_ascii_digit()
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !plain || value.contains('\0') {
+            return Err(ServiceError::invalid(
+                field,
+                format!("'{key}' is not a valid environment variable"),
+            ));
+        }
+        if key.starts_with("BATON_") {
+            return Err(ServiceError::invalid(
+                field,
+                format!("'{key}' is set by Baton itself"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_pattern(pattern: &str) -> ServiceResult<String> {
+    regex::Regex::new(pattern)
+        .map(|_| pattern.to_owned())
+        .map_err(|e| {
+            ServiceError::invalid(
+                "waitPattern",
+                format!("not a valid regular expression: {e}"),
+            )
+        })
+}
+
+fn check_quiet(ms: u32) -> ServiceResult<u32> {
+    if (50..=600_000).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(ServiceError::invalid(
+            "quietMs",
+            "must be from 50 to 600000",
+        ))
+    }
+}

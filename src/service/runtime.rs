@@ -1,0 +1,120 @@
+//! The live side of sessions: which session has a process, its terminal, output and activity.
+//! Rows in the database say what was; this says what runs now. It is rebuilt empty at every
+//! start (sessions that were running when Baton went away are marked `interrupted`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
+
+use crate::model::Activity;
+use crate::pty::{Output, PtyHost, Terminal};
+use crate::security::SessionTokens;
+
+/// One process run of a session.
+pub struct Run {
+    pub session_id: String,
+    pub project_id: String,
+    pub terminal: Arc<dyn Terminal>,
+    pub output: Arc<Output>,
+    stop_requested: AtomicBool,
+    activity: Mutex<Activity>,
+    /// Becomes true once the end of the run is recorded.
+    done_tx: watch::Sender<bool>,
+}
+
+impl Run {
+    pub fn new(
+        session_id: &str,
+        project_id: &str,
+        terminal: Arc<dyn Terminal>,
+        output: Arc<Output>,
+    ) -> Self {
+        Self {
+            session_id: session_id.to_owned(),
+            project_id: project_id.to_owned(),
+            terminal,
+            output,
+            stop_requested: AtomicBool::new(false),
+            activity: Mutex::new(Activity::Working),
+            done_tx: watch::channel(false).0,
+        }
+    }
+
+    pub fn request_stop(&self) {
+        self.stop_requested.store(true, Ordering::SeqCst);
+    }
+
+    pub fn stop_requested(&self) -> bool {
+        self.stop_requested.load(Ordering::SeqCst)
+    }
+
+    pub fn activity(&self) -> Activity {
+        *self.activity.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_activity(&self, activity: Activity) {
+        *self.activity.lock().unwrap_or_else(|p| p.into_inner()) = activity;
+    }
+
+    pub fn mark_done(&self) {
+        self.done_tx.send_replace(true);
+    }
+
+    /// Resolves once the end of this run is recorded in the database.
+    pub fn done(&self) -> watch::Receiver<bool> {
+        self.done_tx.subscribe()
+    }
+}
+
+pub struct Runtime {
+    pub host: Arc<dyn PtyHost>,
+    pub data_dir: PathBuf,
+    pub tokens: SessionTokens,
+    runs: Mutex<HashMap<String, Arc<Run>>>,
+}
+
+impl Runtime {
+    pub fn new(host: Arc<dyn PtyHost>, data_dir: &Path, tokens: SessionTokens) -> Self {
+        Self {
+            host,
+            data_dir: data_dir.to_path_buf(),
+            tokens,
+            runs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn get(&self, session_id: &str) -> Option<Arc<Run>> {
+        self.lock().get(session_id).cloned()
+    }
+
+    pub fn insert(&self, run: Arc<Run>) {
+        self.lock().insert(run.session_id.clone(), run);
+    }
+
+    /// Removes `run` if it is still the session's current one.
+    pub fn remove(&self, run: &Arc<Run>) {
+        let mut runs = self.lock();
+        if runs
+            .get(&run.session_id)
+            .is_some_and(|r| Arc::ptr_eq(r, run))
+        {
+            runs.remove(&run.session_id);
+        }
+    }
+
+    pub fn all(&self) -> Vec<Arc<Run>> {
+        self.lock().values().cloned().collect()
+    }
+
+    /// The folder of a session's files; its log is `output.log` in it.
+    pub fn session_dir(&self, session_id: &str) -> PathBuf {
+        self.data_dir.join("sessions").join(session_id)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Run>>> {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
