@@ -290,3 +290,174 @@ impl Events {
         assert_eq!(next["type"], "pong", "expected no event, got {next}");
     }
 }
+
+/// The scripted agent program (`tests/agent/scripted_agent.rs`).
+pub fn agent_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_baton-test-agent")
+}
+
+impl Server {
+    /// Creates a project whose base path is a fresh folder (kept alive by the returned guard).
+    pub async fn project_with_folder(&self) -> (String, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("project folder");
+        let r = self
+            .post(
+                "/api/projects",
+                json!({ "name": "agents", "basePath": dir.path() }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        (r.id(), dir)
+    }
+
+    /// Starts the scripted agent in a new session of `project`; `extra` is merged into the body.
+    pub async fn agent_session(&self, project: &str, extra: Value) -> Value {
+        let mut body = json!({ "projectId": project, "command": [agent_bin()] });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().cloned().unwrap_or_default());
+        let r = self.post("/api/sessions", body).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.body
+    }
+
+    /// Attaches to a session's terminal (`query` like `?offset=0`, or empty).
+    pub async fn terminal(&self, session_id: &str, query: &str) -> Term {
+        let mut request = self.ws_request(&format!("/api/sessions/{session_id}/terminal{query}"));
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.token).parse().unwrap(),
+        );
+        Term::open(request).await
+    }
+
+    /// Polls a session until `check` holds (with the deadline).
+    pub async fn wait_session(&self, id: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let s = self.get(&format!("/api/sessions/{id}")).await.body;
+            if check(&s) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "session never reached the state: {s}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A viewer of a session's terminal.
+pub struct Term {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Every output byte received, replay included.
+    pub seen: Vec<u8>,
+    /// Where `until` looks from.
+    cursor: usize,
+    /// The offset the replay started at.
+    pub offset: u64,
+    /// JSON control messages received (replay, exit, errors).
+    pub controls: Vec<Value>,
+    pub closed: Option<u16>,
+}
+
+impl Term {
+    pub async fn open(request: tokio_tungstenite::tungstenite::handshake::client::Request) -> Self {
+        let (ws, _) = tokio::time::timeout(DEADLINE, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("terminal connect timed out")
+            .expect("terminal connect failed");
+        let mut term = Self {
+            ws,
+            seen: Vec::new(),
+            cursor: 0,
+            offset: 0,
+            controls: Vec::new(),
+            closed: None,
+        };
+        term.read_one().await;
+        let first = term
+            .controls
+            .first()
+            .cloned()
+            .expect("the first frame is the replay header");
+        assert_eq!(first["type"], "replay");
+        term.offset = first["offset"].as_u64().unwrap();
+        term
+    }
+
+    /// Reads one frame; false once the socket is closed.
+    async fn read_one(&mut self) -> bool {
+        if self.closed.is_some() {
+            return false;
+        }
+        let frame = tokio::time::timeout(DEADLINE, self.ws.next())
+            .await
+            .expect("no terminal frame in time");
+        match frame {
+            Some(Ok(Message::Binary(b))) => self.seen.extend_from_slice(&b),
+            Some(Ok(Message::Text(t))) => self
+                .controls
+                .push(serde_json::from_str(&t).expect("JSON control")),
+            Some(Ok(Message::Close(frame))) => {
+                self.closed = Some(frame.map(|f| u16::from(f.code)).unwrap_or(1005));
+                return false;
+            }
+            Some(Ok(_)) => {}
+            None | Some(Err(_)) => {
+                self.closed = Some(1006);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Reads until `needle` appears after the previous match; returns everything up to it.
+    pub async fn until(&mut self, needle: &str) -> String {
+        loop {
+            if let Some(at) = find(&self.seen[self.cursor..], needle.as_bytes()) {
+                let end = self.cursor + at + needle.len();
+                let text = String::from_utf8_lossy(&self.seen[self.cursor..end]).into_owned();
+                self.cursor = end;
+                return text;
+            }
+            assert!(
+                self.read_one().await,
+                "terminal closed before {needle:?}; saw {:?}",
+                String::from_utf8_lossy(&self.seen[self.cursor..])
+            );
+        }
+    }
+
+    /// Types `line` and Enter.
+    pub async fn type_line(&mut self, line: &str) {
+        self.ws
+            .send(Message::binary(format!("{line}\r").into_bytes()))
+            .await
+            .expect("send input");
+    }
+
+    pub async fn send_json(&mut self, value: Value) {
+        self.ws
+            .send(Message::text(value.to_string()))
+            .await
+            .expect("send control");
+    }
+
+    /// Reads to the end: returns the exit message, after checking the socket closed normally.
+    pub async fn until_exit(&mut self) -> Value {
+        while self.read_one().await {}
+        assert_eq!(self.closed, Some(1000), "closed normally");
+        self.controls
+            .iter()
+            .rev()
+            .find(|c| c["type"] == "exit")
+            .cloned()
+            .expect("an exit message")
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}

@@ -9,3 +9,4 @@ mod projects;
 mod security;
 mod sessions;
 mod tasks;
+mod terminals;

@@ -1,0 +1,157 @@
+//! A scripted stand-in for an AI coding agent, used by the integration tests and benchmarks.
+//!
+//! It prints a coloured banner and a prompt (`agent> `), then answers one command per line:
+//! `size`, `env`, `call METHOD PATH [JSON]` (calls the Baton API with `BATON_TOKEN`),
+//! `token-to FILE` (writes its token to a file, for tests of revocation), `ignore-term`
+//! (ignores SIGTERM and SIGHUP), `burst N` (N lines at once), `exit N`; anything else is echoed
+//! back as `you said: …`. On SIGWINCH it prints `resized COLSxROWS`. Its arguments are printed at
+//! start as `args: a|b|c`.
+
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+static RESIZED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_winch(_: libc::c_int) {
+    RESIZED.store(true, Ordering::SeqCst);
+}
+
+fn size() -> (u16, u16) {
+    // SAFETY: TIOCGWINSZ fills a winsize.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        libc::ioctl(0, libc::TIOCGWINSZ, &mut ws);
+        (ws.ws_col, ws.ws_row)
+    }
+}
+
+fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+fn prompt() {
+    say("agent> ");
+}
+
+/// A bare HTTP/1.1 request to the Baton API; returns the status code.
+fn call(method: &str, path: &str, body: Option<&str>) -> Result<u16, String> {
+    let base = std::env::var("BATON_API_URL").map_err(|_| "no BATON_API_URL")?;
+    let token = std::env::var("BATON_TOKEN").map_err(|_| "no BATON_TOKEN")?;
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(host).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad response {response:?}"))
+}
+
+fn main() {
+    // SAFETY: installing a handler that only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGWINCH, on_winch as *const () as libc::sighandler_t);
+    }
+    std::thread::spawn(|| loop {
+        std::thread::sleep(Duration::from_millis(10));
+        if RESIZED.swap(false, Ordering::SeqCst) {
+            let (c, r) = size();
+            say(&format!("\nresized {c}x{r}\n"));
+        }
+    });
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    say("\x1b[1;32mscripted agent ready\x1b[0m \x1b[38;5;208mcolours\x1b[0m\n");
+    say(&format!("args: {}\n", args.join("|")));
+    prompt();
+    let stdin = std::io::stdin();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["size"] => {
+                let (c, r) = size();
+                say(&format!("size {c}x{r}\n"));
+            }
+            ["env"] => {
+                for key in [
+                    "BATON_API_URL",
+                    "BATON_PROJECT_ID",
+                    "BATON_SESSION_ID",
+                    "BATON_TASK_IDS",
+                    "TERM",
+                ] {
+                    say(&format!(
+                        "{key}={}\n",
+                        std::env::var(key).unwrap_or_default()
+                    ));
+                }
+                let token = std::env::var("BATON_TOKEN").unwrap_or_default();
+                say(&format!(
+                    "token {}\n",
+                    if token.starts_with("bst_") {
+                        "session"
+                    } else {
+                        "missing"
+                    }
+                ));
+            }
+            ["call", method, path] => match call(method, path, None) {
+                Ok(status) => say(&format!("status {status}\n")),
+                Err(e) => say(&format!("call failed: {e}\n")),
+            },
+            ["call", method, path, ..] => {
+                let body = line.splitn(4, ' ').nth(3).unwrap_or("");
+                match call(method, path, Some(body)) {
+                    Ok(status) => say(&format!("status {status}\n")),
+                    Err(e) => say(&format!("call failed: {e}\n")),
+                }
+            }
+            ["token-to", file] => {
+                let token = std::env::var("BATON_TOKEN").unwrap_or_default();
+                let written = std::fs::write(file, token).is_ok();
+                say(&format!("token written {written}\n"));
+            }
+            ["ignore-term"] => {
+                // SAFETY: ignoring signals.
+                unsafe {
+                    libc::signal(libc::SIGTERM, libc::SIG_IGN);
+                    libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                }
+                say("ignoring SIGTERM\n");
+            }
+            ["burst", n] => {
+                let n: usize = n.parse().unwrap_or(0);
+                let mut text = String::new();
+                for i in 0..n {
+                    text.push_str(&format!("line {i}\n"));
+                }
+                say(&text);
+            }
+            ["exit", code] => {
+                say("bye\n");
+                std::process::exit(code.parse().unwrap_or(1));
+            }
+            _ => say(&format!("you said: {line}\n")),
+        }
+        prompt();
+    }
+}
