@@ -6,6 +6,9 @@
 //! (ignores SIGTERM and SIGHUP), `burst N` (N lines at once), `exit N`; anything else is echoed
 //! back as `you said: …`. On SIGWINCH it prints `resized COLSxROWS`. Its arguments are printed at
 //! start as `args: a|b|c`.
+//!
+//! For benchmarks: `--generate BYTES` writes deterministic printable lines in raw mode and exits;
+//! `--echo` writes every byte it reads straight back.
 
 use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
@@ -66,7 +69,65 @@ fn call(method: &str, path: &str, body: Option<&str>) -> Result<u16, String> {
         .ok_or_else(|| format!("bad response {response:?}"))
 }
 
+/// The deterministic printable lines `--generate BYTES` writes.
+fn generated(total: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(total + 100);
+    let mut i = 0u64;
+    while out.len() < total {
+        out.extend_from_slice(
+            format!("{i:010} the quick brown fox jumps over the lazy dog 0123456789\n").as_bytes(),
+        );
+        i += 1;
+    }
+    out.truncate(total);
+    out
+}
+
+/// Puts the terminal on `fd` in raw mode (no echo, no `\n` → `\r\n`), if it is one.
+fn raw_mode(fd: i32) {
+    // SAFETY: termios calls on our own terminal.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(fd, &mut t) == 0 {
+            libc::cfmakeraw(&mut t);
+            libc::tcsetattr(fd, libc::TCSANOW, &t);
+        }
+    }
+}
+
+/// `--echo`: raw mode; every byte read is written straight back (a keystroke round trip).
+fn echo() {
+    raw_mode(0);
+    let mut buf = [0u8; 4096];
+    let mut input = std::io::stdin().lock();
+    let mut out = std::io::stdout().lock();
+    while let Ok(n) = input.read(&mut buf) {
+        if n == 0 || out.write_all(&buf[..n]).is_err() || out.flush().is_err() {
+            return;
+        }
+    }
+}
+
+/// `--generate BYTES`: raw mode (no `\n` → `\r\n`), write the lines, exit.
+fn generate(total: usize) {
+    raw_mode(1);
+    let data = generated(total);
+    let mut out = std::io::stdout().lock();
+    for chunk in data.chunks(64 * 1024) {
+        if out.write_all(chunk).is_err() {
+            std::process::exit(1);
+        }
+    }
+    let _ = out.flush();
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [flag, bytes] if flag == "--generate" => return generate(bytes.parse().unwrap_or(0)),
+        [flag] if flag == "--echo" => return echo(),
+        _ => {}
+    }
     // SAFETY: installing a handler that only stores to an atomic.
     unsafe {
         libc::signal(libc::SIGWINCH, on_winch as *const () as libc::sighandler_t);
@@ -78,7 +139,6 @@ fn main() {
             say(&format!("\nresized {c}x{r}\n"));
         }
     });
-    let args: Vec<String> = std::env::args().skip(1).collect();
     say("\x1b[1;32mscripted agent ready\x1b[0m \x1b[38;5;208mcolours\x1b[0m\n");
     say(&format!("args: {}\n", args.join("|")));
     prompt();
