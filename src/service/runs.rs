@@ -400,6 +400,17 @@ impl Service {
                 ..Watch::default()
             },
         };
+        // The server may listen elsewhere now, and the tasks may have changed: a new run gets
+        // the current values.
+        let mut env: BTreeMap<String, String> = from_text("session.env", &row.env);
+        env.insert("BATON_API_URL".into(), self.api_url.to_string());
+        let linked = views::sessions(&self.db, &self.runtime, vec![row.clone()]).await?;
+        let task_ids = linked
+            .into_iter()
+            .next()
+            .map(|s| s.task_ids)
+            .unwrap_or_default();
+        env.insert("BATON_TASK_IDS".into(), task_ids.join(","));
         let launch = Launch {
             argv,
             cwd: row
@@ -407,7 +418,7 @@ impl Service {
                 .clone()
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("/")),
-            env: from_text("session.env", &row.env),
+            env,
             size: DEFAULT_SIZE,
             watch,
         };
@@ -416,6 +427,7 @@ impl Service {
         let now = now_ms();
         let mut active: session::ActiveModel = row.into();
         active.status = Set(SessionStatus::Running.as_str().to_owned());
+        active.env = Set(crate::store::json::to_text(&launch.env));
         active.pid = Set(Some(run.terminal.pid() as i32));
         active.exit_code = Set(None);
         active.signal = Set(None);

@@ -749,3 +749,51 @@ async fn agent_profiles_are_listed_with_availability_and_managed() {
     assert_eq!(s.delete("/api/agents/mine").await.status, 200);
     assert_eq!(s.get("/api/agents/mine").await.status, 404);
 }
+
+/// A viewer that never reads must not hold up the agent or the other viewers.
+#[tokio::test]
+async fn a_stuck_viewer_slows_neither_the_agent_nor_other_viewers() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    let bytes = 48 * 1024 * 1024;
+    let sid = id(&s
+        .agent_session(
+            &p,
+            json!({ "command": [agent_bin(), "--generate", bytes.to_string()] }),
+        )
+        .await);
+    let _stuck = s.terminal(&sid, "?offset=0").await; // never read again
+    let mut reader = s.terminal(&sid, "?offset=0").await;
+    let exit = reader.until_exit().await;
+    assert_eq!(exit["code"], 0);
+    assert_eq!(
+        reader.seen.len(),
+        bytes,
+        "the reading viewer got everything"
+    );
+    let done = s.wait_session(&sid, |v| v["status"] == "completed").await;
+    assert_eq!(done["exitCode"], 0, "the agent finished");
+    let log = std::fs::metadata(s.data_dir.join("sessions").join(&sid).join("output.log")).unwrap();
+    assert_eq!(log.len(), bytes as u64);
+}
+
+/// Regression: a restart after the server moved to another port handed the agent the old URL.
+#[tokio::test]
+async fn a_restarted_session_gets_the_current_api_url_and_tasks() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    let t = s.task(&p, json!({})).await;
+    let sid = id(&s.agent_session(&p, json!({})).await);
+    s.post(&format!("/api/sessions/{sid}/stop"), json!({}))
+        .await;
+    s.post_empty(&format!("/api/sessions/{sid}/tasks/{t}"))
+        .await;
+    let s = s.restart().await; // another port
+    let r = s.post_empty(&format!("/api/sessions/{sid}/restart")).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["env"]["BATON_API_URL"], s.url.as_str());
+    assert_eq!(r.body["env"]["BATON_TASK_IDS"], t.as_str());
+    let mut term = s.terminal(&sid, "").await;
+    term.type_line(&format!("call GET /api/tasks/{t}")).await;
+    term.until("status 200").await;
+}
