@@ -26,6 +26,8 @@ use tokio_tungstenite::tungstenite::Message;
 const AGENT: &str = env!("CARGO_BIN_EXE_baton-test-agent");
 const BATON: &str = env!("CARGO_BIN_EXE_baton");
 const MB: f64 = 1024.0 * 1024.0;
+/// The load of the scale benchmark: a line every 10 ms.
+const TICKER: &str = "while :; do echo line of output from an agent; sleep 0.01; done";
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -141,6 +143,15 @@ impl Baton {
             .json()
             .await
             .unwrap()
+    }
+
+    async fn force_delete(&self, id: &str) {
+        self.http
+            .delete(format!("{}/api/sessions/{id}?force=true", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
     }
 
     async fn project(&self) -> String {
@@ -416,26 +427,13 @@ async fn scale(window: f64) {
     let idle_cpu = (proc_cpu(baton.pid()) - cpu0) / window;
     let shells_rss = proc_rss_mb(baton.pid());
     for id in &idle {
-        baton
-            .http
-            .delete(format!("{}/api/sessions/{id}?force=true", baton.url))
-            .bearer_auth(&baton.token)
-            .send()
-            .await
-            .unwrap();
+        baton.force_delete(id).await;
     }
     let mut busy = Vec::new();
     for _ in 0..n {
         busy.push(
             baton
-                .session(
-                    &project,
-                    vec![
-                        "sh".into(),
-                        "-c".into(),
-                        "while :; do echo line of output from an agent; sleep 0.01; done".into(),
-                    ],
-                )
+                .session(&project, vec!["sh".into(), "-c".into(), TICKER.into()])
                 .await,
         );
     }
@@ -448,13 +446,7 @@ async fn scale(window: f64) {
     }
     let busy_rss = proc_rss_mb(baton.pid());
     for id in &busy {
-        baton
-            .http
-            .delete(format!("{}/api/sessions/{id}?force=true", baton.url))
-            .bearer_auth(&baton.token)
-            .send()
-            .await
-            .unwrap();
+        baton.force_delete(id).await;
     }
     for _ in 0..3 {
         r_cpu.push(
