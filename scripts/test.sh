@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, unit and integration tests.
+# The whole test suite, as CI runs it: formatting, lints, unit and integration tests, then the
+# web UI in a real browser against the real server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,3 +12,5 @@ echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test" >&2
 cargo test --workspace --locked
+echo "== browser end-to-end tests (tests/e2e, Chromium)" >&2
+(cd ui && npm run --silent test:e2e)

@@ -19,6 +19,8 @@ pub struct Config {
     /// A database URL (`postgres://…`) instead of the SQLite file in the data folder.
     /// It may hold a password: never log it.
     pub database_url: Option<String>,
+    /// The built web UI served at `/`.
+    pub ui_dir: PathBuf,
 }
 
 impl Config {
@@ -29,6 +31,7 @@ impl Config {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: DEFAULT_PORT,
             database_url: None,
+            ui_dir: crate::api::ui::default_dir(),
         }
     }
 }

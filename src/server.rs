@@ -143,6 +143,7 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
             shutdown: shutdown.clone(),
         },
         Guard::new(addr.port(), &extra_hosts, token, tokens),
+        &config.ui_dir,
     );
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {

@@ -4,7 +4,7 @@
 //!    rebinding: a foreign name that resolves to 127.0.0.1 is refused) — 403;
 //! 2. an `Origin`, if sent, must be exactly the server's own origin (a web page on another site,
 //!    or `null`, is refused on HTTP and WebSocket alike) — 403;
-//! 3. every route but `GET /api/health` needs the token: `Authorization: Bearer <token>`, or for
+//! 3. every route but `GET /api/health` and the web UI's static files needs the token: `Authorization: Bearer <token>`, or for
 //!    a WebSocket upgrade (browsers cannot set headers there) the subprotocols `baton.v1` and
 //!    `bearer.<token>`. A token in the query string is never accepted — 401;
 //! 4. `POST`/`PUT`/`PATCH` must say `Content-Type: application/json` (a cross-site form cannot) and
@@ -83,7 +83,10 @@ impl Guard {
                 return Err(ApiError::Forbidden("cross-origin requests are not allowed"));
             }
         }
-        let public = req.method() == Method::GET && req.uri().path() == "/api/health";
+        let path = req.uri().path();
+        let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+        // Health, and the web UI's files (no data in them; all they do needs the token).
+        let public = reads && (path == "/api/health" || !(path.starts_with("/api/") || path == "/api" || path == "/ws"));
         let actor = if public {
             Actor::User
         } else {

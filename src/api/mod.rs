@@ -14,6 +14,7 @@ pub mod state;
 mod system;
 mod tasks;
 mod terminal;
+pub mod ui;
 mod ws;
 
 use std::sync::Arc;
@@ -113,7 +114,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The whole application: routes, the OpenAPI document, and the guard in front of all of it
 /// (unknown routes included).
-pub fn router(state: AppState, guard: Guard) -> Router {
+pub fn router(state: AppState, guard: Guard, ui_dir: &std::path::Path) -> Router {
     let (router, mut doc) = routes();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc = Arc::new(doc);
@@ -125,7 +126,10 @@ pub fn router(state: AppState, guard: Guard) -> Router {
                 async move { Json(doc) }
             }),
         )
-        .fallback(|uri: Uri| async move { ApiError::RouteNotFound(uri.path().to_owned()) })
+        .nest_service("/api", Router::new().fallback(|uri: Uri| async move {
+            ApiError::RouteNotFound(format!("/api{}", uri.path()))
+        }))
+        .merge(ui::routes(ui_dir))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(Arc::new(guard), guard::gate))
         .with_state(state)

@@ -57,6 +57,10 @@ pub struct ServeArgs {
         value_name = "URL"
     )]
     pub database_url: Option<String>,
+    /// The built web UI to serve at `/` (default: ui/dist of the source tree). Open it as
+    /// http://127.0.0.1:PORT/#token=<token>.
+    #[arg(long, env = "BATON_UI_DIR", value_name = "DIR")]
+    pub ui_dir: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -80,6 +84,7 @@ impl ServeArgs {
             host: self.host,
             port: self.port,
             database_url: self.database_url.clone(),
+            ui_dir: self.ui_dir.clone().unwrap_or_else(crate::api::ui::default_dir),
         })
     }
 }

@@ -34,7 +34,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/version"),
     ("GET", "/api/openapi.json"),
     ("GET", "/ws"),
-    ("GET", "/no/such/route"),
+    ("GET", "/api/no/such/route"),
 ];
 
 fn method(m: &str) -> Method {
@@ -396,7 +396,7 @@ async fn the_openapi_document_describes_every_route() {
     assert_eq!(r.body["info"]["version"], env!("CARGO_PKG_VERSION"));
     let paths = r.body["paths"].as_object().unwrap();
     for (m, path) in ROUTES.iter().chain(&[("GET", "/api/health")]) {
-        if *path == "/no/such/route" || *path == "/api/openapi.json" {
+        if *path == "/api/no/such/route" || *path == "/api/openapi.json" {
             continue;
         }
         // `/api/tasks/x/subtasks/y` → `/api/tasks/{id}/subtasks/{sid}` and so on.
@@ -426,4 +426,25 @@ async fn the_openapi_document_describes_every_route() {
         r.body["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+}
+
+/// The web UI's files are public (they hold no data), with a strict CSP; the API behind them is not.
+#[tokio::test]
+async fn the_web_ui_is_served_without_the_token_but_with_a_strict_policy() {
+    let s = Server::start().await;
+    let page = reqwest::get(format!("{}/", s.url)).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<title>Baton</title>") || html.contains("not built"), "{html}");
+    assert!(!html.contains(&s.token));
+    // A foreign Host is refused here too, and the API still needs the token.
+    let r = s.send(reqwest::Client::new().get(format!("{}/", s.url)).header("host", "evil.example")).await;
+    assert_eq!(r.status, 403);
+    let r = s.send(reqwest::Client::new().get(format!("{}/api/projects", s.url))).await;
+    assert_eq!(r.status, 401);
+    let r = s.send(reqwest::Client::new().post(format!("{}/", s.url)).header("content-type", "application/json").body("{}")).await;
+    assert_ne!(r.status, 200, "only reads are public");
 }

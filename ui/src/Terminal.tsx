@@ -1,0 +1,98 @@
+// One live xterm bound to one session: replay, then live output; keystrokes and resizes go back.
+// If the stream drops (server restart, a slow link) it reconnects from the last byte it showed,
+// so nothing is lost and nothing is shown twice.
+
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { Terminal as XTerm } from '@xterm/xterm';
+import { FitAddon } from '@xterm/addon-fit';
+import { SearchAddon } from '@xterm/addon-search';
+import { WebLinksAddon } from '@xterm/addon-web-links';
+import { WebglAddon } from '@xterm/addon-webgl';
+import '@xterm/xterm/css/xterm.css';
+import type { Api, TerminalConnection } from './transport/api';
+import type { Session } from './types';
+
+const THEME = {
+  background: '#0f1115', foreground: '#d8dee9', cursor: '#e5c07b', selectionBackground: '#3b4252',
+  black: '#1d2021', red: '#e06c75', green: '#98c379', yellow: '#e5c07b', blue: '#61afef',
+  magenta: '#c678dd', cyan: '#56b6c2', white: '#d8dee9',
+};
+
+export function TerminalPane({ api, session, focused, onFocus, onStop, onRestart, onClose }: {
+  api: Api; session: Session; focused: boolean; onFocus(): void; onStop(): void; onRestart(): void; onClose(): void;
+}) {
+  const host = useRef<HTMLDivElement>(null);
+  const termRef = useRef<XTerm | null>(null);
+  const searchRef = useRef<SearchAddon | null>(null);
+  const [searching, setSearching] = useState(false);
+  const [query, setQuery] = useState('');
+
+  useEffect(() => {
+    const term = new XTerm({
+      fontFamily: 'DejaVu Sans Mono, Menlo, Consolas, monospace', fontSize: 13, theme: THEME,
+      scrollback: 10000, allowProposedApi: true, cursorBlink: true,
+    });
+    const fit = new FitAddon();
+    const search = new SearchAddon();
+    term.loadAddon(fit);
+    term.loadAddon(search);
+    term.loadAddon(new WebLinksAddon());
+    term.open(host.current!);
+    try { term.loadAddon(new WebglAddon()); } catch { /* canvas renderer it is */ }
+    termRef.current = term;
+    searchRef.current = search;
+    (host.current as any).__xterm = term; // for tests and debugging
+
+    let next: number | null = null; // the offset after the last byte shown
+    let conn: TerminalConnection | null = null;
+    let alive = true;
+    let retry = 250;
+    const connect = () => {
+      conn = api.terminal(session.id, next, {
+        onReplay: (offset) => { if (next === null) next = offset; retry = 250; },
+        onData: (bytes) => { term.write(bytes); next = (next ?? 0) + bytes.length; },
+        onExit: (code, signal) => {
+          term.write(`\r\n\x1b[2m[process exited${signal ? ` by ${signal}` : ` with code ${code}`}]\x1b[0m\r\n`);
+        },
+        onDrop: () => { if (alive) { setTimeout(connect, retry); retry = Math.min(retry * 2, 4000); } },
+      });
+    };
+    connect();
+    const input = term.onData((d) => conn?.write(d));
+    const resized = term.onResize(({ cols, rows }) => conn?.resize(cols, rows));
+    const observer = new ResizeObserver(() => { try { fit.fit(); } catch { /* not laid out yet */ } });
+    observer.observe(host.current!);
+    term.attachCustomKeyEventHandler((e) => {
+      if (e.type === 'keydown' && (e.ctrlKey || e.metaKey) && e.key === 'f') { setSearching(true); return false; }
+      return true;
+    });
+    return () => { alive = false; observer.disconnect(); input.dispose(); resized.dispose(); conn?.close(); term.dispose(); };
+  }, [session.id, session.startedAt]);
+
+  useEffect(() => { if (focused) termRef.current?.focus(); }, [focused]);
+
+  const dot = session.status === 'waiting' ? 'waiting' : session.status === 'running' ? 'working' : session.status;
+  return (
+    <div class={`pane ${focused ? 'focused' : ''}`} onMouseDown={onFocus} data-session={session.id}>
+      <div class="pane-head">
+        <span class={`dot ${dot}`} title={session.status} />
+        <span class="pane-name">{session.name}</span>
+        <span class="muted">{session.activity ?? session.status}</span>
+        <span class="spacer" />
+        {searching && (
+          <input class="search" autoFocus placeholder="Search…" value={query}
+            onInput={(e) => { const v = (e.target as HTMLInputElement).value; setQuery(v); searchRef.current?.findNext(v); }}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') searchRef.current?.findNext(query);
+              if (e.key === 'Escape') { setSearching(false); termRef.current?.focus(); }
+            }} />
+        )}
+        {['running', 'waiting', 'starting'].includes(session.status)
+          ? <button class="small" onClick={onStop}>Stop</button>
+          : <button class="small" onClick={onRestart} disabled={!session.command.length}>Restart</button>}
+        <button class="small ghost" title="Close pane (the session keeps running)" onClick={onClose}>✕</button>
+      </div>
+      <div class="xterm-host" ref={host} />
+    </div>
+  );
+}

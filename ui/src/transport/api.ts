@@ -1,0 +1,52 @@
+// One transport interface; two implementations: HTTP + WebSocket (browser, `baton serve`) and
+// Tauri commands + events + channels (the desktop window). Nothing else in the UI knows which.
+
+import type { AgentProfile, BusEvent, HistoryEntry, Message, Project, Session, Subtask, Task } from '../types';
+
+export interface TerminalHandlers {
+  onReplay(offset: number): void;
+  onData(bytes: Uint8Array): void;
+  onExit(code: number | null, signal: string | null): void;
+  /** The stream broke (not a normal end): the caller reconnects from its offset. */
+  onDrop(): void;
+}
+
+export interface TerminalConnection {
+  write(data: string | Uint8Array): void;
+  resize(cols: number, rows: number): void;
+  close(): void;
+}
+
+export type LinkState = 'connected' | 'reconnecting';
+
+export interface Api {
+  listProjects(): Promise<Project[]>;
+  createProject(body: { name: string; basePath?: string }): Promise<Project>;
+  listTasks(projectId: string): Promise<Task[]>;
+  createTask(body: Partial<Task> & { projectId: string; title: string }): Promise<Task>;
+  updateTask(id: string, patch: Partial<Task>): Promise<Task>;
+  deleteTask(id: string): Promise<void>;
+  addSubtask(taskId: string, title: string): Promise<Subtask>;
+  updateSubtask(taskId: string, subtaskId: string, patch: Partial<Subtask>): Promise<Subtask>;
+  setDependencies(taskId: string, dependsOn: string[]): Promise<Task>;
+  taskHistory(taskId: string): Promise<HistoryEntry[]>;
+  listSessions(projectId: string): Promise<Session[]>;
+  startSession(body: { projectId: string; taskIds?: string[]; agentId?: string; command?: string[]; name?: string }): Promise<Session>;
+  stopSession(id: string): Promise<Session>;
+  restartSession(id: string): Promise<Session>;
+  listAgents(): Promise<AgentProfile[]>;
+  createAgent(body: { name: string; program: string; args?: string[] }): Promise<AgentProfile>;
+  listMessages(projectId: string, taskId?: string): Promise<Message[]>;
+  postMessage(body: { projectId: string; taskId?: string; body: string; type?: string }): Promise<Message>;
+  /** Live events; `onState` tells when the link drops and comes back. Returns a stop function. */
+  events(onEvent: (e: BusEvent) => void, onState: (s: LinkState) => void): () => void;
+  terminal(sessionId: string, offset: number | null, handlers: TerminalHandlers): TerminalConnection;
+  /** Where the API is, for settings. */
+  describe(): { url: string; token: string };
+}
+
+export class ApiError extends Error {
+  constructor(public status: number, public code: string, message: string, public details: any) {
+    super(message);
+  }
+}
