@@ -86,7 +86,9 @@ impl Guard {
         let path = req.uri().path();
         let reads = matches!(*req.method(), Method::GET | Method::HEAD);
         // Health, and the web UI's files (no data in them; all they do needs the token).
-        let public = reads && (path == "/api/health" || !(path.starts_with("/api/") || path == "/api" || path == "/ws"));
+        let public = reads
+            && (path == "/api/health"
+                || !(path.starts_with("/api/") || path == "/api" || path == "/ws"));
         let actor = if public {
             Actor::User
         } else {

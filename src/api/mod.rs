@@ -126,9 +126,12 @@ pub fn router(state: AppState, guard: Guard, ui_dir: &std::path::Path) -> Router
                 async move { Json(doc) }
             }),
         )
-        .nest_service("/api", Router::new().fallback(|uri: Uri| async move {
-            ApiError::RouteNotFound(format!("/api{}", uri.path()))
-        }))
+        .nest_service(
+            "/api",
+            Router::new().fallback(|uri: Uri| async move {
+                ApiError::RouteNotFound(format!("/api{}", uri.path()))
+            }),
+        )
         .merge(ui::routes(ui_dir))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(Arc::new(guard), guard::gate))

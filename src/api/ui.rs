@@ -16,7 +16,9 @@ use tower_http::services::{ServeDir, ServeFile};
 /// The folder of the built UI: `--ui-dir`, else `$BATON_UI_DIR`, else `ui/dist` of this source
 /// tree (a development build).
 pub fn default_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ui").join("dist")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("ui")
+        .join("dist")
 }
 
 /// Routes serving `dir` at `/` (or a page saying how to build it).
@@ -51,8 +53,14 @@ async fn secure_headers(req: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }

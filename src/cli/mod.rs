@@ -84,7 +84,10 @@ impl ServeArgs {
             host: self.host,
             port: self.port,
             database_url: self.database_url.clone(),
-            ui_dir: self.ui_dir.clone().unwrap_or_else(crate::api::ui::default_dir),
+            ui_dir: self
+                .ui_dir
+                .clone()
+                .unwrap_or_else(crate::api::ui::default_dir),
         })
     }
 }

@@ -434,17 +434,41 @@ async fn the_web_ui_is_served_without_the_token_but_with_a_strict_policy() {
     let s = Server::start().await;
     let page = reqwest::get(format!("{}/", s.url)).await.unwrap();
     assert_eq!(page.status(), 200);
-    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     assert_eq!(page.headers()["x-content-type-options"], "nosniff");
     let html = page.text().await.unwrap();
-    assert!(html.contains("<title>Baton</title>") || html.contains("not built"), "{html}");
+    assert!(
+        html.contains("<title>Baton</title>") || html.contains("not built"),
+        "{html}"
+    );
     assert!(!html.contains(&s.token));
     // A foreign Host is refused here too, and the API still needs the token.
-    let r = s.send(reqwest::Client::new().get(format!("{}/", s.url)).header("host", "evil.example")).await;
+    let r = s
+        .send(
+            reqwest::Client::new()
+                .get(format!("{}/", s.url))
+                .header("host", "evil.example"),
+        )
+        .await;
     assert_eq!(r.status, 403);
-    let r = s.send(reqwest::Client::new().get(format!("{}/api/projects", s.url))).await;
+    let r = s
+        .send(reqwest::Client::new().get(format!("{}/api/projects", s.url)))
+        .await;
     assert_eq!(r.status, 401);
-    let r = s.send(reqwest::Client::new().post(format!("{}/", s.url)).header("content-type", "application/json").body("{}")).await;
+    let r = s
+        .send(
+            reqwest::Client::new()
+                .post(format!("{}/", s.url))
+                .header("content-type", "application/json")
+                .body("{}"),
+        )
+        .await;
     assert_ne!(r.status, 200, "only reads are public");
 }
