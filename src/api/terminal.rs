@@ -6,12 +6,11 @@
 //! JSON control message) and sends `{"type":"resize","cols":..,"rows":..}`. When the process
 //! exits the viewer gets the rest of the output, `{"type":"exit","code":..,"signal":..}`, and a
 //! normal close. A viewer too slow to keep up is closed with 1013 and a reason naming the offset
-//! to resume from; the agent never waits for it. Any number of viewers may watch and type.
+//! to resume from; the agent never waits for it. Any number of viewers may watch and type. The
+//! feed itself is the service's ([`crate::service::terminal_feed`]); this is its WebSocket form.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderName};
@@ -20,18 +19,15 @@ use axum::Extension;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery};
 use super::guard::WS_PROTOCOL;
 use super::state::AppState;
 use super::ErrorBody;
-use crate::pty::{Chunk, Replay, Size};
-use crate::service::runtime::Run;
-use crate::service::{Actor, ServiceError};
+use crate::service::terminal_feed::{Feed, FeedItem};
+use crate::service::{Actor, Service, ServiceError};
 
-const FRAME: usize = 64 * 1024;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const NORMAL: u16 = 1000;
 const GOING_AWAY: u16 = 1001;
@@ -71,31 +67,18 @@ pub async fn upgrade(
     ApiQuery(query): ApiQuery<TerminalQuery>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let session = state.service.get_session(&id, &actor).await?;
-    if let Actor::Session { session_id, .. } = &actor {
-        if *session_id != id {
-            return Err(ServiceError::Forbidden(
-                "an agent may attach to its own terminal only".into(),
-            )
-            .into());
-        }
-    }
     let offset = query
         .offset
         .as_deref()
         .map(|o| number("offset", Some(o), 0, u64::MAX))
         .transpose()?;
-    let output = state.service.session_output(&id)?;
-    let run = state.service.session_run(&id);
-    // Subscribe before answering: nothing printed after the handshake is missed.
-    let replay = output
-        .replay(offset)
-        .map_err(|e| ServiceError::Unavailable(format!("cannot read the session log: {e}")))?;
-    let ended = json!({ "type": "exit", "code": session.exit_code, "signal": session.signal });
+    // Attach before answering: nothing printed after the handshake is missed.
+    let feed = state.service.attach_terminal(&id, offset, &actor).await?;
+    let service = state.service.clone();
     let shutdown = state.shutdown.clone();
     Ok(ws
         .protocols([WS_PROTOCOL])
-        .on_upgrade(move |socket| viewer(socket, replay, run, ended, shutdown)))
+        .on_upgrade(move |socket| viewer(socket, feed, service, id, actor, shutdown)))
 }
 
 #[utoipa::path(get, path = "/api/sessions/{id}/output", tag = "sessions",
@@ -144,113 +127,60 @@ enum Control {
 
 async fn viewer(
     socket: WebSocket,
-    replay: Replay,
-    run: Option<Arc<Run>>,
-    ended: serde_json::Value,
+    mut feed: Feed,
+    service: Service,
+    id: String,
+    actor: Actor,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     let (mut tx, mut rx) = socket.split();
-    let Replay {
-        offset,
-        history,
-        mut live,
-    } = replay;
-    let mut next = offset + history.len() as u64;
-    let mut frames = vec![text(json!({ "type": "replay", "offset": offset }))];
-    frames.extend(
-        history
-            .chunks(FRAME)
-            .map(|c| Message::Binary(Bytes::copy_from_slice(c))),
-    );
-    for frame in frames {
-        if !send(&mut tx, frame).await {
-            return;
-        }
-    }
-    let Some(run) = run else {
-        // Ended before we came: the replay was everything.
-        let _ = send(&mut tx, text(ended)).await;
-        let _ = send(&mut tx, close(NORMAL, "session has ended")).await;
-        return;
-    };
-    let mut exited = run.terminal.exited();
     loop {
         tokio::select! {
             biased;
-            chunk = live.recv() => match chunk {
-                Ok(chunk) => {
-                    if let Some(frame) = fresh(&chunk, &mut next) {
-                        if !send(&mut tx, frame).await { return; }
-                    }
-                }
-                Err(RecvError::Lagged(_)) => {
-                    let reason = format!("too slow; reconnect with ?offset={next}");
-                    let _ = send(&mut tx, Message::Close(Some(CloseFrame { code: TRY_AGAIN_LATER, reason: Utf8Bytes::from(reason) }))).await;
-                    return;
-                }
-                Err(RecvError::Closed) => return,
-            },
-            exit = async { exited.wait_for(Option::is_some).await.ok().and_then(|e| e.clone()) } => {
-                // Everything the process printed is appended before its exit is announced:
-                // take what is still queued, then say how it ended.
-                while let Ok(chunk) = live.try_recv() {
-                    if let Some(frame) = fresh(&chunk, &mut next) {
-                        if !send(&mut tx, frame).await { return; }
-                    }
-                }
-                let message = match exit {
-                    Some(e) => json!({ "type": "exit", "code": e.code, "signal": e.signal }),
-                    None => ended,
+            item = feed.next() => {
+                let frames = match item {
+                    Some(FeedItem::Replay { offset }) => vec![text(json!({ "type": "replay", "offset": offset }))],
+                    Some(FeedItem::Data(bytes)) => vec![Message::Binary(bytes)],
+                    Some(FeedItem::Exit { code, signal }) => vec![
+                        text(json!({ "type": "exit", "code": code, "signal": signal })),
+                        close(NORMAL, Utf8Bytes::from_static("session has ended")),
+                    ],
+                    Some(FeedItem::Lagged { resume_at }) => vec![close(
+                        TRY_AGAIN_LATER,
+                        Utf8Bytes::from(format!("too slow; reconnect with ?offset={resume_at}")),
+                    )],
+                    None => return,
                 };
-                let _ = send(&mut tx, text(message)).await;
-                let _ = send(&mut tx, close(NORMAL, "session has ended")).await;
-                return;
+                for frame in frames {
+                    if !send(&mut tx, frame).await {
+                        return;
+                    }
+                }
             },
-            incoming = rx.next() => match incoming {
-                Some(Ok(Message::Binary(bytes))) => write(&run, bytes.to_vec()).await,
-                Some(Ok(Message::Text(t))) => match serde_json::from_str::<Control>(&t) {
-                    Ok(Control::Resize { cols, rows }) if (2..=1000).contains(&cols) && (2..=1000).contains(&rows) => {
-                        if let Err(err) = run.terminal.resize(Size { cols, rows }) {
-                            tracing::debug!(%err, "resize after exit");
+            incoming = rx.next() => {
+                let refused = match incoming {
+                    Some(Ok(Message::Binary(bytes))) => service.write_terminal(&id, bytes.to_vec(), &actor).await.err(),
+                    Some(Ok(Message::Text(t))) => match serde_json::from_str::<Control>(&t) {
+                        Ok(Control::Resize { cols, rows }) => service.resize_terminal(&id, cols, rows, &actor).err(),
+                        Err(_) if t.trim_start().starts_with('{') && t.contains("\"type\"") => {
+                            Some(ServiceError::invalid("type", "unknown control message"))
                         }
+                        Err(_) => service.write_terminal(&id, t.as_bytes().to_vec(), &actor).await.err(),
+                    },
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                };
+                if let Some(err) = refused {
+                    if !send(&mut tx, text(json!({ "type": "error", "error": err.to_string() }))).await {
+                        return;
                     }
-                    Ok(Control::Resize { .. }) => {
-                        let _ = send(&mut tx, text(json!({ "type": "error", "error": "cols and rows must be from 2 to 1000" }))).await;
-                    }
-                    Err(_) if t.trim_start().starts_with('{') && t.contains("\"type\"") => {
-                        let _ = send(&mut tx, text(json!({ "type": "error", "error": "unknown control message" }))).await;
-                    }
-                    Err(_) => write(&run, t.as_bytes().to_vec()).await,
-                },
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                }
             },
             () = shutdown.cancelled() => {
-                let _ = send(&mut tx, close(GOING_AWAY, "server shutting down")).await;
+                let _ = send(&mut tx, close(GOING_AWAY, Utf8Bytes::from_static("server shutting down"))).await;
                 return;
             }
         }
-    }
-}
-
-/// The part of `chunk` past `next`, as a frame (replay and live may overlap at the seam).
-fn fresh(chunk: &Chunk, next: &mut u64) -> Option<Message> {
-    let end = chunk.offset + chunk.data.len() as u64;
-    if end <= *next {
-        return None;
-    }
-    let skip = next.saturating_sub(chunk.offset) as usize;
-    *next = end;
-    Some(Message::Binary(chunk.data.slice(skip..)))
-}
-
-/// Keystrokes go through a blocking write (a PTY's input buffer can fill up), off the runtime.
-async fn write(run: &Arc<Run>, bytes: Vec<u8>) {
-    let terminal = Arc::clone(&run.terminal);
-    match tokio::task::spawn_blocking(move || terminal.write(&bytes)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => tracing::debug!(%err, "input after exit"),
-        Err(err) => tracing::warn!(%err, "terminal write task failed"),
     }
 }
 
@@ -268,9 +198,6 @@ fn text(value: serde_json::Value) -> Message {
     Message::Text(Utf8Bytes::from(value.to_string()))
 }
 
-fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
-    }))
+fn close(code: u16, reason: Utf8Bytes) -> Message {
+    Message::Close(Some(CloseFrame { code, reason }))
 }

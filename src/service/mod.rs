@@ -21,6 +21,7 @@ pub mod runtime;
 mod sessions;
 mod subtasks;
 mod tasks;
+pub mod terminal_feed;
 pub mod validate;
 mod views;
 

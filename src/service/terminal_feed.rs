@@ -1,0 +1,201 @@
+//! Watching and typing into a session's terminal, for every door alike (the WebSocket of the API,
+//! the Tauri channel of the desktop window): a [`Feed`] yields the replay header, the history from
+//! the asked-for offset, live output — never a gap, never a byte twice — and finally how the
+//! process ended. A feed that falls too far behind ends with `Lagged` and the offset to resume from.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::{broadcast, watch};
+
+use super::error::{ServiceError, ServiceResult};
+use super::runtime::Run;
+use super::{Actor, Service};
+use crate::pty::{Chunk, Exit, Size};
+
+/// History goes out in pieces of at most this many bytes.
+const PIECE: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedItem {
+    /// First: the offset the output that follows starts at.
+    Replay {
+        offset: u64,
+    },
+    Data(Bytes),
+    /// Last, when the process has ended (or had ended before).
+    Exit {
+        code: Option<i32>,
+        signal: Option<String>,
+    },
+    /// Last, when this viewer fell behind: reconnect from `resume_at`.
+    Lagged {
+        resume_at: u64,
+    },
+}
+
+pub struct Feed {
+    pending: VecDeque<FeedItem>,
+    live: broadcast::Receiver<Chunk>,
+    /// The offset just past the last byte handed out.
+    next: u64,
+    exited: Option<watch::Receiver<Option<Exit>>>,
+    done: bool,
+}
+
+impl Feed {
+    /// The next item; `None` once the feed has ended.
+    pub async fn next(&mut self) -> Option<FeedItem> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Some(item);
+            }
+            if self.done {
+                return None;
+            }
+            let Some(exited) = self.exited.as_mut() else {
+                self.done = true;
+                continue;
+            };
+            tokio::select! {
+                biased;
+                chunk = self.live.recv() => match chunk {
+                    Ok(chunk) => {
+                        if let Some(data) = fresh(&chunk, &mut self.next) {
+                            return Some(FeedItem::Data(data));
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.done = true;
+                        return Some(FeedItem::Lagged { resume_at: self.next });
+                    }
+                    Err(broadcast::error::RecvError::Closed) => self.done = true,
+                },
+                exit = async { exited.wait_for(Option::is_some).await.ok().and_then(|e| e.clone()) } => {
+                    // All output is appended before the exit is announced: take what is queued.
+                    while let Ok(chunk) = self.live.try_recv() {
+                        if let Some(data) = fresh(&chunk, &mut self.next) {
+                            self.pending.push_back(FeedItem::Data(data));
+                        }
+                    }
+                    let (code, signal) = exit.map_or((None, None), |e| (Some(e.code), e.signal));
+                    self.pending.push_back(FeedItem::Exit { code, signal });
+                    self.done = true;
+                }
+            }
+        }
+    }
+}
+
+/// The part of `chunk` past `next` (history and live may overlap at the seam).
+fn fresh(chunk: &Chunk, next: &mut u64) -> Option<Bytes> {
+    let end = chunk.offset + chunk.data.len() as u64;
+    if end <= *next {
+        return None;
+    }
+    let skip = next.saturating_sub(chunk.offset) as usize;
+    *next = end;
+    Some(chunk.data.slice(skip..))
+}
+
+impl Service {
+    /// Attaches to a session's terminal from byte `offset` (default: the in-memory tail). An
+    /// agent may attach to its own terminal only.
+    pub async fn attach_terminal(
+        &self,
+        id: &str,
+        offset: Option<u64>,
+        actor: &Actor,
+    ) -> ServiceResult<Feed> {
+        let session = self.get_session(id, actor).await?;
+        own_terminal(id, actor)?;
+        let output = self.session_output(id)?;
+        let run = self.session_run(id);
+        // Subscribe (inside `replay`) before anything else can be printed: no gap.
+        let replay = output
+            .replay(offset)
+            .map_err(|e| ServiceError::Unavailable(format!("cannot read the session log: {e}")))?;
+        let mut pending = VecDeque::from([FeedItem::Replay {
+            offset: replay.offset,
+        }]);
+        pending.extend(
+            replay
+                .history
+                .chunks(PIECE)
+                .map(|c| FeedItem::Data(Bytes::copy_from_slice(c))),
+        );
+        if run.is_none() {
+            pending.push_back(FeedItem::Exit {
+                code: session.exit_code,
+                signal: session.signal,
+            });
+        }
+        Ok(Feed {
+            pending,
+            next: replay.offset + replay.history.len() as u64,
+            live: replay.live,
+            exited: run.map(|r| r.terminal.exited()),
+            done: false,
+        })
+    }
+
+    /// Types `bytes` into a running session's terminal (off the async runtime: a PTY's input
+    /// buffer can fill up).
+    pub async fn write_terminal(
+        &self,
+        id: &str,
+        bytes: Vec<u8>,
+        actor: &Actor,
+    ) -> ServiceResult<()> {
+        let run = self.running(id, actor)?;
+        let terminal = Arc::clone(&run.terminal);
+        tokio::task::spawn_blocking(move || terminal.write(&bytes))
+            .await
+            .map_err(|e| ServiceError::Unavailable(e.to_string()))?
+            .map_err(|e| {
+                ServiceError::conflict("not_running", e.to_string(), serde_json::json!({}))
+            })
+    }
+
+    pub fn resize_terminal(
+        &self,
+        id: &str,
+        cols: u16,
+        rows: u16,
+        actor: &Actor,
+    ) -> ServiceResult<()> {
+        if !(2..=1000).contains(&cols) || !(2..=1000).contains(&rows) {
+            return Err(ServiceError::invalid(
+                "cols",
+                "cols and rows must be from 2 to 1000",
+            ));
+        }
+        let run = self.running(id, actor)?;
+        run.terminal.resize(Size { cols, rows }).map_err(|e| {
+            ServiceError::conflict("not_running", e.to_string(), serde_json::json!({}))
+        })
+    }
+
+    fn running(&self, id: &str, actor: &Actor) -> ServiceResult<Arc<Run>> {
+        own_terminal(id, actor)?;
+        let run = self.session_run(id).ok_or_else(|| {
+            ServiceError::conflict(
+                "not_running",
+                format!("session '{id}' has no running process"),
+                serde_json::json!({}),
+            )
+        })?;
+        actor.check_project(&run.project_id)?;
+        Ok(run)
+    }
+}
+
+fn own_terminal(id: &str, actor: &Actor) -> ServiceResult<()> {
+    match actor {
+        Actor::Session { session_id, .. } if session_id != id => Err(ServiceError::Forbidden(
+            "an agent may attach to its own terminal only".into(),
+        )),
+        _ => Ok(()),
+    }
+}
