@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, unit and integration tests, then the
-# web UI in a real browser against the real server.
+# The whole test suite, as CI runs it: formatting, lints, unit and integration tests (the desktop
+# window too, under Xvfb through WebDriver), then the web UI in Chromium against the real server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 echo "== cargo fmt --check" >&2

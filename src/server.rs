@@ -145,6 +145,7 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
         Guard::new(addr.port(), &extra_hosts, token, tokens),
         &config.ui_dir,
     );
+    record_address(&config.data_dir, &url);
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
         let serve =
@@ -165,6 +166,15 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
         shutdown,
         task,
     })
+}
+
+/// Writes `<data-dir>/server.json` (`{"url", "pid"}`) so that local tools find the running
+/// server. Not a secret: the token stays in its own file.
+fn record_address(data_dir: &std::path::Path, url: &str) {
+    let info = serde_json::json!({ "url": url, "pid": std::process::id() });
+    if let Err(err) = std::fs::write(data_dir.join("server.json"), info.to_string()) {
+        tracing::warn!(%err, "cannot record the server's address");
+    }
 }
 
 /// `host:port` as it goes in a URL (IPv6 in brackets).

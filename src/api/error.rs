@@ -35,27 +35,16 @@ pub enum ApiError {
 impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, Value) {
         match self {
-            ApiError::Service(ServiceError::NotFound { resource, id }) => (
-                StatusCode::NOT_FOUND,
-                "not_found",
-                json!({ "resource": resource, "id": id }),
-            ),
-            ApiError::Service(ServiceError::Invalid { field, message }) => (
-                StatusCode::BAD_REQUEST,
-                "invalid_field",
-                json!({ "field": field, "problem": message }),
-            ),
-            ApiError::Service(ServiceError::Conflict { code, details, .. }) => {
-                (StatusCode::CONFLICT, code, details.clone())
-            }
-            ApiError::Service(ServiceError::Forbidden(_)) => {
-                (StatusCode::FORBIDDEN, "forbidden", json!({}))
-            }
-            ApiError::Service(ServiceError::Unavailable(_)) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", json!({}))
-            }
-            ApiError::Service(ServiceError::Database(_)) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", json!({}))
+            ApiError::Service(err) => {
+                let status = match err {
+                    ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
+                    ServiceError::Invalid { .. } => StatusCode::BAD_REQUEST,
+                    ServiceError::Conflict { .. } => StatusCode::CONFLICT,
+                    ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+                    ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    ServiceError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                (status, err.code(), err.details())
             }
             ApiError::MalformedBody { .. } => {
                 (StatusCode::BAD_REQUEST, "malformed_body", json!({}))

@@ -53,4 +53,40 @@ impl ServiceError {
     }
 }
 
+impl ServiceError {
+    /// A stable machine-readable code, the same through every door.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::NotFound { .. } => "not_found",
+            ServiceError::Invalid { .. } => "invalid_field",
+            ServiceError::Conflict { code, .. } => code,
+            ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::Unavailable(_) => "unavailable",
+            ServiceError::Database(_) => "internal",
+        }
+    }
+
+    /// Specifics for the caller (never internal details).
+    pub fn details(&self) -> Value {
+        match self {
+            ServiceError::NotFound { resource, id } => {
+                serde_json::json!({ "resource": resource, "id": id })
+            }
+            ServiceError::Invalid { field, message } => {
+                serde_json::json!({ "field": field, "problem": message })
+            }
+            ServiceError::Conflict { details, .. } => details.clone(),
+            _ => serde_json::json!({}),
+        }
+    }
+
+    /// What the caller is told: internal errors are not described.
+    pub fn public_message(&self) -> String {
+        match self {
+            ServiceError::Database(_) => "internal error".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
 pub type ServiceResult<T> = Result<T, ServiceError>;

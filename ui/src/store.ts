@@ -182,6 +182,11 @@ function rank(s: Session) {
 
 export function useStore(store: Store): State {
   const [state, setState] = useState(store.state);
-  useEffect(() => store.subscribe(() => setState(store.state)), [store]);
+  useEffect(() => {
+    const unsubscribe = store.subscribe(() => setState(store.state));
+    // Changes made before this effect ran (it runs after paint) would otherwise be missed.
+    setState(store.state);
+    return unsubscribe;
+  }, [store]);
   return state;
 }

@@ -1,0 +1,312 @@
+//! One thin Tauri command per service call: arguments in, `baton::service` call, result out.
+//! Errors reach the UI as `{"error", "code", "details"}`, the same shape the HTTP API uses.
+
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+
+use baton::model::{
+    AgentProfile, ListMessages, ListSessions, ListTasks, Message, NewAgentProfile, NewMessage,
+    NewProject, NewSession, NewSubtask, Project, Session, SubtaskPatch, Task, TaskPatch,
+};
+use baton::model::{HistoryEntry, NewTask, Subtask};
+use baton::server::Server;
+use baton::service::terminal_feed::FeedItem;
+use baton::service::{Actor, ServiceError};
+use serde::Serialize;
+use tauri::ipc::{Channel, InvokeResponseBody};
+use tauri::{AppHandle, State};
+
+use crate::Desktop;
+
+#[derive(Debug, Serialize)]
+pub struct CommandError {
+    error: String,
+    code: String,
+    details: serde_json::Value,
+}
+
+impl From<ServiceError> for CommandError {
+    fn from(err: ServiceError) -> Self {
+        if matches!(err, ServiceError::Database(_)) {
+            tracing::error!(error = %err, "command failed");
+        }
+        Self {
+            error: err.public_message(),
+            code: err.code().to_owned(),
+            details: err.details(),
+        }
+    }
+}
+
+/// A body that did not fit its type: the same `invalid_field` error the API gives.
+fn bad_body(err: serde_json::Error) -> CommandError {
+    CommandError {
+        error: err.to_string(),
+        code: "invalid_field".into(),
+        details: serde_json::json!({}),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, CommandError> {
+    serde_json::from_value(value).map_err(bad_body)
+}
+
+type R<T> = Result<T, CommandError>;
+const USER: Actor = Actor::User;
+
+#[tauri::command]
+async fn list_projects(d: State<'_, Desktop>) -> R<Vec<Project>> {
+    Ok(d.service.list_projects(&USER).await?)
+}
+
+#[tauri::command]
+async fn create_project(d: State<'_, Desktop>, body: serde_json::Value) -> R<Project> {
+    Ok(d.service.create_project(parse::<NewProject>(body)?).await?)
+}
+
+#[tauri::command]
+async fn list_tasks(d: State<'_, Desktop>, project_id: String) -> R<Vec<Task>> {
+    let query = ListTasks {
+        project_id: Some(project_id),
+        ..Default::default()
+    };
+    Ok(d.service.list_tasks(&query, &USER).await?.0)
+}
+
+#[tauri::command]
+async fn create_task(d: State<'_, Desktop>, body: serde_json::Value) -> R<Task> {
+    Ok(d.service
+        .create_task(parse::<NewTask>(body)?, &USER)
+        .await?)
+}
+
+#[tauri::command]
+async fn update_task(d: State<'_, Desktop>, id: String, patch: serde_json::Value) -> R<Task> {
+    Ok(d.service
+        .update_task(&id, parse::<TaskPatch>(patch)?, &USER)
+        .await?)
+}
+
+#[tauri::command]
+async fn delete_task(d: State<'_, Desktop>, id: String) -> R<()> {
+    Ok(d.service.delete_task(&id, &USER).await?)
+}
+
+#[tauri::command]
+async fn add_subtask(d: State<'_, Desktop>, task_id: String, title: String) -> R<Subtask> {
+    Ok(d.service
+        .add_subtask(
+            &task_id,
+            NewSubtask {
+                title,
+                status: None,
+            },
+            &USER,
+        )
+        .await?)
+}
+
+#[tauri::command]
+async fn update_subtask(
+    d: State<'_, Desktop>,
+    task_id: String,
+    subtask_id: String,
+    patch: serde_json::Value,
+) -> R<Subtask> {
+    Ok(d.service
+        .update_subtask(&task_id, &subtask_id, parse::<SubtaskPatch>(patch)?, &USER)
+        .await?)
+}
+
+#[tauri::command]
+async fn set_dependencies(
+    d: State<'_, Desktop>,
+    task_id: String,
+    depends_on: Vec<String>,
+) -> R<Task> {
+    Ok(d.service
+        .set_dependencies(&task_id, depends_on, &USER)
+        .await?)
+}
+
+#[tauri::command]
+async fn task_history(d: State<'_, Desktop>, task_id: String) -> R<Vec<HistoryEntry>> {
+    Ok(d.service.task_history(&task_id, &USER).await?)
+}
+
+#[tauri::command]
+async fn list_sessions(d: State<'_, Desktop>, project_id: String) -> R<Vec<Session>> {
+    let query = ListSessions {
+        project_id: Some(project_id),
+        ..Default::default()
+    };
+    Ok(d.service.list_sessions(&query, &USER).await?)
+}
+
+#[tauri::command]
+async fn start_session(d: State<'_, Desktop>, body: serde_json::Value) -> R<Session> {
+    Ok(d.service
+        .create_session(parse::<NewSession>(body)?, &USER)
+        .await?)
+}
+
+#[tauri::command]
+async fn stop_session(d: State<'_, Desktop>, id: String) -> R<Session> {
+    Ok(d.service
+        .stop_session(&id, baton::service::DEFAULT_GRACE, &USER)
+        .await?)
+}
+
+#[tauri::command]
+async fn restart_session(d: State<'_, Desktop>, id: String) -> R<Session> {
+    Ok(d.service.restart_session(&id, &USER).await?)
+}
+
+#[tauri::command]
+async fn list_agents(d: State<'_, Desktop>) -> R<Vec<AgentProfile>> {
+    Ok(d.service.list_agent_profiles().await?)
+}
+
+#[tauri::command]
+async fn create_agent(d: State<'_, Desktop>, body: serde_json::Value) -> R<AgentProfile> {
+    Ok(d.service
+        .create_agent_profile(parse::<NewAgentProfile>(body)?)
+        .await?)
+}
+
+#[tauri::command]
+async fn list_messages(
+    d: State<'_, Desktop>,
+    project_id: String,
+    task_id: Option<String>,
+) -> R<Vec<Message>> {
+    let query = ListMessages {
+        project_id: Some(project_id),
+        task_id,
+        ..Default::default()
+    };
+    Ok(d.service.list_messages(&query, &USER).await?)
+}
+
+#[tauri::command]
+async fn post_message(d: State<'_, Desktop>, body: serde_json::Value) -> R<Message> {
+    Ok(d.service
+        .post_message(parse::<NewMessage>(body)?, &USER)
+        .await?)
+}
+
+/// The loopback API's address and token, for the settings page.
+#[tauri::command]
+fn api_info(d: State<'_, Desktop>) -> serde_json::Value {
+    serde_json::json!({ "url": d.url, "token": d.token })
+}
+
+/// Streams a session's terminal to `output`: JSON for the replay header and the exit, raw bytes
+/// for output. Returns an id for `terminal_detach`.
+#[tauri::command]
+async fn terminal_attach(
+    d: State<'_, Desktop>,
+    session_id: String,
+    offset: Option<u64>,
+    output: Channel<InvokeResponseBody>,
+) -> R<u64> {
+    let mut feed = d
+        .service
+        .attach_terminal(&session_id, offset, &USER)
+        .await?;
+    let id = d.next_attachment.fetch_add(1, Ordering::Relaxed);
+    let task = tauri::async_runtime::spawn(async move {
+        while let Some(item) = feed.next().await {
+            let message = match item {
+                FeedItem::Data(bytes) => InvokeResponseBody::Raw(bytes.to_vec()),
+                FeedItem::Replay { offset } => {
+                    json(serde_json::json!({ "type": "replay", "offset": offset }))
+                }
+                FeedItem::Exit { code, signal } => {
+                    json(serde_json::json!({ "type": "exit", "code": code, "signal": signal }))
+                }
+                FeedItem::Lagged { resume_at } => {
+                    json(serde_json::json!({ "type": "lagged", "offset": resume_at }))
+                }
+            };
+            if output.send(message).is_err() {
+                break;
+            }
+        }
+    });
+    d.attachments
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id, task);
+    Ok(id)
+}
+
+fn json(value: serde_json::Value) -> InvokeResponseBody {
+    InvokeResponseBody::Json(value.to_string())
+}
+
+#[tauri::command]
+fn terminal_detach(d: State<'_, Desktop>, attachment: u64) {
+    if let Some(task) = d
+        .attachments
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&attachment)
+    {
+        task.abort();
+    }
+}
+
+#[tauri::command]
+async fn terminal_write(d: State<'_, Desktop>, session_id: String, data: String) -> R<()> {
+    Ok(d.service
+        .write_terminal(&session_id, data.into_bytes(), &USER)
+        .await?)
+}
+
+#[tauri::command]
+fn terminal_resize(d: State<'_, Desktop>, session_id: String, cols: u16, rows: u16) -> R<()> {
+    Ok(d.service.resize_terminal(&session_id, cols, rows, &USER)?)
+}
+
+/// Stops every agent cleanly, then the core, then the app (after the UI asked, if it had to).
+#[tauri::command]
+async fn quit(app: AppHandle, server: State<'_, Mutex<Option<Server>>>) -> R<()> {
+    let server = server.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(server) = server {
+        if let Err(err) = server.stop().await {
+            tracing::warn!(%err, "the core stopped with an error");
+        }
+    }
+    app.exit(0);
+    Ok(())
+}
+
+pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        list_projects,
+        create_project,
+        list_tasks,
+        create_task,
+        update_task,
+        delete_task,
+        add_subtask,
+        update_subtask,
+        set_dependencies,
+        task_history,
+        list_sessions,
+        start_session,
+        stop_session,
+        restart_session,
+        list_agents,
+        create_agent,
+        list_messages,
+        post_message,
+        api_info,
+        terminal_attach,
+        terminal_detach,
+        terminal_write,
+        terminal_resize,
+        quit
+    ]
+}

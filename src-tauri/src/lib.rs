@@ -1,0 +1,111 @@
+//! Baton's desktop window. It runs the core in-process — store, PTY engine, event bus and the
+//! loopback API on 127.0.0.1 (port `$BATON_PORT`, else a free one) — and shows the bundled web UI.
+//! The UI talks to the core through Tauri commands (one thin command per service call, in
+//! [`commands`]), receives the event bus as the Tauri event `baton://event`, and gets terminal
+//! bytes over a `tauri::ipc::Channel` as raw binary. Closing the window with agents running asks
+//! first (in the UI), then stops them cleanly.
+//!
+//! Nothing here holds a rule: every command is a call into `baton::service`.
+
+mod commands;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
+
+use baton::config::{platform_data_dir, Config};
+use baton::service::Service;
+use tauri::{Emitter, Manager, WindowEvent};
+
+/// What the commands reach.
+pub struct Desktop {
+    pub service: Service,
+    pub url: String,
+    pub token: String,
+    pub data_dir: std::path::PathBuf,
+    /// Terminal feeds being forwarded to the window, by attachment id.
+    pub attachments: Mutex<HashMap<u64, tauri::async_runtime::JoinHandle<()>>>,
+    pub next_attachment: AtomicU64,
+}
+
+fn config() -> Result<Config, String> {
+    let data_dir = std::env::var_os("BATON_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(platform_data_dir)
+        .ok_or("no data folder: set BATON_DATA_DIR")?;
+    let mut config = Config::new(data_dir);
+    config.port = match std::env::var("BATON_PORT") {
+        Ok(port) => port
+            .parse()
+            .map_err(|_| format!("BATON_PORT is not a port: {port}"))?,
+        Err(_) => 0,
+    };
+    config.database_url = std::env::var("BATON_DATABASE_URL").ok();
+    Ok(config)
+}
+
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_notification::init())
+        .setup(|app| {
+            let config = config()?;
+            let server = tauri::async_runtime::block_on(baton::server::start(&config))?;
+            let token = std::fs::read_to_string(config.data_dir.join("token"))?
+                .trim()
+                .to_owned();
+            tracing::info!(url = server.url(), "core started");
+            // The event bus, forwarded to the window as it is published.
+            let mut events = server.service().bus().subscribe();
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                loop {
+                    match events.recv().await {
+                        Ok(published) => {
+                            let envelope: serde_json::Value =
+                                serde_json::from_str(&published.json).unwrap_or_default();
+                            if let Err(err) = handle.emit("baton://event", envelope) {
+                                tracing::warn!(%err, "cannot forward an event to the window");
+                            }
+                        }
+                        // The UI reloads on this signal, as after a reconnect.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            let _ = handle.emit("baton://resync", ());
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            });
+            app.manage(Desktop {
+                service: server.service().clone(),
+                url: server.url().to_owned(),
+                token,
+                data_dir: config.data_dir.clone(),
+                attachments: Mutex::new(HashMap::new()),
+                next_attachment: AtomicU64::new(1),
+            });
+            app.manage(Mutex::new(Some(server)));
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                // The UI asks first when agents run, then calls `quit`.
+                api.prevent_close();
+                if let Err(err) = window.emit("baton://close-requested", ()) {
+                    tracing::warn!(%err, "cannot ask the window about closing");
+                }
+            }
+        })
+        .invoke_handler(commands::handler())
+        .run(tauri::generate_context!("../tauri.conf.json"));
+    if let Err(err) = result {
+        eprintln!("baton-desktop: {err}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,309 @@
+//! The real desktop app in a real window (under Xvfb), driven through WebDriver: tauri-driver
+//! with Debian's WebKitWebDriver. The window opens and renders; a project and a task created
+//! through the window are there when read back through the loopback API; a session started from
+//! the window shows the scripted agent's output in its terminal. A screenshot of the window goes
+//! to target/desktop-screenshots/.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::{ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_baton-desktop"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// tauri-driver, on a display of its own when there is none (stopped with SIGTERM: a SIGKILL
+/// would leave WebKitWebDriver running with our pipes).
+struct Driver(tokio::process::Child);
+
+impl Driver {
+    async fn start(port: u16, native: u16, data: &Path) -> Self {
+        let driver = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
+        let args = vec![
+            driver,
+            "--port".into(),
+            port.to_string(),
+            "--native-port".into(),
+            native.to_string(),
+        ];
+        let mut command = if std::env::var_os("DISPLAY").is_some() {
+            let mut c = tokio::process::Command::new(&args[0]);
+            c.args(&args[1..]);
+            c
+        } else {
+            let mut c = tokio::process::Command::new("xvfb-run");
+            c.args(["-a", "-s", "-screen 0 1280x800x24"]).args(&args);
+            c
+        };
+        let child = command
+            .env("BATON_DATA_DIR", data)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start tauri-driver (cargo install tauri-driver; apt install webkit2gtk-driver xvfb)");
+        let start = Instant::now();
+        while reqwest::get(format!("http://127.0.0.1:{port}/status"))
+            .await
+            .is_err()
+        {
+            assert!(start.elapsed() < DEADLINE, "tauri-driver did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self(child)
+    }
+
+    async fn stop(mut self) {
+        if let Some(pid) = self.0.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(20), self.0.wait()).await;
+    }
+}
+
+async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_desktop_window_drives_the_core() {
+    let agent = target_dir().join("baton-test-agent");
+    assert!(
+        agent.exists(),
+        "build the scripted agent first: cargo build -p baton --bins"
+    );
+    let data = tempfile::tempdir().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let (port, native) = (free_port(), free_port());
+    let driver = Driver::start(port, native, data.path()).await;
+
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": env!("CARGO_BIN_EXE_baton-desktop") }),
+    );
+    eprintln!("desktop test: driver up on {port}; opening a session");
+    let client = ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session on the desktop app");
+
+    eprintln!("desktop test: session open");
+    // The core runs inside the window's process: its API is on loopback with its token.
+    let info: Value = until("the core to start", || async {
+        std::fs::read_to_string(data.path().join("server.json"))
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+    })
+    .await;
+    let url = info["url"].as_str().unwrap().to_owned();
+    let token = std::fs::read_to_string(data.path().join("token"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let api = |path: String| {
+        let req = http.get(format!("{url}{path}")).bearer_auth(&token);
+        async move { req.send().await.ok()?.json::<Value>().await.ok() }
+    };
+    let r = http
+        .post(format!("{url}/api/agents"))
+        .bearer_auth(&token)
+        .json(&json!({ "id": "scripted", "name": "Scripted agent", "program": agent, "quietMs": 600 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    eprintln!("desktop test: core at {url}");
+    // The window opens on the board (a first start: no project yet).
+    let create = client
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::XPath("//button[text()='Create a project']"))
+        .await
+        .unwrap();
+    create.click().await.unwrap();
+    client
+        .find(Locator::Css("input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("Desktop project")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("input[name=basePath]"))
+        .await
+        .unwrap()
+        .send_keys(folder.path().to_str().unwrap())
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath("//button[text()='Create']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let project = until("the project through the API", || async {
+        api("/api/projects".into())
+            .await
+            .and_then(|v| v.get(0).cloned())
+    })
+    .await;
+    assert_eq!(project["name"], "Desktop project");
+
+    eprintln!("desktop test: project created in the window");
+    // A task created in the window is there through the loopback API.
+    client
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::XPath("//button[contains(., 'New task')]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("input[name=title]"))
+        .await
+        .unwrap()
+        .send_keys("Ship the desktop app")
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath("//button[text()='Create task']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let pid = project["id"].as_str().unwrap().to_owned();
+    let task = until("the task through the API", || async {
+        api(format!("/api/tasks?projectId={pid}"))
+            .await
+            .and_then(|v| v.get(0).cloned())
+    })
+    .await;
+    assert_eq!(task["title"], "Ship the desktop app");
+    let tid = task["id"].as_str().unwrap().to_owned();
+
+    eprintln!("desktop test: task created in the window");
+    // A session started from the window shows the agent's output in its terminal.
+    client
+        .find(Locator::Css(&format!("[data-task='{tid}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::XPath("//button[contains(., 'Run with')]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("button[data-agent=scripted]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let screen = r#"
+        const host = document.querySelector('.pane .xterm-host');
+        const term = host && host.__xterm;
+        if (!term) return '';
+        const buf = term.buffer.active, lines = [];
+        for (let y = 0; y < buf.length; y++) lines.push(buf.getLine(y).translateToString(true));
+        return lines.join('\n');"#;
+    until("the agent's banner in the window's terminal", || async {
+        let text = client.execute(screen, vec![]).await.ok()?;
+        text.as_str()
+            .filter(|t| t.contains("scripted agent ready"))
+            .map(str::to_owned)
+    })
+    .await;
+    let session = until("the session through the API", || async {
+        api(format!("/api/sessions?taskId={tid}"))
+            .await
+            .and_then(|v| v.get(0).cloned())
+    })
+    .await;
+    assert_eq!(
+        session["status"]
+            .as_str()
+            .map(|s| s == "running" || s == "waiting"),
+        Some(true)
+    );
+
+    // Typing in the window's terminal reaches the agent (over the Tauri channel).
+    client
+        .find(Locator::Css(".pane .xterm-host"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let input = client
+        .find(Locator::Css(".pane .xterm-helper-textarea"))
+        .await
+        .unwrap();
+    input.send_keys("hello desktop").await.unwrap();
+    input.send_keys("\u{E007}").await.unwrap(); // WebDriver's Enter key
+    until("the answer in the window", || async {
+        let text = client.execute(screen, vec![]).await.ok()?;
+        text.as_str()
+            .filter(|t| t.contains("you said: hello desktop"))
+            .map(str::to_owned)
+    })
+    .await;
+
+    let shots = target_dir().parent().unwrap().join("desktop-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    std::fs::write(shots.join("window.png"), client.screenshot().await.unwrap()).unwrap();
+
+    client.close().await.unwrap();
+    driver.stop().await;
+}
