@@ -17,7 +17,7 @@ use crate::api::state::AppState;
 use crate::config::{prepare_data_dir, Config};
 use crate::events::EventBus;
 use crate::pty::LocalHost;
-use crate::security::{AdminToken, SessionTokens, TokenError};
+use crate::security::{SessionTokens, SharedToken, TokenError};
 use crate::service::runtime::Runtime;
 use crate::service::Service;
 use crate::store::{self, StoreError};
@@ -94,7 +94,7 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
         path: config.data_dir.display().to_string(),
         source,
     })?;
-    let token = AdminToken::load_or_create(&config.data_dir)?;
+    let token = SharedToken::load_or_create(&config.data_dir)?;
 
     let bind = SocketAddr::new(config.host, config.port);
     let listener = TcpListener::bind(bind)
@@ -115,7 +115,12 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
     let db = store::connect(&db_url).await?;
 
     let tokens = SessionTokens::default();
-    let runtime = Runtime::new(Arc::new(LocalHost), &config.data_dir, tokens.clone());
+    let runtime = Runtime::new(
+        Arc::new(LocalHost),
+        &config.data_dir,
+        tokens.clone(),
+        token.clone(),
+    );
     let service = Service::new(db, EventBus::new(), url.clone(), runtime);
     service
         .seed_agent_profiles()

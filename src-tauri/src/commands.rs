@@ -198,7 +198,44 @@ async fn post_message(d: State<'_, Desktop>, body: serde_json::Value) -> R<Messa
 /// The loopback API's address and token, for the settings page.
 #[tauri::command]
 fn api_info(d: State<'_, Desktop>) -> serde_json::Value {
-    serde_json::json!({ "url": d.url, "token": d.token })
+    let saved = saved_port(&d.data_dir);
+    serde_json::json!({ "url": d.url, "token": d.service.runtime().admin.expose(), "savedPort": saved })
+}
+
+#[tauri::command]
+fn regenerate_token(d: State<'_, Desktop>) -> R<String> {
+    Ok(d.service.regenerate_token(&USER)?)
+}
+
+#[tauri::command]
+async fn update_agent(
+    d: State<'_, Desktop>,
+    id: String,
+    patch: serde_json::Value,
+) -> R<AgentProfile> {
+    Ok(d.service.update_agent_profile(&id, parse(patch)?).await?)
+}
+
+const SETTINGS: &str = "settings.json";
+
+/// The API port saved in `<data-dir>/settings.json`, if any.
+pub fn saved_port(data_dir: &std::path::Path) -> Option<u16> {
+    let text = std::fs::read_to_string(data_dir.join(SETTINGS)).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value["apiPort"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+}
+
+/// Saves the API port for the next start (0 or null: a free one).
+#[tauri::command]
+fn set_api_port(d: State<'_, Desktop>, port: Option<u16>) -> R<()> {
+    let value = serde_json::json!({ "apiPort": port.filter(|p| *p != 0) });
+    std::fs::write(d.data_dir.join(SETTINGS), value.to_string()).map_err(|e| CommandError {
+        error: format!("cannot save settings: {e}"),
+        code: "unavailable".into(),
+        details: serde_json::json!({}),
+    })
 }
 
 /// Streams a session's terminal to `output`: JSON for the replay header and the exit, raw bytes
@@ -303,6 +340,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         list_messages,
         post_message,
         api_info,
+        regenerate_token,
+        update_agent,
+        set_api_port,
         terminal_attach,
         terminal_detach,
         terminal_write,

@@ -1,5 +1,5 @@
 //! Baton's desktop window. It runs the core in-process — store, PTY engine, event bus and the
-//! loopback API on 127.0.0.1 (port `$BATON_PORT`, else a free one) — and shows the bundled web UI.
+//! loopback API on 127.0.0.1 (port `$BATON_PORT`, else the one saved in settings, else a free one) — and shows the bundled web UI.
 //! The UI talks to the core through Tauri commands (one thin command per service call, in
 //! [`commands`]), receives the event bus as the Tauri event `baton://event`, and gets terminal
 //! bytes over a `tauri::ipc::Channel` as raw binary. Closing the window with agents running asks
@@ -21,7 +21,6 @@ use tauri::{Emitter, Manager, WindowEvent};
 pub struct Desktop {
     pub service: Service,
     pub url: String,
-    pub token: String,
     pub data_dir: std::path::PathBuf,
     /// Terminal feeds being forwarded to the window, by attachment id.
     pub attachments: Mutex<HashMap<u64, tauri::async_runtime::JoinHandle<()>>>,
@@ -57,9 +56,6 @@ pub fn run() {
         .setup(|app| {
             let config = config()?;
             let server = tauri::async_runtime::block_on(baton::server::start(&config))?;
-            let token = std::fs::read_to_string(config.data_dir.join("token"))?
-                .trim()
-                .to_owned();
             tracing::info!(url = server.url(), "core started");
             // The event bus, forwarded to the window as it is published.
             let mut events = server.service().bus().subscribe();
@@ -85,7 +81,6 @@ pub fn run() {
             app.manage(Desktop {
                 service: server.service().clone(),
                 url: server.url().to_owned(),
-                token,
                 data_dir: config.data_dir.clone(),
                 attachments: Mutex::new(HashMap::new()),
                 next_attachment: AtomicU64::new(1),

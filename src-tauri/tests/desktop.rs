@@ -55,8 +55,10 @@ impl Driver {
         let child = command
             .env("BATON_DATA_DIR", data)
             .env("RUST_LOG", "warn")
+            // No inherited pipes: a WebKitWebDriver left behind must not hold the test's output open.
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .expect("start tauri-driver (cargo install tauri-driver; apt install webkit2gtk-driver xvfb)");
@@ -98,6 +100,13 @@ where
 
 #[tokio::test]
 async fn the_desktop_window_drives_the_core() {
+    // Bounded as a whole: a stuck window or driver fails the test instead of hanging CI.
+    tokio::time::timeout(Duration::from_secs(240), drive())
+        .await
+        .expect("the desktop test did not finish in 4 minutes");
+}
+
+async fn drive() {
     let agent = target_dir().join("baton-test-agent");
     assert!(
         agent.exists(),

@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::extract::MAX_BODY;
-use crate::security::{AdminToken, SessionTokens};
+use crate::security::{SessionTokens, SharedToken};
 use crate::service::Actor;
 
 /// The subprotocol a WebSocket client offers (and the server answers) beside its token.
@@ -34,7 +34,7 @@ const WS_BEARER_PREFIX: &str = "bearer.";
 pub struct Guard {
     hosts: Vec<String>,
     origins: Vec<String>,
-    token: AdminToken,
+    token: SharedToken,
     sessions: SessionTokens,
 }
 
@@ -44,7 +44,7 @@ impl Guard {
     pub fn new(
         port: u16,
         extra_hosts: &[String],
-        token: AdminToken,
+        token: SharedToken,
         sessions: SessionTokens,
     ) -> Self {
         let mut hosts = vec![
@@ -134,9 +134,12 @@ impl Guard {
     }
 }
 
-/// What an agent's own token may not do at all: change projects or agent profiles. (Which
+/// What an agent's own token may not do at all: change projects, agent profiles or tokens. (Which
 /// project it may act in is checked by the service, where the data is.)
 fn session_may(method: &Method, path: &str) -> bool {
+    if path.starts_with("/api/token") {
+        return false;
+    }
     let admin_only = path.starts_with("/api/projects") || path.starts_with("/api/agents");
     !admin_only || *method == Method::GET
 }

@@ -1,6 +1,7 @@
 //! `/api/health` (no token) and `/api/version`.
 
-use axum::Json;
+use axum::extract::State;
+use axum::{Extension, Json};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -31,4 +32,22 @@ pub async fn version() -> Json<Version> {
         version: env!("CARGO_PKG_VERSION"),
         api_version: 1,
     })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewToken {
+    /// The new admin token; the old one is refused from now on.
+    token: String,
+}
+
+#[utoipa::path(post, path = "/api/token/regenerate", tag = "system",
+    description = "Replaces the admin token (stored in `<data-dir>/token`). Agents' session tokens may not.",
+    responses((status = 200, body = NewToken), (status = 403, body = super::ErrorBody)))]
+pub async fn regenerate_token(
+    State(s): State<super::state::AppState>,
+    Extension(actor): Extension<crate::service::Actor>,
+) -> Result<Json<NewToken>, super::error::ApiError> {
+    Ok(Json(NewToken {
+        token: s.service.regenerate_token(&actor)?,
+    }))
 }

@@ -4,4 +4,4 @@ mod session_tokens;
 mod token;
 
 pub use session_tokens::{Grant, SessionTokens};
-pub use token::{AdminToken, TokenError};
+pub use token::{AdminToken, SharedToken, TokenError};

@@ -75,6 +75,63 @@ impl AdminToken {
     }
 }
 
+/// The admin token in force, shared by the gate and the doors that can replace it. A new token
+/// takes effect at once: requests and new connections with the old one are refused (connections
+/// already open stay open).
+#[derive(Clone, Debug)]
+pub struct SharedToken {
+    current: std::sync::Arc<std::sync::RwLock<AdminToken>>,
+    data_dir: PathBuf,
+}
+
+impl SharedToken {
+    pub fn load_or_create(data_dir: &Path) -> Result<Self, TokenError> {
+        Ok(Self {
+            current: std::sync::Arc::new(std::sync::RwLock::new(AdminToken::load_or_create(
+                data_dir,
+            )?)),
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    pub fn matches(&self, candidate: &str) -> bool {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .matches(candidate)
+    }
+
+    /// The secret, for the few places that must hand it on (never a log line).
+    pub fn expose(&self) -> String {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .expose()
+            .to_owned()
+    }
+
+    /// Makes a new token, stores it (replacing the file atomically, mode 0600) and puts it in force.
+    pub fn regenerate(&self) -> Result<String, TokenError> {
+        let path = self.data_dir.join(FILE);
+        let fresh = AdminToken::generate()?;
+        let staging = self.data_dir.join("token.new");
+        let io_err = |source| TokenError::Io {
+            path: path.clone(),
+            source,
+        };
+        match std::fs::remove_file(&staging) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_err(e)),
+            _ => {}
+        }
+        write_new(&staging, fresh.expose()).map_err(io_err)?;
+        std::fs::rename(&staging, &path).map_err(io_err)?;
+        let secret = fresh.expose().to_owned();
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        tracing::info!("the API token was replaced");
+        Ok(secret)
+    }
+}
+
 /// Writes a new file readable by its owner alone; never replaces an existing one.
 fn write_new(path: &Path, token: &str) -> io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
@@ -127,6 +184,30 @@ mod tests {
         let ta = AdminToken::load_or_create(a.path()).unwrap();
         let tb = AdminToken::load_or_create(b.path()).unwrap();
         assert_ne!(ta.expose(), tb.expose());
+    }
+
+    #[test]
+    fn a_regenerated_token_replaces_the_old_one_on_disk_and_in_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = SharedToken::load_or_create(dir.path()).unwrap();
+        let old = shared.expose();
+        let new = shared.regenerate().unwrap();
+        assert_ne!(old, new);
+        assert!(shared.matches(&new) && !shared.matches(&old));
+        assert_eq!(
+            AdminToken::load_or_create(dir.path()).unwrap().expose(),
+            new
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(FILE))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(mode, 0o600);
+        }
     }
 
     #[test]

@@ -111,6 +111,19 @@ impl Service {
         }
     }
 
+    /// Replaces the admin token (the person only; agents may not). Returns the new one.
+    pub fn regenerate_token(&self, actor: &Actor) -> ServiceResult<String> {
+        if *actor != Actor::User {
+            return Err(ServiceError::Forbidden(
+                "only the admin token can replace itself".into(),
+            ));
+        }
+        self.runtime
+            .admin
+            .regenerate()
+            .map_err(|e| ServiceError::Unavailable(e.to_string()))
+    }
+
     /// The live side: runs, their terminals and the session tokens.
     pub fn runtime(&self) -> &runtime::Runtime {
         &self.runtime

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use crate::model::Activity;
 use crate::pty::{Output, PtyHost, Terminal};
-use crate::security::SessionTokens;
+use crate::security::{SessionTokens, SharedToken};
 
 /// One process run of a session.
 pub struct Run {
@@ -73,15 +73,23 @@ pub struct Runtime {
     pub host: Arc<dyn PtyHost>,
     pub data_dir: PathBuf,
     pub tokens: SessionTokens,
+    /// The admin token in force (for the doors that show or replace it).
+    pub admin: SharedToken,
     runs: Mutex<HashMap<String, Arc<Run>>>,
 }
 
 impl Runtime {
-    pub fn new(host: Arc<dyn PtyHost>, data_dir: &Path, tokens: SessionTokens) -> Self {
+    pub fn new(
+        host: Arc<dyn PtyHost>,
+        data_dir: &Path,
+        tokens: SessionTokens,
+        admin: SharedToken,
+    ) -> Self {
         Self {
             host,
             data_dir: data_dir.to_path_buf(),
             tokens,
+            admin,
             runs: Mutex::new(HashMap::new()),
         }
     }

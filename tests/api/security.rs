@@ -472,3 +472,30 @@ async fn the_web_ui_is_served_without_the_token_but_with_a_strict_policy() {
         .await;
     assert_ne!(r.status, 200, "only reads are public");
 }
+
+#[tokio::test]
+async fn the_admin_token_can_be_replaced_and_the_old_one_stops_working() {
+    let mut s = Server::start().await;
+    let old = s.token.clone();
+    let r = s.post_empty("/api/token/regenerate").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let new = r.body["token"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert_eq!(
+        std::fs::read_to_string(s.data_dir.join("token"))
+            .unwrap()
+            .trim(),
+        new,
+        "stored"
+    );
+    assert_eq!(
+        s.get("/api/projects").await.status,
+        401,
+        "the old token is refused"
+    );
+    s.token = new;
+    assert_eq!(s.get("/api/projects").await.status, 200);
+    // And it survives a restart.
+    let s = s.restart().await;
+    assert_eq!(s.get("/api/projects").await.status, 200);
+}

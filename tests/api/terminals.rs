@@ -173,6 +173,7 @@ async fn the_agent_sees_its_environment_and_calls_back_with_its_own_token() {
             r#"call POST /api/agents {"name":"x","program":"sh"}"#.to_owned(),
             403,
         ),
+        ("call POST /api/token/regenerate".to_owned(), 403),
     ] {
         term.type_line(&call).await;
         let answer = term.until("agent> ").await;

@@ -170,9 +170,20 @@ test('a person runs an agent on a task from the browser', async () => {
   await page.locator(`.session-item[data-session="${session.id}"]`).click();
   const items = page.locator('.session-item');
   await until(async () => (await items.count()) === 4, 'four sessions');
-  for (let i = 0; i < 4; i++) await items.nth(i).click();
+  // By id: the list re-sorts itself (waiting sessions first) while we click.
+  for (const s of (await api('GET', `/api/sessions?projectId=${project.id}`)).body) {
+    await until(async () => {
+      if (await page.evaluate((id) => window.__baton.state.tabs.includes(id), s.id)) return true;
+      await page.locator(`.session-item[data-session="${s.id}"]`).click();
+      return false;
+    }, `a tab for ${s.name}`);
+  }
   await page.locator('.toolbar button[title="4 pane(s)"]').click();
-  await until(async () => (await page.locator('.pane').count()) === 4, 'four panes');
+  await until(async () => (await page.locator('.pane').count()) === 4, 'four panes').catch(async (e) => {
+    const st = await page.evaluate(() => { const s = window.__baton.state; return { tabs: s.tabs.length, layout: s.layout, view: s.view, active: s.activeTab, panes: document.querySelectorAll('.pane').length, grid: document.querySelector('.grid')?.className }; });
+    await page.screenshot({ path: join(SHOTS, 'failure.png') });
+    throw new Error(`${e.message}: ${JSON.stringify(st)}`);
+  });
   await until(async () => (await screen(session.id)).includes('hello from the browser'), 'the first pane to replay');
   await page.screenshot({ path: join(SHOTS, 'terminals-4.png') });
 
@@ -203,4 +214,29 @@ test('the UI says it is reconnecting, then picks up where it was without repeati
   await until(async () => (await screen(helpers[0].id)).includes('[process exited by SIGHUP]'), 'a helper pane to show its end');
   assert.equal(count(await screen(firstSession), 'hello from the browser'), before);
   assert.equal(count(await screen(helpers[0].id), 'scripted agent ready'), 1);
+});
+
+test('settings: a profile is edited and the token regenerated while the UI keeps working', async () => {
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.locator('tr[data-agent=scripted] button:has-text("Edit")').click();
+  const nameInput = page.locator('.settings form input').first();
+  await nameInput.fill('Scripted (edited)');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await until(async () => (await api('GET', '/api/agents/scripted')).body.name === 'Scripted (edited)', 'the profile to change');
+
+  const old = token;
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Regenerate' }).click();
+  await page.getByText('A new token is in force.').waitFor({ timeout: DEADLINE });
+  token = (await import('node:fs')).readFileSync(join(data, 'token'), 'utf8').trim();
+  assert.notEqual(token, old);
+  const refused = await fetch(url + '/api/projects', { headers: { Authorization: `Bearer ${old}` } });
+  assert.equal(refused.status, 401, 'the old token is refused');
+  await page.keyboard.press('Escape');
+
+  // The page switched to the new token: posting a message still works.
+  await page.locator('.sidebar .feed input').fill('still here after the new token');
+  await page.locator('.sidebar .feed input').press('Enter');
+  await until(async () => (await api('GET', `/api/messages?projectId=${(await api('GET', '/api/projects')).body[0].id}`)).body
+    .some((m) => m.body === 'still here after the new token'), 'the message');
 });

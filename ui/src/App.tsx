@@ -396,40 +396,65 @@ function RunWith({ store, state, taskId }: { store: Store; state: State; taskId:
 }
 
 function Settings({ store, state }: { store: Store; state: State }) {
-  const { url, token } = store.api.describe();
+  const [info, setInfo] = useState(store.api.describe());
   const [show, setShow] = useState(false);
   const [name, setName] = useState('');
   const [program, setProgram] = useState('');
+  const [editing, setEditing] = useState<string | null>(null);
+  const [draft, setDraft] = useState({ name: '', command: '' });
+  const [port, setPort] = useState(String(info.savedPort ?? ''));
+  const [note, setNote] = useState('');
   const [error, setError] = useState('');
-  const add = async (e: Event) => {
-    e.preventDefault();
-    try {
-      const [prog, ...args] = program.trim().split(/\s+/);
-      await store.api.createAgent({ name, program: prog, args });
-      store.set({ agents: await store.api.listAgents() });
-      setName(''); setProgram('');
-    } catch (err: any) { setError(err.message); }
+  const attempt = async (f: () => Promise<unknown>) => {
+    setError('');
+    try { await f(); } catch (err: any) { setError(err.message); }
   };
+  const refresh = async () => store.set({ agents: await store.api.listAgents() });
+  const split = (command: string) => { const [prog, ...args] = command.trim().split(/\s+/); return { program: prog, args }; };
   return (
     <div class="settings">
       <h3>Settings</h3>
-      <div class="section-title">Agent profiles</div>
+      <div class="section-title">Agent profiles <button class="small" title="Look for the programs again" onClick={() => attempt(refresh)}>Test all</button></div>
       <table>
-        <tbody>{state.agents.map((a) => (
-          <tr><td>{a.available ? '✔' : '✘'}</td><td><b>{a.name}</b></td><td><code>{[a.program, ...a.args].join(' ')}</code></td>
-            <td class="muted">{a.available ? a.version ?? '' : 'not found on PATH'}</td></tr>
+        <tbody>{state.agents.map((a) => editing === a.id ? (
+          <tr><td colSpan={4}><form class="row" onSubmit={(e) => { e.preventDefault(); attempt(async () => {
+            await store.api.updateAgent(a.id, { name: draft.name, ...split(draft.command) }); setEditing(null); await refresh(); }); }}>
+            <input value={draft.name} onInput={(e) => setDraft({ ...draft, name: (e.target as HTMLInputElement).value })} />
+            <input class="grow" value={draft.command} onInput={(e) => setDraft({ ...draft, command: (e.target as HTMLInputElement).value })} />
+            <button class="primary">Save</button><button type="button" class="ghost" onClick={() => setEditing(null)}>Cancel</button>
+          </form></td></tr>
+        ) : (
+          <tr data-agent={a.id}><td>{a.available ? '✔' : '✘'}</td><td><b>{a.name}</b></td><td><code>{[a.program, ...a.args].join(' ')}</code></td>
+            <td class="muted">{a.available ? a.version ?? 'found' : 'not found on PATH'}</td>
+            <td><button class="small" onClick={() => { setEditing(a.id); setDraft({ name: a.name, command: [a.program, ...a.args].join(' ') }); }}>Edit</button></td></tr>
         ))}</tbody>
       </table>
-      <form class="row" onSubmit={add}>
+      <form class="row" onSubmit={(e) => { e.preventDefault(); attempt(async () => {
+        await store.api.createAgent({ name, ...split(program) }); setName(''); setProgram(''); await refresh(); }); }}>
         <input placeholder="Name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
         <input class="grow" placeholder="program and arguments" value={program} onInput={(e) => setProgram((e.target as HTMLInputElement).value)} />
         <button>Add profile</button>
       </form>
-      {error && <p class="error">{error}</p>}
       <div class="section-title">API</div>
-      <p><code>{url}</code> — OpenAPI at <code>/api/openapi.json</code></p>
-      <p>Token: <code>{show ? token : '•'.repeat(16)}</code> <button class="small" onClick={() => setShow(!show)}>{show ? 'Hide' : 'Show'}</button>
-        <button class="small" onClick={() => navigator.clipboard?.writeText(token)}>Copy</button></p>
+      <p><code>{info.url}</code> — OpenAPI at <code>/api/openapi.json</code></p>
+      {store.api.setApiPort ? (
+        <form class="row" onSubmit={(e) => { e.preventDefault(); attempt(async () => {
+          const n = port.trim() ? Number(port) : null;
+          if (n !== null && !(Number.isInteger(n) && n > 0 && n < 65536)) throw new Error('a port is a number from 1 to 65535');
+          await store.api.setApiPort!(n); setNote('Saved: used from the next start.'); }); }}>
+          <label class="grow">Port at the next start (empty: a free one)<input value={port} placeholder="free" onInput={(e) => setPort((e.target as HTMLInputElement).value)} /></label>
+          <button>Save</button>
+        </form>
+      ) : <p class="muted">The port is the server's (<code>baton serve --port</code>).</p>}
+      <p>Token: <code class="token">{show ? info.token : '•'.repeat(16)}</code> <button class="small" onClick={() => setShow(!show)}>{show ? 'Hide' : 'Show'}</button>
+        <button class="small" onClick={() => navigator.clipboard?.writeText(info.token)}>Copy</button>
+        <button class="small danger-text" onClick={() => {
+          if (confirm('Make a new token? Scripts using the old one will be refused.')) attempt(async () => {
+            await store.api.regenerateToken(); setInfo({ ...store.api.describe() }); setNote('A new token is in force.');
+          });
+        }}>Regenerate</button></p>
+      {note && <p class="muted">{note}</p>}
+      {error && <p class="error">{error}</p>}
     </div>
   );
 }

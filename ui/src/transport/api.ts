@@ -36,13 +36,18 @@ export interface Api {
   restartSession(id: string): Promise<Session>;
   listAgents(): Promise<AgentProfile[]>;
   createAgent(body: { name: string; program: string; args?: string[] }): Promise<AgentProfile>;
+  updateAgent(id: string, patch: Partial<AgentProfile>): Promise<AgentProfile>;
+  /** Replaces the admin token; this client switches to the new one. */
+  regenerateToken(): Promise<string>;
+  /** Desktop only: the API port for the next start (null: a free one). */
+  setApiPort?(port: number | null): Promise<void>;
   listMessages(projectId: string, taskId?: string): Promise<Message[]>;
   postMessage(body: { projectId: string; taskId?: string; body: string; type?: string }): Promise<Message>;
   /** Live events; `onState` tells when the link drops and comes back. Returns a stop function. */
   events(onEvent: (e: BusEvent) => void, onState: (s: LinkState) => void): () => void;
   terminal(sessionId: string, offset: number | null, handlers: TerminalHandlers): TerminalConnection;
   /** Where the API is, for settings. */
-  describe(): { url: string; token: string };
+  describe(): { url: string; token: string; savedPort?: number | null };
 }
 
 export class ApiError extends Error {

@@ -19,9 +19,10 @@ export function takeToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
-export function httpApi(base: string, token: string): Api {
+export function httpApi(base: string, initialToken: string): Api {
   const wsBase = base.replace(/^http/, 'ws');
-  const protocols = ['baton.v1', `bearer.${token}`];
+  let token = initialToken;
+  const protocols = () => ['baton.v1', `bearer.${token}`];
 
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
@@ -51,6 +52,13 @@ export function httpApi(base: string, token: string): Api {
     restartSession: (id) => call('POST', `/api/sessions/${q(id)}/restart`, {}),
     listAgents: () => call('GET', '/api/agents'),
     createAgent: (body) => call('POST', '/api/agents', body),
+    updateAgent: (id, patch) => call('PATCH', `/api/agents/${q(id)}`, patch),
+    regenerateToken: async () => {
+      const r = await call<{ token: string }>('POST', '/api/token/regenerate', {});
+      token = r.token;
+      sessionStorage.setItem(TOKEN_KEY, token);
+      return token;
+    },
     listMessages: (projectId, taskId) =>
       call('GET', `/api/messages?projectId=${q(projectId)}${taskId ? `&taskId=${q(taskId)}` : ''}`),
     postMessage: (body) => call('POST', '/api/messages', body),
@@ -60,7 +68,7 @@ export function httpApi(base: string, token: string): Api {
       let stopped = false;
       let delay = 250;
       const open = () => {
-        ws = new WebSocket(`${wsBase}/ws`, protocols);
+        ws = new WebSocket(`${wsBase}/ws`, protocols());
         ws.onopen = () => { delay = 250; onState('connected'); };
         ws.onmessage = (m) => {
           const data = JSON.parse(m.data as string);
@@ -79,7 +87,7 @@ export function httpApi(base: string, token: string): Api {
 
     terminal(sessionId: string, offset: number | null, h: TerminalHandlers): TerminalConnection {
       const query = offset === null ? '' : `?offset=${offset}`;
-      const ws = new WebSocket(`${wsBase}/api/sessions/${q(sessionId)}/terminal${query}`, protocols);
+      const ws = new WebSocket(`${wsBase}/api/sessions/${q(sessionId)}/terminal${query}`, protocols());
       ws.binaryType = 'arraybuffer';
       let ended = false;
       ws.onmessage = (m) => {

@@ -20,7 +20,7 @@ export function isDesktop(): boolean {
 }
 
 export async function tauriApi(): Promise<Api> {
-  const info = await call<{ url: string; token: string }>('api_info');
+  const info = await call<{ url: string; token: string; savedPort: number | null }>('api_info');
   return {
     listProjects: () => call('list_projects'),
     createProject: (body) => call('create_project', { body }),
@@ -38,6 +38,9 @@ export async function tauriApi(): Promise<Api> {
     restartSession: (id) => call('restart_session', { id }),
     listAgents: () => call('list_agents'),
     createAgent: (body) => call('create_agent', { body }),
+    updateAgent: (id, patch) => call('update_agent', { id, patch }),
+    regenerateToken: async () => { info.token = await call<string>('regenerate_token'); return info.token; },
+    setApiPort: async (port) => { await call('set_api_port', { port }); info.savedPort = port; },
     listMessages: (projectId, taskId) => call('list_messages', { projectId, taskId: taskId ?? null }),
     postMessage: (body) => call('post_message', { body }),
 
