@@ -54,6 +54,8 @@ impl Driver {
         };
         let child = command
             .env("BATON_DATA_DIR", data)
+            // The WebView keeps its storage under XDG_DATA_HOME: one of its own per run.
+            .env("XDG_DATA_HOME", data.join("xdg"))
             .env("RUST_LOG", "warn")
             // No inherited pipes: a WebKitWebDriver left behind must not hold the test's output open.
             .stdin(Stdio::null())
