@@ -315,6 +315,75 @@ async fn drive() {
     std::fs::create_dir_all(&shots).unwrap();
     std::fs::write(shots.join("window.png"), client.screenshot().await.unwrap()).unwrap();
 
-    client.close().await.unwrap();
+    // Closing the window with an agent running asks first; "no" keeps everything running.
+    let close =
+        "window.__TAURI_INTERNALS__.invoke('plugin:window|close', { label: 'main' }); return true;";
+    client.execute(close, vec![]).await.unwrap();
+    let question = until("the close confirmation", || async {
+        client.get_alert_text().await.ok()
+    })
+    .await;
+    assert!(question.contains("1 agent(s) are running"), "{question}");
+    client.dismiss_alert().await.unwrap();
+    let still = api(format!("/api/sessions/{}", session["id"].as_str().unwrap()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(still["status"].as_str(), Some("running" | "waiting")),
+        "{still}"
+    );
+
+    // "Yes" stops the agent cleanly and quits.
+    client.execute(close, vec![]).await.unwrap();
+    until("the close confirmation again", || async {
+        client.get_alert_text().await.ok()
+    })
+    .await;
+    client.accept_alert().await.unwrap();
+    let agent_pid = session["pid"].as_i64().unwrap();
+    until("the app to quit", || async {
+        reqwest::get(format!("{url}/api/health"))
+            .await
+            .err()
+            .map(|_| ())
+    })
+    .await;
+    until("the agent to end", || async {
+        let stat = std::fs::read_to_string(format!("/proc/{agent_pid}/stat")).unwrap_or_default();
+        (stat.is_empty() || stat.contains(") Z ")).then_some(())
+    })
+    .await;
+    let _ = client.close().await;
     driver.stop().await;
+
+    // Read back with the headless server on the same data: stopped cleanly, not interrupted.
+    let mut serve = tokio::process::Command::new(target_dir().join("baton"))
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("baton serve");
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(serve.stdout.take().unwrap()));
+    let ready = lines.next_line().await.unwrap().unwrap();
+    let url = ready.trim_start_matches("listening on ").to_owned();
+    let token = std::fs::read_to_string(data.path().join("token"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let after: Value = reqwest::Client::new()
+        .get(format!(
+            "{url}/api/sessions/{}",
+            session["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["status"], "stopped", "{after}");
 }
