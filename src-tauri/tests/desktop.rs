@@ -29,8 +29,8 @@ fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// tauri-driver, on a display of its own when there is none (stopped with SIGTERM: a SIGKILL
-/// would leave WebKitWebDriver running with our pipes).
+/// tauri-driver, on a display of its own when there is none. Its whole process group is stopped
+/// with SIGTERM (a SIGKILL would leave WebKitWebDriver running).
 struct Driver(tokio::process::Child);
 
 impl Driver {
@@ -61,6 +61,9 @@ impl Driver {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own process group: stopping it reaches xvfb-run, Xvfb, tauri-driver and
+            // WebKitWebDriver alike.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .expect("start tauri-driver (cargo install tauri-driver; apt install webkit2gtk-driver xvfb)");
@@ -78,7 +81,7 @@ impl Driver {
     async fn stop(mut self) {
         if let Some(pid) = self.0.id() {
             let _ = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
+                .args(["-TERM", "--", &format!("-{pid}")])
                 .status();
         }
         let _ = tokio::time::timeout(Duration::from_secs(20), self.0.wait()).await;
