@@ -83,6 +83,15 @@ before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // Record the notifications the page shows (the browser's own API, standing in for the desktop's).
+  await page.addInitScript(() => {
+    window.__notifications = [];
+    window.Notification = class {
+      static permission = 'granted';
+      static requestPermission() { return Promise.resolve('granted'); }
+      constructor(title, options) { window.__notifications.push({ title, body: options?.body }); }
+    };
+  });
   page.on('pageerror', (e) => console.error('page error:', e));
 });
 
@@ -166,6 +175,11 @@ test('a person runs an agent on a task from the browser', async () => {
   // Four agents side by side, for the picture.
   for (let i = 0; i < 3; i++) {
     await api('POST', '/api/sessions', { projectId: project.id, agentId: 'scripted', name: `helper ${i + 1}` });
+  }
+  // Agents nobody is looking at announce that they wait.
+  for (let i = 0; i < 3; i++) {
+    await until(async () => (await page.evaluate(() => window.__notifications.map((n) => n.title)))
+      .includes(`helper ${i + 1} is waiting`), `a notification for helper ${i + 1}`);
   }
   await page.locator(`.session-item[data-session="${session.id}"]`).click();
   const items = page.locator('.session-item');
