@@ -88,6 +88,19 @@ impl Driver {
     }
 }
 
+/// Waits (with the deadline) for the element, then clicks it.
+async fn click(client: &fantoccini::Client, locator: Locator<'_>) {
+    client
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(locator)
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn until<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
@@ -186,13 +199,7 @@ async fn drive() {
         .send_keys(folder.path().to_str().unwrap())
         .await
         .unwrap();
-    client
-        .find(Locator::XPath("//button[text()='Create']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::XPath("//button[text()='Create']")).await;
     let project = until("the project through the API", || async {
         api("/api/projects".into())
             .await
@@ -203,15 +210,7 @@ async fn drive() {
 
     eprintln!("desktop test: project created in the window");
     // A task created in the window is there through the loopback API.
-    client
-        .wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::XPath("//button[contains(., 'New task')]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::XPath("//button[contains(., 'New task')]")).await;
     client
         .wait()
         .at_most(DEADLINE)
@@ -221,13 +220,7 @@ async fn drive() {
         .send_keys("Ship the desktop app")
         .await
         .unwrap();
-    client
-        .find(Locator::XPath("//button[text()='Create task']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::XPath("//button[text()='Create task']")).await;
     let pid = project["id"].as_str().unwrap().to_owned();
     let task = until("the task through the API", || async {
         api(format!("/api/tasks?projectId={pid}"))
@@ -240,31 +233,9 @@ async fn drive() {
 
     eprintln!("desktop test: task created in the window");
     // A session started from the window shows the agent's output in its terminal.
-    client
-        .find(Locator::Css(&format!("[data-task='{tid}']")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::XPath("//button[contains(., 'Run with')]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Css("button[data-agent=scripted]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css(&format!("[data-task='{tid}']"))).await;
+    click(&client, Locator::XPath("//button[contains(., 'Run with')]")).await;
+    click(&client, Locator::Css("button[data-agent=scripted]")).await;
     let screen = r#"
         const host = document.querySelector('.pane .xterm-host');
         const term = host && host.__xterm;
@@ -293,13 +264,7 @@ async fn drive() {
     );
 
     // Typing in the window's terminal reaches the agent (over the Tauri channel).
-    client
-        .find(Locator::Css(".pane .xterm-host"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css(".pane .xterm-host")).await;
     let input = client
         .find(Locator::Css(".pane .xterm-helper-textarea"))
         .await
