@@ -263,14 +263,17 @@ async fn drive() {
         Some(true)
     );
 
-    // Typing in the window's terminal reaches the agent (over the Tauri channel).
-    click(&client, Locator::Css(".pane .xterm-host")).await;
-    let input = client
-        .find(Locator::Css(".pane .xterm-helper-textarea"))
+    // Typing in the window's terminal reaches the agent over the Tauri channel. The line goes
+    // through xterm's own input path (what a keystroke becomes), not WebDriver key synthesis into
+    // xterm's hidden textarea, which sometimes loses keys in WebKitGTK under Xvfb.
+    let typed = client
+        .execute(
+            "const t = document.querySelector('.pane .xterm-host').__xterm; t.focus(); t.input('hello desktop\\r', true); return true;",
+            vec![],
+        )
         .await
         .unwrap();
-    input.send_keys("hello desktop").await.unwrap();
-    input.send_keys("\u{E007}").await.unwrap(); // WebDriver's Enter key
+    assert_eq!(typed, Value::Bool(true));
     until("the answer in the window", || async {
         let text = client.execute(screen, vec![]).await.ok()?;
         text.as_str()
