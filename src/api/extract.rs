@@ -21,10 +21,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         if !super::guard::is_json(req.headers()) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge { limit: MAX_BODY })?;
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&read_body(req).await?).map(ApiJson)
     }
 }
 
@@ -35,14 +32,19 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge { limit: MAX_BODY })?;
+        let bytes = read_body(req).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
         parse_json(&bytes).map(OptionalJson)
     }
+}
+
+/// The whole body, refused (413) past [`MAX_BODY`] even when no length was declared.
+async fn read_body(req: Request) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(req.into_body(), MAX_BODY)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge { limit: MAX_BODY })
 }
 
 /// Parses a JSON body, naming the field at fault.

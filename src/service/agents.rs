@@ -21,7 +21,8 @@ use crate::store::json::{from_text, to_text};
 
 /// The program name that means "the user's shell".
 pub const USER_SHELL: &str = "$SHELL";
-const DEFAULT_QUIET_MS: u32 = 3000;
+/// How long an agent is quiet before it counts as waiting, when its profile does not say.
+pub(super) const DEFAULT_QUIET_MS: u32 = 3000;
 const VERSION_TIMEOUT: Duration = Duration::from_secs(2);
 
 struct Builtin {

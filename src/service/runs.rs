@@ -15,7 +15,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
-use super::agents::resolve_program;
+use super::agents::{resolve_program, DEFAULT_QUIET_MS};
 use super::error::{ServiceError, ServiceResult};
 use super::runtime::Run;
 use super::{agents, views, Actor, Service};
@@ -33,7 +33,6 @@ pub const DEFAULT_SIZE: Size = Size {
 };
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 const TICK: Duration = Duration::from_millis(100);
-const DEFAULT_QUIET_MS: u32 = 3000;
 
 /// Everything needed to start (and later restart) a session's process.
 pub(super) struct Launch {
@@ -46,11 +45,22 @@ pub(super) struct Launch {
 }
 
 /// How to tell that the agent waits for input, and what to type when it first does.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(super) struct Watch {
     pub quiet_ms: u32,
     pub pattern: Option<Regex>,
     pub typed_prompt: Option<String>,
+}
+
+/// Without a profile: the default quiet time, no pattern, nothing to type.
+impl Default for Watch {
+    fn default() -> Self {
+        Self {
+            quiet_ms: DEFAULT_QUIET_MS,
+            pattern: None,
+            typed_prompt: None,
+        }
+    }
 }
 
 impl Service {
@@ -78,10 +88,7 @@ impl Service {
                         "arguments must not contain NUL bytes",
                     ));
                 }
-                let watch = Watch {
-                    quiet_ms: DEFAULT_QUIET_MS,
-                    ..Watch::default()
-                };
+                let watch = Watch::default();
                 (command.clone(), BTreeMap::new(), watch, "command")
             }
             (None, Some(agent_id)) => {
@@ -384,22 +391,17 @@ impl Service {
                 json!({}),
             ));
         }
-        let watch = match &row.agent_id {
-            Some(agent) => match agent_profile::Entity::find_by_id(agent.clone())
-                .one(&self.db)
-                .await?
-            {
-                Some(profile) => profile_argv(&profile, None).1,
-                None => Watch {
-                    quiet_ms: DEFAULT_QUIET_MS,
-                    ..Watch::default()
-                },
-            },
-            None => Watch {
-                quiet_ms: DEFAULT_QUIET_MS,
-                ..Watch::default()
-            },
+        let profile = match &row.agent_id {
+            Some(agent) => {
+                agent_profile::Entity::find_by_id(agent.clone())
+                    .one(&self.db)
+                    .await?
+            }
+            None => None,
         };
+        let watch = profile
+            .map(|p| profile_argv(&p, None).1)
+            .unwrap_or_default();
         // The server may listen elsewhere now, and the tasks may have changed: a new run gets
         // the current values.
         let mut env: BTreeMap<String, String> = from_text("session.env", &row.env);
