@@ -21,6 +21,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The built web UI served at `/`.
     pub ui_dir: PathBuf,
+    /// How webhook deliveries are tried and retried.
+    pub webhooks: crate::service::webhook_delivery::Policy,
 }
 
 impl Config {
@@ -32,6 +34,7 @@ impl Config {
             port: DEFAULT_PORT,
             database_url: None,
             ui_dir: crate::api::ui::default_dir(),
+            webhooks: Default::default(),
         }
     }
 }
@@ -55,4 +58,18 @@ pub fn prepare_data_dir(dir: &Path) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The `baton` program: this executable when it is `baton`, else a `baton` beside it (the
+/// desktop app ships one), else one on `PATH`.
+pub fn locate_cli() -> Option<PathBuf> {
+    let me = std::env::current_exe().ok()?;
+    if me.file_stem().is_some_and(|s| s == "baton") {
+        return Some(me);
+    }
+    let beside = me.with_file_name("baton");
+    if beside.is_file() {
+        return Some(beside);
+    }
+    crate::pty::find_program("baton", std::env::var("PATH").ok().as_deref())
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod events;
+pub mod metrics;
 pub mod model;
 pub mod pty;
 pub mod security;

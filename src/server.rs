@@ -137,6 +137,10 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
         );
     }
     let shutdown = CancellationToken::new();
+    service
+        .start_webhooks(config.webhooks.clone(), shutdown.clone())
+        .await
+        .map_err(StartError::Service)?;
     let extra_hosts = if addr.ip().is_loopback() {
         Vec::new()
     } else {

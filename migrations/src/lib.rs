@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
 mod m20261124_000002_runs;
+mod m20261124_000003_doors;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_runs::Migration),
+            Box::new(m20261124_000003_doors::Migration),
         ]
     }
 }

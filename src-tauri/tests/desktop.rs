@@ -142,8 +142,7 @@ async fn drive() {
         json!({ "application": env!("CARGO_BIN_EXE_baton-desktop") }),
     );
     eprintln!("desktop test: driver up on {port}; opening a session");
-    let client = ClientBuilder::rustls()
-        .expect("tls")
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{port}"))
         .await

@@ -88,7 +88,10 @@ impl Guard {
         // Health, and the web UI's files (no data in them; all they do needs the token).
         let public = reads
             && (path == "/api/health"
-                || !(path.starts_with("/api/") || path == "/api" || path == "/ws"));
+                || !(path.starts_with("/api/")
+                    || path == "/api"
+                    || path == "/ws"
+                    || path == "/metrics"));
         let actor = if public {
             Actor::User
         } else {
@@ -137,7 +140,7 @@ impl Guard {
 /// What an agent's own token may not do at all: change projects, agent profiles or tokens. (Which
 /// project it may act in is checked by the service, where the data is.)
 fn session_may(method: &Method, path: &str) -> bool {
-    if path.starts_with("/api/token") {
+    if path.starts_with("/api/token") || path.starts_with("/api/webhooks") {
         return false;
     }
     let admin_only = path.starts_with("/api/projects") || path.starts_with("/api/agents");

@@ -15,6 +15,7 @@ mod system;
 mod tasks;
 mod terminal;
 pub mod ui;
+mod webhooks;
 mod ws;
 
 use std::sync::Arc;
@@ -63,7 +64,7 @@ impl Default for Success {
     security(("bearer" = [])),
     tags(
         (name = "projects"), (name = "tasks"), (name = "sessions"), (name = "agents"), (name = "messages"),
-        (name = "events", description = "WebSocket at /ws"), (name = "system")
+        (name = "events", description = "WebSocket at /ws"), (name = "webhooks"), (name = "system")
     )
 )]
 struct ApiDoc;
@@ -86,6 +87,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(system::health))
         .routes(routes!(system::version))
         .routes(routes!(system::regenerate_token))
+        .routes(routes!(system::status))
+        .routes(routes!(system::metrics))
         .routes(routes!(projects::list, projects::create))
         .routes(routes!(projects::get, projects::update, projects::delete))
         .routes(routes!(tasks::list, tasks::create))
@@ -99,13 +102,44 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sessions::add_task, sessions::remove_task))
         .routes(routes!(sessions::stop))
         .routes(routes!(sessions::restart))
+        .routes(routes!(sessions::report))
         .routes(routes!(terminal::upgrade))
         .routes(routes!(terminal::output))
         .routes(routes!(agents::list, agents::create))
         .routes(routes!(agents::get, agents::update, agents::delete))
         .routes(routes!(messages::list, messages::create))
+        .routes(routes!(messages::stream))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
         .routes(routes!(ws::upgrade))
         .split_for_parts()
+}
+
+/// Counts every answered request by route template (not the raw path: ids would make a new
+/// series per task) and status.
+async fn count_request(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let route = match req.extensions().get::<axum::extract::MatchedPath>() {
+        // `/api/tasks/:id` rather than axum's `{id}`: braces inside a label value trip up some
+        // Prometheus text parsers.
+        Some(matched) => format!(
+            "{} {}",
+            req.method(),
+            matched.as_str().replace('{', ":").replace('}', "")
+        ),
+        None if req.uri().path().starts_with("/api") => "unmatched".to_owned(),
+        None => "static".to_owned(),
+    };
+    let response = next.run(req).await;
+    state
+        .service
+        .metrics()
+        .api_request(&route, response.status().as_u16());
+    response
 }
 
 /// The OpenAPI document, for tools that want it without a running server.
@@ -136,5 +170,7 @@ pub fn router(state: AppState, guard: Guard, ui_dir: &std::path::Path) -> Router
         .merge(ui::routes(ui_dir))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(Arc::new(guard), guard::gate))
+        // Outermost, so that refusals by the guard are counted too.
+        .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .with_state(state)
 }

@@ -8,7 +8,9 @@ use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use super::state::AppState;
 use super::{ErrorBody, Success};
-use crate::model::{ListSessions, NewSession, Session, SessionPatch, StopSession};
+use crate::model::{
+    ListSessions, NewSession, Reported, Session, SessionPatch, SessionReport, StopSession,
+};
 use crate::service::Actor;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -150,4 +152,21 @@ pub async fn restart(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Session>> {
     Ok(Json(s.service.restart_session(&id, &actor).await?))
+}
+
+#[utoipa::path(post, path = "/api/sessions/{id}/report", tag = "sessions", request_body = SessionReport,
+    params(("id" = String, Path)),
+    description = "What an agent says about its own progress: the session keeps the last status line and percentage, and a PROGRESS message is posted (about the session's task when it has exactly one). A session token may report for its own session only.",
+    responses((status = 201, body = Reported), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn report(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(report): ApiJson<SessionReport>,
+) -> Result<(StatusCode, Json<Reported>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.service.report_session(&id, report, &actor).await?),
+    ))
 }

@@ -1,7 +1,11 @@
-//! `/api/health` (no token) and `/api/version`.
+//! `/api/health` (no token), `/api/version`, `/api/system/status`, `/metrics` and the token.
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::{Extension, Json};
+
+use crate::model::SystemStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -50,4 +54,23 @@ pub async fn regenerate_token(
     Ok(Json(NewToken {
         token: s.service.regenerate_token(&actor)?,
     }))
+}
+
+#[utoipa::path(get, path = "/api/system/status", tag = "system",
+    description = "Uptime, version, sessions by status, running processes, queue sizes and the database's size.",
+    responses((status = 200, body = SystemStatus)))]
+pub async fn status(
+    State(s): State<super::state::AppState>,
+) -> Result<Json<SystemStatus>, super::error::ApiError> {
+    Ok(Json(s.service.system_status().await?))
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    description = "Prometheus text format: running sessions, sessions by status and by end state, output bytes, API requests by route and status, WebSocket clients, message-bus appends, webhook deliveries by outcome. Needs the token like every other route.",
+    responses((status = 200, content_type = "text/plain; version=0.0.4", description = "the exposition")))]
+pub async fn metrics(
+    State(s): State<super::state::AppState>,
+) -> Result<impl IntoResponse, super::error::ApiError> {
+    let text = s.service.metrics_text().await?;
+    Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text))
 }

@@ -25,6 +25,7 @@ use super::extract::{ApiPath, ApiQuery};
 use super::guard::WS_PROTOCOL;
 use super::state::AppState;
 use super::ErrorBody;
+use crate::metrics::WsKind;
 use crate::service::terminal_feed::{Feed, FeedItem};
 use crate::service::{Actor, Service, ServiceError};
 
@@ -78,7 +79,10 @@ pub async fn upgrade(
     let shutdown = state.shutdown.clone();
     Ok(ws
         .protocols([WS_PROTOCOL])
-        .on_upgrade(move |socket| viewer(socket, feed, service, id, actor, shutdown)))
+        .on_upgrade(move |socket| async move {
+            let _counted = service.metrics().ws_client(WsKind::Terminal);
+            viewer(socket, feed, service.clone(), id, actor, shutdown).await
+        }))
 }
 
 #[utoipa::path(get, path = "/api/sessions/{id}/output", tag = "sessions",

@@ -22,7 +22,8 @@ use tokio::sync::broadcast::error::RecvError;
 use super::guard::WS_PROTOCOL;
 use super::state::AppState;
 use crate::clock::now_ms;
-use crate::events::Event;
+use crate::events::{pattern_matches, Event};
+use crate::metrics::WsKind;
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
@@ -38,9 +39,13 @@ pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
     // Subscribe before answering, so that nothing published after the handshake is missed.
     let events = state.service.bus().subscribe();
     let shutdown = state.shutdown.clone();
+    let service = state.service.clone();
     ws.protocols([WS_PROTOCOL])
         .max_message_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| client(socket, events, shutdown))
+        .on_upgrade(move |socket| async move {
+            let _counted = service.metrics().ws_client(WsKind::Events);
+            client(socket, events, shutdown).await
+        })
 }
 
 /// What a client asked to receive.
@@ -61,9 +66,7 @@ impl Filter {
         let Some(names) = &self.events else {
             return true;
         };
-        let name = event.name();
-        let resource = name.split(':').next().unwrap_or(name);
-        names.contains(name) || names.contains("*") || names.contains(&format!("{resource}:*"))
+        names.iter().any(|p| pattern_matches(p, event.name()))
     }
 }
 

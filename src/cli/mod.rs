@@ -61,6 +61,15 @@ pub struct ServeArgs {
     /// http://127.0.0.1:PORT/#token=<token>.
     #[arg(long, env = "BATON_UI_DIR", value_name = "DIR")]
     pub ui_dir: Option<PathBuf>,
+    /// The wait before a failed webhook delivery is retried; it doubles after each failure
+    /// (up to 5 minutes), for 8 attempts in all.
+    #[arg(
+        long,
+        env = "BATON_WEBHOOK_BACKOFF_MS",
+        default_value_t = 1000,
+        value_name = "MS"
+    )]
+    pub webhook_backoff_ms: u64,
 }
 
 impl ServeArgs {
@@ -88,6 +97,10 @@ impl ServeArgs {
                 .ui_dir
                 .clone()
                 .unwrap_or_else(crate::api::ui::default_dir),
+            webhooks: crate::service::webhook_delivery::Policy {
+                backoff: std::time::Duration::from_millis(self.webhook_backoff_ms),
+                ..Default::default()
+            },
         })
     }
 }

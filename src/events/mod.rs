@@ -45,6 +45,38 @@ pub struct Link {
     pub project_id: String,
 }
 
+/// Every event name there is.
+pub const NAMES: [&str; 14] = [
+    "project:created",
+    "project:updated",
+    "project:deleted",
+    "task:created",
+    "task:updated",
+    "task:deleted",
+    "session:created",
+    "session:updated",
+    "session:deleted",
+    "session:task_added",
+    "session:task_removed",
+    "task:session_added",
+    "task:session_removed",
+    "message:created",
+];
+
+/// Whether `pattern` (an exact name, `resource:*`, or `*`) selects the event `name`.
+pub fn pattern_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix(":*") {
+        _ if pattern == "*" => true,
+        Some(resource) => name.split(':').next() == Some(resource),
+        None => pattern == name,
+    }
+}
+
+/// Whether `pattern` can ever select an event (a known name, a known resource's `:*`, or `*`).
+pub fn pattern_is_known(pattern: &str) -> bool {
+    NAMES.iter().any(|name| pattern_matches(pattern, name))
+}
+
 impl Event {
     /// The wire name, e.g. `task:created`.
     pub fn name(&self) -> &'static str {
@@ -146,11 +178,27 @@ impl EventBus {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.tx.subscribe()
     }
+
+    /// How many subscribers listen now.
+    pub fn subscribers(&self) -> usize {
+        self.tx.receiver_count()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patterns_select_names_resources_or_everything() {
+        assert!(pattern_matches("task:created", "task:created"));
+        assert!(!pattern_matches("task:created", "task:updated"));
+        assert!(pattern_matches("task:*", "task:session_added"));
+        assert!(!pattern_matches("task:*", "session:task_added"));
+        assert!(pattern_matches("*", "message:created"));
+        assert!(pattern_is_known("session:*") && !pattern_is_known("sessions:*"));
+        assert!(!pattern_is_known("task:exploded"));
+    }
 
     #[test]
     fn envelope_names_the_event_and_carries_its_data() {

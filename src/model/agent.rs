@@ -33,6 +33,42 @@ impl PromptMode {
     }
 }
 
+/// How Baton's own MCP server (`baton mcp`) is configured for an agent when it starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum McpStyle {
+    /// The agent is not told about Baton's MCP server.
+    None,
+    /// Claude Code: `--mcp-config <json>` (appended last: the option takes several values).
+    Claude,
+    /// Codex CLI: `-c mcp_servers.baton.…` overrides, forwarding the `BATON_*` variables.
+    Codex,
+    /// Gemini CLI: a settings file named by `GEMINI_CLI_SYSTEM_SETTINGS_PATH`.
+    Gemini,
+}
+
+impl McpStyle {
+    pub const ALL: [McpStyle; 4] = [
+        McpStyle::None,
+        McpStyle::Claude,
+        McpStyle::Codex,
+        McpStyle::Gemini,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            McpStyle::None => "none",
+            McpStyle::Claude => "claude",
+            McpStyle::Codex => "codex",
+            McpStyle::Gemini => "gemini",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentProfile {
@@ -48,6 +84,8 @@ pub struct AgentProfile {
     pub wait_pattern: Option<String>,
     /// Quiet for this long (ms) and the agent counts as waiting.
     pub quiet_ms: u32,
+    /// How Baton's MCP server is configured for this agent (`none` when it cannot be).
+    pub mcp: McpStyle,
     /// Shipped with Baton (may be edited, not deleted).
     pub builtin: bool,
     /// Whether the program is found on `PATH`.
@@ -78,6 +116,9 @@ pub struct NewAgentProfile {
     pub wait_pattern: Option<String>,
     #[serde(default)]
     pub quiet_ms: Option<u32>,
+    /// Default `none`.
+    #[serde(default)]
+    pub mcp: Option<McpStyle>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
@@ -99,4 +140,6 @@ pub struct AgentProfilePatch {
     pub wait_pattern: Option<Option<String>>,
     #[serde(default)]
     pub quiet_ms: Option<u32>,
+    #[serde(default)]
+    pub mcp: Option<McpStyle>,
 }

@@ -9,16 +9,21 @@ mod message;
 mod patch;
 mod project;
 mod session;
+mod system;
 mod task;
+mod webhook;
 
-pub use agent::{AgentProfile, AgentProfilePatch, NewAgentProfile, PromptMode};
+pub use agent::{AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode};
 pub use message::{ListMessages, Message, NewMessage};
 pub use patch::nullable;
 pub use project::{NewProject, Project, ProjectPatch};
 pub use session::{
-    Activity, ListSessions, NewSession, Session, SessionPatch, SessionStatus, StopSession,
+    Activity, ListSessions, NewSession, Reported, Session, SessionPatch, SessionReport,
+    SessionStatus, StopSession,
 };
+pub use system::{DatabaseStatus, Queues, SystemStatus};
 pub use task::{
     HistoryEntry, ListTasks, NewSubtask, NewTask, Priority, SetDependencies, SortField, SortOrder,
     Subtask, SubtaskPatch, SubtaskStatus, Task, TaskPatch, TaskStatus,
 };
+pub use webhook::{CreatedWebhook, Delivery, DeliveryStatus, ListDeliveries, NewWebhook, Webhook};

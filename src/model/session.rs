@@ -76,6 +76,10 @@ pub struct Session {
     pub signal: Option<String>,
     /// While a process runs: `working` (output flowing) or `waiting` (for input).
     pub activity: Option<Activity>,
+    /// The last status line the agent reported (`baton status "…"`).
+    pub status_text: Option<String>,
+    /// The last percentage the agent reported (`baton progress N`), 0–100.
+    pub progress: Option<i32>,
     pub started_at: Option<i64>,
     pub last_activity: Option<i64>,
     pub completed_at: Option<i64>,
@@ -114,6 +118,9 @@ pub struct NewSession {
     /// Extra environment for this session.
     #[serde(default)]
     pub env: Option<BTreeMap<String, String>>,
+    /// Configure Baton's MCP server for the agent when its profile knows how (default true).
+    #[serde(default)]
+    pub mcp: Option<bool>,
     /// Terminal size, default 120×32.
     #[serde(default)]
     pub cols: Option<u16>,
@@ -152,4 +159,25 @@ pub struct ListSessions {
     pub project_id: Option<String>,
     /// Comma-separated statuses.
     pub status: Option<String>,
+}
+
+/// Body of `POST /api/sessions/:id/report`: what an agent says about its own progress. At
+/// least one of the two.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionReport {
+    /// One line: what the agent is doing now.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// How far along, 0–100.
+    #[serde(default)]
+    pub progress: Option<i32>,
+}
+
+/// The answer to a report: the session as it is now and the `PROGRESS` message posted.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Reported {
+    pub session: Session,
+    pub message: super::Message,
 }

@@ -1,6 +1,8 @@
-//! Secrets: the admin token that guards the loopback API, and the per-session tokens agents get.
+//! Secrets: the admin token that guards the loopback API, the per-session tokens agents get,
+//! and the signatures of webhook deliveries.
 
 mod session_tokens;
+pub mod signature;
 mod token;
 
 pub use session_tokens::{Grant, SessionTokens};

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::error::{ServiceError, ServiceResult};
 use super::{ids, validate, Service};
 use crate::clock::now_ms;
-use crate::model::{AgentProfile, AgentProfilePatch, NewAgentProfile, PromptMode};
+use crate::model::{AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode};
 use crate::pty::find_program;
 use crate::store::entity::agent_profile;
 use crate::store::json::{from_text, to_text};
@@ -31,6 +31,7 @@ struct Builtin {
     program: &'static str,
     prompt_mode: PromptMode,
     wait_pattern: Option<&'static str>,
+    mcp: McpStyle,
 }
 
 const BUILTINS: &[Builtin] = &[
@@ -40,6 +41,7 @@ const BUILTINS: &[Builtin] = &[
         program: "claude",
         prompt_mode: PromptMode::Argument,
         wait_pattern: None,
+        mcp: McpStyle::Claude,
     },
     Builtin {
         id: "codex",
@@ -47,6 +49,7 @@ const BUILTINS: &[Builtin] = &[
         program: "codex",
         prompt_mode: PromptMode::Argument,
         wait_pattern: None,
+        mcp: McpStyle::Codex,
     },
     Builtin {
         id: "gemini",
@@ -54,6 +57,7 @@ const BUILTINS: &[Builtin] = &[
         program: "gemini",
         prompt_mode: PromptMode::Type,
         wait_pattern: None,
+        mcp: McpStyle::Gemini,
     },
     Builtin {
         id: "aider",
@@ -61,6 +65,7 @@ const BUILTINS: &[Builtin] = &[
         program: "aider",
         prompt_mode: PromptMode::Type,
         wait_pattern: None,
+        mcp: McpStyle::None,
     },
     Builtin {
         id: "opencode",
@@ -68,6 +73,7 @@ const BUILTINS: &[Builtin] = &[
         program: "opencode",
         prompt_mode: PromptMode::Type,
         wait_pattern: None,
+        mcp: McpStyle::None,
     },
     Builtin {
         id: "shell",
@@ -75,6 +81,7 @@ const BUILTINS: &[Builtin] = &[
         program: USER_SHELL,
         prompt_mode: PromptMode::None,
         wait_pattern: Some(r"[$#%>]\s*$"),
+        mcp: McpStyle::None,
     },
 ];
 
@@ -119,6 +126,7 @@ impl Service {
                 builtin: Set(true),
                 wait_pattern: Set(b.wait_pattern.map(str::to_owned)),
                 quiet_ms: Set(DEFAULT_QUIET_MS as i32),
+                mcp: Set(b.mcp.as_str().to_owned()),
                 created_at: Set(now),
                 updated_at: Set(now),
             }
@@ -195,6 +203,7 @@ impl Service {
             builtin: Set(false),
             wait_pattern: Set(wait_pattern),
             quiet_ms: Set(quiet_ms as i32),
+            mcp: Set(input.mcp.unwrap_or(McpStyle::None).as_str().to_owned()),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -233,6 +242,9 @@ impl Service {
         }
         if let Some(quiet) = patch.quiet_ms {
             active.quiet_ms = Set(check_quiet(quiet)? as i32);
+        }
+        if let Some(mcp) = patch.mcp {
+            active.mcp = Set(mcp.as_str().to_owned());
         }
         if active.is_changed() {
             active.updated_at = Set(now_ms());
@@ -273,6 +285,7 @@ impl Service {
             env: from_text("agent_profile.env", &row.env),
             prompt_mode: PromptMode::parse(&row.prompt_mode).unwrap_or(PromptMode::None),
             quiet_ms: u32::try_from(row.quiet_ms).unwrap_or(DEFAULT_QUIET_MS),
+            mcp: McpStyle::parse(&row.mcp).unwrap_or(McpStyle::None),
             available: path.is_some(),
             path: path.map(|p| p.display().to_string()),
             version,

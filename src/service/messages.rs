@@ -2,7 +2,8 @@
 //! optionally answering earlier messages) and read them back in order, resuming with `after`.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set,
 };
 
 use super::error::{ServiceError, ServiceResult};
@@ -50,19 +51,18 @@ impl Service {
                 ));
             }
         }
-        let row = message::ActiveModel {
-            id: Set(ids::new_id("msg")),
-            project_id: Set(project.clone()),
-            task_id: Set(input.task_id),
-            session_id: Set(input.session_id),
-            r#type: Set(kind),
-            body: Set(input.body),
-            parent_ids: Set(to_text(&parent_ids)),
-            author: Set(actor.to_string()),
-            created_at: Set(now_ms()),
-            ..Default::default()
-        }
-        .insert(&self.db)
+        let row = insert(
+            &self.db,
+            Draft {
+                project_id: project.clone(),
+                task_id: input.task_id,
+                session_id: input.session_id,
+                kind,
+                body: input.body,
+                parent_ids,
+            },
+            actor,
+        )
         .await?;
         let message = views::message(row);
         self.publish_all(vec![Event::MessageCreated(message.clone())]);
@@ -83,19 +83,7 @@ impl Service {
             1,
             validate::MAX_PAGE,
         )?;
-        let mut select = message::Entity::find();
-        if let Some(own) = actor.project_scope() {
-            select = select.filter(message::Column::ProjectId.eq(own));
-        }
-        if let Some(project_id) = &query.project_id {
-            select = select.filter(message::Column::ProjectId.eq(project_id.as_str()));
-        }
-        if let Some(task_id) = &query.task_id {
-            select = select.filter(message::Column::TaskId.eq(task_id.as_str()));
-        }
-        if let Some(session_id) = &query.session_id {
-            select = select.filter(message::Column::SessionId.eq(session_id.as_str()));
-        }
+        let select = filtered(query, actor);
         let rows = match &query.after {
             Some(after) => {
                 let seq = lookup::message_field(&self.db, "after", after).await?.seq;
@@ -118,4 +106,65 @@ impl Service {
         };
         Ok(rows.into_iter().map(views::message).collect())
     }
+}
+
+/// The messages `query` and `actor` may see, in no particular order.
+pub(super) fn filtered(query: &ListMessages, actor: &Actor) -> Select<message::Entity> {
+    let mut select = message::Entity::find();
+    if let Some(own) = actor.project_scope() {
+        select = select.filter(message::Column::ProjectId.eq(own));
+    }
+    if let Some(project_id) = &query.project_id {
+        select = select.filter(message::Column::ProjectId.eq(project_id.as_str()));
+    }
+    if let Some(task_id) = &query.task_id {
+        select = select.filter(message::Column::TaskId.eq(task_id.as_str()));
+    }
+    if let Some(session_id) = &query.session_id {
+        select = select.filter(message::Column::SessionId.eq(session_id.as_str()));
+    }
+    select
+}
+
+/// The same test as [`filtered`], on a message just published.
+pub(super) fn visible(query: &ListMessages, actor: &Actor, m: &Message) -> bool {
+    let same = |want: &Option<String>, have: Option<&String>| {
+        want.as_ref().is_none_or(|w| have == Some(w))
+    };
+    actor.project_scope().is_none_or(|own| own == m.project_id)
+        && same(&query.project_id, Some(&m.project_id))
+        && same(&query.task_id, m.task_id.as_ref())
+        && same(&query.session_id, m.session_id.as_ref())
+}
+
+/// A checked message, ready to be written.
+pub(super) struct Draft {
+    pub project_id: String,
+    pub task_id: Option<String>,
+    pub session_id: Option<String>,
+    pub kind: String,
+    pub body: String,
+    pub parent_ids: Vec<String>,
+}
+
+/// Writes a checked message (inside the caller's transaction, if any).
+pub(super) async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    draft: Draft,
+    actor: &Actor,
+) -> ServiceResult<message::Model> {
+    Ok(message::ActiveModel {
+        id: Set(ids::new_id("msg")),
+        project_id: Set(draft.project_id),
+        task_id: Set(draft.task_id),
+        session_id: Set(draft.session_id),
+        r#type: Set(draft.kind),
+        body: Set(draft.body),
+        parent_ids: Set(to_text(&draft.parent_ids)),
+        author: Set(actor.to_string()),
+        created_at: Set(now_ms()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
 }

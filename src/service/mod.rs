@@ -13,17 +13,23 @@ mod error;
 mod history;
 mod ids;
 mod lookup;
+pub mod mcp_config;
+mod message_stream;
 mod messages;
 mod projects;
+mod reports;
 pub mod rules;
 mod runs;
 pub mod runtime;
 mod sessions;
 mod subtasks;
+mod system;
 mod tasks;
 pub mod terminal_feed;
 pub mod validate;
 mod views;
+pub mod webhook_delivery;
+mod webhooks;
 
 use std::fmt;
 use std::sync::Arc;
@@ -35,6 +41,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use runs::{strip_ansi, DEFAULT_GRACE, DEFAULT_SIZE};
 
 use crate::events::{Event, EventBus};
+use crate::metrics::Metrics;
 
 /// Who made a change: recorded in task history and as a message's author.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,6 +99,9 @@ pub struct Service {
     api_url: Arc<str>,
     runtime: Arc<runtime::Runtime>,
     versions: Arc<agents::VersionCache>,
+    metrics: Arc<Metrics>,
+    webhooks: Arc<webhook_delivery::Webhooks>,
+    started: std::time::Instant,
 }
 
 impl Service {
@@ -108,6 +118,9 @@ impl Service {
             api_url: api_url.into(),
             runtime: Arc::new(runtime),
             versions: Arc::default(),
+            metrics: Arc::default(),
+            webhooks: Arc::default(),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -129,6 +142,11 @@ impl Service {
         &self.runtime
     }
 
+    /// The counters every door adds to (`GET /metrics`).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     pub fn bus(&self) -> &EventBus {
         &self.bus
     }
@@ -144,6 +162,7 @@ impl Service {
 
     fn publish_all(&self, events: Vec<Event>) {
         for event in events {
+            self.metrics.event_published(event.name());
             self.bus.publish(event);
         }
     }

@@ -18,10 +18,10 @@ use serde_json::json;
 use super::agents::{resolve_program, DEFAULT_QUIET_MS};
 use super::error::{ServiceError, ServiceResult};
 use super::runtime::Run;
-use super::{agents, views, Actor, Service};
+use super::{agents, mcp_config, views, Actor, Service};
 use crate::clock::now_ms;
 use crate::events::Event;
-use crate::model::{Activity, NewSession, PromptMode, Session, SessionStatus};
+use crate::model::{Activity, McpStyle, NewSession, PromptMode, Session, SessionStatus};
 use crate::pty::{find_program, Exit, Output, PtyError, Size, SpawnRequest};
 use crate::security::Grant;
 use crate::store::entity::{agent_profile, project, session};
@@ -74,7 +74,7 @@ impl Service {
         task_ids: &[String],
         prompt: Option<String>,
     ) -> ServiceResult<Option<Launch>> {
-        let (argv, profile_env, watch, field) = match (&input.command, &input.agent_id) {
+        let (argv, profile_env, watch, field, mcp) = match (&input.command, &input.agent_id) {
             (Some(command), _) => {
                 if command.first().is_none_or(|p| p.trim().is_empty()) {
                     return Err(ServiceError::invalid(
@@ -89,7 +89,13 @@ impl Service {
                     ));
                 }
                 let watch = Watch::default();
-                (command.clone(), BTreeMap::new(), watch, "command")
+                (
+                    command.clone(),
+                    BTreeMap::new(),
+                    watch,
+                    "command",
+                    McpStyle::None,
+                )
             }
             (None, Some(agent_id)) => {
                 let profile = super::lookup::as_field(self.profile_row(agent_id).await, "agentId")?;
@@ -99,6 +105,7 @@ impl Service {
                     from_text("agent_profile.env", &profile.env),
                     watch,
                     "agentId",
+                    McpStyle::parse(&profile.mcp).unwrap_or(McpStyle::None),
                 )
             }
             (None, None) => return Ok(None),
@@ -134,6 +141,22 @@ impl Service {
         };
         let mut env = profile_env;
         env.extend(extra);
+        let argv = match (&self.runtime.cli, input.mcp.unwrap_or(true)) {
+            (Some(cli), true) if mcp != McpStyle::None => {
+                let setup =
+                    mcp_config::configure(mcp, cli, argv, &self.runtime.session_dir(session_id));
+                if let Some((path, contents)) = &setup.file {
+                    write_private(path, contents).map_err(|e| {
+                        ServiceError::Unavailable(format!(
+                            "cannot write the agent's MCP settings: {e}"
+                        ))
+                    })?;
+                }
+                env.extend(setup.env);
+                setup.argv
+            }
+            _ => argv,
+        };
         env.insert("TERM".into(), "xterm-256color".into());
         env.insert("COLORTERM".into(), "truecolor".into());
         env.insert("BATON_API_URL".into(), self.api_url.to_string());
@@ -177,6 +200,22 @@ impl Service {
             .collect();
         env.extend(launch.env.clone());
         env.insert("BATON_TOKEN".into(), token);
+        // The `baton` CLI works in the agent's terminal without set-up: its folder goes first
+        // on the PATH (not recorded in the session's env: it is the server's to decide).
+        if let Some(dir) = self.runtime.cli.as_deref().and_then(|c| c.parent()) {
+            let path = env.get("PATH").cloned().unwrap_or_default();
+            let dir = dir.display().to_string();
+            if !path.split(':').any(|p| p == dir) {
+                env.insert(
+                    "PATH".into(),
+                    if path.is_empty() {
+                        dir
+                    } else {
+                        format!("{dir}:{path}")
+                    },
+                );
+            }
+        }
         let request = SpawnRequest {
             argv: launch.argv.clone(),
             cwd: launch.cwd.clone(),
@@ -318,6 +357,7 @@ impl Service {
         active.update(&self.db).await?;
         // Registered runs show their live activity; this one has ended.
         self.runtime.remove(run);
+        self.metrics.session_ended(status.as_str());
         let session = views::session_by_id(&self.db, &self.runtime, &run.session_id).await?;
         self.publish_all(vec![Event::SessionUpdated(session)]);
         Ok(())
@@ -519,6 +559,21 @@ fn profile_argv(profile: &agent_profile::Model, prompt: Option<String>) -> (Vec<
     (argv, watch)
 }
 
+/// Writes a file only its owner can read, creating its folder.
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
 fn check_size(field: &str, value: Option<u16>, default: u16) -> ServiceResult<u16> {
     match value {
         None => Ok(default),
@@ -594,6 +649,7 @@ mod tests {
             builtin: false,
             wait_pattern: Some(r"\$ $".into()),
             quiet_ms: 700,
+            mcp: "none".into(),
             created_at: 0,
             updated_at: 0,
         }

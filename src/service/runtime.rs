@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
@@ -19,6 +19,8 @@ pub struct Run {
     pub project_id: String,
     pub terminal: Arc<dyn Terminal>,
     pub output: Arc<Output>,
+    /// Where this run's output starts in the session's log (a restart continues the log).
+    first_byte: u64,
     stop_requested: AtomicBool,
     activity: Mutex<Activity>,
     /// Becomes true once the end of the run is recorded.
@@ -36,6 +38,7 @@ impl Run {
             session_id: session_id.to_owned(),
             project_id: project_id.to_owned(),
             terminal,
+            first_byte: output.end(),
             output,
             stop_requested: AtomicBool::new(false),
             activity: Mutex::new(Activity::Working),
@@ -59,6 +62,11 @@ impl Run {
         *self.activity.lock().unwrap_or_else(|p| p.into_inner()) = activity;
     }
 
+    /// Bytes this run has printed so far.
+    pub fn output_bytes(&self) -> u64 {
+        self.output.end().saturating_sub(self.first_byte)
+    }
+
     pub fn mark_done(&self) {
         self.done_tx.send_replace(true);
     }
@@ -75,7 +83,11 @@ pub struct Runtime {
     pub tokens: SessionTokens,
     /// The admin token in force (for the doors that show or replace it).
     pub admin: SharedToken,
+    /// The `baton` program agents can run (the CLI and `baton mcp`), when it is known.
+    pub cli: Option<PathBuf>,
     runs: Mutex<HashMap<String, Arc<Run>>>,
+    /// Output bytes of the runs no longer registered (see [`Runtime::output_bytes`]).
+    ended_bytes: AtomicU64,
 }
 
 impl Runtime {
@@ -90,7 +102,9 @@ impl Runtime {
             data_dir: data_dir.to_path_buf(),
             tokens,
             admin,
+            cli: crate::config::locate_cli(),
             runs: Mutex::new(HashMap::new()),
+            ended_bytes: AtomicU64::new(0),
         }
     }
 
@@ -110,7 +124,22 @@ impl Runtime {
             .is_some_and(|r| Arc::ptr_eq(r, run))
         {
             runs.remove(&run.session_id);
+            // Under the lock, so that a reader never counts this run twice or not at all.
+            self.ended_bytes
+                .fetch_add(run.output_bytes(), Ordering::SeqCst);
         }
+    }
+
+    /// Every byte the runs of this Baton have printed (only ever grows).
+    pub fn output_bytes(&self) -> u64 {
+        let runs = self.lock();
+        let live: u64 = runs.values().map(|r| r.output_bytes()).sum();
+        self.ended_bytes.load(Ordering::SeqCst) + live
+    }
+
+    /// How many sessions have a live process.
+    pub fn running(&self) -> usize {
+        self.lock().len()
     }
 
     pub fn all(&self) -> Vec<Arc<Run>> {

@@ -96,6 +96,8 @@ impl Service {
                 pid: Set(run.as_ref().map(|r| r.terminal.pid() as i32)),
                 exit_code: Set(None),
                 signal: Set(None),
+                status_text: Set(None),
+                progress: Set(None),
                 started_at: Set(Some(now)),
                 last_activity: Set(Some(now)),
                 completed_at: Set(None),

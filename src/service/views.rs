@@ -202,6 +202,8 @@ pub async fn sessions<C: ConnectionTrait>(
                 pid: row.pid,
                 exit_code: row.exit_code,
                 signal: row.signal,
+                status_text: row.status_text,
+                progress: row.progress,
                 started_at: row.started_at,
                 completed_at: row.completed_at,
                 created_at: row.created_at,

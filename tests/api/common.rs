@@ -67,6 +67,8 @@ impl Server {
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(dir)
             .env("RUST_LOG", "warn")
+            // Webhook retries in tens of milliseconds, not seconds.
+            .env("BATON_WEBHOOK_BACKOFF_MS", "50")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -460,4 +462,62 @@ impl Term {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A Server-Sent Events reader (`GET /api/messages/stream`), parsed with `eventsource-stream`.
+pub struct Sse {
+    events: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = Result<eventsource_stream::Event, String>> + Send>,
+    >,
+}
+
+impl Sse {
+    /// Opens `path` (with the admin token and any extra headers) and checks it is an SSE stream.
+    pub async fn open(server: &Server, path: &str, headers: &[(&str, &str)]) -> Self {
+        use eventsource_stream::Eventsource;
+        let mut request = server.request(Method::GET, path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = tokio::time::timeout(DEADLINE, request.send())
+            .await
+            .expect("stream did not answer in time")
+            .expect("stream request");
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/event-stream",
+            "{path}"
+        );
+        let events = response
+            .bytes_stream()
+            .eventsource()
+            .map(|r| r.map_err(|e| e.to_string()));
+        Self {
+            events: Box::pin(events),
+        }
+    }
+
+    /// The next event (comments and keep-alives are not events), with the deadline.
+    pub async fn next(&mut self) -> eventsource_stream::Event {
+        tokio::time::timeout(DEADLINE, self.events.next())
+            .await
+            .expect("no event in time")
+            .expect("stream ended")
+            .expect("malformed stream")
+    }
+
+    /// The next `n` events' messages, checking each event is `message:created` with the
+    /// message id as its SSE id.
+    pub async fn messages(&mut self, n: usize) -> Vec<Value> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let event = self.next().await;
+            assert_eq!(event.event, "message:created");
+            let message: Value = serde_json::from_str(&event.data).expect("JSON data");
+            assert_eq!(event.id, message["id"].as_str().unwrap());
+            out.push(message);
+        }
+        out
+    }
 }

@@ -4,9 +4,12 @@
 mod common;
 mod events;
 mod messages;
+mod observability;
 mod persistence;
 mod projects;
 mod security;
 mod sessions;
+mod streams;
 mod tasks;
 mod terminals;
+mod webhooks;

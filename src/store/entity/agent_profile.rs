@@ -19,6 +19,8 @@ pub struct Model {
     pub wait_pattern: Option<String>,
     /// Quiet this long (ms) and the agent counts as waiting.
     pub quiet_ms: i32,
+    /// How Baton's MCP server is configured for this agent: `none`, `claude`, `codex`, `gemini`.
+    pub mcp: String,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -11,3 +11,5 @@ pub mod task;
 pub mod task_dependency;
 pub mod task_history;
 pub mod task_tag;
+pub mod webhook;
+pub mod webhook_delivery;

@@ -20,6 +20,10 @@ pub struct Model {
     pub exit_code: Option<i32>,
     /// The signal that ended the process (`SIGTERM`, …).
     pub signal: Option<String>,
+    /// The last status line the agent reported (`baton status`).
+    pub status_text: Option<String>,
+    /// The last percentage the agent reported (`baton progress`), 0–100.
+    pub progress: Option<i32>,
     pub started_at: Option<i64>,
     pub last_activity: Option<i64>,
     pub completed_at: Option<i64>,

@@ -1,0 +1,96 @@
+//! Webhooks: an HTTP endpoint that receives chosen events, signed, in order, with retries.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    /// Event names (`task:created`), resource patterns (`task:*`) or `*`.
+    pub events: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The answer to creating a hook: the only time its secret is shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedWebhook {
+    #[serde(flatten)]
+    pub webhook: Webhook,
+    /// The HMAC-SHA256 key of `X-Baton-Signature-256`. Not shown again.
+    pub secret: String,
+}
+
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewWebhook {
+    /// `http://` or `https://`.
+    pub url: String,
+    /// At least 16 characters; generated when absent.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Event names (`task:created`), resource patterns (`task:*`) or `*`.
+    pub events: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Not yet delivered; retried with backoff.
+    Pending,
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Given up after the last attempt.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+}
+
+/// One event for one hook (`X-Baton-Delivery` is its id).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: String,
+    pub webhook_id: String,
+    pub event: String,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    /// The receiver's last HTTP status, if it answered.
+    pub response_status: Option<i32>,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+    /// The body POSTed: the event envelope.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    pub created_at: i64,
+    pub last_attempt_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+}
+
+/// Paging of `GET /api/webhooks/:id/deliveries` (newest first).
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListDeliveries {
+    /// `pending`, `delivered` or `failed`.
+    pub status: Option<String>,
+    /// 1–1000, default 100.
+    pub limit: Option<String>,
+}
