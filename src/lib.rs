@@ -3,9 +3,11 @@
 
 pub mod api;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod events;
+pub mod mcp;
 pub mod metrics;
 pub mod model;
 pub mod pty;

@@ -9,12 +9,18 @@ use baton::cli::{Cli, Command, ServeArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The server says what it does; a client command only speaks up when something is wrong.
+    let default_level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -27,8 +33,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let data_dir = cli.global.data_dir.clone();
     let result = match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Serve(args) => runtime.block_on(serve(args, data_dir.as_deref())),
+        Command::Mcp => runtime.block_on(baton::mcp::serve_stdio(&cli.global)),
+        _ => return runtime.block_on(baton::cli::run(cli)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -39,8 +48,8 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
-    let config = args.config()?;
+async fn serve(args: ServeArgs, data_dir: Option<&std::path::Path>) -> Result<(), String> {
+    let config = args.config(data_dir)?;
     // Handlers go in before the ready line: a supervisor may signal as soon as it reads it.
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let server = baton::server::start(&config)

@@ -1,10 +1,23 @@
-//! The `baton` command line: `baton serve` runs the headless server. (Subcommands for tasks,
-//! sessions and messages come with the CLI issue; they will call the API, not the store.)
+//! The `baton` command line. `baton serve` runs the headless server; `baton mcp` serves MCP on
+//! stdio; every other subcommand is a client of a running server's API (see [`crate::client`]),
+//! so that the rules stay in the service layer. Each prints a human table, or the API's JSON
+//! with `--json`; failures print one line on stderr and exit non-zero.
+
+mod attach;
+mod messages;
+mod output;
+mod projects;
+mod report;
+mod run;
+mod sessions;
+mod tasks;
+
+pub use run::{enc as encode, run};
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{platform_data_dir, Config, DEFAULT_PORT};
 
@@ -20,8 +33,33 @@ use crate::config::{platform_data_dir, Config, DEFAULT_PORT};
                   in <data folder>/token; send it as `Authorization: Bearer <token>`."
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Options of every client subcommand.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Print the API's JSON instead of a table (for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The server's address (default: $BATON_API_URL, else the one the running server recorded
+    /// in the data folder).
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "BATON_API_URL",
+        hide_env_values = true
+    )]
+    pub url: Option<String>,
+    /// The data folder: the database and token of `baton serve`, and where the other commands
+    /// find the running server's address and token (default: $BATON_DATA_DIR, else the
+    /// platform's data folder).
+    #[arg(long, global = true, value_name = "DIR", env = "BATON_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -35,13 +73,287 @@ pub enum Command {
                       document is at /api/openapi.json."
     )]
     Serve(ServeArgs),
+    /// Projects: list, create, show.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Tasks, their subtasks and dependencies. Inside an agent session a task id may be left
+    /// out: the session's task ($BATON_TASK_IDS) is meant.
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// Agent sessions: list, show, start, stop, attach to the terminal, read the output.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// The project's message bus: post, list, follow.
+    #[command(subcommand)]
+    Msg(MsgCommand),
+    /// Report what this agent is doing now, one line (a PROGRESS message; the session keeps it).
+    #[command(long_about = "Report what this agent is doing now, in one line.\n\n\
+                            It becomes a PROGRESS message on the project's message bus and the \
+                            session's status line. Run it inside an agent session (it acts for \
+                            $BATON_SESSION_ID), or pass --session.")]
+    Status {
+        /// The line to report.
+        #[arg(required = true, num_args = 1.., value_name = "TEXT")]
+        text: Vec<String>,
+        /// The session to report for (default: $BATON_SESSION_ID).
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
+    },
+    /// Report how far along this agent is, 0–100 (with an optional line).
+    Progress {
+        /// Percent done, 0–100.
+        #[arg(value_name = "N")]
+        percent: i64,
+        /// An optional line saying what is happening.
+        #[arg(value_name = "TEXT")]
+        text: Vec<String>,
+        /// The session to report for (default: $BATON_SESSION_ID).
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
+    },
+    /// Print a shell completion script (e.g. `baton completions bash > ~/.local/share/bash-completion/completions/baton`).
+    Completions { shell: clap_complete::Shell },
+    /// Serve the Model Context Protocol on stdin/stdout for an agent (tools for tasks, messages,
+    /// progress and sessions; the current task as a resource).
+    Mcp,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Every project.
+    List,
+    /// Make a project.
+    Create {
+        name: String,
+        /// Its working folder (agents start there).
+        #[arg(long, value_name = "DIR")]
+        path: Option<PathBuf>,
+    },
+    /// One project.
+    Show { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectOpt {
+    /// The project (default: $BATON_PROJECT_ID, else the only project there is).
+    #[arg(long, short = 'p', value_name = "ID")]
+    pub project: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PriorityArg {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TaskStatusArg {
+    Pending,
+    Queued,
+    InProgress,
+    Blocked,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Tasks of a project.
+    List {
+        #[command(flatten)]
+        project: ProjectOpt,
+        /// Only these statuses (repeat or comma-separate).
+        #[arg(long, value_delimiter = ',', value_name = "STATUS")]
+        status: Vec<TaskStatusArg>,
+        /// Only tasks with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Search title, description and prompt.
+        #[arg(long, short = 'q')]
+        search: Option<String>,
+    },
+    /// Make a task.
+    Create {
+        title: String,
+        #[command(flatten)]
+        project: ProjectOpt,
+        #[arg(long, short = 'd')]
+        description: Option<String>,
+        /// What an agent started on this task is told to do.
+        #[arg(long)]
+        prompt: Option<String>,
+        #[arg(long, value_enum)]
+        priority: Option<PriorityArg>,
+        /// A tag (repeat for more).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// A task this one waits for (repeat for more).
+        #[arg(long = "depends-on", value_name = "TASK")]
+        depends_on: Vec<String>,
+    },
+    /// One task with its subtasks, dependencies and sessions.
+    Show { id: Option<String> },
+    /// Change a task.
+    Update {
+        id: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long, short = 'd')]
+        description: Option<String>,
+        #[arg(long)]
+        prompt: Option<String>,
+        #[arg(long, value_enum)]
+        status: Option<TaskStatusArg>,
+        #[arg(long, value_enum)]
+        priority: Option<PriorityArg>,
+        /// Replace the tags (repeat for more).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Option<Vec<String>>,
+    },
+    /// Mark a task completed.
+    Done { id: Option<String> },
+    /// Mark a task blocked, optionally saying why (posted as a BLOCKED message).
+    Block {
+        id: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Delete a task (its id is required).
+    Delete { id: String },
+    /// Subtasks: add one, or tick one off.
+    #[command(subcommand)]
+    Subtask(SubtaskCommand),
+    /// Make a task wait for others (adds to its dependencies; --replace sets them).
+    Depend {
+        /// The tasks it waits for.
+        #[arg(required = true, value_name = "ON")]
+        on: Vec<String>,
+        /// The task that waits (default: this session's task).
+        #[arg(long, value_name = "ID")]
+        task: Option<String>,
+        /// Replace the dependency list instead of adding to it.
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubtaskCommand {
+    /// Add a subtask.
+    Add {
+        #[arg(required = true, num_args = 1.., value_name = "TITLE")]
+        title: Vec<String>,
+        /// The task (default: this session's task).
+        #[arg(long, value_name = "ID")]
+        task: Option<String>,
+    },
+    /// Mark a subtask completed: its id, its number in `task show` (1, 2, …) or its title.
+    Done {
+        subtask: String,
+        #[arg(long, value_name = "ID")]
+        task: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Sessions of a project (or of every project with --all).
+    List {
+        #[command(flatten)]
+        project: ProjectOpt,
+        /// Every project's sessions.
+        #[arg(long)]
+        all: bool,
+        /// Only these statuses (comma-separated).
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// One session.
+    Show { id: String },
+    /// Start an agent on tasks: a profile (`--agent claude`) or a command after `--`.
+    Start {
+        #[command(flatten)]
+        project: ProjectOpt,
+        /// A task to work on (repeat for more); its prompt is handed over.
+        #[arg(long = "task", short = 't', value_name = "ID")]
+        tasks: Vec<String>,
+        /// An agent profile (see the agents in the UI or GET /api/agents).
+        #[arg(long, short = 'a', value_name = "PROFILE")]
+        agent: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Working folder (default: the project's).
+        #[arg(long, value_name = "DIR")]
+        cwd: Option<PathBuf>,
+        /// Do not configure Baton's MCP server for the agent.
+        #[arg(long)]
+        no_mcp: bool,
+        /// The program and its arguments (an argv, never a shell string).
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Stop a session's agent (SIGTERM, then SIGKILL after the grace time).
+    Stop {
+        id: String,
+        #[arg(long, value_name = "MS")]
+        grace_ms: Option<u64>,
+    },
+    /// Join the session's terminal from this one (raw mode; detach with Ctrl-]).
+    Attach { id: String },
+    /// Print the session's output; -f keeps following it until the agent exits.
+    Logs {
+        id: String,
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct MsgScope {
+    #[command(flatten)]
+    pub project: ProjectOpt,
+    /// Only messages about this task.
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MsgCommand {
+    /// Post a message (from this session, when run inside one).
+    Post {
+        #[arg(required = true, num_args = 1.., value_name = "BODY")]
+        body: Vec<String>,
+        #[command(flatten)]
+        scope: MsgScope,
+        /// USER (default), FACT, PROGRESS, DECISION, QUESTION, ERROR, or another upper-case word.
+        #[arg(long = "type", short = 't', value_name = "TYPE")]
+        kind: Option<String>,
+        /// The message this one answers (repeat for more).
+        #[arg(long = "reply-to", value_name = "MSG")]
+        reply_to: Vec<String>,
+    },
+    /// The latest messages, oldest first.
+    List {
+        #[command(flatten)]
+        scope: MsgScope,
+        #[arg(long, short = 'n', default_value_t = 50)]
+        limit: u32,
+    },
+    /// The last few messages; -f keeps following new ones.
+    Tail {
+        #[command(flatten)]
+        scope: MsgScope,
+        #[arg(long, short = 'n', default_value_t = 10)]
+        lines: u32,
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Folder for the database and the API token (created with mode 0700).
-    #[arg(long, env = "BATON_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
     /// Address to listen on. Keep the loopback default unless you know why not: the token is
     /// then the only protection.
     #[arg(long, default_value = "127.0.0.1", value_name = "IP")]
@@ -74,9 +386,10 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// The server configuration these arguments describe.
-    pub fn config(&self) -> Result<Config, String> {
-        let data_dir = match &self.data_dir {
-            Some(dir) => dir.clone(),
+    /// `data_dir` is the global `--data-dir` (created with mode 0700).
+    pub fn config(&self, data_dir: Option<&std::path::Path>) -> Result<Config, String> {
+        let data_dir = match data_dir {
+            Some(dir) => dir.to_path_buf(),
             None => platform_data_dir().ok_or(
                 "no platform data folder could be found; pass --data-dir or set BATON_DATA_DIR",
             )?,

@@ -1,0 +1,225 @@
+//! `baton session list|show|start|stop|attach|logs`.
+
+use std::io::Write;
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::output::{self, age, list, s};
+use super::run::{enc, Ctx};
+use super::SessionCommand;
+use crate::client::{ClientError, ClientResult};
+
+pub(super) async fn run(ctx: &Ctx, command: SessionCommand) -> ClientResult<()> {
+    match command {
+        SessionCommand::List {
+            project,
+            all,
+            status,
+        } => {
+            let mut query = Vec::new();
+            if !all {
+                query.push(("projectId", ctx.project(&project).await?));
+            }
+            query.extend(status.map(|s| ("status", s)));
+            let query = serde_urlencoded::to_string(&query).unwrap_or_default();
+            let sessions = ctx.client.get(&format!("/api/sessions?{query}")).await?;
+            ctx.print(&sessions, |v| {
+                let rows = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|x| {
+                        vec![
+                            s(x, "id"),
+                            s(x, "name"),
+                            state(x),
+                            s(x, "agentId"),
+                            list(x, "taskIds"),
+                            report(x),
+                            age(x, "startedAt"),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &[
+                        "id", "name", "status", "agent", "tasks", "report", "started",
+                    ],
+                    rows,
+                );
+            });
+        }
+        SessionCommand::Show { id } => {
+            let session = ctx
+                .client
+                .get(&format!("/api/sessions/{}", enc(&id)))
+                .await?;
+            ctx.print(&session, |x| {
+                output::fields(&[
+                    ("id", s(x, "id")),
+                    ("name", s(x, "name")),
+                    ("status", state(x)),
+                    ("agent", s(x, "agentId")),
+                    ("command", list(x, "command")),
+                    ("folder", s(x, "cwd")),
+                    ("tasks", list(x, "taskIds")),
+                    ("report", report(x)),
+                    ("pid", s(x, "pid")),
+                    ("exit code", s(x, "exitCode")),
+                    ("signal", s(x, "signal")),
+                    ("started", age(x, "startedAt")),
+                    ("last output", age(x, "lastActivity")),
+                ]);
+            });
+        }
+        SessionCommand::Start {
+            project,
+            tasks,
+            agent,
+            name,
+            cwd,
+            no_mcp,
+            command,
+        } => {
+            if agent.is_some() != command.is_empty() {
+                return Err(ClientError::Setup(
+                    "say what to run: --agent PROFILE, or a command after `--` (one of the two)"
+                        .into(),
+                ));
+            }
+            let mut body = json!({ "projectId": ctx.project(&project).await? });
+            if !tasks.is_empty() {
+                body["taskIds"] = json!(tasks);
+            }
+            if let Some(agent) = agent {
+                body["agentId"] = agent.into();
+            }
+            if !command.is_empty() {
+                body["command"] = json!(command);
+            }
+            if let Some(name) = name {
+                body["name"] = name.into();
+            }
+            if let Some(cwd) = cwd {
+                let cwd = std::path::absolute(&cwd).unwrap_or(cwd);
+                body["cwd"] = cwd.display().to_string().into();
+            }
+            if no_mcp {
+                body["mcp"] = false.into();
+            }
+            let session = ctx.client.post("/api/sessions", &body).await?;
+            ctx.print(&session, |x| println!("{}", s(x, "id")));
+        }
+        SessionCommand::Stop { id, grace_ms } => {
+            let mut body = json!({});
+            if let Some(ms) = grace_ms {
+                body["graceMs"] = ms.into();
+            }
+            let session = ctx
+                .client
+                .post(&format!("/api/sessions/{}/stop", enc(&id)), &body)
+                .await?;
+            ctx.print(&session, |x| println!("{} is {}", s(x, "id"), state(x)));
+        }
+        SessionCommand::Attach { id } => super::attach::attach(ctx, &id).await?,
+        SessionCommand::Logs { id, follow } => {
+            if follow {
+                follow_output(ctx, &id).await?;
+            } else {
+                let bytes = ctx
+                    .client
+                    .get_bytes(&format!("/api/sessions/{}/output", enc(&id)))
+                    .await?;
+                write_out(&bytes)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `running`, or `running (waiting)` while the agent waits for input.
+fn state(x: &Value) -> String {
+    match x["activity"].as_str() {
+        Some("waiting") => format!("{} (waiting)", s(x, "status")),
+        _ => s(x, "status"),
+    }
+}
+
+fn report(x: &Value) -> String {
+    match (x["progress"].as_i64(), s(x, "statusText")) {
+        (Some(p), t) if t.is_empty() => format!("{p}%"),
+        (Some(p), t) => format!("{p}% {t}"),
+        (None, t) => t,
+    }
+}
+
+pub(super) fn write_out(bytes: &[u8]) -> ClientResult<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| ClientError::Protocol(format!("cannot write the output: {e}")))
+}
+
+/// Everything the session printed, from the first byte, then live until it exits.
+async fn follow_output(ctx: &Ctx, id: &str) -> ClientResult<()> {
+    let request = ctx
+        .client
+        .ws_request(&format!("/api/sessions/{}/terminal?offset=0", enc(id)))?;
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .map_err(|e| ws_error(ctx, e))?;
+    while let Some(frame) = ws.next().await {
+        match frame
+            .map_err(|e| ClientError::Protocol(format!("the terminal stream broke off: {e}")))?
+        {
+            Message::Binary(bytes) => write_out(&bytes)?,
+            Message::Text(text) => {
+                let control: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                if control["type"] == "exit" {
+                    eprintln!("\n[{}]", exit_words(&control));
+                    return Ok(());
+                }
+            }
+            Message::Close(_) => return Ok(()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A WebSocket failure in words: the API's refusal, or a server that is not there.
+pub(super) fn ws_error(ctx: &Ctx, err: tokio_tungstenite::tungstenite::Error) -> ClientError {
+    use tokio_tungstenite::tungstenite::Error;
+    match err {
+        Error::Http(response) => {
+            let body: Value = response
+                .body()
+                .as_deref()
+                .and_then(|b| serde_json::from_slice(b).ok())
+                .unwrap_or(Value::Null);
+            ClientError::Api {
+                status: response.status().as_u16(),
+                code: s(&body, "code"),
+                message: body["error"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("the server answered {}", response.status())),
+                details: body["details"].clone(),
+            }
+        }
+        Error::Io(_) => ClientError::NotRunning(format!(
+            "nothing answers at {} (start it with `baton serve` or open the desktop app)",
+            ctx.client.endpoint().url
+        )),
+        other => ClientError::Protocol(format!("cannot open the terminal stream: {other}")),
+    }
+}
+
+pub(super) fn exit_words(control: &Value) -> String {
+    match (control["code"].as_i64(), control["signal"].as_str()) {
+        (_, Some(signal)) => format!("the agent was ended by {signal}"),
+        (Some(code), None) => format!("the agent exited with code {code}"),
+        (None, None) => "the agent exited".to_owned(),
+    }
+}

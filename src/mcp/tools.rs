@@ -1,0 +1,444 @@
+//! The MCP tools: each is one API call (through [`crate::client`]) with the agent's own ids
+//! filled in where the caller left them out.
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::schemars::{self, JsonSchema};
+use rmcp::{tool, tool_router, ErrorData as McpError};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::Context;
+use crate::cli::encode as enc;
+use crate::client::{Client, ClientError};
+
+/// The MCP server: a client of the API plus who the agent is.
+#[derive(Clone)]
+pub struct BatonMcp {
+    pub(super) client: Client,
+    pub(super) context: Context,
+    pub(super) tool_router: ToolRouter<Self>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListTasksArgs {
+    /// The project (default: this session's).
+    pub project_id: Option<String>,
+    /// Comma-separated statuses: pending, queued, in_progress, blocked, completed, failed, cancelled.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskRef {
+    /// The task (default: this session's task).
+    pub task_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateTaskArgs {
+    pub title: String,
+    pub description: Option<String>,
+    /// What an agent started on the task is told to do.
+    pub prompt: Option<String>,
+    /// low, medium or high.
+    pub priority: Option<String>,
+    pub tags: Option<Vec<String>>,
+    /// Tasks this one waits for.
+    pub depends_on: Option<Vec<String>>,
+    /// The project (default: this session's).
+    pub project_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateTaskArgs {
+    /// The task (default: this session's task).
+    pub task_id: Option<String>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub prompt: Option<String>,
+    /// pending, queued, in_progress, blocked, completed, failed or cancelled.
+    pub status: Option<String>,
+    /// low, medium or high.
+    pub priority: Option<String>,
+    /// Replaces the tags.
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddSubtaskArgs {
+    /// The task (default: this session's task).
+    pub task_id: Option<String>,
+    pub title: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateSubtaskArgs {
+    /// The task (default: this session's task).
+    pub task_id: Option<String>,
+    pub subtask_id: String,
+    /// pending or completed.
+    pub status: Option<String>,
+    pub title: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostMessageArgs {
+    pub body: String,
+    /// USER, FACT, PROGRESS, DECISION, QUESTION, ERROR, or another upper-case word (default USER).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The task it is about (default: this session's task, when it has one).
+    pub task_id: Option<String>,
+    /// Messages this one answers.
+    pub parent_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListMessagesArgs {
+    /// Only messages about this task.
+    pub task_id: Option<String>,
+    /// Only messages after this one (to read what is new since last time).
+    pub after: Option<String>,
+    /// At most this many (default 50).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportArgs {
+    /// One line: what you are doing now.
+    pub text: Option<String>,
+    /// How far along, 0–100.
+    pub progress: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListSessionsArgs {
+    /// The project (default: this session's).
+    pub project_id: Option<String>,
+    /// Comma-separated statuses: starting, running, waiting, completed, failed, stopped, interrupted.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StartSessionArgs {
+    /// The tasks the new agent works on (their prompt is handed over).
+    pub task_ids: Vec<String>,
+    /// An agent profile id (claude, codex, gemini, aider, opencode, shell, …).
+    pub agent_id: String,
+    pub name: Option<String>,
+}
+
+/// A tool's answer: the API's JSON, or its error sentence as a tool error.
+fn answer(result: Result<Value, ClientError>) -> Result<CallToolResult, McpError> {
+    Ok(match result {
+        Ok(value) => CallToolResult::success(vec![ContentBlock::text(
+            serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()),
+        )]),
+        Err(err) => CallToolResult::error(vec![ContentBlock::text(err.to_string())]),
+    })
+}
+
+/// `body` with the given members that are present.
+fn with(mut body: Value, members: Vec<(&str, Option<Value>)>) -> Value {
+    if let Some(object) = body.as_object_mut() {
+        for (key, value) in members {
+            if let Some(v) = value {
+                object.insert(key.to_owned(), v);
+            }
+        }
+    }
+    body
+}
+
+fn query(pairs: Vec<(&str, Option<String>)>) -> String {
+    let present: Vec<(&str, String)> = pairs
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+    serde_urlencoded::to_string(present).unwrap_or_default()
+}
+
+impl BatonMcp {
+    pub fn new(client: Client, context: Context) -> Self {
+        Self {
+            client,
+            context,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    fn project(&self, given: Option<String>) -> Result<String, ClientError> {
+        given
+            .or_else(|| self.context.project_id.clone())
+            .ok_or_else(|| {
+                ClientError::Setup("projectId is required outside an agent session".into())
+            })
+    }
+
+    fn task(&self, given: Option<String>) -> Result<String, ClientError> {
+        if let Some(t) = given {
+            return Ok(t);
+        }
+        match self.context.task_ids.as_slice() {
+            [only] => Ok(only.clone()),
+            [] => Err(ClientError::Setup(
+                "taskId is required: this session has no task".into(),
+            )),
+            several => Err(ClientError::Setup(format!(
+                "taskId is required: this session works on {}",
+                several.join(", ")
+            ))),
+        }
+    }
+
+    pub(super) async fn task_title(&self, id: &str) -> String {
+        match self.client.get(&format!("/api/tasks/{}", enc(id))).await {
+            Ok(task) => task["title"].as_str().unwrap_or(id).to_owned(),
+            Err(_) => id.to_owned(),
+        }
+    }
+}
+
+#[tool_router]
+impl BatonMcp {
+    #[tool(description = "List the tasks of a project (default: yours), optionally by status.")]
+    async fn list_tasks(
+        &self,
+        Parameters(a): Parameters<ListTasksArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let q = query(vec![
+                ("projectId", Some(self.project(a.project_id)?)),
+                ("status", a.status),
+            ]);
+            self.client.get(&format!("/api/tasks?{q}")).await
+        };
+        answer(result.await)
+    }
+
+    #[tool(
+        description = "Get a task (default: yours) with its prompt, subtasks, dependencies and sessions."
+    )]
+    async fn get_task(
+        &self,
+        Parameters(a): Parameters<TaskRef>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let id = self.task(a.task_id)?;
+            self.client.get(&format!("/api/tasks/{}", enc(&id))).await
+        };
+        answer(result.await)
+    }
+
+    #[tool(
+        description = "Create a task in a project (default: yours), e.g. to hand part of the work to another agent."
+    )]
+    async fn create_task(
+        &self,
+        Parameters(a): Parameters<CreateTaskArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let body = with(
+                json!({ "projectId": self.project(a.project_id)?, "title": a.title }),
+                vec![
+                    ("description", a.description.map(Value::from)),
+                    ("prompt", a.prompt.map(Value::from)),
+                    ("priority", a.priority.map(Value::from)),
+                    ("tags", a.tags.map(|t| json!(t))),
+                    ("dependsOn", a.depends_on.map(|d| json!(d))),
+                ],
+            );
+            self.client.post("/api/tasks", &body).await
+        };
+        answer(result.await)
+    }
+
+    #[tool(
+        description = "Change a task (default: yours): title, description, prompt, status, priority, tags."
+    )]
+    async fn update_task(
+        &self,
+        Parameters(a): Parameters<UpdateTaskArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let id = self.task(a.task_id)?;
+            let patch = with(
+                Value::Object(Map::new()),
+                vec![
+                    ("title", a.title.map(Value::from)),
+                    ("description", a.description.map(Value::from)),
+                    ("prompt", a.prompt.map(Value::from)),
+                    ("status", a.status.map(Value::from)),
+                    ("priority", a.priority.map(Value::from)),
+                    ("tags", a.tags.map(|t| json!(t))),
+                ],
+            );
+            self.client
+                .patch(&format!("/api/tasks/{}", enc(&id)), &patch)
+                .await
+        };
+        answer(result.await)
+    }
+
+    #[tool(description = "Add a subtask to a task (default: yours).")]
+    async fn add_subtask(
+        &self,
+        Parameters(a): Parameters<AddSubtaskArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let id = self.task(a.task_id)?;
+            self.client
+                .post(
+                    &format!("/api/tasks/{}/subtasks", enc(&id)),
+                    &json!({ "title": a.title }),
+                )
+                .await
+        };
+        answer(result.await)
+    }
+
+    #[tool(description = "Update a subtask: mark it completed (status) or rename it.")]
+    async fn update_subtask(
+        &self,
+        Parameters(a): Parameters<UpdateSubtaskArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let id = self.task(a.task_id)?;
+            let patch = with(
+                Value::Object(Map::new()),
+                vec![
+                    ("status", a.status.map(Value::from)),
+                    ("title", a.title.map(Value::from)),
+                ],
+            );
+            self.client
+                .patch(
+                    &format!("/api/tasks/{}/subtasks/{}", enc(&id), enc(&a.subtask_id)),
+                    &patch,
+                )
+                .await
+        };
+        answer(result.await)
+    }
+
+    #[tool(
+        description = "Post a message on your project's message bus: a QUESTION for the person, a DECISION, a FACT for other agents, an answer to earlier messages (parentIds)."
+    )]
+    async fn post_message(
+        &self,
+        Parameters(a): Parameters<PostMessageArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let task = a
+                .task_id
+                .or_else(|| match self.context.task_ids.as_slice() {
+                    [only] => Some(only.clone()),
+                    _ => None,
+                });
+            let body = with(
+                json!({ "projectId": self.project(None)?, "body": a.body }),
+                vec![
+                    ("type", a.kind.map(Value::from)),
+                    ("taskId", task.map(Value::from)),
+                    (
+                        "sessionId",
+                        self.context.session_id.clone().map(Value::from),
+                    ),
+                    ("parentIds", a.parent_ids.map(|p| json!(p))),
+                ],
+            );
+            self.client.post("/api/messages", &body).await
+        };
+        answer(result.await)
+    }
+
+    #[tool(
+        description = "Read your project's messages, oldest first (after: only those after a message id)."
+    )]
+    async fn list_messages(
+        &self,
+        Parameters(a): Parameters<ListMessagesArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let q = query(vec![
+                ("projectId", Some(self.project(None)?)),
+                ("taskId", a.task_id),
+                ("after", a.after),
+                ("limit", Some(a.limit.unwrap_or(50).to_string())),
+            ]);
+            self.client.get(&format!("/api/messages?{q}")).await
+        };
+        answer(result.await)
+    }
+
+    #[tool(
+        description = "Report your progress: a one-line status and/or a percentage (0-100). Shown on your session and posted as a PROGRESS message."
+    )]
+    async fn report_progress(
+        &self,
+        Parameters(a): Parameters<ReportArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let session = self.context.session_id.clone().ok_or_else(|| {
+                ClientError::Setup("report_progress works inside an agent session only".into())
+            })?;
+            self.client
+                .post(
+                    &format!("/api/sessions/{}/report", enc(&session)),
+                    &json!({ "text": a.text, "progress": a.progress }),
+                )
+                .await
+        };
+        answer(result.await)
+    }
+
+    #[tool(
+        description = "List agent sessions of a project (default: yours): who runs, who waits for input, who finished."
+    )]
+    async fn list_sessions(
+        &self,
+        Parameters(a): Parameters<ListSessionsArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let q = query(vec![
+                ("projectId", Some(self.project(a.project_id)?)),
+                ("status", a.status),
+            ]);
+            self.client.get(&format!("/api/sessions?{q}")).await
+        };
+        answer(result.await)
+    }
+
+    #[tool(
+        description = "Start another agent (an agent profile) on tasks of your project, in its own terminal."
+    )]
+    async fn start_session(
+        &self,
+        Parameters(a): Parameters<StartSessionArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let body = with(
+                json!({
+                    "projectId": self.project(None)?,
+                    "taskIds": a.task_ids,
+                    "agentId": a.agent_id,
+                }),
+                vec![("name", a.name.map(Value::from))],
+            );
+            self.client.post("/api/sessions", &body).await
+        };
+        answer(result.await)
+    }
+}
