@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod events;
+mod mcp;
 mod messages;
 mod observability;
 mod persistence;
