@@ -23,6 +23,8 @@ pub struct Metrics {
     sessions_running: IntGauge,
     output_bytes: IntCounter,
     webhook_queue: IntGauge,
+    /// One scrape at a time: filling in the scrape-time values is not atomic.
+    scraping: std::sync::Mutex<()>,
 }
 
 /// Values read at scrape time.
@@ -128,6 +130,7 @@ impl Metrics {
             sessions_running,
             output_bytes,
             webhook_queue,
+            scraping: std::sync::Mutex::new(()),
         })
     }
 
@@ -161,6 +164,7 @@ impl Metrics {
 
     /// The text exposition, with the scrape-time values filled in.
     pub fn render(&self, now: &Snapshot<'_>) -> String {
+        let _one_at_a_time = self.scraping.lock().unwrap_or_else(|p| p.into_inner());
         self.sessions.reset();
         for (status, count) in now.sessions_by_status {
             self.sessions

@@ -17,9 +17,10 @@ pub use run::{enc as encode, run};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::config::{platform_data_dir, Config, DEFAULT_PORT};
+use crate::model::{Priority, TaskStatus};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -140,24 +141,6 @@ pub struct ProjectOpt {
     pub project: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum PriorityArg {
-    Low,
-    Medium,
-    High,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum TaskStatusArg {
-    Pending,
-    Queued,
-    InProgress,
-    Blocked,
-    Completed,
-    Failed,
-    Cancelled,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum TaskCommand {
     /// Tasks of a project.
@@ -166,7 +149,7 @@ pub enum TaskCommand {
         project: ProjectOpt,
         /// Only these statuses (repeat or comma-separate).
         #[arg(long, value_delimiter = ',', value_name = "STATUS")]
-        status: Vec<TaskStatusArg>,
+        status: Vec<TaskStatus>,
         /// Only tasks with this tag.
         #[arg(long)]
         tag: Option<String>,
@@ -185,7 +168,7 @@ pub enum TaskCommand {
         #[arg(long)]
         prompt: Option<String>,
         #[arg(long, value_enum)]
-        priority: Option<PriorityArg>,
+        priority: Option<Priority>,
         /// A tag (repeat for more).
         #[arg(long = "tag", value_name = "TAG")]
         tags: Vec<String>,
@@ -205,9 +188,9 @@ pub enum TaskCommand {
         #[arg(long)]
         prompt: Option<String>,
         #[arg(long, value_enum)]
-        status: Option<TaskStatusArg>,
+        status: Option<TaskStatus>,
         #[arg(long, value_enum)]
-        priority: Option<PriorityArg>,
+        priority: Option<Priority>,
         /// Replace the tags (repeat for more).
         #[arg(long = "tag", value_name = "TAG")]
         tags: Option<Vec<String>>,

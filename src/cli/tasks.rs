@@ -4,28 +4,9 @@ use serde_json::{json, Value};
 
 use super::output::{self, age, list, s};
 use super::run::{enc, Ctx};
-use super::{PriorityArg, SubtaskCommand, TaskCommand, TaskStatusArg};
+use super::{SubtaskCommand, TaskCommand};
 use crate::client::{ClientError, ClientResult};
-
-fn status_name(s: TaskStatusArg) -> &'static str {
-    match s {
-        TaskStatusArg::Pending => "pending",
-        TaskStatusArg::Queued => "queued",
-        TaskStatusArg::InProgress => "in_progress",
-        TaskStatusArg::Blocked => "blocked",
-        TaskStatusArg::Completed => "completed",
-        TaskStatusArg::Failed => "failed",
-        TaskStatusArg::Cancelled => "cancelled",
-    }
-}
-
-fn priority_name(p: PriorityArg) -> &'static str {
-    match p {
-        PriorityArg::Low => "low",
-        PriorityArg::Medium => "medium",
-        PriorityArg::High => "high",
-    }
-}
+use crate::model::TaskStatus;
 
 pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
     match command {
@@ -38,7 +19,7 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
             let project = ctx.project(&project).await?;
             let mut query = vec![("projectId", project)];
             if !status.is_empty() {
-                let names: Vec<&str> = status.into_iter().map(status_name).collect();
+                let names: Vec<&str> = status.into_iter().map(TaskStatus::as_str).collect();
                 query.push(("status", names.join(",")));
             }
             query.extend(tag.map(|t| ("tag", t)));
@@ -80,11 +61,7 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
             let mut body = json!({ "projectId": project, "title": title });
             set(&mut body, "description", description.map(Value::from));
             set(&mut body, "prompt", prompt.map(Value::from));
-            set(
-                &mut body,
-                "priority",
-                priority.map(|p| priority_name(p).into()),
-            );
+            set(&mut body, "priority", priority.map(|p| p.as_str().into()));
             set(&mut body, "tags", (!tags.is_empty()).then(|| json!(tags)));
             set(
                 &mut body,
@@ -113,12 +90,8 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
             set(&mut patch, "title", title.map(Value::from));
             set(&mut patch, "description", description.map(Value::from));
             set(&mut patch, "prompt", prompt.map(Value::from));
-            set(&mut patch, "status", status.map(|s| status_name(s).into()));
-            set(
-                &mut patch,
-                "priority",
-                priority.map(|p| priority_name(p).into()),
-            );
+            set(&mut patch, "status", status.map(|s| s.as_str().into()));
+            set(&mut patch, "priority", priority.map(|p| p.as_str().into()));
             set(&mut patch, "tags", tags.map(|t| json!(t)));
             if patch.as_object().is_some_and(|o| o.is_empty()) {
                 return Err(ClientError::Setup(

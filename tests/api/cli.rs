@@ -130,7 +130,7 @@ async fn the_cli_manages_projects_tasks_subtasks_and_messages_with_json_for_scri
     ok(&s, &["task", "subtask", "add", "--task", &t, "validation"]).await;
     ok(&s, &["task", "subtask", "done", "--task", &t, "2"]).await;
     ok(&s, &["task", "depend", "--task", &t, &t2]).await;
-    ok(&s, &["task", "update", &t2, "--status", "in-progress"]).await;
+    ok(&s, &["task", "update", &t2, "--status", "in_progress"]).await;
     let task = s.get(&format!("/api/tasks/{t}")).await.body;
     let subtasks: Vec<(&str, &str)> = task["subtasks"]
         .as_array()
@@ -153,7 +153,7 @@ async fn the_cli_manages_projects_tasks_subtasks_and_messages_with_json_for_scri
         "in_progress"
     );
 
-    let listed = ok(&s, &["--json", "task", "list", "--status", "in-progress"])
+    let listed = ok(&s, &["--json", "task", "list", "--status", "in_progress"])
         .await
         .json();
     let ids: Vec<&str> = listed

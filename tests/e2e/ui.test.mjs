@@ -155,6 +155,13 @@ test('a person runs an agent on a task from the browser', async () => {
   await page.keyboard.press('Enter');
   await until(async () => (await screen(session.id)).includes('you said: hello from the browser'), 'the answer');
 
+  // The agent reports progress with its own token; the sidebar shows it.
+  await page.keyboard.type(`call POST /api/sessions/${session.id}/report {"text":"checking the cart","progress":40}`);
+  await page.keyboard.press('Enter');
+  await until(async () => (await screen(session.id)).includes('status 201'), 'the report to be accepted');
+  await page.locator(`.session-item[data-session="${session.id}"] .report`, { hasText: '40% · checking the cart' })
+    .waitFor({ timeout: DEADLINE });
+
   // It waits for input: the badge says so, in the sidebar and on the card.
   await page.locator(`.session-item.waiting[data-session="${session.id}"]`).waitFor({ timeout: DEADLINE });
   assert.match(await page.title(), /^\(1\) Baton$/);

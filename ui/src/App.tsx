@@ -19,6 +19,12 @@ const COLUMNS: { status: TaskStatus; label: string }[] = [
 ];
 const ALWAYS = new Set<TaskStatus>(['pending', 'in_progress', 'blocked', 'completed']);
 
+/** What the agent last reported, as one line: `40% · reading the grammar`. */
+function report(s: Session): string {
+  const parts = [s.progress !== null && s.progress !== undefined ? `${s.progress}%` : '', s.statusText ?? ''];
+  return parts.filter(Boolean).join(' · ');
+}
+
 function dotClass(s: Session) {
   if (s.status === 'waiting') return 'waiting';
   if (s.status === 'running' || s.status === 'starting') return 'working';
@@ -91,7 +97,10 @@ function Sidebar({ store, state }: { store: Store; state: State }) {
           <li class={`session-item ${s.status}`} data-session={s.id} onClick={() => store.openTerminal(s.id)}
             title={`${s.status}${i < 9 ? ` — Ctrl+${i + 1}` : ''}`}>
             <span class={`dot ${dotClass(s)}`} />
-            <span class="grow">{s.name}</span>
+            <span class="grow">
+              {s.name}
+              {report(s) && <small class="report" title={report(s)}>{report(s)}</small>}
+            </span>
             <span class="muted">{isActive(s) ? ago(s.startedAt) : s.status}</span>
           </li>
         ))}
@@ -226,6 +235,9 @@ function Details({ store, state }: { store: Store; state: State }) {
         <h3><span class={`dot ${dotClass(s)}`} /> {s.name}</h3>
         <dl>
           <dt>Status</dt><dd>{s.status}{s.activity ? ` · ${s.activity}` : ''}</dd>
+          {report(s) && <><dt>Report</dt><dd class="report-detail">
+            {s.progress !== null && <progress max={100} value={s.progress} />} {report(s)}
+          </dd></>}
           <dt>Agent</dt><dd>{s.agentId ?? '—'}</dd>
           <dt>Command</dt><dd><code>{s.command.join(' ') || '(record only)'}</code></dd>
           {s.exitCode !== null && <><dt>Exit</dt><dd>{s.signal ?? `code ${s.exitCode}`}</dd></>}

@@ -15,10 +15,13 @@ export interface Session {
   id: string; projectId: string; taskIds: string[]; name: string; agentId: string | null; command: string[];
   status: SessionStatus; activity: 'working' | 'waiting' | null; exitCode: number | null; signal: string | null;
   startedAt: number | null; lastActivity: number | null; completedAt: number | null; createdAt: number;
+  /** What the agent last reported (`baton status`, `baton progress`). */
+  statusText: string | null; progress: number | null;
 }
 export interface AgentProfile {
   id: string; name: string; program: string; args: string[]; promptMode: string; builtin: boolean;
   available: boolean; path: string | null; version: string | null; quietMs: number; waitPattern: string | null;
+  mcp: 'none' | 'claude' | 'codex' | 'gemini';
 }
 export interface Message {
   id: string; projectId: string; taskId: string | null; sessionId: string | null; type: string;
