@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::output::{self, message_line};
 use super::run::{env, Ctx};
 use super::{MsgCommand, MsgScope};
-use crate::client::ClientResult;
+use crate::client::{ClientError, ClientResult};
 
 pub(super) async fn run(ctx: &Ctx, command: MsgCommand) -> ClientResult<()> {
     match command {
@@ -77,6 +77,9 @@ pub(super) async fn run(ctx: &Ctx, command: MsgCommand) -> ClientResult<()> {
                         println!("{}", message_line(&message));
                     }
                 }
+                return Err(ClientError::NotRunning(
+                    "the message stream ended: the server stopped".into(),
+                ));
             }
         }
     }

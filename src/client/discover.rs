@@ -11,8 +11,6 @@ pub struct Endpoint {
     /// e.g. `http://127.0.0.1:7420`, without a trailing slash.
     pub url: String,
     pub token: String,
-    /// Whether this came from an agent's environment (`BATON_*`).
-    pub from_agent_env: bool,
 }
 
 /// The server to talk to. Explicit values win, then `BATON_API_URL` / `BATON_TOKEN`, then the
@@ -23,14 +21,12 @@ pub fn discover(
     data_dir: Option<&Path>,
 ) -> ClientResult<Endpoint> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let from_agent_env = url.is_none() && env("BATON_API_URL").is_some();
     let url = url.map(str::to_owned).or_else(|| env("BATON_API_URL"));
     let token = token.map(str::to_owned).or_else(|| env("BATON_TOKEN"));
     if let (Some(url), Some(token)) = (&url, &token) {
         return Ok(Endpoint {
             url: url.trim_end_matches('/').to_owned(),
             token: token.trim().to_owned(),
-            from_agent_env,
         });
     }
     let dir = match data_dir {
@@ -63,7 +59,6 @@ pub fn discover(
     Ok(Endpoint {
         url: url.trim_end_matches('/').to_owned(),
         token,
-        from_agent_env: false,
     })
 }
 

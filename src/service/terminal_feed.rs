@@ -108,10 +108,13 @@ impl Service {
         offset: Option<u64>,
         actor: &Actor,
     ) -> ServiceResult<Feed> {
+        // The run before the record: a run is unregistered only after its end is written, so
+        // a session found without a run is read with its exit code. (The other order could read
+        // the record just before the end was written and announce an exit without a code.)
+        let run = self.session_run(id);
         let session = self.get_session(id, actor).await?;
         own_terminal(id, actor)?;
         let output = self.session_output(id)?;
-        let run = self.session_run(id);
         // Subscribe (inside `replay`) before anything else can be printed: no gap.
         let replay = output
             .replay(offset)

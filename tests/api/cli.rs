@@ -488,5 +488,86 @@ async fn logs_follow_prints_everything_until_the_agent_exits() {
         stdout.contains("first") && stdout.contains("second done"),
         "{stdout}"
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("exited with code 0"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("exited with code 0"), "{stderr}");
+}
+
+#[tokio::test]
+async fn sessions_start_and_stop_and_messages_are_followed_until_the_server_stops() {
+    let mut s = Server::start().await;
+    let p = s.project("p").await;
+    let t = s.task(&p, json!({ "title": "watch" })).await;
+    let agent = crate::common::agent_bin();
+    let started = ok(
+        &s,
+        &[
+            "--json", "session", "start", "--task", &t, "--name", "watcher", "--", agent,
+        ],
+    )
+    .await
+    .json();
+    let sid = started["id"].as_str().unwrap().to_owned();
+    let session = s.get(&format!("/api/sessions/{sid}")).await.body;
+    assert_eq!(
+        (session["status"].as_str(), session["taskIds"].clone()),
+        (Some("running"), json!([t]))
+    );
+    let table = ok(&s, &["session", "list"]).await.stdout;
+    assert!(
+        table.contains("watcher") && table.contains("running"),
+        "{table}"
+    );
+    ok(&s, &["session", "stop", &sid, "--grace-ms", "1000"]).await;
+    assert_eq!(
+        s.get(&format!("/api/sessions/{sid}")).await.body["status"],
+        "stopped"
+    );
+    let run = baton(&s, &["session", "start", "--agent", "shell", "--", agent]).await;
+    assert!(run.stderr.contains("one of the two"), "{}", run.stderr);
+
+    // msg tail -f: the last few, then new ones as they come, one JSON object per line.
+    s.post(
+        "/api/messages",
+        json!({ "projectId": p, "body": "old news" }),
+    )
+    .await;
+    let dir = s.data_dir.display().to_string();
+    let mut tail = tokio::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["--json", "msg", "tail", "-n", "1", "-f"])
+        .env("BATON_DATA_DIR", &dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tail.stdout.take().unwrap()));
+    assert_eq!(next_body(&mut lines).await, "old news");
+    for body in ["fresh", "fresher"] {
+        s.post("/api/messages", json!({ "projectId": p, "body": body }))
+            .await;
+    }
+    assert_eq!(next_body(&mut lines).await, "fresh");
+    assert_eq!(next_body(&mut lines).await, "fresher");
+    s.stop().await;
+    let out = tokio::time::timeout(DEADLINE, tail.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the server stopped"));
+}
+
+async fn next_body(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+) -> String {
+    let line = tokio::time::timeout(DEADLINE, lines.next_line())
+        .await
+        .expect("a line in time")
+        .unwrap()
+        .expect("tail still running");
+    serde_json::from_str::<Value>(&line).unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

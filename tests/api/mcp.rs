@@ -226,6 +226,29 @@ async fn an_agent_uses_baton_over_mcp_and_the_api_sees_the_effects() {
         json!([t])
     );
 
+    // Hand the new task to another agent.
+    let r = s
+        .post(
+            "/api/agents",
+            json!({ "id": "scripted", "name": "scripted", "program": crate::common::agent_bin() }),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let (err, text) = mcp
+        .call(
+            "start_session",
+            json!({ "taskIds": [handed["id"]], "agentId": "scripted", "name": "helper" }),
+        )
+        .await;
+    assert!(!err, "{text}");
+    let started: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(started["status"], "running");
+    assert_eq!(started["taskIds"], json!([handed["id"]]));
+    let (_, text) = mcp
+        .call("list_sessions", json!({ "status": "running" }))
+        .await;
+    assert!(text.contains("helper"), "{text}");
+
     // Reading back through MCP: the messages, and the current task as a resource.
     let (_, text) = mcp.call("list_messages", json!({})).await;
     assert!(text.contains("recursive descent?"));

@@ -7,10 +7,10 @@ use serde_json::json;
 use crate::common::{agent_bin, Server, DEADLINE};
 
 /// One scrape, parsed by a Prometheus text parser.
-struct Scrape(prometheus_parse::Scrape);
+pub struct Scrape(prometheus_parse::Scrape);
 
 impl Scrape {
-    async fn take(s: &Server) -> Self {
+    pub async fn take(s: &Server) -> Self {
         let r = s.send(s.request(reqwest::Method::GET, "/metrics")).await;
         assert_eq!(r.status, 200);
         assert!(
@@ -27,7 +27,7 @@ impl Scrape {
     }
 
     /// The value of `name` with exactly these labels (0 when the series does not exist yet).
-    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         self.0
             .samples
             .iter()

@@ -179,6 +179,101 @@ async fn deliveries_are_signed_in_order_and_retried_after_the_receiver_fails_twi
     };
     assert_eq!(failed[0]["attempts"], 8);
     assert_eq!(failed[0]["responseStatus"], 500);
+
+    // Every attempt is counted by outcome.
+    let m = crate::observability::Scrape::take(&s).await;
+    let outcome = |o: &str| m.value("baton_webhook_deliveries_total", &[("outcome", o)]);
+    assert_eq!(outcome("failed"), 1.0);
+    assert_eq!(
+        outcome("retried"),
+        2.0 + 7.0,
+        "two for the first hook, seven before giving up"
+    );
+    assert!(outcome("delivered") >= 4.0);
+}
+
+/// A receiver whose answers can be switched between 500 and 204.
+async fn switchable_receiver() -> (
+    String,
+    mpsc::UnboundedReceiver<Received>,
+    Arc<std::sync::atomic::AtomicBool>,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = healthy.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let tx = tx.clone();
+            let ok = flag.load(Ordering::SeqCst);
+            async move {
+                let status = if ok {
+                    StatusCode::NO_CONTENT
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
+                let _ = tx.send(Received {
+                    headers,
+                    body,
+                    answered: status.as_u16(),
+                });
+                status
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, rx, healthy)
+}
+
+#[tokio::test]
+async fn a_pending_delivery_survives_a_restart_and_is_delivered_after_it() {
+    let s = Server::start().await;
+    let (url, mut got, healthy) = switchable_receiver().await;
+    let hook = s
+        .post(
+            "/api/webhooks",
+            json!({ "url": url, "events": ["project:created"] }),
+        )
+        .await
+        .id();
+    let p = s.project("p").await;
+    let first = next(&mut got).await;
+    assert_eq!(first.answered, 503);
+    let delivery = header(&first, "x-baton-delivery").to_owned();
+
+    let s = s.restart().await;
+    healthy.store(true, Ordering::SeqCst);
+    let delivered = loop {
+        let r = next(&mut got).await;
+        assert_eq!(
+            header(&r, "x-baton-delivery"),
+            delivery,
+            "the same delivery, resumed"
+        );
+        if r.answered == 204 {
+            break r;
+        }
+    };
+    let envelope: Value = serde_json::from_str(&delivered.body).unwrap();
+    assert_eq!(envelope["data"]["id"], p.as_str());
+    let record = loop {
+        let r = s
+            .get(&format!("/api/webhooks/{hook}/deliveries"))
+            .await
+            .body;
+        if r[0]["status"] == "delivered" {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        record.as_array().unwrap().len(),
+        1,
+        "delivered once, recorded once"
+    );
+    assert!(record[0]["attempts"].as_i64().unwrap() >= 2);
 }
 
 #[tokio::test]
