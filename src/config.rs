@@ -23,6 +23,9 @@ pub struct Config {
     pub ui_dir: PathBuf,
     /// How webhook deliveries are tried and retried.
     pub webhooks: crate::service::webhook_delivery::Policy,
+    /// A program that answers `baton …` subcommands (the `baton` binary, or the desktop app):
+    /// agents get it on their `PATH` as `baton`, and MCP-capable agents run `baton mcp` with it.
+    pub cli: Option<PathBuf>,
 }
 
 impl Config {
@@ -35,6 +38,7 @@ impl Config {
             database_url: None,
             ui_dir: crate::api::ui::default_dir(),
             webhooks: Default::default(),
+            cli: std::env::current_exe().ok(),
         }
     }
 }
@@ -60,16 +64,22 @@ pub fn prepare_data_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// The `baton` program: this executable when it is `baton`, else a `baton` beside it (the
-/// desktop app ships one), else one on `PATH`.
-pub fn locate_cli() -> Option<PathBuf> {
-    let me = std::env::current_exe().ok()?;
-    if me.file_stem().is_some_and(|s| s == "baton") {
-        return Some(me);
+/// Makes `<data-dir>/bin/baton` a link to `program`, so that agents find the CLI by its name
+/// whatever the program's own file is called. Returns the link.
+pub fn link_cli(data_dir: &Path, program: &Path) -> io::Result<PathBuf> {
+    let bin = data_dir.join("bin");
+    std::fs::create_dir_all(&bin)?;
+    let link = bin.join("baton");
+    if std::fs::read_link(&link).is_ok_and(|to| to == program) {
+        return Ok(link);
     }
-    let beside = me.with_file_name("baton");
-    if beside.is_file() {
-        return Some(beside);
-    }
-    crate::pty::find_program("baton", std::env::var("PATH").ok().as_deref())
+    // Replaced atomically: an agent starting right now sees the old link or the new one.
+    let staging = bin.join(format!(".baton-{}", std::process::id()));
+    let _stale = std::fs::remove_file(&staging);
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(program, &staging)?;
+    #[cfg(not(unix))]
+    std::fs::copy(program, &staging).map(|_| ())?;
+    std::fs::rename(&staging, &link)?;
+    Ok(link)
 }

@@ -115,12 +115,19 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
     let db = store::connect(&db_url).await?;
 
     let tokens = SessionTokens::default();
-    let runtime = Runtime::new(
+    let mut runtime = Runtime::new(
         Arc::new(LocalHost),
         &config.data_dir,
         tokens.clone(),
         token.clone(),
     );
+    runtime.cli = config.cli.as_deref().and_then(|program| {
+        crate::config::link_cli(&config.data_dir, program)
+            .inspect_err(|err| {
+                tracing::warn!(%err, "cannot link the baton CLI for agents; `baton` is not on their PATH")
+            })
+            .ok()
+    });
     let service = Service::new(db, EventBus::new(), url.clone(), runtime);
     service
         .seed_agent_profiles()

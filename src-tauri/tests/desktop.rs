@@ -357,3 +357,43 @@ async fn drive() {
         .unwrap();
     assert_eq!(after["status"], "stopped", "{after}");
 }
+
+/// The desktop binary is the `baton` CLI too (what agents it starts run as `baton`), and needs
+/// no display for it.
+#[test]
+fn the_desktop_binary_answers_baton_subcommands_without_a_window() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_baton-desktop"))
+        .args(["completions", "bash"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run the desktop binary");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("_baton()"));
+
+    let empty = tempfile_dir();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_baton-desktop"))
+        .args(["task", "list"])
+        .env("BATON_DATA_DIR", &empty)
+        .env_remove("BATON_API_URL")
+        .env_remove("BATON_TOKEN")
+        .output()
+        .expect("run the desktop binary");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("baton: Baton is not running"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&empty);
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("baton-desktop-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}

@@ -4,6 +4,7 @@
 //! with `--json`; failures print one line on stderr and exit non-zero.
 
 mod attach;
+pub mod entry;
 mod messages;
 mod output;
 mod projects;
@@ -397,6 +398,7 @@ impl ServeArgs {
                 backoff: std::time::Duration::from_millis(self.webhook_backoff_ms),
                 ..Default::default()
             },
+            cli: std::env::current_exe().ok(),
         })
     }
 }

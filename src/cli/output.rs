@@ -99,3 +99,27 @@ pub fn message_line(m: &Value) -> String {
         age(m, "createdAt")
     )
 }
+
+/// An argv as one would type it: arguments with spaces or quotes in single quotes.
+pub fn argv(v: &Value, key: &str) -> String {
+    let quote = |a: &str| {
+        let plain = !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+        if plain {
+            a.to_owned()
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    v[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(quote)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}

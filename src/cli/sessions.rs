@@ -61,7 +61,7 @@ pub(super) async fn run(ctx: &Ctx, command: SessionCommand) -> ClientResult<()> 
                     ("name", s(x, "name")),
                     ("status", state(x)),
                     ("agent", s(x, "agentId")),
-                    ("command", list(x, "command")),
+                    ("command", output::argv(x, "command")),
                     ("folder", s(x, "cwd")),
                     ("tasks", list(x, "taskIds")),
                     ("report", report(x)),

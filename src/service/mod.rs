@@ -101,7 +101,8 @@ pub struct Service {
     versions: Arc<agents::VersionCache>,
     metrics: Arc<Metrics>,
     webhooks: Arc<webhook_delivery::Webhooks>,
-    started: std::time::Instant,
+    /// When this service started: a monotonic instant for the uptime, and the wall time.
+    started: (std::time::Instant, i64),
 }
 
 impl Service {
@@ -120,7 +121,7 @@ impl Service {
             versions: Arc::default(),
             metrics: Arc::default(),
             webhooks: Arc::default(),
-            started: std::time::Instant::now(),
+            started: (std::time::Instant::now(), crate::clock::now_ms()),
         }
     }
 

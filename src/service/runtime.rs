@@ -83,7 +83,8 @@ pub struct Runtime {
     pub tokens: SessionTokens,
     /// The admin token in force (for the doors that show or replace it).
     pub admin: SharedToken,
-    /// The `baton` program agents can run (the CLI and `baton mcp`), when it is known.
+    /// The `baton` program agents can run (the CLI and `baton mcp`), when it is known: its
+    /// folder goes first on their `PATH`.
     pub cli: Option<PathBuf>,
     runs: Mutex<HashMap<String, Arc<Run>>>,
     /// Output bytes of the runs no longer registered (see [`Runtime::output_bytes`]).
@@ -102,7 +103,7 @@ impl Runtime {
             data_dir: data_dir.to_path_buf(),
             tokens,
             admin,
-            cli: crate::config::locate_cli(),
+            cli: None,
             runs: Mutex::new(HashMap::new()),
             ended_bytes: AtomicU64::new(0),
         }

@@ -9,19 +9,17 @@ use sea_orm::{
 
 use super::error::ServiceResult;
 use super::Service;
-use crate::clock::now_ms;
 use crate::metrics::Snapshot;
 use crate::model::{DatabaseStatus, Queues, SessionStatus, SystemStatus};
 use crate::store::entity::{session, webhook_delivery};
 
 impl Service {
     pub async fn system_status(&self) -> ServiceResult<SystemStatus> {
-        let uptime = self.started.elapsed();
-        let uptime_ms = u64::try_from(uptime.as_millis()).unwrap_or(u64::MAX);
+        let (since, started_at) = self.started;
         Ok(SystemStatus {
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            started_at: now_ms() - i64::try_from(uptime_ms).unwrap_or(0),
-            uptime_ms,
+            started_at,
+            uptime_ms: u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX),
             sessions: self.sessions_by_status().await?,
             running_processes: self.runtime.running() as u64,
             output_bytes: self.runtime.output_bytes(),

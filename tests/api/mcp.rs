@@ -311,8 +311,13 @@ async fn agents_whose_profile_takes_mcp_start_with_baton_mcp_configured() {
     let program = config["mcpServers"]["baton"]["command"].as_str().unwrap();
     assert_eq!(
         std::path::Path::new(program),
-        std::path::Path::new(env!("CARGO_BIN_EXE_baton")),
-        "the baton that runs the server"
+        s.data_dir.join("bin").join("baton"),
+        "the data folder's link to the CLI"
+    );
+    assert_eq!(
+        std::fs::canonicalize(program).unwrap(),
+        std::fs::canonicalize(env!("CARGO_BIN_EXE_baton")).unwrap(),
+        "which is the baton that runs the server"
     );
     assert_eq!(config["mcpServers"]["baton"]["args"], json!(["mcp"]));
     assert!(
