@@ -28,11 +28,15 @@ use crate::model::{Priority, TaskStatus};
     name = "baton",
     version,
     about = "Run many AI coding agents at once: tasks, sessions, live terminals, a loopback API.",
-    long_about = "Baton keeps projects, tasks, sessions and messages in a database and serves them \
-                  over a loopback HTTP + WebSocket API guarded by a token.\n\n\
-                  The data folder (database and API token) is --data-dir, else $BATON_DATA_DIR, \
-                  else the platform's data folder (~/.local/share/baton on Linux). The token is \
-                  in <data folder>/token; send it as `Authorization: Bearer <token>`."
+    long_about = "Baton keeps projects, tasks, sessions and messages in a database, runs agents in \
+                  real terminals, and serves it all over a loopback HTTP + WebSocket API guarded \
+                  by a token.\n\n\
+                  `baton serve` runs that server. The other commands are its clients: they find it \
+                  through $BATON_API_URL and $BATON_TOKEN (what every agent Baton starts has), else \
+                  through the data folder — --data-dir, else $BATON_DATA_DIR, else the platform's \
+                  (~/.local/share/baton on Linux) — where the running server records its address \
+                  (server.json) beside its token. Inside an agent's terminal `baton status`, \
+                  `baton progress` and the task commands act on that agent's own session and task."
 )]
 pub struct Cli {
     #[command(flatten)]

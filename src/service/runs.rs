@@ -355,9 +355,10 @@ impl Service {
         }
         active.updated_at = Set(now);
         active.update(&self.db).await?;
+        // Counted before it leaves the running set: a scrape never sees it in neither.
+        self.metrics.session_ended(status.as_str());
         // Registered runs show their live activity; this one has ended.
         self.runtime.remove(run);
-        self.metrics.session_ended(status.as_str());
         let session = views::session_by_id(&self.db, &self.runtime, &run.session_id).await?;
         self.publish_all(vec![Event::SessionUpdated(session)]);
         Ok(())

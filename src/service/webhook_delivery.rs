@@ -180,12 +180,14 @@ impl Service {
                 match published {
                     Ok(p) => {
                         let name = p.event.name();
-                        for (hook, wake) in service.webhooks.subscribers(name) {
-                            let queued = {
-                                let _lock = service.write_lock().await;
-                                queue(&service.db, &hook, name, &p.json).await
-                            };
-                            match queued {
+                        let hooks = service.webhooks.subscribers(name);
+                        if hooks.is_empty() {
+                            continue;
+                        }
+                        // One turn of the write lock per event, however many hooks want it.
+                        let _lock = service.write_lock().await;
+                        for (hook, wake) in hooks {
+                            match queue(&service.db, &hook, name, &p.json).await {
                                 Ok(()) => wake.notify_one(),
                                 Err(err) => {
                                     tracing::error!(%err, hook, event = name, "cannot queue a webhook delivery");

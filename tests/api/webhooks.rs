@@ -123,11 +123,26 @@ async fn deliveries_are_signed_in_order_and_retried_after_the_receiver_fails_twi
     }
     assert_eq!(delivered_ids, tasks, "in order per hook");
 
-    // Recorded, newest first.
-    let records = s
-        .get(&format!("/api/webhooks/{hook_id}/deliveries"))
-        .await
-        .body;
+    // Recorded, newest first (the record is written once the receiver has answered: wait for it).
+    let start = std::time::Instant::now();
+    let records = loop {
+        let r = s
+            .get(&format!("/api/webhooks/{hook_id}/deliveries"))
+            .await
+            .body;
+        if r.as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] == "delivered")
+        {
+            break r;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "deliveries never all recorded: {r}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     let records = records.as_array().unwrap();
     assert_eq!(records.len(), 3);
     let oldest = &records[2];
@@ -175,21 +190,27 @@ async fn deliveries_are_signed_in_order_and_retried_after_the_receiver_fails_twi
         if r[0]["status"] == "failed" {
             break r;
         }
+        assert!(start.elapsed() < DEADLINE, "never given up: {r}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     assert_eq!(failed[0]["attempts"], 8);
     assert_eq!(failed[0]["responseStatus"], 500);
 
-    // Every attempt is counted by outcome.
-    let m = crate::observability::Scrape::take(&s).await;
-    let outcome = |o: &str| m.value("baton_webhook_deliveries_total", &[("outcome", o)]);
-    assert_eq!(outcome("failed"), 1.0);
+    // Every attempt is counted by outcome (just after it is recorded: wait for the last ones).
+    let m = loop {
+        let m = crate::observability::Scrape::take(&s).await;
+        let outcome = |o: &str| m.value("baton_webhook_deliveries_total", &[("outcome", o)]);
+        if outcome("failed") == 1.0 && outcome("delivered") == 4.0 {
+            break m;
+        }
+        assert!(start.elapsed() < DEADLINE, "outcomes never counted");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     assert_eq!(
-        outcome("retried"),
+        m.value("baton_webhook_deliveries_total", &[("outcome", "retried")]),
         2.0 + 7.0,
         "two for the first hook, seven before giving up"
     );
-    assert!(outcome("delivered") >= 4.0);
 }
 
 /// A receiver whose answers can be switched between 500 and 204.
@@ -258,6 +279,7 @@ async fn a_pending_delivery_survives_a_restart_and_is_delivered_after_it() {
     };
     let envelope: Value = serde_json::from_str(&delivered.body).unwrap();
     assert_eq!(envelope["data"]["id"], p.as_str());
+    let start = std::time::Instant::now();
     let record = loop {
         let r = s
             .get(&format!("/api/webhooks/{hook}/deliveries"))
@@ -266,6 +288,10 @@ async fn a_pending_delivery_survives_a_restart_and_is_delivered_after_it() {
         if r[0]["status"] == "delivered" {
             break r;
         }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "never recorded as delivered: {r}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     assert_eq!(
