@@ -41,6 +41,8 @@ pub struct Feed {
     /// The offset just past the last byte handed out.
     next: u64,
     exited: Option<watch::Receiver<Option<Exit>>>,
+    /// The live channel has closed (the output was dropped): only the exit is still to come.
+    live_closed: bool,
     done: bool,
 }
 
@@ -60,7 +62,7 @@ impl Feed {
             };
             tokio::select! {
                 biased;
-                chunk = self.live.recv() => match chunk {
+                chunk = self.live.recv(), if !self.live_closed => match chunk {
                     Ok(chunk) => {
                         if let Some(data) = fresh(&chunk, &mut self.next) {
                             return Some(FeedItem::Data(data));
@@ -70,7 +72,8 @@ impl Feed {
                         self.done = true;
                         return Some(FeedItem::Lagged { resume_at: self.next });
                     }
-                    Err(broadcast::error::RecvError::Closed) => self.done = true,
+                    // The output can go before the exit is announced: still end with the exit.
+                    Err(broadcast::error::RecvError::Closed) => self.live_closed = true,
                 },
                 exit = async { exited.wait_for(Option::is_some).await.ok().and_then(|e| e.clone()) } => {
                     // All output is appended before the exit is announced: take what is queued.
@@ -139,6 +142,7 @@ impl Service {
             next: replay.offset + replay.history.len() as u64,
             live: replay.live,
             exited: run.map(|r| r.terminal.exited()),
+            live_closed: false,
             done: false,
         })
     }
@@ -200,5 +204,54 @@ fn own_terminal(id: &str, actor: &Actor) -> ServiceResult<()> {
             "an agent may attach to its own terminal only".into(),
         )),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: when a run's output went away before its exit was announced, the feed ended
+    /// with no exit message, and `baton session logs -f` saw the connection close without one.
+    #[tokio::test]
+    async fn a_feed_whose_output_closes_first_still_ends_with_the_exit() {
+        let (live_tx, live) = broadcast::channel::<Chunk>(8);
+        let (exit_tx, exited) = watch::channel(None);
+        let mut feed = Feed {
+            pending: VecDeque::new(),
+            live,
+            next: 0,
+            exited: Some(exited),
+            live_closed: false,
+            done: false,
+        };
+        live_tx
+            .send(Chunk {
+                offset: 0,
+                data: Bytes::from_static(b"bye\n"),
+            })
+            .unwrap();
+        drop(live_tx);
+        assert_eq!(
+            feed.next().await,
+            Some(FeedItem::Data(Bytes::from_static(b"bye\n")))
+        );
+        let announce = tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            exit_tx.send_replace(Some(Exit {
+                code: 0,
+                signal: None,
+            }));
+            exit_tx
+        });
+        assert_eq!(
+            feed.next().await,
+            Some(FeedItem::Exit {
+                code: Some(0),
+                signal: None
+            })
+        );
+        assert_eq!(feed.next().await, None);
+        drop(announce.await);
     }
 }

@@ -483,7 +483,11 @@ async fn logs_follow_prints_everything_until_the_agent_exits() {
         .expect("logs -f ends when the agent exits")
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         stdout.contains("first") && stdout.contains("second done"),
         "{stdout}"
