@@ -360,6 +360,7 @@ struct LocalTerm {
     writer: Box<dyn Write + Send>,
     seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
 impl LocalTerm {
@@ -384,7 +385,6 @@ impl LocalTerm {
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = seen.clone();
         std::thread::spawn(move || {
-            let _master = pair.master;
             let mut buf = [0u8; 4096];
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
@@ -397,7 +397,20 @@ impl LocalTerm {
             writer,
             seen,
             child,
+            master: pair.master,
         }
+    }
+
+    /// Resizes this terminal (the program in it gets SIGWINCH).
+    fn resize(&self, cols: u16, rows: u16) {
+        self.master
+            .resize(portable_pty::PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
     }
 
     async fn until(&self, needle: &str) {
@@ -574,4 +587,26 @@ async fn next_body(
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+#[tokio::test]
+async fn attach_gives_the_session_this_terminal_size_and_follows_it() {
+    let s = Server::start().await;
+    let p = s.project("p").await;
+    let sid = s
+        .post(
+            "/api/sessions",
+            json!({ "projectId": p, "command": [crate::common::agent_bin()], "cols": 120, "rows": 32 }),
+        )
+        .await
+        .id();
+    let dir = s.data_dir.display().to_string();
+    let mut attached = LocalTerm::spawn(&["session", "attach", &sid], &[("BATON_DATA_DIR", &dir)]);
+    // The scripted agent prints its size on SIGWINCH: first the attaching terminal's 100x30,
+    attached.until("resized 100x30").await;
+    // then whatever this window becomes.
+    attached.resize(90, 25);
+    attached.until("resized 90x25").await;
+    attached.writer.write_all(&[0x1d]).unwrap();
+    assert_eq!(attached.exit_code().await, 0);
 }
