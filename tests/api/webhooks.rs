@@ -18,17 +18,23 @@ struct Received {
     answered: u16,
 }
 
-/// An HTTP receiver on 127.0.0.1 that fails its first `failures` requests with 500.
-async fn receiver(failures: usize) -> (String, mpsc::UnboundedReceiver<Received>) {
+/// An HTTP receiver on 127.0.0.1 that answers 500 to its first `failures` requests, then 204.
+/// The count left is shared: store 0 in it to heal the receiver at once.
+async fn receiver(
+    failures: usize,
+) -> (String, mpsc::UnboundedReceiver<Received>, Arc<AtomicUsize>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let seen = Arc::new(AtomicUsize::new(0));
+    let left = Arc::new(AtomicUsize::new(failures));
+    let counter = left.clone();
     let app = axum::Router::new().route(
         "/hook",
         axum::routing::post(move |headers: HeaderMap, body: String| {
             let tx = tx.clone();
-            let n = seen.fetch_add(1, Ordering::SeqCst);
+            let failing = counter
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
             async move {
-                let status = if n < failures {
+                let status = if failing {
                     StatusCode::INTERNAL_SERVER_ERROR
                 } else {
                     StatusCode::NO_CONTENT
@@ -45,7 +51,7 @@ async fn receiver(failures: usize) -> (String, mpsc::UnboundedReceiver<Received>
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, rx)
+    (url, rx, left)
 }
 
 async fn next(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
@@ -72,7 +78,7 @@ fn hmac_hex(secret: &str, body: &str) -> String {
 #[tokio::test]
 async fn deliveries_are_signed_in_order_and_retried_after_the_receiver_fails_twice() {
     let s = Server::start().await;
-    let (url, mut got) = receiver(2).await;
+    let (url, mut got, _) = receiver(2).await;
     let secret = "a-shared-secret-of-some-length";
     let hook = s
         .post(
@@ -162,7 +168,7 @@ async fn deliveries_are_signed_in_order_and_retried_after_the_receiver_fails_twi
 
     // A receiver that never answers 2xx is given up on after the last attempt, without
     // holding up the first hook.
-    let (dead_url, mut dead) = receiver(usize::MAX).await;
+    let (dead_url, mut dead, _) = receiver(usize::MAX).await;
     let dead_hook = s
         .post(
             "/api/webhooks",
@@ -213,45 +219,10 @@ async fn deliveries_are_signed_in_order_and_retried_after_the_receiver_fails_twi
     );
 }
 
-/// A receiver whose answers can be switched between 500 and 204.
-async fn switchable_receiver() -> (
-    String,
-    mpsc::UnboundedReceiver<Received>,
-    Arc<std::sync::atomic::AtomicBool>,
-) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = healthy.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let tx = tx.clone();
-            let ok = flag.load(Ordering::SeqCst);
-            async move {
-                let status = if ok {
-                    StatusCode::NO_CONTENT
-                } else {
-                    StatusCode::SERVICE_UNAVAILABLE
-                };
-                let _ = tx.send(Received {
-                    headers,
-                    body,
-                    answered: status.as_u16(),
-                });
-                status
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, rx, healthy)
-}
-
 #[tokio::test]
 async fn a_pending_delivery_survives_a_restart_and_is_delivered_after_it() {
     let s = Server::start().await;
-    let (url, mut got, healthy) = switchable_receiver().await;
+    let (url, mut got, failures_left) = receiver(usize::MAX).await;
     let hook = s
         .post(
             "/api/webhooks",
@@ -261,11 +232,11 @@ async fn a_pending_delivery_survives_a_restart_and_is_delivered_after_it() {
         .id();
     let p = s.project("p").await;
     let first = next(&mut got).await;
-    assert_eq!(first.answered, 503);
+    assert_eq!(first.answered, 500);
     let delivery = header(&first, "x-baton-delivery").to_owned();
 
     let s = s.restart().await;
-    healthy.store(true, Ordering::SeqCst);
+    failures_left.store(0, Ordering::SeqCst);
     let delivered = loop {
         let r = next(&mut got).await;
         assert_eq!(
