@@ -6,6 +6,7 @@
 //! address the running server recorded in `<data-dir>/server.json` with the token beside it.
 
 mod discover;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -47,6 +48,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(endpoint: Endpoint) -> ClientResult<Self> {
+        tls::choose_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .build()

@@ -150,6 +150,7 @@ impl Service {
     ) -> ServiceResult<()> {
         // Subscribe before loading: no event published from here on is missed.
         let mut events = self.bus.subscribe();
+        crate::client::tls::choose_provider();
         let http = reqwest::Client::builder()
             .timeout(policy.timeout)
             .redirect(reqwest::redirect::Policy::none())
