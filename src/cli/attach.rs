@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::run::{enc, Ctx};
-use super::sessions::{exit_words, write_out, ws_error};
+use super::sessions::{exit_words, write_out};
 use crate::client::{ClientError, ClientResult};
 
 /// The detach key: Ctrl-] (as in telnet).
@@ -40,12 +40,10 @@ pub(super) async fn attach(ctx: &Ctx, id: &str) -> ClientResult<()> {
         .client
         .get(&format!("/api/sessions/{}", enc(id)))
         .await?;
-    let request = ctx
+    let ws = ctx
         .client
-        .ws_request(&format!("/api/sessions/{}/terminal", enc(id)))?;
-    let (ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(|e| ws_error(ctx, e))?;
+        .websocket(&format!("/api/sessions/{}/terminal", enc(id)))
+        .await?;
     let (mut tx, mut rx) = ws.split();
 
     let interactive = std::io::stdin().is_terminal();

@@ -163,12 +163,10 @@ pub(super) fn write_out(bytes: &[u8]) -> ClientResult<()> {
 
 /// Everything the session printed, from the first byte, then live until it exits.
 async fn follow_output(ctx: &Ctx, id: &str) -> ClientResult<()> {
-    let request = ctx
+    let mut ws = ctx
         .client
-        .ws_request(&format!("/api/sessions/{}/terminal?offset=0", enc(id)))?;
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(|e| ws_error(ctx, e))?;
+        .websocket(&format!("/api/sessions/{}/terminal?offset=0", enc(id)))
+        .await?;
     while let Some(frame) = ws.next().await {
         match frame
             .map_err(|e| ClientError::Protocol(format!("the terminal stream broke off: {e}")))?
@@ -186,34 +184,6 @@ async fn follow_output(ctx: &Ctx, id: &str) -> ClientResult<()> {
         }
     }
     Ok(())
-}
-
-/// A WebSocket failure in words: the API's refusal, or a server that is not there.
-pub(super) fn ws_error(ctx: &Ctx, err: tokio_tungstenite::tungstenite::Error) -> ClientError {
-    use tokio_tungstenite::tungstenite::Error;
-    match err {
-        Error::Http(response) => {
-            let body: Value = response
-                .body()
-                .as_deref()
-                .and_then(|b| serde_json::from_slice(b).ok())
-                .unwrap_or(Value::Null);
-            ClientError::Api {
-                status: response.status().as_u16(),
-                code: s(&body, "code"),
-                message: body["error"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| format!("the server answered {}", response.status())),
-                details: body["details"].clone(),
-            }
-        }
-        Error::Io(_) => ClientError::NotRunning(format!(
-            "nothing answers at {} (start it with `baton serve` or open the desktop app)",
-            ctx.client.endpoint().url
-        )),
-        other => ClientError::Protocol(format!("cannot open the terminal stream: {other}")),
-    }
 }
 
 pub(super) fn exit_words(control: &Value) -> String {

@@ -128,12 +128,17 @@ impl Client {
             }))
     }
 
-    /// The WebSocket request for `path` (`ws://…`), with the token.
-    pub fn ws_request(
+    /// Opens the WebSocket at `path` (`ws://…`), with the token.
+    pub async fn websocket(
         &self,
         path: &str,
-    ) -> ClientResult<tokio_tungstenite::tungstenite::handshake::client::Request> {
+    ) -> ClientResult<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+    > {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::Error;
         let url = format!("{}{path}", self.endpoint.url.replacen("http", "ws", 1));
         let mut request = url
             .as_str()
@@ -143,7 +148,28 @@ impl Client {
             .parse()
             .map_err(|_| ClientError::Setup("the token holds characters a header cannot".into()))?;
         request.headers_mut().insert("authorization", auth);
-        Ok(request)
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((ws, _)) => Ok(ws),
+            Err(Error::Http(response)) => {
+                let body = response
+                    .body()
+                    .as_deref()
+                    .and_then(|b| serde_json::from_slice(b).ok())
+                    .unwrap_or(Value::Null);
+                Err(api_error(response.status(), &body))
+            }
+            Err(Error::Io(_)) => Err(self.not_running()),
+            Err(other) => Err(ClientError::Protocol(format!(
+                "cannot open {path}: {other}"
+            ))),
+        }
+    }
+
+    fn not_running(&self) -> ClientError {
+        ClientError::NotRunning(format!(
+            "nothing answers at {} (start it with `baton serve` or open the desktop app)",
+            self.endpoint.url
+        ))
     }
 
     fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -177,10 +203,7 @@ impl Client {
     async fn send(&self, request: reqwest::RequestBuilder) -> ClientResult<reqwest::Response> {
         request.send().await.map_err(|err| {
             if err.is_connect() {
-                ClientError::NotRunning(format!(
-                    "nothing answers at {} (start it with `baton serve` or open the desktop app)",
-                    self.endpoint.url
-                ))
+                self.not_running()
             } else {
                 ClientError::Protocol(format!(
                     "request to {} failed: {}",
@@ -199,6 +222,11 @@ async fn check(response: reqwest::Response) -> ClientResult<reqwest::Response> {
         return Ok(response);
     }
     let body: Value = response.json().await.unwrap_or(Value::Null);
+    Err(api_error(status, &body))
+}
+
+/// An error answer of the API (`{"error","code","details"}`) as a [`ClientError::Api`].
+fn api_error(status: StatusCode, body: &Value) -> ClientError {
     let message = body["error"]
         .as_str()
         .map(str::to_owned)
@@ -206,10 +234,10 @@ async fn check(response: reqwest::Response) -> ClientResult<reqwest::Response> {
             StatusCode::UNAUTHORIZED => "the server refused the token".to_owned(),
             other => format!("the server answered {other}"),
         });
-    Err(ClientError::Api {
+    ClientError::Api {
         status: status.as_u16(),
         code: body["code"].as_str().unwrap_or("").to_owned(),
         message,
         details: body["details"].clone(),
-    })
+    }
 }
