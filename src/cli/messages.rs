@@ -4,7 +4,7 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use super::output::{self, message_line};
-use super::run::{env, Ctx};
+use super::run::Ctx;
 use super::{MsgCommand, MsgScope};
 use crate::client::{ClientError, ClientResult};
 
@@ -19,14 +19,12 @@ pub(super) async fn run(ctx: &Ctx, command: MsgCommand) -> ClientResult<()> {
             let project = ctx.project(&scope.project).await?;
             let mut msg = json!({ "projectId": project, "body": body.join(" ") });
             // Inside an agent: from this session, about its task (when it has just one).
-            let task = scope
-                .task
-                .or_else(|| env("BATON_TASK_IDS").filter(|ids| !ids.contains(',')));
+            let task = scope.task.or_else(|| ctx.agent.only_task());
             if let Some(task) = task {
                 msg["taskId"] = task.into();
             }
-            if let Some(session) = env("BATON_SESSION_ID") {
-                msg["sessionId"] = session.into();
+            if let Some(session) = &ctx.agent.session_id {
+                msg["sessionId"] = session.clone().into();
             }
             if let Some(kind) = kind {
                 msg["type"] = kind.into();

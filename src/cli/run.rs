@@ -5,12 +5,14 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use super::{output, Cli, Command, Global, ProjectOpt};
-use crate::client::{discover, Client, ClientError, ClientResult};
+use crate::client::{discover, AgentEnv, Client, ClientError, ClientResult};
 
 /// What every client command gets.
 pub(super) struct Ctx {
     pub client: Client,
     pub json: bool,
+    /// The agent's own ids, when run inside an agent's terminal.
+    pub agent: AgentEnv,
 }
 
 /// Runs a client subcommand (everything but `serve`); the exit code says how it went.
@@ -45,6 +47,7 @@ fn connect(global: &Global) -> ClientResult<Ctx> {
     Ok(Ctx {
         client: Client::new(endpoint)?,
         json: global.json,
+        agent: AgentEnv::from_env(),
     })
 }
 
@@ -92,8 +95,8 @@ impl Ctx {
         if let Some(p) = &opt.project {
             return Ok(p.clone());
         }
-        if let Some(p) = env("BATON_PROJECT_ID") {
-            return Ok(p);
+        if let Some(p) = &self.agent.project_id {
+            return Ok(p.clone());
         }
         let projects = self.client.get("/api/projects").await?;
         match projects.as_array().map(Vec::as_slice) {
@@ -109,41 +112,19 @@ impl Ctx {
 
     /// The task meant: the one given, else this session's only task.
     pub fn task(&self, given: Option<String>) -> ClientResult<String> {
-        if let Some(t) = given {
-            return Ok(t);
-        }
-        let ids: Vec<String> = env("BATON_TASK_IDS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        match ids.as_slice() {
-            [only] => Ok(only.clone()),
-            [] => Err(ClientError::Setup(
-                "which task? give its id (outside an agent session there is no current task)"
-                    .into(),
-            )),
-            several => Err(ClientError::Setup(format!(
-                "this session works on several tasks ({}); give the id",
-                several.join(", ")
-            ))),
-        }
+        self.agent.task(given, "give its id")
     }
 
     /// The session meant: the one given, else this agent's own.
     pub fn session(&self, given: Option<String>) -> ClientResult<String> {
-        given.or_else(|| env("BATON_SESSION_ID")).ok_or_else(|| {
-            ClientError::Setup(
-                "which session? run this inside an agent session, or pass --session ID".into(),
-            )
-        })
+        given
+            .or_else(|| self.agent.session_id.clone())
+            .ok_or_else(|| {
+                ClientError::Setup(
+                    "which session? run this inside an agent session, or pass --session ID".into(),
+                )
+            })
     }
-}
-
-pub(super) fn env(key: &str) -> Option<String> {
-    std::env::var(key).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// Percent-encodes a value for a URL path or query.

@@ -120,7 +120,7 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
                 set(
                     &mut msg,
                     "sessionId",
-                    super::run::env("BATON_SESSION_ID").map(Value::from),
+                    ctx.agent.session_id.clone().map(Value::from),
                 );
                 ctx.client.post("/api/messages", &msg).await?;
             }

@@ -5,6 +5,7 @@
 //! The server is `BATON_API_URL` + `BATON_TOKEN` (what Baton gives every agent), else the
 //! address the running server recorded in `<data-dir>/server.json` with the token beside it.
 
+mod agent_env;
 mod discover;
 pub mod tls;
 
@@ -16,6 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use agent_env::AgentEnv;
 pub use discover::{discover, Endpoint};
 
 /// Why a request did not give an answer.

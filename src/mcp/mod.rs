@@ -18,7 +18,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 
 use crate::cli::Global;
-use crate::client::{discover, Client, ClientError};
+use crate::client::{discover, AgentEnv, Client, ClientError};
 
 pub use tools::BatonMcp;
 
@@ -32,7 +32,7 @@ pub async fn serve_stdio(global: &Global) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let client = Client::new(endpoint).map_err(|e| e.to_string())?;
-    let server = BatonMcp::new(client, Context::from_env());
+    let server = BatonMcp::new(client, AgentEnv::from_env());
     let running = server
         .serve(rmcp::transport::stdio())
         .await
@@ -42,32 +42,6 @@ pub async fn serve_stdio(global: &Global) -> Result<(), String> {
         .await
         .map_err(|e| format!("MCP server stopped: {e}"))?;
     Ok(())
-}
-
-/// Who the agent is, from the environment Baton gave it (all optional: outside a session the
-/// tools need explicit ids).
-#[derive(Clone, Debug, Default)]
-pub struct Context {
-    pub project_id: Option<String>,
-    pub session_id: Option<String>,
-    pub task_ids: Vec<String>,
-}
-
-impl Context {
-    pub fn from_env() -> Self {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        Self {
-            project_id: var("BATON_PROJECT_ID"),
-            session_id: var("BATON_SESSION_ID"),
-            task_ids: var("BATON_TASK_IDS")
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        }
-    }
 }
 
 const INSTRUCTIONS: &str = "Baton runs you in a terminal on a task. Use these tools to read your \

@@ -9,15 +9,14 @@ use rmcp::{tool, tool_router, ErrorData as McpError};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::Context;
 use crate::cli::encode as enc;
-use crate::client::{Client, ClientError};
+use crate::client::{AgentEnv, Client, ClientError};
 
 /// The MCP server: a client of the API plus who the agent is.
 #[derive(Clone)]
 pub struct BatonMcp {
     pub(super) client: Client,
-    pub(super) context: Context,
+    pub(super) context: AgentEnv,
     pub(super) tool_router: ToolRouter<Self>,
 }
 
@@ -171,7 +170,7 @@ fn query(pairs: Vec<(&str, Option<String>)>) -> String {
 }
 
 impl BatonMcp {
-    pub fn new(client: Client, context: Context) -> Self {
+    pub fn new(client: Client, context: AgentEnv) -> Self {
         Self {
             client,
             context,
@@ -188,19 +187,7 @@ impl BatonMcp {
     }
 
     fn task(&self, given: Option<String>) -> Result<String, ClientError> {
-        if let Some(t) = given {
-            return Ok(t);
-        }
-        match self.context.task_ids.as_slice() {
-            [only] => Ok(only.clone()),
-            [] => Err(ClientError::Setup(
-                "taskId is required: this session has no task".into(),
-            )),
-            several => Err(ClientError::Setup(format!(
-                "taskId is required: this session works on {}",
-                several.join(", ")
-            ))),
-        }
+        self.context.task(given, "taskId is required")
     }
 
     pub(super) async fn task_title(&self, id: &str) -> String {
@@ -341,12 +328,7 @@ impl BatonMcp {
         Parameters(a): Parameters<PostMessageArgs>,
     ) -> Result<CallToolResult, McpError> {
         let result = async {
-            let task = a
-                .task_id
-                .or_else(|| match self.context.task_ids.as_slice() {
-                    [only] => Some(only.clone()),
-                    _ => None,
-                });
+            let task = a.task_id.or_else(|| self.context.only_task());
             let body = with(
                 json!({ "projectId": self.project(None)?, "body": a.body }),
                 vec![
