@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use super::output::{self, age, list, s};
 use super::run::{enc, Ctx};
 use super::{SubtaskCommand, TaskCommand};
-use crate::client::{ClientError, ClientResult};
+use crate::client::{with_present, ClientError, ClientResult};
 use crate::model::TaskStatus;
 
 pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
@@ -58,15 +58,18 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
             depends_on,
         } => {
             let project = ctx.project(&project).await?;
-            let mut body = json!({ "projectId": project, "title": title });
-            set(&mut body, "description", description.map(Value::from));
-            set(&mut body, "prompt", prompt.map(Value::from));
-            set(&mut body, "priority", priority.map(|p| p.as_str().into()));
-            set(&mut body, "tags", (!tags.is_empty()).then(|| json!(tags)));
-            set(
-                &mut body,
-                "dependsOn",
-                (!depends_on.is_empty()).then(|| json!(depends_on)),
+            let body = with_present(
+                json!({ "projectId": project, "title": title }),
+                vec![
+                    ("description", description.map(Value::from)),
+                    ("prompt", prompt.map(Value::from)),
+                    ("priority", priority.map(|p| p.as_str().into())),
+                    ("tags", (!tags.is_empty()).then(|| json!(tags))),
+                    (
+                        "dependsOn",
+                        (!depends_on.is_empty()).then(|| json!(depends_on)),
+                    ),
+                ],
             );
             let task = ctx.client.post("/api/tasks", &body).await?;
             ctx.print(&task, |t| println!("{}", s(t, "id")));
@@ -86,13 +89,17 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
             tags,
         } => {
             let id = ctx.task(id)?;
-            let mut patch = json!({});
-            set(&mut patch, "title", title.map(Value::from));
-            set(&mut patch, "description", description.map(Value::from));
-            set(&mut patch, "prompt", prompt.map(Value::from));
-            set(&mut patch, "status", status.map(|s| s.as_str().into()));
-            set(&mut patch, "priority", priority.map(|p| p.as_str().into()));
-            set(&mut patch, "tags", tags.map(|t| json!(t)));
+            let patch = with_present(
+                json!({}),
+                vec![
+                    ("title", title.map(Value::from)),
+                    ("description", description.map(Value::from)),
+                    ("prompt", prompt.map(Value::from)),
+                    ("status", status.map(|s| s.as_str().into())),
+                    ("priority", priority.map(|p| p.as_str().into())),
+                    ("tags", tags.map(|t| json!(t))),
+                ],
+            );
             if patch.as_object().is_some_and(|o| o.is_empty()) {
                 return Err(ClientError::Setup(
                     "nothing to change: give --title, --status, --priority, … (see --help)".into(),
@@ -114,13 +121,11 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
                 )
                 .await?;
             if let Some(reason) = reason {
-                let mut msg = json!({
-                    "projectId": task["projectId"], "taskId": id, "type": "BLOCKED", "body": reason
-                });
-                set(
-                    &mut msg,
-                    "sessionId",
-                    ctx.agent.session_id.clone().map(Value::from),
+                let msg = with_present(
+                    json!({
+                        "projectId": task["projectId"], "taskId": id, "type": "BLOCKED", "body": reason
+                    }),
+                    vec![("sessionId", ctx.agent.session_id.clone().map(Value::from))],
                 );
                 ctx.client.post("/api/messages", &msg).await?;
             }
@@ -196,12 +201,6 @@ async fn patch_and_print(ctx: &Ctx, id: &str, patch: &Value) -> ClientResult<()>
         .await?;
     ctx.print(&task, |t| println!("{} is {}", s(t, "id"), s(t, "status")));
     Ok(())
-}
-
-fn set(body: &mut Value, key: &str, value: Option<Value>) {
-    if let Some(v) = value {
-        body[key] = v;
-    }
 }
 
 /// A subtask by id, by its number in `task show` (1-based), or by its exact title.

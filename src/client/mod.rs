@@ -217,6 +217,19 @@ impl Client {
     }
 }
 
+/// `body` (an object) with those of `members` that are present: a request body from optional
+/// fields.
+pub fn with_present(mut body: Value, members: Vec<(&str, Option<Value>)>) -> Value {
+    if let Some(object) = body.as_object_mut() {
+        for (key, value) in members {
+            if let Some(v) = value {
+                object.insert(key.to_owned(), v);
+            }
+        }
+    }
+    body
+}
+
 /// Passes a 2xx answer on; turns anything else into [`ClientError::Api`].
 async fn check(response: reqwest::Response) -> ClientResult<reqwest::Response> {
     let status = response.status();

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::cli::encode as enc;
-use crate::client::{AgentEnv, Client, ClientError};
+use crate::client::{with_present, AgentEnv, Client, ClientError};
 
 /// The MCP server: a client of the API plus who the agent is.
 #[derive(Clone)]
@@ -149,18 +149,6 @@ fn answer(result: Result<Value, ClientError>) -> Result<CallToolResult, McpError
     })
 }
 
-/// `body` with the given members that are present.
-fn with(mut body: Value, members: Vec<(&str, Option<Value>)>) -> Value {
-    if let Some(object) = body.as_object_mut() {
-        for (key, value) in members {
-            if let Some(v) = value {
-                object.insert(key.to_owned(), v);
-            }
-        }
-    }
-    body
-}
-
 fn query(pairs: Vec<(&str, Option<String>)>) -> String {
     let present: Vec<(&str, String)> = pairs
         .into_iter()
@@ -237,7 +225,7 @@ impl BatonMcp {
         Parameters(a): Parameters<CreateTaskArgs>,
     ) -> Result<CallToolResult, McpError> {
         let result = async {
-            let body = with(
+            let body = with_present(
                 json!({ "projectId": self.project(a.project_id)?, "title": a.title }),
                 vec![
                     ("description", a.description.map(Value::from)),
@@ -261,7 +249,7 @@ impl BatonMcp {
     ) -> Result<CallToolResult, McpError> {
         let result = async {
             let id = self.task(a.task_id)?;
-            let patch = with(
+            let patch = with_present(
                 Value::Object(Map::new()),
                 vec![
                     ("title", a.title.map(Value::from)),
@@ -303,7 +291,7 @@ impl BatonMcp {
     ) -> Result<CallToolResult, McpError> {
         let result = async {
             let id = self.task(a.task_id)?;
-            let patch = with(
+            let patch = with_present(
                 Value::Object(Map::new()),
                 vec![
                     ("status", a.status.map(Value::from)),
@@ -329,7 +317,7 @@ impl BatonMcp {
     ) -> Result<CallToolResult, McpError> {
         let result = async {
             let task = a.task_id.or_else(|| self.context.only_task());
-            let body = with(
+            let body = with_present(
                 json!({ "projectId": self.project(None)?, "body": a.body }),
                 vec![
                     ("type", a.kind.map(Value::from)),
@@ -411,7 +399,7 @@ impl BatonMcp {
         Parameters(a): Parameters<StartSessionArgs>,
     ) -> Result<CallToolResult, McpError> {
         let result = async {
-            let body = with(
+            let body = with_present(
                 json!({
                     "projectId": self.project(None)?,
                     "taskIds": a.task_ids,
