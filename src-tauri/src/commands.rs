@@ -259,6 +259,9 @@ async fn terminal_attach(
                 FeedItem::Replay { offset } => {
                     json(serde_json::json!({ "type": "replay", "offset": offset }))
                 }
+                FeedItem::Screen { offset, data } => {
+                    json(serde_json::json!({ "type": "screen", "offset": offset, "data": data }))
+                }
                 FeedItem::Exit { code, signal } => {
                     json(serde_json::json!({ "type": "exit", "code": code, "signal": signal }))
                 }

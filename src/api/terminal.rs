@@ -1,8 +1,12 @@
 //! `/api/sessions/:id/terminal` (WebSocket) and `/api/sessions/:id/output` (raw bytes).
 //!
-//! On connect a viewer first gets `{"type":"replay","offset":N}` and the output from byte `N`
-//! (the in-memory tail, or `?offset=` it asked for) as binary frames, then live output as binary
-//! frames, without a gap or a repeat. It types with binary frames (or text frames that are not a
+//! On connect a viewer of a running session first gets `{"type":"screen","offset":N,"data":"…"}`:
+//! the current screen (from the server's screen model) to draw on a reset terminal, after which
+//! the output continues from byte `N`. With `?offset=` (a reconnect), it gets
+//! `{"type":"replay","offset":N}` and the output from byte `N` instead — unless that is more than
+//! 1 MiB behind, when it gets the screen. An ended session is replayed from its in-memory tail.
+//! Then live output as binary frames, without a gap or a repeat. The server answers the
+//! program's terminal queries itself: a viewer's terminal must not answer them. It types with binary frames (or text frames that are not a
 //! JSON control message) and sends `{"type":"resize","cols":..,"rows":..}`. When the process
 //! exits the viewer gets the rest of the output, `{"type":"exit","code":..,"signal":..}`, and a
 //! normal close. A viewer too slow to keep up is closed with 1013 and a reason naming the offset
@@ -144,6 +148,7 @@ async fn viewer(
             item = feed.next() => {
                 let frames = match item {
                     Some(FeedItem::Replay { offset }) => vec![text(json!({ "type": "replay", "offset": offset }))],
+                    Some(FeedItem::Screen { offset, data }) => vec![text(json!({ "type": "screen", "offset": offset, "data": data }))],
                     Some(FeedItem::Data(bytes)) => vec![Message::Binary(bytes)],
                     Some(FeedItem::Exit { code, signal }) => vec![
                         text(json!({ "type": "exit", "code": code, "signal": signal })),

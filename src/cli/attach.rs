@@ -76,6 +76,11 @@ pub(super) async fn attach(ctx: &Ctx, id: &str) -> ClientResult<()> {
                 Some(Ok(Message::Binary(bytes))) => write_out(&bytes)?,
                 Some(Ok(Message::Text(text))) => {
                     let control: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                    if control["type"] == "screen" {
+                        // The current screen, drawn from the top of a cleared window.
+                        write_out(b"\x1b[H\x1b[2J")?;
+                        write_out(control["data"].as_str().unwrap_or_default().as_bytes())?;
+                    }
                     if control["type"] == "exit" {
                         drop(_raw);
                         eprintln!("\r\n[{}]", exit_words(&control));

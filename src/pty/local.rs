@@ -13,7 +13,7 @@ use portable_pty::{native_pty_system, MasterPty, PtySize};
 use tokio::sync::watch;
 
 use super::spawn::spawn_on;
-use super::{find_program, Exit, Output, PtyError, PtyHost, Size, SpawnRequest, Terminal};
+use super::{find_program, Exit, Output, PtyError, PtyHost, Screen, Size, SpawnRequest, Terminal};
 use crate::clock::now_ms;
 
 const BATCH: usize = 64 * 1024;
@@ -24,8 +24,9 @@ pub struct LocalHost;
 struct LocalTerminal {
     pid: u32,
     master: Mutex<Box<dyn MasterPty + Send>>,
-    writer: Mutex<Box<dyn Write + Send>>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
     exit: watch::Receiver<Option<Exit>>,
+    screen: Arc<Screen>,
 }
 
 impl PtyHost for LocalHost {
@@ -70,6 +71,19 @@ impl PtyHost for LocalHost {
             .take_writer()
             .map_err(|e| PtyError::Open(e.to_string()))?;
         let fd = pair.master.as_raw_fd();
+        let writer = Arc::new(Mutex::new(writer));
+        // The screen model answers the program's terminal queries (once, whoever watches).
+        let answers = Arc::clone(&writer);
+        let screen = Screen::start(&output, request.size, move |bytes| {
+            let mut writer = answers.lock().unwrap_or_else(|p| p.into_inner());
+            if writer
+                .write_all(bytes)
+                .and_then(|()| writer.flush())
+                .is_err()
+            {
+                tracing::debug!("a terminal query's answer found the terminal closed");
+            }
+        })?;
 
         let (exit_tx, exit_rx) = watch::channel(None);
         let (eof_tx, eof_rx) = std::sync::mpsc::channel::<()>();
@@ -105,8 +119,9 @@ impl PtyHost for LocalHost {
         Ok(Arc::new(LocalTerminal {
             pid,
             master: Mutex::new(pair.master),
-            writer: Mutex::new(writer),
+            writer,
             exit: exit_rx,
+            screen,
         }))
     }
 }
@@ -193,6 +208,7 @@ impl Terminal for LocalTerminal {
     }
 
     fn resize(&self, size: Size) -> Result<(), PtyError> {
+        self.screen.resize(size);
         self.master
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -223,6 +239,10 @@ impl Terminal for LocalTerminal {
 
     fn exited(&self) -> watch::Receiver<Option<Exit>> {
         self.exit.clone()
+    }
+
+    fn screen(&self) -> &Arc<Screen> {
+        &self.screen
     }
 }
 

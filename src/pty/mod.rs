@@ -10,6 +10,7 @@
 
 mod local;
 mod output;
+pub mod screen;
 mod spawn;
 
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 pub use local::LocalHost;
 pub use output::{Chunk, Output, Replay};
+pub use screen::{Screen, Snapshot};
 
 /// A terminal size in character cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +87,10 @@ pub trait Terminal: Send + Sync {
     fn pid(&self) -> u32;
     /// Writes input (keystrokes, pasted text) to the program.
     fn write(&self, bytes: &[u8]) -> Result<(), PtyError>;
+    /// Resizes the terminal (and its screen model).
     fn resize(&self, size: Size) -> Result<(), PtyError>;
+    /// The server's model of the screen, which answers the program's terminal queries.
+    fn screen(&self) -> &Arc<Screen>;
     /// Sends `signal` (e.g. `libc::SIGTERM`) to the program's whole process group.
     fn signal(&self, signal: i32) -> Result<(), PtyError>;
     /// Resolves once the process has exited *and* all its output has reached the [`Output`].

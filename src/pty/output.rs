@@ -145,6 +145,19 @@ impl Output {
         })
     }
 
+    /// Subscribes to live output from the current end: `(end, receiver)`.
+    pub fn subscribe(&self) -> (u64, broadcast::Receiver<Chunk>) {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        (state.end, self.live.subscribe())
+    }
+
+    /// The current end and the last `n` bytes (at most) before it, read together.
+    pub fn recent_with_end(&self, n: usize) -> (u64, Vec<u8>) {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let skip = state.tail.len().saturating_sub(n);
+        (state.end, state.tail.iter().skip(skip).copied().collect())
+    }
+
     /// The last `n` bytes (at most) of the output.
     pub fn recent(&self, n: usize) -> Vec<u8> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,7 +1,9 @@
 //! Watching and typing into a session's terminal, for every door alike (the WebSocket of the API,
-//! the Tauri channel of the desktop window): a [`Feed`] yields the replay header, the history from
-//! the asked-for offset, live output — never a gap, never a byte twice — and finally how the
-//! process ended. A feed that falls too far behind ends with `Lagged` and the offset to resume from.
+//! the Tauri channel of the desktop window): a [`Feed`] yields where it starts — the current
+//! screen of a running session (from the server's screen model: instant, however much it printed)
+//! or the replay header and the history from the asked-for offset —, then live output — never a
+//! gap, never a byte twice — and finally how the process ended. A feed that falls too far behind
+//! ends with `Lagged` and the offset to resume from.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -16,12 +18,20 @@ use crate::pty::{Chunk, Exit, Size};
 
 /// History goes out in pieces of at most this many bytes.
 const PIECE: usize = 64 * 1024;
+/// A viewer asking for more history than this of a running session gets its screen instead.
+const MAX_REPLAY: u64 = 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeedItem {
     /// First: the offset the output that follows starts at.
     Replay {
         offset: u64,
+    },
+    /// First, instead of `Replay`: reset the terminal and draw `data` (the screen now); the
+    /// output that follows starts at `offset`.
+    Screen {
+        offset: u64,
+        data: String,
     },
     Data(Bytes),
     /// Last, when the process has ended (or had ended before).
@@ -118,12 +128,27 @@ impl Service {
         let session = self.get_session(id, actor).await?;
         own_terminal(id, actor)?;
         let output = self.session_output(id)?;
+        // A running session shows its current screen, unless the viewer resumes from a recent
+        // offset (then the bytes it missed are exact and few).
+        let far_behind = |from: u64| output.end().saturating_sub(from) > MAX_REPLAY;
+        let snapshot = match (&run, offset) {
+            (Some(run), None) => Some(run.terminal.screen().snapshot()),
+            (Some(run), Some(from)) if far_behind(from) => Some(run.terminal.screen().snapshot()),
+            _ => None,
+        };
+        let from = snapshot.as_ref().map(|s| s.offset).or(offset);
         // Subscribe (inside `replay`) before anything else can be printed: no gap.
         let replay = output
-            .replay(offset)
+            .replay(from)
             .map_err(|e| ServiceError::Unavailable(format!("cannot read the session log: {e}")))?;
-        let mut pending = VecDeque::from([FeedItem::Replay {
-            offset: replay.offset,
+        let mut pending = VecDeque::from([match snapshot {
+            Some(snapshot) => FeedItem::Screen {
+                offset: replay.offset,
+                data: snapshot.data,
+            },
+            None => FeedItem::Replay {
+                offset: replay.offset,
+            },
         }]);
         pending.extend(
             replay

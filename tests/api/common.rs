@@ -357,8 +357,10 @@ pub struct Term {
     pub seen: Vec<u8>,
     /// Where `until` looks from.
     cursor: usize,
-    /// The offset the replay started at.
+    /// The offset the replay (or the screen) started at.
     pub offset: u64,
+    /// The screen the server drew first, for a running session without `?offset=`.
+    pub screen: Option<String>,
     /// JSON control messages received (replay, exit, errors).
     pub controls: Vec<Value>,
     pub closed: Option<u16>,
@@ -375,6 +377,7 @@ impl Term {
             seen: Vec::new(),
             cursor: 0,
             offset: 0,
+            screen: None,
             controls: Vec::new(),
             closed: None,
         };
@@ -383,8 +386,20 @@ impl Term {
             .controls
             .first()
             .cloned()
-            .expect("the first frame is the replay header");
-        assert_eq!(first["type"], "replay");
+            .expect("the first frame is the replay header or the screen");
+        match first["type"].as_str() {
+            Some("replay") => {}
+            Some("screen") => {
+                let data = first["data"]
+                    .as_str()
+                    .expect("the screen's data")
+                    .to_owned();
+                // The screen shows what was printed: searchable like replayed output.
+                term.seen.extend_from_slice(data.as_bytes());
+                term.screen = Some(data);
+            }
+            other => panic!("unexpected first frame {other:?}"),
+        }
         term.offset = first["offset"].as_u64().unwrap();
         term
     }
