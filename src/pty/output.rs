@@ -158,6 +158,14 @@ impl Output {
         (state.end, state.tail.iter().skip(skip).copied().collect())
     }
 
+    /// The bytes from `from` to the end, if the in-memory tail still holds them.
+    pub fn tail_from(&self, from: u64) -> Option<Vec<u8>> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let tail_start = state.end - state.tail.len() as u64;
+        let skip = from.checked_sub(tail_start)?;
+        Some(state.tail.iter().skip(skip as usize).copied().collect())
+    }
+
     /// The last `n` bytes (at most) of the output.
     pub fn recent(&self, n: usize) -> Vec<u8> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());

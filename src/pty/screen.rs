@@ -281,6 +281,8 @@ fn parser(size: Size) -> vt100::Parser<Scrolled> {
 pub struct Screen {
     model: Mutex<ScreenModel>,
     output: Weak<Output>,
+    /// Writes answers to the program.
+    answer: Box<dyn Fn(&[u8]) + Send + Sync>,
 }
 
 impl Screen {
@@ -289,17 +291,18 @@ impl Screen {
     pub fn start(
         output: &Arc<Output>,
         size: Size,
-        answer: impl Fn(&[u8]) + Send + 'static,
+        answer: impl Fn(&[u8]) + Send + Sync + 'static,
     ) -> std::io::Result<Arc<Self>> {
         let (offset, live) = output.subscribe();
         let screen = Arc::new(Self {
             model: Mutex::new(ScreenModel::new(size, offset)),
             output: Arc::downgrade(output),
+            answer: Box::new(answer),
         });
         let feeding = Arc::clone(&screen);
         std::thread::Builder::new()
             .name("pty-screen".into())
-            .spawn(move || feeding.feed_from(live, answer))?;
+            .spawn(move || feeding.feed_from(live))?;
         Ok(screen)
     }
 
@@ -307,7 +310,7 @@ impl Screen {
         self.model.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn feed_from(&self, mut live: broadcast::Receiver<super::Chunk>, answer: impl Fn(&[u8])) {
+    fn feed_from(&self, mut live: broadcast::Receiver<super::Chunk>) {
         loop {
             let mut chunks = Vec::new();
             match live.blocking_recv() {
@@ -336,12 +339,13 @@ impl Screen {
                 answers
             };
             if !answers.is_empty() {
-                answer(&answers);
+                (self.answer)(&answers);
             }
         }
     }
 
-    /// The screen now (rebuilt first if a flood left it stale).
+    /// The screen as of the last byte printed (caught up first if its thread is behind, rebuilt
+    /// if a flood left it stale).
     pub fn snapshot(&self) -> Snapshot {
         let mut model = self.model();
         self.freshen(&mut model);
@@ -365,13 +369,31 @@ impl Screen {
     }
 
     fn freshen(&self, model: &mut ScreenModel) {
-        if !model.is_stale() {
+        let Some(output) = self.output.upgrade() else {
             return;
+        };
+        if !model.is_stale() {
+            // The feeding thread may not have seen the last chunks yet: take them from the tail
+            // (it skips them later by offset).
+            let from = model.offset();
+            let behind = output.end().saturating_sub(from);
+            if behind == 0 {
+                return;
+            }
+            if behind <= REBUILD as u64 {
+                if let Some(bytes) = output.tail_from(from) {
+                    let answers = model.feed(from, &bytes, Instant::now());
+                    if !answers.is_empty() {
+                        (self.answer)(&answers);
+                    }
+                    if !model.is_stale() {
+                        return;
+                    }
+                }
+            }
         }
-        if let Some(output) = self.output.upgrade() {
-            let (end, tail) = output.recent_with_end(REBUILD);
-            model.rebuild(end, &tail);
-        }
+        let (end, tail) = output.recent_with_end(REBUILD);
+        model.rebuild(end, &tail);
     }
 }
 

@@ -7,8 +7,14 @@
 //! back as `you said: …`. On SIGWINCH it prints `resized COLSxROWS`. Its arguments are printed at
 //! start as `args: a|b|c`.
 //!
+//! At start it prints `started at COLSxROWS`, the terminal size it was given.
+//!
 //! For benchmarks: `--generate BYTES` writes deterministic printable lines in raw mode and exits;
 //! `--echo` writes every byte it reads straight back.
+//!
+//! For the terminal-query tests: `--record FILE [QUERY…]` turns echo off (raw mode), prints
+//! `recording at COLSxROWS`, asks each QUERY (`da` = `ESC[c`, `cpr` = `ESC[6n`, `bg` = `OSC 11;?`),
+//! and then appends every byte it receives to FILE, printing `got …` (escaped) for each read.
 
 use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
@@ -126,6 +132,7 @@ fn main() {
     match args.as_slice() {
         [flag, bytes] if flag == "--generate" => return generate(bytes.parse().unwrap_or(0)),
         [flag] if flag == "--echo" => return echo(),
+        [flag, file, queries @ ..] if flag == "--record" => return record(file, queries),
         _ => {}
     }
     // SAFETY: installing a handler that only stores to an atomic.
@@ -139,7 +146,9 @@ fn main() {
             say(&format!("\nresized {c}x{r}\n"));
         }
     });
+    let (c, r) = size();
     say("\x1b[1;32mscripted agent ready\x1b[0m \x1b[38;5;208mcolours\x1b[0m\n");
+    say(&format!("started at {c}x{r}\n"));
     say(&format!("args: {}\n", args.join("|")));
     prompt();
     let stdin = std::io::stdin();
@@ -213,5 +222,53 @@ fn main() {
             _ => say(&format!("you said: {line}\n")),
         }
         prompt();
+    }
+}
+
+/// Raw mode, then asks the terminal `queries` and records everything it receives in `file`.
+fn record(file: &str, queries: &[String]) {
+    // SAFETY: termios of our own terminal.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(0, &mut t) == 0 {
+            libc::cfmakeraw(&mut t);
+            t.c_oflag |= libc::OPOST | libc::ONLCR;
+            libc::tcsetattr(0, libc::TCSANOW, &t);
+        }
+    }
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .expect("record file");
+    let (c, r) = size();
+    say(&format!("recording at {c}x{r}\n"));
+    for q in queries {
+        say(match q.as_str() {
+            "da" => "\x1b[c",
+            "cpr" => "\x1b[6n",
+            "bg" => "\x1b]11;?\x07",
+            _ => "",
+        });
+    }
+    say("asked\n");
+    let mut buf = [0u8; 4096];
+    let mut stdin = std::io::stdin().lock();
+    loop {
+        let n = match stdin.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let _ = log.write_all(&buf[..n]);
+        let _ = log.flush();
+        let shown: String = buf[..n]
+            .iter()
+            .map(|&b| match b {
+                0x1b => "ESC".to_owned(),
+                0x20..=0x7e => (b as char).to_string(),
+                _ => format!("<{b:02x}>"),
+            })
+            .collect();
+        say(&format!("got {shown}\n"));
     }
 }

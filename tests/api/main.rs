@@ -9,6 +9,7 @@ mod messages;
 mod observability;
 mod persistence;
 mod projects;
+mod screens;
 mod security;
 mod sessions;
 mod streams;

@@ -11,12 +11,57 @@ import { WebglAddon } from '@xterm/addon-webgl';
 import '@xterm/xterm/css/xterm.css';
 import type { Api, TerminalConnection } from './transport/api';
 import type { Session } from './types';
+import { silenceQueries } from './queries';
 
 const THEME = {
   background: '#0f1115', foreground: '#d8dee9', cursor: '#e5c07b', selectionBackground: '#3b4252',
   black: '#1d2021', red: '#e06c75', green: '#98c379', yellow: '#e5c07b', blue: '#61afef',
   magenta: '#c678dd', cyan: '#56b6c2', white: '#d8dee9',
 };
+
+const OPTIONS = {
+  fontFamily: 'DejaVu Sans Mono, Menlo, Consolas, monospace', fontSize: 13, theme: THEME,
+  scrollback: 10000, allowProposedApi: true, cursorBlink: true,
+};
+const SCROLLBAR = 14; // what FitAddon leaves for the scrollbar
+let measurer: XTerm | null = null;
+
+/** The size of one character cell, measured by a hidden terminal with the panes' font. */
+function cellSize(): { width: number; height: number } | null {
+  if (!measurer) {
+    const box = document.createElement('div');
+    box.style.cssText = 'position:absolute;left:-10000px;top:0;width:400px;height:200px;visibility:hidden';
+    document.body.appendChild(box);
+    measurer = new XTerm(OPTIONS);
+    measurer.open(box);
+  }
+  const cell = (measurer as any)._core?._renderService?.dimensions?.css?.cell;
+  return cell && cell.width > 0 && cell.height > 0 ? cell : null;
+}
+
+/** The terminal size a pane whose terminal area is `host` shows, computed as FitAddon does. */
+export function paneSize(host: HTMLElement): { cols: number; rows: number } | null {
+  const cell = cellSize();
+  if (!cell) return null;
+  const style = window.getComputedStyle(host);
+  const height = parseInt(style.getPropertyValue('height'));
+  const width = Math.max(0, parseInt(style.getPropertyValue('width')));
+  if (!height || !width) return null;
+  return {
+    cols: Math.max(2, Math.floor((width - SCROLLBAR) / cell.width)),
+    rows: Math.max(1, Math.floor(height / cell.height)),
+  };
+}
+
+/** Where a pane for a session about to start will be: drawn empty, so that its size is known first. */
+export function PendingPane() {
+  return (
+    <div class="pane focused" data-session="pending">
+      <div class="pane-head"><span class="dot working" /><span class="pane-name">starting…</span></div>
+      <div class="xterm-host" />
+    </div>
+  );
+}
 
 export function TerminalPane({ api, session, focused, onFocus, onStop, onRestart, onClose }: {
   api: Api; session: Session; focused: boolean; onFocus(): void; onStop(): void; onRestart(): void; onClose(): void;
@@ -28,16 +73,16 @@ export function TerminalPane({ api, session, focused, onFocus, onStop, onRestart
   const [query, setQuery] = useState('');
 
   useEffect(() => {
-    const term = new XTerm({
-      fontFamily: 'DejaVu Sans Mono, Menlo, Consolas, monospace', fontSize: 13, theme: THEME,
-      scrollback: 10000, allowProposedApi: true, cursorBlink: true,
-    });
+    const term = new XTerm(OPTIONS);
     const fit = new FitAddon();
     const search = new SearchAddon();
     term.loadAddon(fit);
     term.loadAddon(search);
     term.loadAddon(new WebLinksAddon());
     term.open(host.current!);
+    // Queries are answered by the server, once: this terminal never answers them (replays!).
+    silenceQueries(term);
+    try { fit.fit(); } catch { /* not laid out yet */ }
     try { term.loadAddon(new WebglAddon()); } catch { /* canvas renderer it is */ }
     termRef.current = term;
     searchRef.current = search;
@@ -50,14 +95,21 @@ export function TerminalPane({ api, session, focused, onFocus, onStop, onRestart
     const connect = () => {
       conn = api.terminal(session.id, next, {
         onReplay: (offset) => { if (next === null) next = offset; retry = 250; },
+        // The current screen, drawn on a reset terminal; output continues from `offset`.
+        onScreen: (offset, data) => { term.reset(); term.write(data); next = offset; retry = 250; },
         onData: (bytes) => { term.write(bytes); next = (next ?? 0) + bytes.length; },
         onExit: (code, signal) => {
           term.write(`\r\n\x1b[2m[process exited${signal ? ` by ${signal}` : ` with code ${code}`}]\x1b[0m\r\n`);
         },
-        onDrop: () => { if (alive) { setTimeout(connect, retry); retry = Math.min(retry * 2, 4000); } },
+        onDrop: () => {
+          if (alive) setTimeout(() => { connect(); conn?.resize(term.cols, term.rows); }, retry);
+          retry = Math.min(retry * 2, 4000);
+        },
       });
     };
     connect();
+    // Every viewer tells its size as soon as it is connected (sent when the socket opens).
+    conn?.resize(term.cols, term.rows);
     const input = term.onData((d) => conn?.write(d));
     const resized = term.onResize(({ cols, rows }) => conn?.resize(cols, rows));
     const observer = new ResizeObserver(() => { try { fit.fit(); } catch { /* not laid out yet */ } });

@@ -5,6 +5,8 @@ import type { AgentProfile, BusEvent, HistoryEntry, Message, Project, Session, S
 
 export interface TerminalHandlers {
   onReplay(offset: number): void;
+  /** Reset the terminal and draw `data` (the screen now); the output that follows starts at `offset`. */
+  onScreen(offset: number, data: string): void;
   onData(bytes: Uint8Array): void;
   onExit(code: number | null, signal: string | null): void;
   /** The stream broke (not a normal end): the caller reconnects from its offset. */
@@ -13,6 +15,7 @@ export interface TerminalHandlers {
 
 export interface TerminalConnection {
   write(data: string | Uint8Array): void;
+  /** Tells the size; before the connection is open, it is sent as soon as it is. */
   resize(cols: number, rows: number): void;
   close(): void;
 }
@@ -31,7 +34,7 @@ export interface Api {
   setDependencies(taskId: string, dependsOn: string[]): Promise<Task>;
   taskHistory(taskId: string): Promise<HistoryEntry[]>;
   listSessions(projectId: string): Promise<Session[]>;
-  startSession(body: { projectId: string; taskIds?: string[]; agentId?: string; command?: string[]; name?: string }): Promise<Session>;
+  startSession(body: { projectId: string; taskIds?: string[]; agentId?: string; command?: string[]; name?: string; cols?: number; rows?: number }): Promise<Session>;
   stopSession(id: string): Promise<Session>;
   restartSession(id: string): Promise<Session>;
   listAgents(): Promise<AgentProfile[]>;

@@ -90,10 +90,14 @@ export function httpApi(base: string, initialToken: string): Api {
       const ws = new WebSocket(`${wsBase}/api/sessions/${q(sessionId)}/terminal${query}`, protocols());
       ws.binaryType = 'arraybuffer';
       let ended = false;
+      let size: { cols: number; rows: number } | null = null;
+      const sendSize = () => { if (size) ws.send(JSON.stringify({ type: 'resize', ...size })); };
+      ws.onopen = sendSize;
       ws.onmessage = (m) => {
         if (typeof m.data === 'string') {
           const msg = JSON.parse(m.data);
           if (msg.type === 'replay') h.onReplay(msg.offset);
+          if (msg.type === 'screen') h.onScreen(msg.offset, msg.data);
           if (msg.type === 'exit') { ended = true; h.onExit(msg.code ?? null, msg.signal ?? null); }
         } else {
           h.onData(new Uint8Array(m.data as ArrayBuffer));
@@ -103,7 +107,7 @@ export function httpApi(base: string, initialToken: string): Api {
       const encoder = new TextEncoder();
       return {
         write: (data) => { if (ws.readyState === WebSocket.OPEN) ws.send(typeof data === 'string' ? encoder.encode(data) : data); },
-        resize: (cols, rows) => { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'resize', cols, rows })); },
+        resize: (cols, rows) => { size = { cols, rows }; if (ws.readyState === WebSocket.OPEN) sendSize(); },
         close: () => { ended = true; ws.close(); },
       };
     },

@@ -54,11 +54,12 @@ export async function tauriApi(): Promise<Api> {
     },
 
     terminal(sessionId: string, offset: number | null, h: TerminalHandlers): TerminalConnection {
-      const output = new Channel<ArrayBuffer | { type: string; offset?: number; code?: number; signal?: string }>();
+      const output = new Channel<ArrayBuffer | { type: string; offset?: number; data?: string; code?: number; signal?: string }>();
       let ended = false;
       output.onmessage = (m) => {
         if (m instanceof ArrayBuffer) { h.onData(new Uint8Array(m)); return; }
         if (m.type === 'replay') h.onReplay(m.offset ?? 0);
+        if (m.type === 'screen') h.onScreen(m.offset ?? 0, m.data ?? '');
         if (m.type === 'exit') { ended = true; h.onExit(m.code ?? null, m.signal ?? null); }
         if (m.type === 'lagged') { ended = true; h.onDrop(); }
       };

@@ -1,0 +1,123 @@
+//! The server's screen model, with real PTYs: it answers a program's terminal queries exactly
+//! once whatever the number of viewers (none included), a viewer of a running session gets the
+//! current screen rather than a replay, and the size a session is started with is the size its
+//! program sees from its first byte.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::{agent_bin, Server, DEADLINE};
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// Waits (with a deadline) until the file holds at least `min` bytes; returns its text.
+async fn recorded(file: &Path, min: usize) -> String {
+    let start = Instant::now();
+    loop {
+        let bytes = std::fs::read(file).unwrap_or_default();
+        if bytes.len() >= min {
+            return String::from_utf8_lossy(&bytes).into_owned();
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "only {:?} was received",
+            String::from_utf8_lossy(&bytes)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn queries_are_answered_once_by_the_server_whatever_the_number_of_viewers() {
+    let s = Server::start().await;
+    let (p, dir) = s.project_with_folder().await;
+    let file = dir.path().join("received");
+    let session = s
+        .agent_session(
+            &p,
+            json!({ "command": [agent_bin(), "--record", file.to_str().unwrap(), "da", "cpr", "bg"],
+                    "cols": 90, "rows": 30 }),
+        )
+        .await;
+    let sid = id(&session);
+    // Nobody watches: the server answers all three, in order, with the cursor where it was
+    // (after "recording at 90x30\r\n": row 2, column 1).
+    let expected = "\x1b[?1;2c\x1b[2;1R\x1b]11;rgb:0f0f/1111/1515\x1b\\";
+    assert_eq!(recorded(&file, expected.len()).await, expected);
+
+    // Five viewers come and go, then two watch at once: the screen each gets shows the program,
+    // and nothing more reaches it.
+    for _ in 0..5 {
+        let term = s.terminal(&sid, "").await;
+        let screen = term.screen.clone().expect("a running session is shown as its screen");
+        assert!(screen.contains("recording at 90x30"), "{screen:?}");
+        assert!(!screen.contains("\x1b[c"), "the screen holds no query: {screen:?}");
+    }
+    let mut a = s.terminal(&sid, "").await;
+    let mut b = s.terminal(&sid, "").await;
+    // Typing still works, and each keystroke arrives once.
+    a.type_line("x").await;
+    a.until("got x<0d>").await;
+    b.until("got x<0d>").await;
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{expected}x\r"),
+        "exactly one answer to each query, and the typed key"
+    );
+}
+
+#[tokio::test]
+async fn a_viewer_gets_the_screen_at_once_and_a_reconnect_gets_exact_bytes() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    let session = s
+        .agent_session(&p, json!({ "command": [agent_bin()], "cols": 60, "rows": 10 }))
+        .await;
+    let sid = id(&session);
+    let mut first = s.terminal(&sid, "?offset=0").await;
+    first.until("agent> ").await;
+    first.type_line("burst 500").await;
+    first.until("agent> ").await;
+    let end = first.offset + first.seen.len() as u64;
+
+    let term = s.terminal(&sid, "").await;
+    let screen = term.screen.clone().expect("the screen");
+    assert_eq!(term.offset, end, "the screen is as of the last byte printed");
+    // The last rows of the burst are on the screen, earlier lines come first as scrollback.
+    assert!(screen.contains("agent> "), "{screen:?}");
+    assert!(screen.contains("line 499"), "{screen:?}");
+    let scrollback = screen.find("line 0\x1b[0m\r\n").expect("scrollback first");
+    assert!(scrollback < screen.find("line 499").unwrap());
+
+    // A reconnect from a recent offset gets exactly the bytes it missed.
+    let resume = end - 7;
+    let mut again = s.terminal(&sid, &format!("?offset={resume}")).await;
+    assert!(again.screen.is_none());
+    assert_eq!(again.offset, resume);
+    again.type_line("hi").await;
+    let text = again.until("you said: hi").await;
+    assert!(text.starts_with("agent> "), "{text:?}");
+}
+
+#[tokio::test]
+async fn the_program_has_the_requested_size_from_its_first_byte() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    let session = s
+        .agent_session(&p, json!({ "command": [agent_bin()], "cols": 108, "rows": 45 }))
+        .await;
+    let mut term = s.terminal(&id(&session), "?offset=0").await;
+    term.until("started at 108x45\r\n").await;
+    let bad = s
+        .post(
+            "/api/sessions",
+            json!({ "projectId": p, "command": [agent_bin()], "cols": 1 }),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.body["details"]["field"], "cols");
+}
