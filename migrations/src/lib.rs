@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_initial;
 mod m20261124_000002_runs;
 mod m20261124_000003_doors;
+mod m20261201_000004_input_boxes;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_runs::Migration),
             Box::new(m20261124_000003_doors::Migration),
+            Box::new(m20261201_000004_input_boxes::Migration),
         ]
     }
 }

@@ -56,7 +56,8 @@ const BUILTINS: &[Builtin] = &[
         name: "Gemini CLI",
         program: "gemini",
         prompt_mode: PromptMode::Type,
-        wait_pattern: None,
+        // Its input box; the prompt is typed only once it shows (not into a login menu).
+        wait_pattern: Some("Type your message"),
         mcp: McpStyle::Gemini,
     },
     Builtin {
@@ -64,7 +65,7 @@ const BUILTINS: &[Builtin] = &[
         name: "Aider",
         program: "aider",
         prompt_mode: PromptMode::Type,
-        wait_pattern: None,
+        wait_pattern: Some(r"(?m)^\w*> $"),
         mcp: McpStyle::None,
     },
     Builtin {
@@ -91,6 +92,17 @@ type ProgramFile = (PathBuf, Option<SystemTime>);
 /// `--version` answers, per program file.
 #[derive(Default)]
 pub struct VersionCache(Mutex<HashMap<ProgramFile, Option<String>>>);
+
+/// A prompt is typed only when the agent's input box shows: a typing profile needs its pattern.
+fn check_typed_prompt(mode: PromptMode, wait_pattern: Option<&str>) -> ServiceResult<()> {
+    if mode == PromptMode::Type && wait_pattern.is_none() {
+        return Err(ServiceError::invalid(
+            "waitPattern",
+            "required when promptMode is type: the pattern of the agent's input box, so that the prompt is typed only when it shows",
+        ));
+    }
+    Ok(())
+}
 
 /// The program a profile names, with `$SHELL` resolved.
 pub fn resolve_program(program: &str) -> String {
@@ -176,6 +188,8 @@ impl Service {
         check_env("env", &env)?;
         let wait_pattern = input.wait_pattern.map(|p| check_pattern(&p)).transpose()?;
         let quiet_ms = check_quiet(input.quiet_ms.unwrap_or(DEFAULT_QUIET_MS))?;
+        let prompt_mode = input.prompt_mode.unwrap_or(PromptMode::Argument);
+        check_typed_prompt(prompt_mode, wait_pattern.as_deref())?;
         let _lock = self.write_lock().await;
         if agent_profile::Entity::find_by_id(id.clone())
             .one(&self.db)
@@ -195,11 +209,7 @@ impl Service {
             program: Set(program),
             args: Set(to_text(&args)),
             env: Set(to_text(&env)),
-            prompt_mode: Set(input
-                .prompt_mode
-                .unwrap_or(PromptMode::Argument)
-                .as_str()
-                .to_owned()),
+            prompt_mode: Set(prompt_mode.as_str().to_owned()),
             builtin: Set(false),
             wait_pattern: Set(wait_pattern),
             quiet_ms: Set(quiet_ms as i32),
@@ -245,6 +255,10 @@ impl Service {
         }
         if let Some(mcp) = patch.mcp {
             active.mcp = Set(mcp.as_str().to_owned());
+        }
+        if patch.prompt_mode.is_some() || patch.wait_pattern.is_some() {
+            let mode = PromptMode::parse(active.prompt_mode.as_ref()).unwrap_or(PromptMode::None);
+            check_typed_prompt(mode, active.wait_pattern.as_ref().as_deref())?;
         }
         if active.is_changed() {
             active.updated_at = Set(now_ms());

@@ -10,6 +10,7 @@
 mod agents;
 mod dependencies;
 mod error;
+pub mod handover;
 mod history;
 mod ids;
 mod lookup;
@@ -38,7 +39,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use error::{ServiceError, ServiceResult};
-pub use runs::{strip_ansi, DEFAULT_GRACE, DEFAULT_SIZE};
+pub use runs::{DEFAULT_GRACE, DEFAULT_SIZE};
 
 use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use super::agents::{resolve_program, DEFAULT_QUIET_MS};
 use super::error::{ServiceError, ServiceResult};
+use super::handover::{self, PromptGate};
 use super::runtime::Run;
 use super::{agents, mcp_config, views, Actor, Service};
 use crate::clock::now_ms;
@@ -250,31 +251,47 @@ impl Service {
             let mut typed_prompt = watch.typed_prompt.clone();
             let mut ticker = tokio::time::interval(TICK);
             let mut seen_output = 0;
-            let mut prompt_on_screen = false;
+            let mut active_at = started;
+            let mut screen = String::new();
+            let mut held: Option<&'static str> = None;
             loop {
                 tokio::select! {
                     _ = exited.wait_for(Option::is_some) => break,
                     _ = ticker.tick() => {}
                 }
                 let last = run.output.last_output_ms();
-                if let (Some(re), true) = (&watch.pattern, last != seen_output) {
-                    prompt_on_screen = re.is_match(&last_line(&run.output));
+                if last != seen_output {
+                    // A redraw right after a resize is not work.
+                    active_at = handover::activity_time(last, run.resized_at(), active_at);
+                    if watch.pattern.is_some() || typed_prompt.is_some() {
+                        screen = handover::screen_text(&run.terminal.screen().text());
+                    }
                 }
                 seen_output = last;
-                let quiet_for = now_ms() - last.max(started);
-                let next = if prompt_on_screen || quiet_for >= i64::from(watch.quiet_ms) {
-                    Activity::Waiting
-                } else {
-                    Activity::Working
-                };
+                let quiet = now_ms() - active_at.max(started) >= i64::from(watch.quiet_ms);
+                let next = handover::activity(quiet, watch.pattern.as_ref(), &screen);
                 if next != run.activity() {
                     run.set_activity(next);
                     if let Err(err) = service.record_activity(&run, next).await {
                         tracing::warn!(%err, session = run.session_id, "cannot record activity");
                     }
                 }
-                if next == Activity::Waiting {
-                    if let Some(prompt) = typed_prompt.take() {
+                if typed_prompt.is_none() {
+                    continue;
+                }
+                match handover::prompt_gate(quiet, watch.pattern.as_ref(), &screen) {
+                    PromptGate::NotYet => {}
+                    PromptGate::Hold(why) => {
+                        if held != Some(why) {
+                            held = Some(why);
+                            service.note_status(&run, Some(why)).await;
+                        }
+                    }
+                    PromptGate::Type => {
+                        let prompt = typed_prompt.take().unwrap_or_default();
+                        if held.take().is_some() {
+                            service.note_status(&run, None).await;
+                        }
                         let terminal = Arc::clone(&run.terminal);
                         let typed = format!("{prompt}\r");
                         let wrote =
@@ -297,6 +314,29 @@ impl Service {
             service.runtime.remove(&run);
             run.mark_done();
         });
+    }
+
+    /// Sets (or clears) the session's status line on Baton's behalf, e.g. why its prompt waits.
+    async fn note_status(&self, run: &Run, text: Option<&str>) {
+        let result = async {
+            let _lock = self.write_lock().await;
+            session::Entity::update_many()
+                .col_expr(
+                    session::Column::StatusText,
+                    Expr::value(text.map(str::to_owned)),
+                )
+                .col_expr(session::Column::UpdatedAt, Expr::value(now_ms()))
+                .filter(session::Column::Id.eq(run.session_id.clone()))
+                .exec(&self.db)
+                .await?;
+            let session = views::session_by_id(&self.db, &self.runtime, &run.session_id).await?;
+            self.publish_all(vec![Event::SessionUpdated(session)]);
+            ServiceResult::Ok(())
+        }
+        .await;
+        if let Err(err) = result {
+            tracing::warn!(%err, session = run.session_id, "cannot record the session's status");
+        }
     }
 
     async fn record_activity(&self, run: &Run, activity: Activity) -> ServiceResult<()> {
@@ -583,57 +623,6 @@ fn check_size(field: &str, value: Option<u16>, default: u16) -> ServiceResult<u1
     }
 }
 
-/// The last line of the recent output, without escape sequences (what sits at the bottom of the
-/// screen, near enough for spotting a prompt).
-fn last_line(output: &Output) -> String {
-    let recent = output.recent(4096);
-    let text = strip_ansi(&recent);
-    let text = text.trim_end_matches(['\n']);
-    let line = text.rsplit('\n').next().unwrap_or("");
-    line.rsplit('\r')
-        .find(|s| !s.is_empty())
-        .unwrap_or("")
-        .to_owned()
-}
-
-/// Removes CSI and OSC escape sequences and other control bytes but `\n` and `\r`.
-pub fn strip_ansi(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\x1b' => match chars.next() {
-                Some('[') => {
-                    // CSI: parameters, then one final byte in @..~
-                    for c in chars.by_ref() {
-                        if ('@'..='~').contains(&c) {
-                            break;
-                        }
-                    }
-                }
-                Some(']') => {
-                    // OSC: until BEL or ESC \
-                    while let Some(c) = chars.next() {
-                        if c == '\x07' {
-                            break;
-                        }
-                        if c == '\x1b' && chars.peek() == Some(&'\\') {
-                            chars.next();
-                            break;
-                        }
-                    }
-                }
-                _ => {}
-            },
-            '\n' | '\r' => out.push(c),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -676,13 +665,5 @@ mod tests {
         assert_eq!((argv, w.typed_prompt), (vec!["agent".to_owned()], None));
         assert_eq!(w.quiet_ms, 700);
         assert!(w.pattern.unwrap().is_match("~/src $ "));
-    }
-
-    #[test]
-    fn escape_sequences_are_stripped() {
-        assert_eq!(
-            strip_ansi(b"\x1b[1;32mok\x1b[0m \x1b]0;title\x07done\r\n$ "),
-            "ok done\r\n$ "
-        );
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
@@ -23,6 +23,8 @@ pub struct Run {
     first_byte: u64,
     stop_requested: AtomicBool,
     activity: Mutex<Activity>,
+    /// Unix ms of the last resize (the redraw that follows is not work).
+    resized_at: AtomicI64,
     /// Becomes true once the end of the run is recorded.
     done_tx: watch::Sender<bool>,
 }
@@ -42,8 +44,17 @@ impl Run {
             output,
             stop_requested: AtomicBool::new(false),
             activity: Mutex::new(Activity::Working),
+            resized_at: AtomicI64::new(0),
             done_tx: watch::channel(false).0,
         }
+    }
+
+    pub fn mark_resized(&self, now_ms: i64) {
+        self.resized_at.store(now_ms, Ordering::Relaxed);
+    }
+
+    pub fn resized_at(&self) -> i64 {
+        self.resized_at.load(Ordering::Relaxed)
     }
 
     pub fn request_stop(&self) {

@@ -204,6 +204,7 @@ impl Service {
             ));
         }
         let run = self.running(id, actor)?;
+        run.mark_resized(crate::clock::now_ms());
         run.terminal.resize(Size { cols, rows }).map_err(|e| {
             ServiceError::conflict("not_running", e.to_string(), serde_json::json!({}))
         })

@@ -53,9 +53,15 @@ async fn queries_are_answered_once_by_the_server_whatever_the_number_of_viewers(
     // and nothing more reaches it.
     for _ in 0..5 {
         let term = s.terminal(&sid, "").await;
-        let screen = term.screen.clone().expect("a running session is shown as its screen");
+        let screen = term
+            .screen
+            .clone()
+            .expect("a running session is shown as its screen");
         assert!(screen.contains("recording at 90x30"), "{screen:?}");
-        assert!(!screen.contains("\x1b[c"), "the screen holds no query: {screen:?}");
+        assert!(
+            !screen.contains("\x1b[c"),
+            "the screen holds no query: {screen:?}"
+        );
     }
     let mut a = s.terminal(&sid, "").await;
     let mut b = s.terminal(&sid, "").await;
@@ -75,7 +81,10 @@ async fn a_viewer_gets_the_screen_at_once_and_a_reconnect_gets_exact_bytes() {
     let s = Server::start().await;
     let (p, _dir) = s.project_with_folder().await;
     let session = s
-        .agent_session(&p, json!({ "command": [agent_bin()], "cols": 60, "rows": 10 }))
+        .agent_session(
+            &p,
+            json!({ "command": [agent_bin()], "cols": 60, "rows": 10 }),
+        )
         .await;
     let sid = id(&session);
     let mut first = s.terminal(&sid, "?offset=0").await;
@@ -86,7 +95,10 @@ async fn a_viewer_gets_the_screen_at_once_and_a_reconnect_gets_exact_bytes() {
 
     let term = s.terminal(&sid, "").await;
     let screen = term.screen.clone().expect("the screen");
-    assert_eq!(term.offset, end, "the screen is as of the last byte printed");
+    assert_eq!(
+        term.offset, end,
+        "the screen is as of the last byte printed"
+    );
     // The last rows of the burst are on the screen, earlier lines come first as scrollback.
     assert!(screen.contains("agent> "), "{screen:?}");
     assert!(screen.contains("line 499"), "{screen:?}");
@@ -108,7 +120,10 @@ async fn the_program_has_the_requested_size_from_its_first_byte() {
     let s = Server::start().await;
     let (p, _dir) = s.project_with_folder().await;
     let session = s
-        .agent_session(&p, json!({ "command": [agent_bin()], "cols": 108, "rows": 45 }))
+        .agent_session(
+            &p,
+            json!({ "command": [agent_bin()], "cols": 108, "rows": 45 }),
+        )
         .await;
     let mut term = s.terminal(&id(&session), "?offset=0").await;
     term.until("started at 108x45\r\n").await;

@@ -639,7 +639,7 @@ async fn the_task_prompt_is_handed_over_as_the_profile_says() {
     let (p, _dir) = s.project_with_folder().await;
     let t = s.task(&p, json!({ "prompt": "fix the login bug" })).await;
     s.post("/api/agents", json!({ "id": "by-arg", "name": "A", "program": agent_bin(), "args": ["--task", "{prompt}"], "promptMode": "argument" })).await;
-    s.post("/api/agents", json!({ "id": "by-typing", "name": "T", "program": agent_bin(), "promptMode": "type", "quietMs": 200 })).await;
+    s.post("/api/agents", json!({ "id": "by-typing", "name": "T", "program": agent_bin(), "promptMode": "type", "quietMs": 200, "waitPattern": "agent> $" })).await;
 
     let sid = s
         .post(
@@ -661,6 +661,59 @@ async fn the_task_prompt_is_handed_over_as_the_profile_says() {
     let mut term = s.terminal(&sid, "?offset=0").await;
     term.until("args: \r\n").await;
     term.until("you said: fix the login bug").await;
+}
+
+/// Regression: a typed prompt went into whatever screen showed at the first quiet moment (Gemini
+/// picked an entry of its login menu with it). Now it waits for the profile's input box.
+#[tokio::test]
+async fn a_typed_prompt_waits_for_the_input_box_and_never_goes_elsewhere() {
+    let s = Server::start().await;
+    let (p, dir) = s.project_with_folder().await;
+    let t = s.task(&p, json!({ "prompt": "fix the login bug" })).await;
+    // Without the pattern of its input box, a typing profile is refused.
+    let r = s
+        .post(
+            "/api/agents",
+            json!({ "name": "T", "program": agent_bin(), "promptMode": "type" }),
+        )
+        .await;
+    assert_eq!((r.status, r.field()), (400, "waitPattern"));
+    // This agent shows a "menu" and never its input box: quiet after 100 ms, it must never get
+    // the prompt, and the session says why.
+    let file = dir.path().join("received");
+    let r = s
+        .post(
+            "/api/agents",
+            json!({ "id": "menu", "name": "M", "program": agent_bin(),
+            "args": ["--record", file.to_str().unwrap()], "promptMode": "type", "quietMs": 100,
+            "waitPattern": "Type your message" }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let sid = s
+        .post(
+            "/api/sessions",
+            json!({ "projectId": p, "taskIds": [t], "agentId": "menu" }),
+        )
+        .await
+        .id();
+    let session = s
+        .wait_session(&sid, |v| {
+            v["statusText"] == "waiting for the agent's input box"
+        })
+        .await;
+    assert_eq!(session["status"], "waiting");
+    // A viewer types: that reaches it, and still no prompt arrives with it.
+    let mut term = s.terminal(&sid, "").await;
+    term.type_line("1").await;
+    term.until("got 1<0d>").await;
+    // Nothing can be awaited for a prompt that must never come: give it three quiet periods.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "1\r",
+        "only what was typed"
+    );
 }
 
 #[tokio::test]

@@ -76,7 +76,7 @@ before(async () => {
   url = await startServer('0');
   token = (await import('node:fs')).readFileSync(join(data, 'token'), 'utf8').trim();
   // The scripted agent of the PTY tests, as a profile the UI offers.
-  const r = await api('POST', '/api/agents', { id: 'scripted', name: 'Scripted agent', program: AGENT, quietMs: 600, promptMode: 'type' });
+  const r = await api('POST', '/api/agents', { id: 'scripted', name: 'Scripted agent', program: AGENT, quietMs: 600, promptMode: 'type', waitPattern: 'agent> $' });
   assert.equal(r.status, 201);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',

@@ -102,14 +102,14 @@ export function TerminalPane({ api, session, focused, onFocus, onStop, onRestart
           term.write(`\r\n\x1b[2m[process exited${signal ? ` by ${signal}` : ` with code ${code}`}]\x1b[0m\r\n`);
         },
         onDrop: () => {
-          if (alive) setTimeout(() => { connect(); conn?.resize(term.cols, term.rows); }, retry);
+          if (alive) setTimeout(connect, retry);
           retry = Math.min(retry * 2, 4000);
         },
       });
+      // Every viewer tells its size as soon as it is connected (sent when the socket opens).
+      conn.resize(term.cols, term.rows);
     };
     connect();
-    // Every viewer tells its size as soon as it is connected (sent when the socket opens).
-    conn?.resize(term.cols, term.rows);
     const input = term.onData((d) => conn?.write(d));
     const resized = term.onResize(({ cols, rows }) => conn?.resize(cols, rows));
     const observer = new ResizeObserver(() => { try { fit.fit(); } catch { /* not laid out yet */ } });
