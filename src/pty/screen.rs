@@ -277,12 +277,15 @@ fn parser(size: Size) -> vt100::Parser<Scrolled> {
     vt100::Parser::new_with_callbacks(rows, cols, 0, Scrolled::default())
 }
 
+/// Writes the answers to queries to the program.
+type Answer = Box<dyn Fn(&[u8]) + Send + Sync>;
+
 /// A terminal's model, shared by the thread that feeds it and whoever reads it.
 pub struct Screen {
     model: Mutex<ScreenModel>,
     output: Weak<Output>,
     /// Writes answers to the program.
-    answer: Box<dyn Fn(&[u8]) + Send + Sync>,
+    answer: Answer,
 }
 
 impl Screen {
