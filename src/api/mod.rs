@@ -103,6 +103,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sessions::stop))
         .routes(routes!(sessions::restart))
         .routes(routes!(sessions::report))
+        .routes(routes!(sessions::input))
         .routes(routes!(terminal::upgrade))
         .routes(routes!(terminal::output))
         .routes(routes!(agents::list, agents::create))

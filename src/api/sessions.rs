@@ -9,7 +9,8 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use super::state::AppState;
 use super::{ErrorBody, Success};
 use crate::model::{
-    ListSessions, NewSession, Reported, Session, SessionPatch, SessionReport, StopSession,
+    ListSessions, NewSession, Reported, Session, SessionInput, SessionPatch, SessionReport,
+    StopSession,
 };
 use crate::service::Actor;
 
@@ -169,4 +170,21 @@ pub async fn report(
         StatusCode::CREATED,
         Json(s.service.report_session(&id, report, &actor).await?),
     ))
+}
+
+#[utoipa::path(post, path = "/api/sessions/{id}/input", tag = "sessions", request_body = SessionInput,
+    params(("id" = String, Path)),
+    description = "Types text into the session's terminal as if on its keyboard (quick replies: `y\\r`, Enter as `\\r`, Esc as `\\u001b`). An agent may type into its own terminal only.",
+    responses((status = 204, description = "typed"), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "no running process", body = ErrorBody)))]
+pub async fn input(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<SessionInput>,
+) -> Result<StatusCode> {
+    s.service.get_session(&id, &actor).await?;
+    s.service.type_into(&id, &input.text, &actor).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -76,6 +76,10 @@ pub struct Session {
     pub signal: Option<String>,
     /// While a process runs: `working` (output flowing) or `waiting` (for input).
     pub activity: Option<Activity>,
+    /// While it waits: since when (Unix ms).
+    pub waiting_since: Option<i64>,
+    /// While it waits: the last non-empty lines of its screen (what it asks), at most three.
+    pub question: Vec<String>,
     /// The last status line the agent reported (`baton status "…"`).
     pub status_text: Option<String>,
     /// The last percentage the agent reported (`baton progress N`), 0–100.
@@ -172,6 +176,14 @@ pub struct SessionReport {
     /// How far along, 0–100.
     #[serde(default)]
     pub progress: Option<i32>,
+}
+
+/// Body of `POST /api/sessions/:id/input`: text typed into the session's terminal, as if on
+/// its keyboard (`"y\r"`, `"\u001b"` for Esc).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionInput {
+    pub text: String,
 }
 
 /// The answer to a report: the session as it is now and the `PROGRESS` message posted.

@@ -4,11 +4,12 @@
 //! the current screen instead of megabytes of replay.
 //!
 //! The model is a [`vt100`] parser fed by its own thread from the output broadcast: the PTY
-//! reader never waits for it. Parsing costs CPU per byte, so the model has a budget
-//! ([`RATE`] bytes a second, [`BURST`] at once); a flood beyond it is only *scanned* for queries
-//! (cheap), the model is marked stale, and it is rebuilt from the last [`REBUILD`] bytes of
-//! output the next time someone needs it. Typical agents stay far below the budget, so their
-//! model is exact.
+//! reader never waits for it. The parser meets the queries itself (its callbacks), so each is
+//! answered with the screen as it was at that byte. Parsing costs CPU per byte, so the model has
+//! a budget ([`RATE`] bytes a second, [`BURST`] at once); a flood beyond it is only *scanned* for
+//! queries ([`scan`]: a `memchr` for ESC and a look at the bytes after each), the model is marked
+//! stale, and it is rebuilt from the last [`REBUILD`] bytes of output as soon as the budget allows
+//! or someone looks. Typical agents stay far below the budget, so their model is exact.
 //!
 //! [`queries`] holds the pure part: which sequences are queries and what answers them.
 
@@ -23,8 +24,9 @@ use super::output::Output;
 use super::Size;
 
 pub mod queries;
+pub mod scan;
 
-use queries::{Query, ScreenFacts};
+use queries::ScreenFacts;
 
 /// Bytes a second the model parses before it falls back to scanning for queries only.
 pub const RATE: f64 = 4.0 * 1024.0 * 1024.0;
@@ -43,14 +45,40 @@ pub struct Snapshot {
     pub data: String,
 }
 
-/// Collects the rows that scroll off the top (the viewer's scrollback).
+/// What the parser hands out while it parses: the rows that scroll off the top (the viewer's
+/// scrollback) and the answers to the queries it meets.
 #[derive(Default)]
-struct Scrolled {
+struct Hooks {
     lines: VecDeque<String>,
     bytes: usize,
+    answers: Vec<u8>,
 }
 
-impl vt100::Callbacks for Scrolled {
+impl vt100::Callbacks for Hooks {
+    fn unhandled_csi(
+        &mut self,
+        screen: &mut vt100::Screen,
+        i1: Option<u8>,
+        i2: Option<u8>,
+        params: &[&[u16]],
+        c: char,
+    ) {
+        let intermediates: Vec<u8> = i1.into_iter().chain(i2).collect();
+        let params: Vec<u16> = params
+            .iter()
+            .map(|p| p.first().copied().unwrap_or(0))
+            .collect();
+        if let Some(q) = queries::of_csi(&intermediates, &params, c) {
+            self.answers.extend(queries::answer(q, &facts_of(screen)));
+        }
+    }
+
+    fn unhandled_osc(&mut self, screen: &mut vt100::Screen, params: &[&[u8]]) {
+        for q in queries::of_osc(params) {
+            self.answers.extend(queries::answer(q, &facts_of(screen)));
+        }
+    }
+
     fn on_scroll(&mut self, row: vt100::capture::RowContents<'_>, alternate_screen: bool) {
         if alternate_screen {
             return;
@@ -71,36 +99,11 @@ impl vt100::Callbacks for Scrolled {
     }
 }
 
-/// Finds queries in a byte stream (a second, light parser: it keeps no screen).
-#[derive(Default)]
-struct Scanner {
-    found: Vec<Query>,
-}
-
-impl vte::Perform for Scanner {
-    fn csi_dispatch(&mut self, params: &vte::Params, intermediates: &[u8], _: bool, action: char) {
-        let params: Vec<u16> = params
-            .iter()
-            .map(|p| p.first().copied().unwrap_or(0))
-            .collect();
-        if let Some(q) = queries::of_csi(intermediates, &params, action) {
-            self.found.push(q);
-        }
-    }
-
-    fn osc_dispatch(&mut self, params: &[&[u8]], _: bool) {
-        self.found.extend(queries::of_osc(params));
-    }
-
-    fn terminated(&self) -> bool {
-        !self.found.is_empty()
-    }
-}
-
 /// The model proper: no threads, no I/O; [`Screen`] drives it.
 pub struct ScreenModel {
-    parser: vt100::Parser<Scrolled>,
-    scanner: vte::Parser,
+    parser: vt100::Parser<Hooks>,
+    /// Finds queries in what the parser skips.
+    scanner: scan::Scanner,
     /// The output offset just past the last byte the scanner has seen.
     offset: u64,
     /// Bytes were skipped by the parser (a flood): rebuild before showing the screen.
@@ -113,7 +116,7 @@ impl ScreenModel {
     pub fn new(size: Size, offset: u64) -> Self {
         Self {
             parser: parser(size),
-            scanner: vte::Parser::new(),
+            scanner: scan::Scanner::default(),
             offset,
             stale: false,
             tokens: BURST,
@@ -139,28 +142,23 @@ impl ScreenModel {
         let bytes = &bytes[self.offset.saturating_sub(offset) as usize..];
         self.offset = end;
         self.refill(now);
-        let parse = !self.stale && self.tokens >= bytes.len() as f64;
-        if parse {
+        if !self.stale && self.tokens >= bytes.len() as f64 {
             self.tokens -= bytes.len() as f64;
-        } else {
+            // The parser answers each query with the screen as it is at that byte.
+            self.parser.process(bytes);
+            return std::mem::take(&mut self.parser.callbacks_mut().answers);
+        }
+        if !self.stale {
             self.stale = true;
+            self.scanner = scan::Scanner::default();
         }
-        let mut answers = Vec::new();
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let mut scanner = Scanner::default();
-            let n = self.scanner.advance_until_terminated(&mut scanner, rest);
-            // A query is answered with the screen as it was when the query arrived.
-            if parse {
-                self.parser.process(&rest[..n]);
-            }
-            let facts = self.facts();
-            for query in scanner.found {
-                answers.extend(queries::answer(query, &facts));
-            }
-            rest = &rest[n..];
-        }
-        answers
+        // Over budget: queries are still answered, with the screen as last parsed.
+        let facts = self.facts();
+        self.scanner
+            .scan(bytes)
+            .into_iter()
+            .flat_map(|q| queries::answer(q, &facts))
+            .collect()
     }
 
     /// Rebuilds the screen from `tail`, the last bytes of output before `end`.
@@ -171,7 +169,8 @@ impl ScreenModel {
             rows: rows.get(),
         });
         self.parser.process(tail);
-        self.scanner = vte::Parser::new();
+        // Those queries were answered when they came.
+        self.parser.callbacks_mut().answers.clear();
         self.offset = end;
         self.stale = false;
     }
@@ -232,19 +231,7 @@ impl ScreenModel {
     }
 
     fn facts(&self) -> ScreenFacts {
-        let screen = self.parser.screen();
-        let (row, col) = screen.cursor_position();
-        let (rows, cols) = screen.size();
-        ScreenFacts {
-            cursor_row: row,
-            cursor_col: col,
-            rows: rows.get(),
-            cols: cols.get(),
-            application_cursor: screen.application_cursor(),
-            bracketed_paste: screen.bracketed_paste(),
-            alternate_screen: screen.alternate_screen(),
-            cursor_hidden: screen.hide_cursor(),
-        }
+        facts_of(self.parser.screen())
     }
 
     /// Takes `n` bytes from the budget if it has them.
@@ -264,6 +251,21 @@ impl ScreenModel {
     }
 }
 
+fn facts_of(screen: &vt100::Screen) -> ScreenFacts {
+    let (row, col) = screen.cursor_position();
+    let (rows, cols) = screen.size();
+    ScreenFacts {
+        cursor_row: row,
+        cursor_col: col,
+        rows: rows.get(),
+        cols: cols.get(),
+        application_cursor: screen.application_cursor(),
+        bracketed_paste: screen.bracketed_paste(),
+        alternate_screen: screen.alternate_screen(),
+        cursor_hidden: screen.hide_cursor(),
+    }
+}
+
 fn nonzero(size: Size) -> (NonZeroU16, NonZeroU16) {
     (
         NonZeroU16::new(size.rows).unwrap_or(NonZeroU16::MIN),
@@ -271,10 +273,10 @@ fn nonzero(size: Size) -> (NonZeroU16, NonZeroU16) {
     )
 }
 
-fn parser(size: Size) -> vt100::Parser<Scrolled> {
+fn parser(size: Size) -> vt100::Parser<Hooks> {
     let (rows, cols) = nonzero(size);
-    // No scrollback of cells (32 bytes each): scrolled rows are kept as text by `Scrolled`.
-    vt100::Parser::new_with_callbacks(rows, cols, 0, Scrolled::default())
+    // No scrollback of cells (32 bytes each): scrolled rows are kept as text by `Hooks`.
+    vt100::Parser::new_with_callbacks(rows, cols, 0, Hooks::default())
 }
 
 /// Writes the answers to queries to the program.

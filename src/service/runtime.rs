@@ -25,6 +25,8 @@ pub struct Run {
     activity: Mutex<Activity>,
     /// Unix ms of the last resize (the redraw that follows is not work).
     resized_at: AtomicI64,
+    /// Unix ms since when it waits; 0 while it works.
+    waiting_since: AtomicI64,
     /// Becomes true once the end of the run is recorded.
     done_tx: watch::Sender<bool>,
 }
@@ -45,6 +47,7 @@ impl Run {
             stop_requested: AtomicBool::new(false),
             activity: Mutex::new(Activity::Working),
             resized_at: AtomicI64::new(0),
+            waiting_since: AtomicI64::new(0),
             done_tx: watch::channel(false).0,
         }
     }
@@ -71,6 +74,16 @@ impl Run {
 
     pub fn set_activity(&self, activity: Activity) {
         *self.activity.lock().unwrap_or_else(|p| p.into_inner()) = activity;
+        let since = match activity {
+            Activity::Waiting => crate::clock::now_ms(),
+            Activity::Working => 0,
+        };
+        self.waiting_since.store(since, Ordering::Relaxed);
+    }
+
+    /// Since when it waits (Unix ms), while it does.
+    pub fn waiting_since(&self) -> Option<i64> {
+        Some(self.waiting_since.load(Ordering::Relaxed)).filter(|&t| t > 0)
     }
 
     /// Bytes this run has printed so far.

@@ -18,6 +18,8 @@ use crate::pty::{Chunk, Exit, Size};
 
 /// History goes out in pieces of at most this many bytes.
 const PIECE: usize = 64 * 1024;
+/// The most text one input request may type.
+const MAX_INPUT: usize = 64 * 1024;
 /// A viewer asking for more history than this of a running session gets its screen instead.
 const MAX_REPLAY: u64 = 1024 * 1024;
 
@@ -188,6 +190,19 @@ impl Service {
             .map_err(|e| {
                 ServiceError::conflict("not_running", e.to_string(), serde_json::json!({}))
             })
+    }
+
+    /// Types `text` (at most 64 KiB) into a running session's terminal, for the quick replies
+    /// of the UI and scripts: the same rules as a terminal viewer's keystrokes.
+    pub async fn type_into(&self, id: &str, text: &str, actor: &Actor) -> ServiceResult<()> {
+        if text.is_empty() || text.len() > MAX_INPUT {
+            return Err(ServiceError::invalid(
+                "text",
+                "must be from 1 byte to 64 KiB of text",
+            ));
+        }
+        self.write_terminal(id, text.as_bytes().to_vec(), actor)
+            .await
     }
 
     pub fn resize_terminal(

@@ -9,13 +9,16 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use super::error::ServiceResult;
 use super::runtime::Runtime;
 use crate::model::{
-    HistoryEntry, Message, Priority, Project, Session, SessionStatus, Subtask, SubtaskStatus, Task,
-    TaskStatus,
+    Activity, HistoryEntry, Message, Priority, Project, Session, SessionStatus, Subtask,
+    SubtaskStatus, Task, TaskStatus,
 };
 use crate::store::entity::{
     message, project, session, session_task, subtask, task, task_dependency, task_history, task_tag,
 };
 use crate::store::json::from_text;
+
+/// How many lines of a waiting agent's screen make its question.
+const QUESTION_LINES: usize = 3;
 
 pub fn project(row: project::Model) -> Project {
     Project {
@@ -189,6 +192,12 @@ pub async fn sessions<C: ConnectionTrait>(
                 .filter(|&t| t > 0);
             Session {
                 activity: run.as_ref().map(|r| r.activity()),
+                waiting_since: run.as_ref().and_then(|r| r.waiting_since()),
+                question: run
+                    .as_ref()
+                    .filter(|r| r.activity() == Activity::Waiting)
+                    .map(|r| r.terminal.screen().last_lines(QUESTION_LINES))
+                    .unwrap_or_default(),
                 last_activity: row.last_activity.max(last_output),
                 task_ids: links.remove(&row.id).unwrap_or_default(),
                 command: from_text("session.command", &row.command),

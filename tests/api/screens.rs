@@ -136,3 +136,60 @@ async fn the_program_has_the_requested_size_from_its_first_byte() {
     assert_eq!(bad.status, 400);
     assert_eq!(bad.body["details"]["field"], "cols");
 }
+
+#[tokio::test]
+async fn a_waiting_agent_shows_its_question_and_takes_a_quick_reply() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    s.post(
+        "/api/agents",
+        json!({ "id": "asks", "name": "Asks", "program": agent_bin(), "quietMs": 100000,
+                "waitPattern": "agent> $" }),
+    )
+    .await;
+    let sid = s
+        .post(
+            "/api/sessions",
+            json!({ "projectId": p, "agentId": "asks" }),
+        )
+        .await
+        .id();
+    let waiting = s.wait_session(&sid, |v| v["status"] == "waiting").await;
+    let question: Vec<&str> = waiting["question"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(question.last(), Some(&"agent>"), "{question:?}");
+    assert!(
+        question.iter().any(|l| l.starts_with("started at")),
+        "{question:?}"
+    );
+    assert!(waiting["waitingSince"].as_i64().unwrap() > 0);
+
+    let r = s
+        .post(
+            &format!("/api/sessions/{sid}/input"),
+            json!({ "text": "y\r" }),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let mut term = s.terminal(&sid, "?offset=0").await;
+    term.until("you said: y").await;
+    let r = s
+        .post(&format!("/api/sessions/{sid}/input"), json!({ "text": "" }))
+        .await;
+    assert_eq!((r.status, r.field()), (400, "text"));
+    let r = s
+        .post(
+            &format!("/api/sessions/{sid}/input"),
+            json!({ "keys": "y" }),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    let working = s.get(&format!("/api/sessions/{sid}")).await.body;
+    if working["status"] == "running" {
+        assert_eq!(working["question"], json!([]), "no question while it works");
+    }
+}

@@ -1,12 +1,14 @@
 // The window: projects and live sessions on the left, the board or the terminals in the centre,
 // the selected task or session on the right. Keyboard first: Ctrl/Cmd+K opens the palette.
 
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Store, State } from './store';
-import { useStore } from './store';
-import { TerminalPane } from './Terminal';
+import { PENDING, useStore } from './store';
+import { PendingPane, TerminalPane, paneSize } from './Terminal';
 import type { HistoryEntry, Session, Task, TaskStatus } from './types';
 import { isActive } from './types';
+import { helpRows, keyLabel, shortcut } from './keys';
+import { ago, dotClass, statusLabel } from './labels';
 
 const COLUMNS: { status: TaskStatus; label: string }[] = [
   { status: 'pending', label: 'Pending' },
@@ -25,18 +27,42 @@ function report(s: Session): string {
   return parts.filter(Boolean).join(' · ');
 }
 
-function dotClass(s: Session) {
-  if (s.status === 'waiting') return 'waiting';
-  if (s.status === 'running' || s.status === 'starting') return 'working';
-  return s.status;
+/** Puts the keyboard focus into the element once it is shown. */
+function useAutoFocus<T extends HTMLElement>() {
+  const ref = useRef<T>(null);
+  useEffect(() => { ref.current?.focus(); }, []);
+  return ref;
 }
 
-function ago(ms: number | null) {
-  if (!ms) return '';
-  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.round(s / 60)}m`;
-  return `${Math.round(s / 3600)}h`;
+/** Re-renders every few seconds, for "waiting 12s". */
+function useTicker(ms: number) {
+  const [, setTick] = useState(0);
+  useEffect(() => { const t = setInterval(() => setTick((n) => n + 1), ms); return () => clearInterval(t); }, [ms]);
+}
+
+const QUICK_REPLIES: { label: string; text: string; title: string }[] = [
+  { label: '⏎', text: '\r', title: 'Enter' },
+  { label: 'y', text: 'y', title: 'type y' },
+  { label: 'n', text: 'n', title: 'type n' },
+  { label: 'Esc', text: '\x1b', title: 'Escape' },
+];
+
+/** What a waiting agent asks (its last screen lines) and one-key answers, without its terminal. */
+function WaitingQuestion({ store, session }: { store: Store; session: Session }) {
+  const [text, setText] = useState('');
+  const send = (t: string) => store.api.sendInput(session.id, t).catch((e) => store.fail(e));
+  if (session.status !== 'waiting') return null;
+  return (
+    <div class="question" data-question={session.id} onClick={(e) => e.stopPropagation()}>
+      {session.question.length > 0 && <pre class="question-lines">{session.question.join('\n')}</pre>}
+      <div class="quick">
+        {QUICK_REPLIES.map((q) => <button class="small" title={q.title} data-reply={q.title} onClick={() => send(q.text)}>{q.label}</button>)}
+        <form class="grow" onSubmit={(e) => { e.preventDefault(); if (text) { send(text + '\r'); setText(''); } }}>
+          <input class="reply" placeholder="Reply…" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
+        </form>
+      </div>
+    </div>
+  );
 }
 
 export function App({ store }: { store: Store }) {
@@ -46,6 +72,7 @@ export function App({ store }: { store: Store }) {
     <div class="app">
       {state.link !== 'connected' && <div class="linkbar">{state.link === 'connecting' ? 'connecting…' : 'reconnecting…'}</div>}
       {state.error && <div class="errorbar" onClick={() => store.set({ error: null })}>{state.error} <span class="muted">(click to dismiss)</span></div>}
+      <style>{`.app { grid-template-columns: 220px minmax(0, 1fr) ${state.details.open ? `${state.details.width}px` : '28px'}; }`}</style>
       <Sidebar store={store} state={state} />
       <main class="centre">
         <div class="toolbar">
@@ -63,11 +90,15 @@ export function App({ store }: { store: Store }) {
           {state.view === 'terminals' && (
             <div class="tabs-switch">
               {([1, 2, 4] as const).map((n) => (
-                <button class={state.layout === n ? 'on' : ''} title={`${n} pane(s)`} onClick={() => store.set({ layout: n })}>{n}</button>
+                // Clicking a layout keeps the keyboard in the terminal.
+                <button class={state.layout === n ? 'on' : ''} title={`${n} pane(s)`} data-layout={n}
+                  onMouseDown={(e) => e.preventDefault()}
+                  onClick={() => store.set({ layout: n, focusSeq: state.focusSeq + 1 })}>{n}</button>
               ))}
             </div>
           )}
-          <button class="ghost" onClick={() => store.set({ dialog: 'palette' })} title="Command palette">⌘K</button>
+          <button class="ghost" onClick={() => store.set({ dialog: 'palette' })} title="Command palette">{keyLabel('palette')}</button>
+          <button class="ghost" onClick={() => store.set({ dialog: 'keys' })} title="Keyboard shortcuts (?)">?</button>
           <button class="ghost" onClick={() => store.set({ dialog: 'settings' })}>Settings</button>
         </div>
         {state.view === 'board' ? <Board store={store} state={state} /> : <Terminals store={store} state={state} />}
@@ -79,6 +110,7 @@ export function App({ store }: { store: Store }) {
 }
 
 function Sidebar({ store, state }: { store: Store; state: State }) {
+  useTicker(5000);
   const sessions = store.projectSessions();
   return (
     <aside class="sidebar">
@@ -95,13 +127,14 @@ function Sidebar({ store, state }: { store: Store; state: State }) {
       <ul class="sessions">
         {sessions.map((s, i) => (
           <li class={`session-item ${s.status}`} data-session={s.id} onClick={() => store.openTerminal(s.id)}
-            title={`${s.status}${i < 9 ? ` — Ctrl+${i + 1}` : ''}`}>
-            <span class={`dot ${dotClass(s)}`} />
-            <span class="grow">
-              {s.name}
-              {report(s) && <small class="report" title={report(s)}>{report(s)}</small>}
-            </span>
-            <span class="muted">{isActive(s) ? ago(s.startedAt) : s.status}</span>
+            title={`${s.name}: ${statusLabel(s)}${i < 9 ? ` — ${keyLabel(`session-${i + 1}`)}` : ''}`}>
+            <div class="session-line">
+              <span class={`dot ${dotClass(s)}`} />
+              <span class="grow session-name">{s.name}</span>
+              <span class="muted">{s.status === 'waiting' ? `waiting ${ago(s.waitingSince)}` : isActive(s) ? ago(s.startedAt) : statusLabel(s)}</span>
+            </div>
+            {report(s) && <small class="report" title={report(s)}>{report(s)}</small>}
+            <WaitingQuestion store={store} session={s} />
           </li>
         ))}
         {sessions.length === 0 && <li class="muted empty">No sessions. Run a task with an agent.</li>}
@@ -188,32 +221,45 @@ function Card({ task, store, state, onDrag }: { task: Task; store: Store; state:
         {task.tags.map((t) => <span class="tag">{t}</span>)}
         {task.subtasks.length > 0 && <span class="muted">☑ {done}/{task.subtasks.length}</span>}
         <span class="spacer" />
-        {sessions.map((s) => <span class={`badge ${dotClass(s)}`} title={`${s.name}: ${s.status}`}
-          onClick={(e) => { e.stopPropagation(); store.openTerminal(s.id); }}>{s.status === 'waiting' ? 'waiting' : s.agentId ?? 'agent'}</span>)}
+        {sessions.map((s) => <span class={`badge ${dotClass(s)}`} title={`${s.name}: ${statusLabel(s)}`}
+          onClick={(e) => { e.stopPropagation(); store.openTerminal(s.id); }}>{s.status === 'waiting' ? 'waiting for you' : s.agentId ?? 'agent'}</span>)}
       </div>
+      {task.dependsOn.length > 0 && (
+        <div class="card-deps" title="Depends on">
+          ⛓ {task.dependsOn.map((d) => {
+            const dep = state.tasks[d];
+            return <span class={`dep ${dep?.status === 'completed' ? 'done' : ''}`}>{dep?.title ?? d}</span>;
+          })}
+        </div>
+      )}
+      {sessions.filter((s) => s.status === 'waiting').map((s) => <WaitingQuestion store={store} session={s} />)}
     </article>
   );
 }
 
 function Terminals({ store, state }: { store: Store; state: State }) {
-  const sessions = state.tabs.map((id) => state.sessions[id]).filter(Boolean) as Session[];
-  if (!sessions.length) return <div class="empty-state"><p>No terminal open. Pick a session on the left, or run a task.</p></div>;
-  const active = state.activeTab && state.tabs.includes(state.activeTab) ? state.activeTab : sessions[0].id;
-  const start = Math.max(0, sessions.findIndex((s) => s.id === active) - (state.layout - 1));
-  const visible = state.layout === 1 ? sessions.filter((s) => s.id === active) : sessions.slice(start, start + state.layout);
+  const ids = state.tabs.filter((id) => id === PENDING || state.sessions[id]);
+  if (!ids.length) return <div class="empty-state"><p>No terminal open. Pick a session on the left, or run a task.</p></div>;
+  const active = state.activeTab && ids.includes(state.activeTab) ? state.activeTab : ids[0];
+  const start = Math.max(0, ids.indexOf(active) - (state.layout - 1));
+  const visible = state.layout === 1 ? [active] : ids.slice(start, start + state.layout);
   const act = (f: () => Promise<unknown>) => f().catch((e) => store.fail(e));
   return (
     <div class="terminals">
       <div class="tabbar">
-        {sessions.map((s) => (
-          <button class={`tab ${s.id === active ? 'on' : ''}`} onClick={() => store.set({ activeTab: s.id, selected: { kind: 'session', id: s.id } })}>
-            <span class={`dot ${dotClass(s)}`} /> {s.name}
-          </button>
-        ))}
+        {ids.map((id) => {
+          const s = state.sessions[id];
+          return (
+            <button class={`tab ${id === active ? 'on' : ''}`} data-tab={id}
+              onClick={() => s && store.openTerminal(id)}>
+              {s ? <><span class={`dot ${dotClass(s)}`} /> {s.name}</> : 'starting…'}
+            </button>
+          );
+        })}
       </div>
       <div class={`grid grid-${Math.min(state.layout, visible.length)}`}>
-        {visible.map((s) => (
-          <TerminalPane key={s.id} api={store.api} session={s} focused={s.id === active}
+        {visible.map((id) => state.sessions[id]).map((s, i) => !s ? <PendingPane key={visible[i]} /> : (
+          <TerminalPane key={s.id} api={store.api} session={s} focused={s.id === active} focusSeq={state.focusSeq}
             onFocus={() => store.set({ activeTab: s.id, selected: { kind: 'session', id: s.id } })}
             onStop={() => act(() => store.api.stopSession(s.id))}
             onRestart={() => act(() => store.api.restartSession(s.id))}
@@ -224,17 +270,41 @@ function Terminals({ store, state }: { store: Store; state: State }) {
   );
 }
 
+/** The right panel: collapsible (its button) and resizable (its left edge), both remembered. */
 function Details({ store, state }: { store: Store; state: State }) {
+  const { open, width } = state.details;
+  const drag = (e: MouseEvent) => {
+    e.preventDefault();
+    const x0 = e.clientX;
+    const move = (m: MouseEvent) => store.set({ details: { open: true, width: Math.min(640, Math.max(240, width + x0 - m.clientX)) } });
+    const up = () => { window.removeEventListener('mousemove', move); window.removeEventListener('mouseup', up); };
+    window.addEventListener('mousemove', move);
+    window.addEventListener('mouseup', up);
+  };
+  const toggle = <button class="small ghost details-toggle" title={open ? 'Hide the details' : 'Show the details'}
+    onClick={() => store.set({ details: { open: !open, width } })}>{open ? '»' : '«'}</button>;
+  if (!open) return <aside class="details collapsed">{toggle}</aside>;
+  return (
+    <aside class="details">
+      <div class="details-edge" onMouseDown={drag} title="Drag to resize" />
+      {toggle}
+      <DetailsBody store={store} state={state} />
+    </aside>
+  );
+}
+
+function DetailsBody({ store, state }: { store: Store; state: State }) {
   const sel = state.selected;
-  if (!sel) return <aside class="details muted"><p class="empty">Select a task or a session.</p></aside>;
+  if (!sel) return <p class="empty muted">Select a task or a session.</p>;
   if (sel.kind === 'session') {
     const s = state.sessions[sel.id];
-    if (!s) return <aside class="details" />;
+    if (!s) return null;
     return (
-      <aside class="details">
+      <div>
         <h3><span class={`dot ${dotClass(s)}`} /> {s.name}</h3>
+        <WaitingQuestion store={store} session={s} />
         <dl>
-          <dt>Status</dt><dd>{s.status}{s.activity ? ` · ${s.activity}` : ''}</dd>
+          <dt>Status</dt><dd>{statusLabel(s)}</dd>
           {report(s) && <><dt>Report</dt><dd class="report-detail">
             {s.progress !== null && <progress max={100} value={s.progress} />} {report(s)}
           </dd></>}
@@ -243,11 +313,11 @@ function Details({ store, state }: { store: Store; state: State }) {
           {s.exitCode !== null && <><dt>Exit</dt><dd>{s.signal ?? `code ${s.exitCode}`}</dd></>}
           <dt>Tasks</dt><dd>{s.taskIds.map((t) => <a onClick={() => store.set({ selected: { kind: 'task', id: t } })}>{state.tasks[t]?.title ?? t}</a>)}</dd>
         </dl>
-      </aside>
+      </div>
     );
   }
   const task = state.tasks[sel.id];
-  return task ? <TaskDetails key={task.id} store={store} state={state} task={task} /> : <aside class="details" />;
+  return task ? <TaskDetails key={task.id} store={store} state={state} task={task} /> : null;
 }
 
 function TaskDetails({ store, state, task }: { store: Store; state: State; task: Task }) {
@@ -261,7 +331,7 @@ function TaskDetails({ store, state, task }: { store: Store; state: State; task:
   };
   const others = Object.values(state.tasks).filter((t) => t.id !== task.id && t.projectId === task.projectId);
   return (
-    <aside class="details task-details">
+    <div class="task-details">
       <input class="title-edit" value={task.title} onChange={edit('title')} aria-label="Title" />
       <div class="row">
         <select value={task.status} aria-label="Status" onChange={(e) => act(() => store.api.updateTask(task.id, { status: (e.target as HTMLSelectElement).value as TaskStatus }))}>
@@ -285,14 +355,11 @@ function TaskDetails({ store, state, task }: { store: Store; state: State; task:
         <input placeholder="Add a subtask…" value={newSub} onInput={(e) => setNewSub((e.target as HTMLInputElement).value)} />
       </form>
       <div class="section-title">Depends on</div>
-      <select multiple size={Math.min(4, Math.max(2, others.length))} aria-label="Dependencies"
-        onChange={(e) => act(() => store.api.setDependencies(task.id, Array.from((e.target as HTMLSelectElement).selectedOptions).map((o) => o.value)))}>
-        {others.map((t) => <option value={t.id} selected={task.dependsOn.includes(t.id)}>{t.title}</option>)}
-      </select>
+      <DependencyPicker task={task} others={others} onChange={(ids) => act(() => store.api.setDependencies(task.id, ids))} />
       <div class="section-title">Sessions</div>
       <ul>
         {task.sessionIds.map((id) => state.sessions[id]).filter(Boolean).map((s) => (
-          <li class="linklike" onClick={() => store.openTerminal(s!.id)}><span class={`dot ${dotClass(s!)}`} /> {s!.name} <span class="muted">{s!.status}</span></li>
+          <li class="linklike" onClick={() => store.openTerminal(s!.id)}><span class={`dot ${dotClass(s!)}`} /> {s!.name} <span class="muted">{statusLabel(s!)}</span></li>
         ))}
         {task.sessionIds.length === 0 && <li class="muted">None yet.</li>}
       </ul>
@@ -301,12 +368,12 @@ function TaskDetails({ store, state, task }: { store: Store; state: State; task:
       <div class="section-title">History</div>
       <ul class="history">
         {history.slice().reverse().map((h) => (
-          <li><span class="muted">{new Date(h.createdAt).toLocaleTimeString()}</span> {h.actor} {h.action.replace('_', ' ')}{h.field ? ` ${h.field}` : ''}
-            {h.newValue !== null && h.newValue !== undefined && typeof h.newValue !== 'object' ? <> → <b>{String(h.newValue)}</b></> : null}</li>
+          <li><span class="muted">{new Date(h.createdAt).toLocaleTimeString()}</span> {actorName(state, h.actor)} {h.action.replace('_', ' ')}{h.field ? ` ${h.field}` : ''}
+            {h.newValue !== null && h.newValue !== undefined && typeof h.newValue !== 'object' ? <> → <b>{nameOf(state, String(h.newValue))}</b></> : null}</li>
         ))}
       </ul>
       <button class="danger" onClick={() => { if (confirm(`Delete “${task.title}”?`)) act(() => store.api.deleteTask(task.id)); }}>Delete task</button>
-    </aside>
+    </div>
   );
 }
 
@@ -320,6 +387,7 @@ function Dialog({ store, state }: { store: Store; state: State }) {
         {d === 'settings' && <Settings store={store} state={state} />}
         {d === 'new-task' && <NewTask store={store} state={state} />}
         {d === 'new-project' && <NewProject store={store} />}
+        {d === 'keys' && <KeyboardHelp />}
         {d && typeof d === 'object' && <RunWith store={store} state={state} taskId={d.run} />}
       </div>
     </div>
@@ -327,6 +395,7 @@ function Dialog({ store, state }: { store: Store; state: State }) {
 }
 
 function NewProject({ store }: { store: Store }) {
+  const focus = useAutoFocus<HTMLInputElement>();
   const [name, setName] = useState('');
   const [path, setPath] = useState('');
   const [error, setError] = useState('');
@@ -342,7 +411,7 @@ function NewProject({ store }: { store: Store }) {
   return (
     <form onSubmit={submit}>
       <h3>New project</h3>
-      <label>Name<input autoFocus name="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} /></label>
+      <label>Name<input ref={focus} name="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} /></label>
       <label>Folder (absolute path)<input name="basePath" placeholder="/home/me/src/app" value={path} onInput={(e) => setPath((e.target as HTMLInputElement).value)} /></label>
       {error && <p class="error">{error}</p>}
       <div class="row end"><button type="button" class="ghost" onClick={() => store.set({ dialog: null })}>Cancel</button><button class="primary">Create</button></div>
@@ -351,6 +420,7 @@ function NewProject({ store }: { store: Store }) {
 }
 
 function NewTask({ store, state }: { store: Store; state: State }) {
+  const focus = useAutoFocus<HTMLInputElement>();
   const [title, setTitle] = useState('');
   const [prompt, setPrompt] = useState('');
   const [priority, setPriority] = useState('medium');
@@ -369,7 +439,7 @@ function NewTask({ store, state }: { store: Store; state: State }) {
   return (
     <form onSubmit={submit}>
       <h3>New task</h3>
-      <label>Title<input autoFocus name="title" value={title} onInput={(e) => setTitle((e.target as HTMLInputElement).value)} /></label>
+      <label>Title<input ref={focus} name="title" value={title} onInput={(e) => setTitle((e.target as HTMLInputElement).value)} /></label>
       <label>Prompt for the agent<textarea name="prompt" rows={4} value={prompt} onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} /></label>
       <div class="row">
         <label>Priority<select name="priority" value={priority} onChange={(e) => setPriority((e.target as HTMLSelectElement).value)}>
@@ -387,18 +457,18 @@ function RunWith({ store, state, taskId }: { store: Store; state: State; taskId:
   const task = state.tasks[taskId];
   const run = async (agentId: string) => {
     try {
-      const s = await store.api.startSession({ projectId: task.projectId, taskIds: [taskId], agentId, name: `${agentId}: ${task.title}`.slice(0, 200) });
-      store.set({ dialog: null, sessions: { ...store.state.sessions, [s.id]: s } });
-      store.openTerminal(s.id);
+      await startInPane(store, { projectId: task.projectId, taskIds: [taskId], agentId, name: `${agentId}: ${task.title}`.slice(0, 200) });
     } catch (err: any) { setError(err.message); }
   };
+  // Profiles whose program is missing come last, saying how to get it.
+  const agents = [...state.agents].sort((a, b) => Number(b.available) - Number(a.available));
   return (
     <div>
       <h3>Run “{task?.title}” with…</h3>
       <ul class="agents">
-        {state.agents.map((a) => (
+        {agents.map((a) => (
           <li><button class="agent" data-agent={a.id} disabled={!a.available} onClick={() => run(a.id)}>
-            <b>{a.name}</b> <span class="muted">{a.available ? a.version ?? a.path : 'not found on PATH'}</span>
+            <b>{a.available ? '✔' : '✘'} {a.name}</b> <span class="muted">{a.available ? a.version ?? a.path : installHint(a.program)}</span>
           </button></li>
         ))}
       </ul>
@@ -474,6 +544,7 @@ function Settings({ store, state }: { store: Store; state: State }) {
 interface Command { label: string; hint?: string; run(): void }
 
 function Palette({ store, state }: { store: Store; state: State }) {
+  const focus = useAutoFocus<HTMLInputElement>();
   const [q, setQ] = useState('');
   const [index, setIndex] = useState(0);
   const commands = useMemo<Command[]>(() => {
@@ -483,9 +554,10 @@ function Palette({ store, state }: { store: Store; state: State }) {
       { label: 'Show board', run: () => store.set({ view: 'board', dialog: null }) },
       { label: 'Show terminals', run: () => store.set({ view: 'terminals', dialog: null }) },
       { label: 'Split terminals: 1 pane', run: () => store.set({ layout: 1, view: 'terminals', dialog: null }) },
-      { label: 'Split terminals: 2 panes', hint: 'Ctrl+Shift+D', run: () => store.set({ layout: 2, view: 'terminals', dialog: null }) },
-      { label: 'Split terminals: 4 panes', run: () => store.set({ layout: 4, view: 'terminals', dialog: null }) },
-      { label: 'Next waiting session', hint: 'Ctrl+J', run: () => { jumpToWaiting(store); store.set({ dialog: null }); } },
+      { label: 'Split terminals: 2 panes', hint: keyLabel('split-2'), run: () => store.set({ layout: 2, view: 'terminals', dialog: null }) },
+      { label: 'Split terminals: 4 panes', hint: keyLabel('split-4'), run: () => store.set({ layout: 4, view: 'terminals', dialog: null }) },
+      { label: 'Next waiting session', hint: keyLabel('next-waiting'), run: () => { store.set({ dialog: null }); jumpToWaiting(store); } },
+      { label: 'Keyboard shortcuts', hint: '?', run: () => store.set({ dialog: 'keys' }) },
       { label: 'Settings', run: () => store.set({ dialog: 'settings' }) },
     ];
     for (const p of state.projects) list.push({ label: `Project: ${p.name}`, run: () => { store.set({ dialog: null }); store.selectProject(p.id); } });
@@ -496,7 +568,7 @@ function Palette({ store, state }: { store: Store; state: State }) {
   const shown = commands.filter((c) => fuzzy(q, c.label)).slice(0, 12);
   return (
     <div class="palette">
-      <input autoFocus placeholder="Type a command, a task or a session…" value={q}
+      <input ref={focus} placeholder="Type a command, a task or a session…" value={q}
         onInput={(e) => { setQ((e.target as HTMLInputElement).value); setIndex(0); }}
         onKeyDown={(e) => {
           if (e.key === 'ArrowDown') { setIndex(Math.min(index + 1, shown.length - 1)); e.preventDefault(); }
@@ -518,30 +590,109 @@ function fuzzy(q: string, text: string) {
 function jumpToWaiting(store: Store) {
   const waiting = store.projectSessions().filter((s) => s.status === 'waiting');
   if (!waiting.length) return;
+  // Cycles: the one after the active terminal, in sidebar order.
   const current = waiting.findIndex((s) => s.id === store.state.activeTab);
   store.openTerminal(waiting[(current + 1) % waiting.length].id);
+}
+
+/** Starts a session in a pane drawn first, so that the agent has the pane's size from its first byte. */
+async function startInPane(store: Store, body: Parameters<Store['api']['startSession']>[0]) {
+  const before = store.state.tabs.filter((t) => t !== PENDING);
+  store.set({ dialog: null, view: 'terminals', tabs: [...before, PENDING], activeTab: PENDING });
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const host = document.querySelector<HTMLElement>(`.pane[data-session="${PENDING}"] .xterm-host`);
+  const size = host ? paneSize(host) : null;
+  try {
+    const s = await store.api.startSession({ ...body, ...(size ?? {}) });
+    store.set({ sessions: { ...store.state.sessions, [s.id]: s }, tabs: store.state.tabs.filter((t) => t !== PENDING) });
+    store.openTerminal(s.id);
+  } catch (err) {
+    store.set({ tabs: before, activeTab: before[before.length - 1] ?? null });
+    throw err;
+  }
+}
+
+const INSTALL: Record<string, string> = {
+  claude: 'not found — npm install -g @anthropic-ai/claude-code',
+  codex: 'not found — npm install -g @openai/codex',
+  gemini: 'not found — npm install -g @google/gemini-cli',
+  aider: 'not found — pipx install aider-chat',
+  opencode: 'not found — npm install -g opencode-ai',
+};
+
+function installHint(program: string) {
+  return INSTALL[program] ?? `not found on PATH: ${program}`;
+}
+
+/** History names people and sessions, not ids. */
+function actorName(state: State, actor: string) {
+  const id = actor.startsWith('session:') ? actor.slice(8) : null;
+  return id ? state.sessions[id]?.name ?? 'an agent' : actor;
+}
+
+function nameOf(state: State, value: string) {
+  return state.sessions[value]?.name ?? state.tasks[value]?.title ?? value;
+}
+
+function DependencyPicker({ task, others, onChange }: { task: Task; others: Task[]; onChange(ids: string[]): void }) {
+  const [q, setQ] = useState('');
+  const chosen = new Set(task.dependsOn);
+  const shown = others.filter((t) => !q || t.title.toLowerCase().includes(q.toLowerCase()));
+  const toggle = (id: string) => {
+    const next = new Set(chosen);
+    if (next.has(id)) next.delete(id); else next.add(id);
+    onChange([...next]);
+  };
+  if (!others.length) return <p class="muted">No other task in this project.</p>;
+  return (
+    <div class="deps" aria-label="Dependencies">
+      <p class="muted hint">This task waits for the ones ticked here.</p>
+      {others.length > 6 && <input placeholder="Find a task…" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />}
+      <ul>
+        {shown.map((t) => (
+          <li><label class="dep-option"><input type="checkbox" data-dep={t.id} checked={chosen.has(t.id)} onChange={() => toggle(t.id)} />
+            {t.title} <span class="muted">{t.status.replace('_', ' ')}</span></label></li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function KeyboardHelp() {
+  return (
+    <div class="keys-help">
+      <h3>Keyboard</h3>
+      <p class="muted">Inside a terminal every key goes to the agent, Ctrl+letters too; the app's keys use combinations terminals do not.</p>
+      <table><tbody>{helpRows().map((r) => <tr><td><span class="kbd">{r.keys}</span></td><td>{r.label}</td></tr>)}</tbody></table>
+    </div>
+  );
 }
 
 function useKeyboard(store: Store) {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      const mod = e.ctrlKey || e.metaKey;
-      const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement || e.target instanceof HTMLSelectElement
-        || (e.target as HTMLElement)?.closest?.('.xterm');
-      if (mod && e.key.toLowerCase() === 'k') { e.preventDefault(); store.set({ dialog: store.state.dialog === 'palette' ? null : 'palette' }); return; }
-      if (mod && e.key.toLowerCase() === 'j') { e.preventDefault(); jumpToWaiting(store); return; }
-      if (mod && /^[1-9]$/.test(e.key)) {
-        const s = store.projectSessions()[Number(e.key) - 1];
-        if (s) { e.preventDefault(); store.openTerminal(s.id); }
+      const action = shortcut(e);
+      const s = store.state;
+      if (action) {
+        e.preventDefault();
+        if (action === 'palette') store.set({ dialog: s.dialog === 'palette' ? null : 'palette' });
+        if (action === 'next-waiting') { store.set({ dialog: null }); jumpToWaiting(store); }
+        if (action === 'split-2') store.set({ layout: 2, view: 'terminals' });
+        if (action === 'split-4') store.set({ layout: 4, view: 'terminals' });
+        if (action === 'close-pane' && s.view === 'terminals' && s.activeTab) store.closeTab(s.activeTab);
+        if (action.startsWith('session-')) {
+          const target = store.projectSessions()[Number(action.slice(8)) - 1];
+          if (target) store.openTerminal(target.id);
+        }
         return;
       }
-      if (mod && e.shiftKey && e.key.toLowerCase() === 'd') { e.preventDefault(); store.set({ layout: 2, view: 'terminals' }); return; }
-      if (mod && e.shiftKey && e.key.toLowerCase() === 'e') { e.preventDefault(); store.set({ layout: 4, view: 'terminals' }); return; }
-      if (mod && e.key.toLowerCase() === 'w' && store.state.view === 'terminals' && store.state.activeTab) { e.preventDefault(); store.closeTab(store.state.activeTab); return; }
-      if (e.key === 'Escape' && store.state.dialog) { store.set({ dialog: null }); return; }
-      if (typing || mod || store.state.dialog) return;
-      if (e.key === 'n' && store.state.projectId) { e.preventDefault(); store.set({ dialog: 'new-task' }); }
-      if (e.key === 'r' && store.state.selected?.kind === 'task') { e.preventDefault(); store.set({ dialog: { run: store.state.selected.id } }); }
+      if (e.key === 'Escape' && s.dialog) { store.set({ dialog: null }); return; }
+      const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement || e.target instanceof HTMLSelectElement
+        || (e.target as HTMLElement)?.closest?.('.xterm');
+      if (typing || e.ctrlKey || e.metaKey || e.altKey || s.dialog) return;
+      if (e.key === '?') { e.preventDefault(); store.set({ dialog: 'keys' }); }
+      if (e.key === 'n' && s.projectId) { e.preventDefault(); store.set({ dialog: 'new-task' }); }
+      if (e.key === 'r' && s.selected?.kind === 'task') { e.preventDefault(); store.set({ dialog: { run: s.selected.id } }); }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);

@@ -12,6 +12,8 @@ import '@xterm/xterm/css/xterm.css';
 import type { Api, TerminalConnection } from './transport/api';
 import type { Session } from './types';
 import { silenceQueries } from './queries';
+import { keyLabel, shortcut } from './keys';
+import { dotClass, statusLabel } from './labels';
 
 const THEME = {
   background: '#0f1115', foreground: '#d8dee9', cursor: '#e5c07b', selectionBackground: '#3b4252',
@@ -63,9 +65,15 @@ export function PendingPane() {
   );
 }
 
-export function TerminalPane({ api, session, focused, onFocus, onStop, onRestart, onClose }: {
-  api: Api; session: Session; focused: boolean; onFocus(): void; onStop(): void; onRestart(): void; onClose(): void;
+export function TerminalPane({ api, session, focused, focusSeq, onFocus, onStop, onRestart, onClose }: {
+  api: Api; session: Session; focused: boolean; focusSeq: number; onFocus(): void; onStop(): void; onRestart(): void; onClose(): void;
 }) {
+  const [confirmStop, setConfirmStop] = useState(false);
+  useEffect(() => {
+    if (!confirmStop) return;
+    const t = setTimeout(() => setConfirmStop(false), 4000);
+    return () => clearTimeout(t);
+  }, [confirmStop]);
   const host = useRef<HTMLDivElement>(null);
   const termRef = useRef<XTerm | null>(null);
   const searchRef = useRef<SearchAddon | null>(null);
@@ -114,22 +122,31 @@ export function TerminalPane({ api, session, focused, onFocus, onStop, onRestart
     const resized = term.onResize(({ cols, rows }) => conn?.resize(cols, rows));
     const observer = new ResizeObserver(() => { try { fit.fit(); } catch { /* not laid out yet */ } });
     observer.observe(host.current!);
+    // App shortcuts (Ctrl+Shift+…, Cmd+…) are the app's: xterm never sees them, the window's
+    // handler acts on them. Every other key, Ctrl+letters included, goes to the agent.
     term.attachCustomKeyEventHandler((e) => {
-      if (e.type === 'keydown' && (e.ctrlKey || e.metaKey) && e.key === 'f') { setSearching(true); return false; }
-      return true;
+      const action = shortcut(e);
+      if (action === 'search') { e.preventDefault(); setSearching(true); }
+      return action === null;
     });
     return () => { alive = false; observer.disconnect(); input.dispose(); resized.dispose(); conn?.close(); term.dispose(); };
   }, [session.id, session.startedAt]);
 
-  useEffect(() => { if (focused) termRef.current?.focus(); }, [focused]);
+  useEffect(() => { if (focused) termRef.current?.focus(); }, [focused, focusSeq]);
 
-  const dot = session.status === 'waiting' ? 'waiting' : session.status === 'running' ? 'working' : session.status;
+  const running = ['running', 'waiting', 'starting'].includes(session.status);
   return (
     <div class={`pane ${focused ? 'focused' : ''}`} onMouseDown={onFocus} data-session={session.id}>
       <div class="pane-head">
-        <span class={`dot ${dot}`} title={session.status} />
-        <span class="pane-name">{session.name}</span>
-        <span class="muted">{session.activity ?? session.status}</span>
+        <span class={`dot ${dotClass(session)}`} title={statusLabel(session)} />
+        <span class="pane-name" title={session.name}>{session.name}</span>
+        <span class="muted pane-status">{statusLabel(session)}</span>
+        {running && !confirmStop && <button class="small" onClick={() => setConfirmStop(true)}>Stop</button>}
+        {running && confirmStop && <>
+          <button class="small danger" onClick={() => { setConfirmStop(false); onStop(); }}>Stop the agent?</button>
+          <button class="small ghost" onClick={() => setConfirmStop(false)}>Keep</button>
+        </>}
+        {!running && <button class="small" onClick={onRestart} disabled={!session.command.length}>Restart</button>}
         <span class="spacer" />
         {searching && (
           <input class="search" autoFocus placeholder="Search…" value={query}
@@ -139,10 +156,7 @@ export function TerminalPane({ api, session, focused, onFocus, onStop, onRestart
               if (e.key === 'Escape') { setSearching(false); termRef.current?.focus(); }
             }} />
         )}
-        {['running', 'waiting', 'starting'].includes(session.status)
-          ? <button class="small" onClick={onStop}>Stop</button>
-          : <button class="small" onClick={onRestart} disabled={!session.command.length}>Restart</button>}
-        <button class="small ghost" title="Close pane (the session keeps running)" onClick={onClose}>✕</button>
+        <button class="small ghost" title={`Close the pane; the session keeps running (${keyLabel('close-pane')})`} onClick={onClose}>✕</button>
       </div>
       <div class="xterm-host" ref={host} />
     </div>

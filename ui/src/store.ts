@@ -23,16 +23,36 @@ export interface State {
   layout: 1 | 2 | 4;
   filter: string;
   error: string | null;
-  dialog: null | 'palette' | 'settings' | 'new-task' | 'new-project' | { run: string };
+  dialog: null | 'palette' | 'settings' | 'new-task' | 'new-project' | 'keys' | { run: string };
+  /** Bumped to put the keyboard focus into the active terminal again. */
+  focusSeq: number;
+  /** The right panel: shown, and its width in pixels. */
+  details: { open: boolean; width: number };
 }
 
+/** The tab of a pane drawn before its session exists (so that its size is known first). */
+export const PENDING = 'pending';
+
 const PROJECT_KEY = 'baton.project';
+const LAYOUT_KEY = 'baton.layout';
+const DETAILS_KEY = 'baton.details';
+
+/** What survives a reload, per project: open terminal tabs, the active one, the view, the layout. */
+interface Layout { tabs: string[]; activeTab: string | null; view: View; layout: 1 | 2 | 4 }
+
+function savedLayouts(): Record<string, Layout> {
+  try { return JSON.parse(localStorage.getItem(LAYOUT_KEY) ?? '{}'); } catch { return {}; }
+}
+
+function savedDetails(): { open: boolean; width: number } {
+  try { return { open: true, width: 320, ...JSON.parse(localStorage.getItem(DETAILS_KEY) ?? '{}') }; } catch { return { open: true, width: 320 }; }
+}
 
 export class Store {
   state: State = {
     projects: [], projectId: localStorage.getItem(PROJECT_KEY), tasks: {}, sessions: {}, agents: [],
     messages: [], link: 'connecting', view: 'board', selected: null, tabs: [], activeTab: null,
-    layout: 1, filter: '', error: null, dialog: null,
+    layout: 1, filter: '', error: null, dialog: null, focusSeq: 0, details: savedDetails(),
   };
   private listeners = new Set<() => void>();
   /** Sessions whose waiting we already announced. */
@@ -44,6 +64,18 @@ export class Store {
     this.state = { ...this.state, ...patch };
     this.listeners.forEach((l) => l());
     document.title = this.title();
+    if ('tabs' in patch || 'activeTab' in patch || 'view' in patch || 'layout' in patch) this.saveLayout();
+    if ('details' in patch) localStorage.setItem(DETAILS_KEY, JSON.stringify(this.state.details));
+  }
+
+  private restoring = false;
+
+  private saveLayout() {
+    const { projectId, tabs, activeTab, view, layout } = this.state;
+    if (!projectId || this.restoring) return;
+    const all = savedLayouts();
+    all[projectId] = { tabs: tabs.filter((t) => t !== PENDING), activeTab: activeTab === PENDING ? null : activeTab, view, layout };
+    localStorage.setItem(LAYOUT_KEY, JSON.stringify(all));
   }
 
   subscribe(l: () => void) {
@@ -84,16 +116,26 @@ export class Store {
       this.api.listTasks(id), this.api.listSessions(id), this.api.listMessages(id),
     ]);
     for (const s of sessions) if (s.status === 'waiting') this.announced.add(s.id);
+    const exists = (t: string) => sessions.some((s) => s.id === t);
+    // The first load of a project brings back its tabs and layout from before a reload.
+    const saved = this.state.tabs.length ? null : savedLayouts()[id];
+    const tabs = saved ? saved.tabs.filter(exists) : this.state.tabs.filter((t) => t === PENDING || exists(t));
     this.set({
       tasks: Object.fromEntries(tasks.map((t) => [t.id, t])),
       sessions: Object.fromEntries(sessions.map((s) => [s.id, s])),
       messages,
-      tabs: this.state.tabs.filter((t) => sessions.some((s) => s.id === t)),
+      tabs,
+      ...(saved ? {
+        activeTab: saved.activeTab && tabs.includes(saved.activeTab) ? saved.activeTab : tabs[0] ?? null,
+        view: saved.view, layout: saved.layout,
+      } : {}),
     });
   }
 
   async selectProject(projectId: string) {
+    this.restoring = true;
     this.set({ projectId, selected: null, tabs: [], activeTab: null });
+    this.restoring = false;
     await this.loadProject();
   }
 
@@ -103,9 +145,13 @@ export class Store {
       .sort((a, b) => rank(a) - rank(b) || b.createdAt - a.createdAt);
   }
 
+  /** Shows the session's terminal and puts the keyboard focus into it. */
   openTerminal(sessionId: string) {
     const tabs = this.state.tabs.includes(sessionId) ? this.state.tabs : [...this.state.tabs, sessionId];
-    this.set({ tabs, activeTab: sessionId, view: 'terminals', selected: { kind: 'session', id: sessionId } });
+    this.set({
+      tabs, activeTab: sessionId, view: 'terminals', selected: { kind: 'session', id: sessionId },
+      focusSeq: this.state.focusSeq + 1,
+    });
   }
 
   closeTab(sessionId: string) {

@@ -17,6 +17,8 @@ export interface Session {
   startedAt: number | null; lastActivity: number | null; completedAt: number | null; createdAt: number;
   /** What the agent last reported (`baton status`, `baton progress`). */
   statusText: string | null; progress: number | null;
+  /** While it waits: since when, and the last lines of its screen (what it asks). */
+  waitingSince: number | null; question: string[];
 }
 export interface AgentProfile {
   id: string; name: string; program: string; args: string[]; promptMode: string; builtin: boolean;

@@ -37,6 +37,8 @@ export interface Api {
   startSession(body: { projectId: string; taskIds?: string[]; agentId?: string; command?: string[]; name?: string; cols?: number; rows?: number }): Promise<Session>;
   stopSession(id: string): Promise<Session>;
   restartSession(id: string): Promise<Session>;
+  /** Types `text` into a running session's terminal (quick replies). */
+  sendInput(id: string, text: string): Promise<void>;
   listAgents(): Promise<AgentProfile[]>;
   createAgent(body: { name: string; program: string; args?: string[] }): Promise<AgentProfile>;
   updateAgent(id: string, patch: Partial<AgentProfile>): Promise<AgentProfile>;

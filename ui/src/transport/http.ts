@@ -50,6 +50,7 @@ export function httpApi(base: string, initialToken: string): Api {
     startSession: (body) => call('POST', '/api/sessions', body),
     stopSession: (id) => call('POST', `/api/sessions/${q(id)}/stop`, {}),
     restartSession: (id) => call('POST', `/api/sessions/${q(id)}/restart`, {}),
+    sendInput: async (id, text) => { await call('POST', `/api/sessions/${q(id)}/input`, { text }); },
     listAgents: () => call('GET', '/api/agents'),
     createAgent: (body) => call('POST', '/api/agents', body),
     updateAgent: (id, patch) => call('PATCH', `/api/agents/${q(id)}`, patch),

@@ -36,6 +36,7 @@ export async function tauriApi(): Promise<Api> {
     startSession: (body) => call('start_session', { body }),
     stopSession: (id) => call('stop_session', { id }),
     restartSession: (id) => call('restart_session', { id }),
+    sendInput: (id, text) => call('terminal_write', { sessionId: id, data: text }),
     listAgents: () => call('list_agents'),
     createAgent: (body) => call('create_agent', { body }),
     updateAgent: (id, patch) => call('update_agent', { id, patch }),

@@ -1,0 +1,167 @@
+//! Finding terminal queries in output the screen model does not parse (a flood beyond its
+//! budget): a `memchr` for ESC and a look at the few bytes after each, far cheaper than a
+//! parser. A sequence cut by the end of a chunk is kept and completed by the next one.
+
+use super::queries::{self, Query};
+
+const ESC: u8 = 0x1b;
+/// An unfinished sequence longer than this is no query: it is dropped.
+const MAX_SEQUENCE: usize = 256;
+
+/// Carries an unfinished escape sequence from one chunk to the next.
+#[derive(Default)]
+pub struct Scanner {
+    carry: Vec<u8>,
+}
+
+enum Found {
+    /// A complete sequence of this many bytes, a query or not.
+    Done(usize, Option<Vec<Query>>),
+    /// The bytes end inside the sequence.
+    Incomplete,
+}
+
+impl Scanner {
+    /// The queries in `chunk` (and in a sequence the previous chunk left unfinished), in order.
+    pub fn scan(&mut self, chunk: &[u8]) -> Vec<Query> {
+        let joined;
+        let data = if self.carry.is_empty() {
+            chunk
+        } else {
+            let mut carry = std::mem::take(&mut self.carry);
+            carry.extend_from_slice(chunk);
+            joined = carry;
+            &joined[..]
+        };
+        let mut found = Vec::new();
+        let mut at = 0;
+        while let Some(p) = memchr::memchr(ESC, &data[at..]) {
+            let start = at + p;
+            match sequence(&data[start..]) {
+                Found::Done(len, queries) => {
+                    found.extend(queries.into_iter().flatten());
+                    at = start + len;
+                }
+                Found::Incomplete => {
+                    if data.len() - start <= MAX_SEQUENCE {
+                        self.carry = data[start..].to_vec();
+                    }
+                    break;
+                }
+            }
+        }
+        found
+    }
+}
+
+/// The escape sequence at the start of `bytes` (which starts with ESC).
+fn sequence(bytes: &[u8]) -> Found {
+    match bytes.get(1) {
+        None => Found::Incomplete,
+        Some(b'[') => csi(bytes),
+        Some(b']') => osc(bytes),
+        Some(_) => Found::Done(2, None),
+    }
+}
+
+fn csi(bytes: &[u8]) -> Found {
+    let mut marker = Vec::new();
+    let mut params = Vec::new();
+    let mut current: Option<u16> = None;
+    for (i, &b) in bytes.iter().enumerate().skip(2) {
+        match b {
+            b'<'..=b'?' if i == 2 => marker.push(b),
+            b'0'..=b'9' => {
+                current = Some(
+                    current
+                        .unwrap_or(0)
+                        .saturating_mul(10)
+                        .saturating_add(u16::from(b - b'0')),
+                )
+            }
+            b';' | b':' => params.push(current.take().unwrap_or(0)),
+            0x20..=0x2f => marker.push(b),
+            0x40..=0x7e => {
+                if let Some(p) = current {
+                    params.push(p);
+                }
+                let query = queries::of_csi(&marker, &params, b as char);
+                return Found::Done(i + 1, query.map(|q| vec![q]));
+            }
+            // Not a well-formed CSI: stop looking at it.
+            _ => return Found::Done(i, None),
+        }
+    }
+    Found::Incomplete
+}
+
+fn osc(bytes: &[u8]) -> Found {
+    let body = &bytes[2..];
+    let end = body.iter().enumerate().find_map(|(i, &b)| match b {
+        0x07 => Some((i, 1)),
+        ESC if body.get(i + 1) == Some(&b'\\') => Some((i, 2)),
+        ESC if i + 1 < body.len() => Some((i, 0)),
+        _ => None,
+    });
+    match end {
+        None => Found::Incomplete,
+        Some((len, terminator)) => {
+            let params: Vec<&[u8]> = body[..len].split(|&b| b == b';').collect();
+            let found = queries::of_osc(&params);
+            Found::Done(2 + len + terminator, Some(found).filter(|f| !f.is_empty()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_found_among_other_sequences() {
+        let mut s = Scanner::default();
+        let found = s.scan(b"text \x1b[1;32mgreen\x1b[0m \x1b[c \x1b[6n \x1b]11;?\x07 \x1b]0;title\x07 \x1b[?2004h \x1b[>c");
+        assert_eq!(
+            found,
+            vec![
+                Query::PrimaryAttributes,
+                Query::CursorPosition { private: false },
+                Query::DynamicColor(11),
+                Query::SecondaryAttributes,
+            ]
+        );
+        assert_eq!(
+            s.scan(b"\x1b[?1$p\x1b]10;?\x1b\\"),
+            vec![
+                Query::Mode {
+                    private: true,
+                    mode: 1
+                },
+                Query::DynamicColor(10)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_query_cut_between_chunks_is_found_once() {
+        let mut s = Scanner::default();
+        assert!(s.scan(b"lots of text \x1b").is_empty());
+        assert!(s.scan(b"[").is_empty());
+        assert_eq!(
+            s.scan(b"6n more"),
+            vec![Query::CursorPosition { private: false }]
+        );
+        assert!(s.scan(b"\x1b]11;").is_empty());
+        assert_eq!(s.scan(b"?\x07"), vec![Query::DynamicColor(11)]);
+        assert!(s.scan(b"plain").is_empty());
+    }
+
+    #[test]
+    fn an_endless_sequence_is_dropped() {
+        let mut s = Scanner::default();
+        let mut long = b"\x1b]0;".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 1000));
+        assert!(s.scan(&long).is_empty());
+        assert_eq!(s.scan(b"\x1b[c"), vec![Query::PrimaryAttributes]);
+    }
+}

@@ -1,0 +1,30 @@
+// How a session's state is named, the same everywhere (sidebar, cards, panes, details).
+
+import type { Session } from './types';
+
+export function statusLabel(s: Session): string {
+  switch (s.status) {
+    case 'starting': return 'starting';
+    case 'running': return 'working';
+    case 'waiting': return 'waiting for you';
+    case 'completed': return 'done';
+    case 'failed': return s.signal ? `failed (${s.signal})` : `failed (code ${s.exitCode ?? '?'})`;
+    default: return s.status;
+  }
+}
+
+/** The status dot's class: working (animated), waiting (amber), done, failed, stopped. */
+export function dotClass(s: Session): string {
+  if (s.status === 'waiting') return 'waiting';
+  if (s.status === 'running' || s.status === 'starting') return 'working';
+  return s.status;
+}
+
+/** A short duration since `ms`: `12s`, `4m`, `2h`. */
+export function ago(ms: number | null | undefined): string {
+  if (!ms) return '';
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.round(s / 60)}m`;
+  return `${Math.round(s / 3600)}h`;
+}
