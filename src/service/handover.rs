@@ -57,13 +57,26 @@ pub fn prompt_gate(quiet: bool, pattern: Option<&Regex>, screen: &str) -> Prompt
 /// Output that follows a resize this soon is the program redrawing, not working.
 pub const REDRAW_MS: i64 = 500;
 
-/// The time of the last output that counts as activity: output within [`REDRAW_MS`] after a
-/// resize does not (the previous value stands).
-pub fn activity_time(last_output: i64, resized_at: i64, previous: i64) -> i64 {
-    if resized_at > 0 && last_output >= resized_at && last_output - resized_at < REDRAW_MS {
-        previous
-    } else {
-        last_output
+/// When output counts as a redraw: from the first resize of a burst of resizes (a pane being
+/// laid out sends several) until [`REDRAW_MS`] after the last one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RedrawWindow {
+    pub from: i64,
+    pub until: i64,
+}
+
+impl RedrawWindow {
+    /// The window after a resize at `now`.
+    pub fn after_resize(self, now: i64) -> Self {
+        Self {
+            from: if now > self.until { now } else { self.from },
+            until: now + REDRAW_MS,
+        }
+    }
+
+    /// Whether output at `t` is a redraw (not work).
+    pub fn contains(self, t: i64) -> bool {
+        self.from > 0 && (self.from..=self.until).contains(&t)
     }
 }
 
@@ -123,12 +136,19 @@ mod tests {
 
     #[test]
     fn a_redraw_after_a_resize_is_not_work() {
-        // Output 100 ms after a resize at t=10_000 keeps the earlier activity time.
-        assert_eq!(activity_time(10_100, 10_000, 4_000), 4_000);
-        // Output later than the redraw window counts.
-        assert_eq!(activity_time(10_600, 10_000, 4_000), 10_600);
-        // Output before the resize counts; no resize yet counts.
-        assert_eq!(activity_time(9_000, 10_000, 4_000), 9_000);
-        assert_eq!(activity_time(9_000, 0, 4_000), 9_000);
+        let w = RedrawWindow::default().after_resize(10_000);
+        // Output 100 ms after a resize is a redraw; later output, or output before, is not.
+        assert!(w.contains(10_100));
+        assert!(!w.contains(10_600));
+        assert!(!w.contains(9_000));
+        assert!(!RedrawWindow::default().contains(9_000));
+        // A burst of resizes: output after the first is a redraw, even when it is looked at only
+        // after the last one.
+        let burst = w.after_resize(10_080).after_resize(10_300);
+        assert_eq!(burst.from, 10_000);
+        assert!(burst.contains(10_050) && burst.contains(10_790));
+        assert!(!burst.contains(10_801));
+        // A resize long after starts a new window.
+        assert_eq!(burst.after_resize(20_000).from, 20_000);
     }
 }

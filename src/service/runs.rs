@@ -34,6 +34,8 @@ pub const DEFAULT_SIZE: Size = Size {
 };
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 const TICK: Duration = Duration::from_millis(100);
+/// How many lines of a waiting agent's screen make its question.
+pub(super) const QUESTION_LINES: usize = 3;
 
 /// Everything needed to start (and later restart) a session's process.
 pub(super) struct Launch {
@@ -254,15 +256,17 @@ impl Service {
             let mut active_at = started;
             let mut screen = String::new();
             let mut held: Option<&'static str> = None;
+            let mut asked: Vec<String> = Vec::new();
             loop {
                 tokio::select! {
                     _ = exited.wait_for(Option::is_some) => break,
                     _ = ticker.tick() => {}
                 }
                 let last = run.output.last_output_ms();
-                if last != seen_output {
-                    // A redraw right after a resize is not work.
-                    active_at = handover::activity_time(last, run.resized_at(), active_at);
+                // A redraw right after a resize is not work, and changes nothing it decides on.
+                let printed = last != seen_output && !run.redraw_window().contains(last);
+                if printed {
+                    active_at = last;
                     if watch.pattern.is_some() || typed_prompt.is_some() {
                         screen = handover::screen_text(&run.terminal.screen().text());
                     }
@@ -270,10 +274,16 @@ impl Service {
                 seen_output = last;
                 let quiet = now_ms() - active_at.max(started) >= i64::from(watch.quiet_ms);
                 let next = handover::activity(quiet, watch.pattern.as_ref(), &screen);
-                if next != run.activity() {
-                    run.set_activity(next);
-                    if let Err(err) = service.record_activity(&run, next).await {
-                        tracing::warn!(%err, session = run.session_id, "cannot record activity");
+                // A new activity is published; so is a new question of an agent that still waits.
+                let changed = next != run.activity();
+                if changed || (printed && next == Activity::Waiting) {
+                    let question = run.terminal.screen().last_lines(QUESTION_LINES);
+                    if changed || question != asked {
+                        asked = question;
+                        run.set_activity(next);
+                        if let Err(err) = service.record_activity(&run, next).await {
+                            tracing::warn!(%err, session = run.session_id, "cannot record activity");
+                        }
                     }
                 }
                 if typed_prompt.is_none() {

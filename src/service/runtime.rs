@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
+use super::handover::RedrawWindow;
 use crate::model::Activity;
 use crate::pty::{Output, PtyHost, Terminal};
 use crate::security::{SessionTokens, SharedToken};
@@ -23,8 +24,8 @@ pub struct Run {
     first_byte: u64,
     stop_requested: AtomicBool,
     activity: Mutex<Activity>,
-    /// Unix ms of the last resize (the redraw that follows is not work).
-    resized_at: AtomicI64,
+    /// When output is a redraw after resizes, not work.
+    redraw: Mutex<RedrawWindow>,
     /// Unix ms since when it waits; 0 while it works.
     waiting_since: AtomicI64,
     /// Becomes true once the end of the run is recorded.
@@ -46,18 +47,19 @@ impl Run {
             output,
             stop_requested: AtomicBool::new(false),
             activity: Mutex::new(Activity::Working),
-            resized_at: AtomicI64::new(0),
+            redraw: Mutex::new(RedrawWindow::default()),
             waiting_since: AtomicI64::new(0),
             done_tx: watch::channel(false).0,
         }
     }
 
     pub fn mark_resized(&self, now_ms: i64) {
-        self.resized_at.store(now_ms, Ordering::Relaxed);
+        let mut window = self.redraw.lock().unwrap_or_else(|p| p.into_inner());
+        *window = window.after_resize(now_ms);
     }
 
-    pub fn resized_at(&self) -> i64 {
-        self.resized_at.load(Ordering::Relaxed)
+    pub fn redraw_window(&self) -> RedrawWindow {
+        *self.redraw.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn request_stop(&self) {
@@ -73,7 +75,11 @@ impl Run {
     }
 
     pub fn set_activity(&self, activity: Activity) {
-        *self.activity.lock().unwrap_or_else(|p| p.into_inner()) = activity;
+        let mut current = self.activity.lock().unwrap_or_else(|p| p.into_inner());
+        if *current == activity && self.waiting_since.load(Ordering::Relaxed) != 0 {
+            return;
+        }
+        *current = activity;
         let since = match activity {
             Activity::Waiting => crate::clock::now_ms(),
             Activity::Working => 0,

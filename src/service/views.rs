@@ -17,8 +17,7 @@ use crate::store::entity::{
 };
 use crate::store::json::from_text;
 
-/// How many lines of a waiting agent's screen make its question.
-const QUESTION_LINES: usize = 3;
+use super::runs::QUESTION_LINES;
 
 pub fn project(row: project::Model) -> Project {
     Project {

@@ -193,3 +193,50 @@ async fn a_waiting_agent_shows_its_question_and_takes_a_quick_reply() {
         assert_eq!(working["question"], json!([]), "no question while it works");
     }
 }
+
+/// Regression: a resize made every agent "working" (its redraw counted as work).
+#[tokio::test]
+async fn a_redraw_after_a_resize_is_not_work() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    s.post(
+        "/api/agents",
+        json!({ "id": "quiet", "name": "Q", "program": agent_bin(), "quietMs": 400 }),
+    )
+    .await;
+    let sid = s
+        .post(
+            "/api/sessions",
+            json!({ "projectId": p, "agentId": "quiet" }),
+        )
+        .await
+        .id();
+    s.wait_session(&sid, |v| v["status"] == "waiting").await;
+    let mut events = s.events().await;
+    let mut term = s.terminal(&sid, "?offset=0").await;
+    for (cols, rows) in [(100, 30), (90, 25), (110, 40)] {
+        term.send_json(json!({ "type": "resize", "cols": cols, "rows": rows }))
+            .await;
+        term.until(&format!("resized {cols}x{rows}")).await;
+    }
+    // Something that is work, after the redraw window (500 ms; nothing to await for its end):
+    // that one flips it.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    term.type_line("burst 3").await;
+    let mut statuses = Vec::new();
+    loop {
+        let e = events.next().await;
+        if e["event"] == "session:updated" && e["data"]["id"] == sid.as_str() {
+            statuses.push(e["data"]["status"].as_str().unwrap().to_owned());
+            if statuses.last().map(String::as_str) == Some("running") {
+                break;
+            }
+        }
+    }
+    let first_run = statuses.iter().position(|s| s == "running").unwrap();
+    assert_eq!(
+        first_run,
+        statuses.len() - 1,
+        "only the typed command made it work, not the redraws: {statuses:?}"
+    );
+}

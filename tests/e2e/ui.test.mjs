@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -208,8 +208,12 @@ test('a person runs an agent on a task from the browser', async () => {
   await until(async () => (await screen(session.id)).includes('hello from the browser'), 'the first pane to replay');
   await page.screenshot({ path: join(SHOTS, 'terminals-4.png') });
 
-  // Stop the session from its pane.
+  // Stop the session from its pane: it asks first.
   await page.locator(`.pane[data-session="${session.id}"] button:has-text("Stop")`).click();
+  await page.locator(`.pane[data-session="${session.id}"] button:has-text("Keep")`).click();
+  assert.equal((await api('GET', `/api/sessions/${session.id}`)).body.status !== 'stopped', true, 'kept running');
+  await page.locator(`.pane[data-session="${session.id}"] button:has-text("Stop")`).click();
+  await page.locator(`.pane[data-session="${session.id}"] button:has-text("Stop the agent?")`).click();
   await until(async () => (await api('GET', `/api/sessions/${session.id}`)).body.status === 'stopped', 'the session to stop');
   await until(async () => (await screen(session.id)).includes('[process exited by SIGHUP]'), 'the exit in the terminal');
   await page.locator(`.pane[data-session="${session.id}"] button:has-text("Restart")`).waitFor();
@@ -260,4 +264,155 @@ test('settings: a profile is edited and the token regenerated while the UI keeps
   await page.locator('.sidebar .feed input').press('Enter');
   await until(async () => (await api('GET', `/api/messages?projectId=${(await api('GET', '/api/projects')).body[0].id}`)).body
     .some((m) => m.body === 'still here after the new token'), 'the message');
+});
+
+/** What the recording agent received so far. */
+const received = (file) => (existsSync(file) ? readFileSync(file, 'latin1') : '');
+const projectId = async () => (await api('GET', '/api/projects')).body[0].id;
+/** The id of the element that has the keyboard focus, as "pane:<session>" inside a terminal. */
+const focusIn = () => page.evaluate(() => {
+  const el = document.activeElement;
+  const pane = el?.closest?.('.pane');
+  if (pane && el.closest('.xterm')) return `pane:${pane.dataset.session}`;
+  return el ? `${el.tagName.toLowerCase()}${el.className ? '.' + String(el.className).split(' ')[0] : ''}` : '';
+});
+
+test('the terminal never types what the user did not: one answer per query, keys of terminals go to the agent', async () => {
+  const file = join(folder, 'received-da');
+  const asker = (await api('POST', '/api/sessions', { projectId: await projectId(), command: [AGENT, '--record', file, 'da'], name: 'asker' })).body;
+  // Nobody watches: the server answers the device-attributes query, once.
+  await until(async () => received(file) === '\x1b[?1;2c', "the server's answer");
+
+  // The pane is shown five times (terminals ⇄ board, and the 1/2/4 layouts); a second viewer attaches.
+  await page.locator(`.session-item[data-session="${asker.id}"]`).click();
+  for (let i = 0; i < 5; i++) {
+    await page.getByRole('button', { name: 'Board' }).click();
+    await page.getByRole('button', { name: /^Terminals/ }).click();
+    await page.locator(`.toolbar button[data-layout="${[1, 2, 4][i % 3]}"]`).click();
+    await until(async () => (await screen(asker.id)).includes('recording at'), 'the pane to show the agent again');
+  }
+  const second = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await second.goto(`${url}/#token=${token}`);
+  await second.locator(`.session-item[data-session="${asker.id}"]`).click();
+  await second.locator(`.pane[data-session="${asker.id}"] .xterm-host`).waitFor();
+
+  // Typed keys arrive once; Ctrl+J and Ctrl+K reach the program unchanged.
+  await page.locator(`.pane[data-session="${asker.id}"] .xterm-host`).click();
+  await page.keyboard.type('x');
+  await page.keyboard.press('Control+j');
+  await page.keyboard.press('Control+k');
+  await until(async () => received(file) === '\x1b[?1;2cx\n\x0b', 'x, Ctrl+J, Ctrl+K');
+  // Ctrl+Shift+K is the app's: the palette opens with the focus, the program gets nothing.
+  await page.keyboard.press('Control+Shift+K');
+  await page.locator('.palette input').waitFor();
+  await until(async () => (await focusIn()) === 'input', 'the palette to have the focus');
+  await page.keyboard.type('board');
+  assert.equal(await page.locator('.palette input').inputValue(), 'board');
+  await page.keyboard.press('Escape');
+  await second.close();
+  assert.equal(received(file), '\x1b[?1;2cx\n\x0b', 'exactly one answer to the query, and only what was typed');
+
+  // Ctrl+Shift+J goes to the next agent waiting for you, cycling, with the keyboard in its terminal.
+  await api('POST', `/api/sessions/${asker.id}/stop`, {});
+  const waiting = async () => (await api('GET', `/api/sessions?projectId=${await projectId()}`)).body.filter((s) => s.status === 'waiting');
+  const a = (await api('POST', '/api/sessions', { projectId: await projectId(), agentId: 'scripted', name: 'waiter A' })).body;
+  const b = (await api('POST', '/api/sessions', { projectId: await projectId(), agentId: 'scripted', name: 'waiter B' })).body;
+  await until(async () => (await waiting()).filter((s) => s.id === a.id || s.id === b.id).length === 2, 'two waiting agents');
+  await until(async () => (await page.locator('.session-item.waiting').count()) >= 2, 'the sidebar to show them');
+  const order = await page.evaluate(() => window.__baton.projectSessions().filter((s) => s.status === 'waiting').map((s) => `pane:${s.id}`));
+  assert.ok(order.length >= 2, JSON.stringify(order));
+  const seen = [];
+  for (let i = 0; i < order.length + 1; i++) {
+    await page.keyboard.press('Control+Shift+J');
+    await until(async () => (await focusIn()).startsWith('pane:') && (await focusIn()) !== seen[seen.length - 1], 'a terminal to take the focus')
+      .catch(async (e) => {
+        const st = await page.evaluate(() => ({ active: window.__baton.state.activeTab, layout: window.__baton.state.layout, dialog: window.__baton.state.dialog, waiting: window.__baton.projectSessions().filter((s) => s.status === 'waiting').map((s) => s.id) }));
+        throw new Error(`${e.message}: focus ${await focusIn()}, seen ${seen}, order ${order}, ${JSON.stringify(st)}`);
+      });
+    seen.push(await focusIn());
+  }
+  for (let i = 1; i < seen.length; i++) {
+    assert.equal(order.indexOf(seen[i]), (order.indexOf(seen[i - 1]) + 1) % order.length, `it cycles in sidebar order: ${seen} / ${order}`);
+  }
+});
+
+test('a new session has its pane size from the first byte; tabs and layout survive a reload', async () => {
+  const t = (await api('POST', '/api/tasks', { projectId: await projectId(), title: 'Measure the pane' })).body;
+  await page.getByRole('button', { name: 'Board' }).click();
+  await page.locator(`[data-task="${t.id}"]`).click();
+  await page.getByRole('button', { name: /Run with/ }).click();
+  await page.locator('button[data-agent=scripted]').click();
+  const session = await until(async () => (await api('GET', `/api/sessions?taskId=${t.id}`)).body[0], 'the session');
+  await until(async () => (await screen(session.id)).includes('started at'), 'the first line');
+  const first = (await screen(session.id)).match(/started at (\d+)x(\d+)/);
+  const size = await page.evaluate((id) => {
+    const term = document.querySelector(`.pane[data-session="${id}"] .xterm-host`).__xterm;
+    return [term.cols, term.rows];
+  }, session.id);
+  assert.deepEqual([Number(first[1]), Number(first[2])], size, 'stty size at the first byte == the pane');
+
+  await page.locator('.toolbar button[data-layout="2"]').click();
+  const before = await page.evaluate(() => ({ tabs: window.__baton.state.tabs, layout: window.__baton.state.layout, active: window.__baton.state.activeTab }));
+  assert.ok(before.tabs.length >= 2, JSON.stringify(before));
+  await page.reload();
+  await page.locator(`.pane[data-session="${before.active}"]`).waitFor({ timeout: DEADLINE });
+  const after = await page.evaluate(() => ({ tabs: window.__baton.state.tabs, layout: window.__baton.state.layout, active: window.__baton.state.activeTab }));
+  assert.deepEqual(after, before);
+});
+
+test("a waiting agent's question and a quick reply from the sidebar; dialogs take the focus", async () => {
+  const s = (await api('POST', '/api/sessions', { projectId: await projectId(), agentId: 'scripted', name: 'asks a question' })).body;
+  const question = page.locator(`.session-item[data-session="${s.id}"] .question`);
+  await question.waitFor({ timeout: DEADLINE });
+  assert.match(await question.locator('.question-lines').textContent(), /agent>/);
+  await question.locator('input.reply').fill('yes, go on');
+  await question.locator('input.reply').press('Enter');
+  const output = async () => (await fetch(`${url}/api/sessions/${s.id}/output`, { headers: { Authorization: `Bearer ${token}` } })).text();
+  await until(async () => (await output()).includes('you said: yes, go on'), 'the reply to reach the agent');
+  // It answers, then waits again: the question shows its new last lines.
+  await until(async () => (await question.locator('.question-lines').textContent()).includes('you said: yes, go on'), 'the new question');
+  await page.locator(`.session-item[data-session="${s.id}"] .question button[data-reply="Enter"]`).click({ timeout: DEADLINE });
+  await until(async () => count(await output(), 'agent> ') >= 3, 'Enter to reach the agent');
+
+  // A profile whose input box never shows never gets the prompt, and the sidebar says why.
+  const file = join(folder, 'received-menu');
+  await api('POST', '/api/agents', { id: 'menu', name: 'Menu only', program: AGENT, args: ['--record', file], promptMode: 'type', quietMs: 300, waitPattern: 'Type your message' });
+  const t = (await api('POST', '/api/tasks', { projectId: await projectId(), title: 'Never typed', prompt: 'do not type me' })).body;
+  const m = (await api('POST', '/api/sessions', { projectId: await projectId(), agentId: 'menu', taskIds: [t.id] })).body;
+  await page.locator(`.session-item[data-session="${m.id}"] .report`, { hasText: "waiting for the agent's input box" }).waitFor({ timeout: DEADLINE });
+  assert.equal(received(file), '', 'the prompt was not typed');
+
+  // N on the board: the new task dialog has the keyboard.
+  await page.getByRole('button', { name: 'Board' }).click();
+  await page.locator('.board').click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('n');
+  await page.keyboard.type('Typed straight away');
+  assert.equal(await page.locator('input[name=title]').inputValue(), 'Typed straight away');
+  await page.keyboard.press('Escape');
+  // ? shows the keys of this platform.
+  await page.keyboard.press('?');
+  assert.match(await page.locator('.keys-help').textContent(), /Ctrl\+Shift\+K/);
+  assert.doesNotMatch(await page.locator('.keys-help').textContent(), /⌘/);
+  await page.keyboard.press('Escape');
+});
+
+test('screenshots at 1280×800 and 1920×1080, light and dark', async () => {
+  for (const [w, h] of [[1280, 800], [1920, 1080]]) {
+    for (const scheme of ['dark', 'light']) {
+      await page.setViewportSize({ width: w, height: h });
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.getByRole('button', { name: 'Board' }).click();
+      await page.screenshot({ path: join(SHOTS, `board-${w}x${h}-${scheme}.png`) });
+      await page.getByRole('button', { name: /^Terminals/ }).click();
+      await page.locator('.toolbar button[data-layout="4"]').click();
+      await page.locator('.pane .xterm-host').first().waitFor();
+      await page.screenshot({ path: join(SHOTS, `terminals-${w}x${h}-${scheme}.png`) });
+      // "Run with…" is not clipped: the details panel shows it whole.
+      const t = Object.values(await page.evaluate(() => window.__baton.state.tasks))[0];
+      await page.evaluate((id) => window.__baton.set({ selected: { kind: 'task', id } }), t.id);
+      const run = await page.getByRole('button', { name: /Run with/ }).boundingBox();
+      const panel = await page.locator('.details').boundingBox();
+      assert.ok(run && run.x + run.width <= panel.x + panel.width, `Run with… inside the panel at ${w}: ${JSON.stringify({ run, panel })}`);
+    }
+  }
 });

@@ -1,7 +1,7 @@
 // The window: projects and live sessions on the left, the board or the terminals in the centre,
 // the selected task or session on the right. Keyboard first: Ctrl/Cmd+K opens the palette.
 
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Store, State } from './store';
 import { PENDING, useStore } from './store';
 import { PendingPane, TerminalPane, paneSize } from './Terminal';
@@ -30,7 +30,7 @@ function report(s: Session): string {
 /** Puts the keyboard focus into the element once it is shown. */
 function useAutoFocus<T extends HTMLElement>() {
   const ref = useRef<T>(null);
-  useEffect(() => { ref.current?.focus(); }, []);
+  useLayoutEffect(() => { ref.current?.focus(); }, []);
   return ref;
 }
 
@@ -53,9 +53,10 @@ function WaitingQuestion({ store, session }: { store: Store; session: Session })
   const send = (t: string) => store.api.sendInput(session.id, t).catch((e) => store.fail(e));
   if (session.status !== 'waiting') return null;
   return (
-    <div class="question" data-question={session.id} onClick={(e) => e.stopPropagation()}>
-      {session.question.length > 0 && <pre class="question-lines">{session.question.join('\n')}</pre>}
-      <div class="quick">
+    <div class="question" data-question={session.id}>
+      {session.question.length > 0 && <pre class="question-lines" title="Open the terminal">{session.question.join('\n')}</pre>}
+      {/* Answering here does not open the terminal. */}
+      <div class="quick" onClick={(e) => e.stopPropagation()}>
         {QUICK_REPLIES.map((q) => <button class="small" title={q.title} data-reply={q.title} onClick={() => send(q.text)}>{q.label}</button>)}
         <form class="grow" onSubmit={(e) => { e.preventDefault(); if (text) { send(text + '\r'); setText(''); } }}>
           <input class="reply" placeholder="Reply…" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />

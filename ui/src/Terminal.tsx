@@ -36,6 +36,8 @@ function cellSize(): { width: number; height: number } | null {
     document.body.appendChild(box);
     measurer = new XTerm(OPTIONS);
     measurer.open(box);
+    // The same renderer as the panes: cell sizes differ between renderers.
+    try { measurer.loadAddon(new WebglAddon()); } catch { /* the panes fall back alike */ }
   }
   const cell = (measurer as any)._core?._renderService?.dimensions?.css?.cell;
   return cell && cell.width > 0 && cell.height > 0 ? cell : null;
