@@ -17,10 +17,13 @@ const BINDINGS: Binding[] = [
   { action: 'next-waiting', key: 'KeyJ', label: 'Next agent waiting for you' },
   { action: 'split-2', key: 'KeyD', label: 'Two terminal panes' },
   { action: 'split-4', key: 'KeyE', label: 'Four terminal panes' },
-  { action: 'close-pane', key: 'KeyW', label: 'Close the pane (the session keeps running)' },
+  // Not W: Ctrl+Shift+W and Cmd+W close the browser's window or tab, and a page cannot stop them.
+  { action: 'close-pane', key: 'KeyX', label: 'Close the pane (the session keeps running)' },
   { action: 'search', key: 'KeyF', label: 'Search in the terminal' },
   ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => ({ action: `session-${n}` as Action, key: `Digit${n}`, label: `Session ${n} in the sidebar` })),
 ];
+
+const SHIFTED = ['KeyD', 'KeyE', 'KeyX'];
 
 /** Whether `e` carries the app modifier: Cmd on macOS; Ctrl+Shift elsewhere. */
 function appModifier(e: KeyboardEvent): boolean {
@@ -30,8 +33,8 @@ function appModifier(e: KeyboardEvent): boolean {
 /** The app action `e` asks for, or null when the key is not the app's. */
 export function shortcut(e: KeyboardEvent): Action | null {
   if (e.type !== 'keydown' || !appModifier(e)) return null;
-  // On macOS Cmd+Shift+D/E split; Cmd+D/E stay free.
-  if (MAC && (e.code === 'KeyD' || e.code === 'KeyE') && !e.shiftKey) return null;
+  // On macOS these take Shift too (Cmd+D, Cmd+E and Cmd+X stay the system's).
+  if (MAC && SHIFTED.includes(e.code) && !e.shiftKey) return null;
   return BINDINGS.find((b) => b.key === e.code)?.action ?? null;
 }
 
@@ -40,7 +43,7 @@ export function keyLabel(action: Action): string {
   const b = BINDINGS.find((x) => x.action === action);
   if (!b) return '';
   const key = b.key.replace(/^Key|^Digit/, '');
-  if (MAC) return `⌘${action === 'split-2' || action === 'split-4' ? '⇧' : ''}${key}`;
+  if (MAC) return `⌘${SHIFTED.includes(b.key) ? '⇧' : ''}${key}`;
   return `Ctrl+Shift+${key}`;
 }
 
