@@ -44,6 +44,30 @@ impl Config {
 }
 
 /// The platform's data folder for Baton, if the platform has one.
+/// The desktop's own settings file in the data folder (what its Settings dialog saves).
+pub const DESKTOP_SETTINGS: &str = "settings.json";
+
+/// The API port saved in `<data-dir>/settings.json` (`{"apiPort": N}`), if any.
+pub fn saved_port(data_dir: &Path) -> Option<u16> {
+    let text = std::fs::read_to_string(data_dir.join(DESKTOP_SETTINGS)).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value["apiPort"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|p| *p != 0)
+}
+
+/// The desktop's API port: `$BATON_PORT` when set, else the one saved in its settings, else 0
+/// (a free one).
+pub fn desktop_port(env: Option<&str>, data_dir: &Path) -> Result<u16, String> {
+    match env {
+        Some(port) => port
+            .parse()
+            .map_err(|_| format!("BATON_PORT is not a port: {port}")),
+        None => Ok(saved_port(data_dir).unwrap_or(0)),
+    }
+}
+
 pub fn platform_data_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("dev", "Baton", "baton")
         .map(|dirs| dirs.data_dir().to_path_buf())
@@ -82,4 +106,33 @@ pub fn link_cli(data_dir: &Path, program: &Path) -> io::Result<PathBuf> {
     std::fs::copy(program, &staging).map(|_| ())?;
     std::fs::rename(&staging, &link)?;
     Ok(link)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the desktop saved its port setting and promised "used from the next start",
+    /// but start-up read only the environment.
+    #[test]
+    fn the_desktop_port_comes_from_the_environment_then_the_saved_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            desktop_port(None, dir.path()),
+            Ok(0),
+            "nothing saved: a free port"
+        );
+        std::fs::write(dir.path().join(DESKTOP_SETTINGS), r#"{"apiPort": 7777}"#).unwrap();
+        assert_eq!(desktop_port(None, dir.path()), Ok(7777));
+        assert_eq!(
+            desktop_port(Some("7001"), dir.path()),
+            Ok(7001),
+            "the environment wins"
+        );
+        assert!(desktop_port(Some("x"), dir.path()).is_err());
+        std::fs::write(dir.path().join(DESKTOP_SETTINGS), r#"{"apiPort": null}"#).unwrap();
+        assert_eq!(desktop_port(None, dir.path()), Ok(0));
+        std::fs::write(dir.path().join(DESKTOP_SETTINGS), "not json").unwrap();
+        assert_eq!(desktop_port(None, dir.path()), Ok(0));
+    }
 }

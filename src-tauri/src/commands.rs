@@ -198,7 +198,7 @@ async fn post_message(d: State<'_, Desktop>, body: serde_json::Value) -> R<Messa
 /// The loopback API's address and token, for the settings page.
 #[tauri::command]
 fn api_info(d: State<'_, Desktop>) -> serde_json::Value {
-    let saved = saved_port(&d.data_dir);
+    let saved = baton::config::saved_port(&d.data_dir);
     serde_json::json!({ "url": d.url, "token": d.service.runtime().admin.expose(), "savedPort": saved })
 }
 
@@ -216,22 +216,15 @@ async fn update_agent(
     Ok(d.service.update_agent_profile(&id, parse(patch)?).await?)
 }
 
-const SETTINGS: &str = "settings.json";
-
-/// The API port saved in `<data-dir>/settings.json`, if any.
-pub fn saved_port(data_dir: &std::path::Path) -> Option<u16> {
-    let text = std::fs::read_to_string(data_dir.join(SETTINGS)).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    value["apiPort"]
-        .as_u64()
-        .and_then(|p| u16::try_from(p).ok())
-}
-
 /// Saves the API port for the next start (0 or null: a free one).
 #[tauri::command]
 fn set_api_port(d: State<'_, Desktop>, port: Option<u16>) -> R<()> {
     let value = serde_json::json!({ "apiPort": port.filter(|p| *p != 0) });
-    std::fs::write(d.data_dir.join(SETTINGS), value.to_string()).map_err(|e| CommandError {
+    std::fs::write(
+        d.data_dir.join(baton::config::DESKTOP_SETTINGS),
+        value.to_string(),
+    )
+    .map_err(|e| CommandError {
         error: format!("cannot save settings: {e}"),
         code: "unavailable".into(),
         details: serde_json::json!({}),

@@ -32,13 +32,9 @@ fn config() -> Result<Config, String> {
         .map(std::path::PathBuf::from)
         .or_else(platform_data_dir)
         .ok_or("no data folder: set BATON_DATA_DIR")?;
+    let port = baton::config::desktop_port(std::env::var("BATON_PORT").ok().as_deref(), &data_dir)?;
     let mut config = Config::new(data_dir);
-    config.port = match std::env::var("BATON_PORT") {
-        Ok(port) => port
-            .parse()
-            .map_err(|_| format!("BATON_PORT is not a port: {port}"))?,
-        Err(_) => 0,
-    };
+    config.port = port;
     config.database_url = std::env::var("BATON_DATABASE_URL").ok();
     Ok(config)
 }

@@ -133,6 +133,14 @@ async fn drive() {
     let data = tempfile::tempdir().unwrap();
     let folder = tempfile::tempdir().unwrap();
     let (port, native) = (free_port(), free_port());
+    // The API port saved in the desktop's settings is the one it listens on at the next start
+    // (regression: start-up read only $BATON_PORT).
+    let api_port = free_port();
+    std::fs::write(
+        data.path().join("settings.json"),
+        json!({ "apiPort": api_port }).to_string(),
+    )
+    .unwrap();
     let driver = Driver::start(port, native, data.path()).await;
 
     let mut caps = serde_json::Map::new();
@@ -157,6 +165,11 @@ async fn drive() {
     })
     .await;
     let url = info["url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        url,
+        format!("http://127.0.0.1:{api_port}"),
+        "the saved API port is used"
+    );
     let token = std::fs::read_to_string(data.path().join("token"))
         .unwrap()
         .trim()
