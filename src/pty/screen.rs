@@ -34,6 +34,11 @@ pub const RATE: f64 = 4.0 * 1024.0 * 1024.0;
 pub const BURST: f64 = 1024.0 * 1024.0;
 /// How much of the recent output a stale model is rebuilt from.
 pub const REBUILD: usize = 256 * 1024;
+/// A batch this big is a flood: the feeding thread pauses after it, to take more per wake-up.
+const FLOOD_BATCH: usize = 64 * 1024;
+const FLOOD_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+/// A batch smaller than this after a flood says the flood is over.
+const FLOOD_ENDED: usize = 4 * 1024;
 /// Scrolled-off lines kept for a viewer's scrollback (formatted text, bounded in bytes).
 const SCROLLBACK_BYTES: usize = 256 * 1024;
 
@@ -330,6 +335,7 @@ impl Screen {
             while let Ok(chunk) = live.try_recv() {
                 chunks.push(chunk);
             }
+            let bytes: usize = chunks.iter().map(|c| c.data.len()).sum();
             let answers = {
                 let mut model = self.model();
                 let now = Instant::now();
@@ -337,14 +343,19 @@ impl Screen {
                 for chunk in &chunks {
                     answers.extend(model.feed(chunk.offset, &chunk.data, now));
                 }
-                // After a flood, catch up as soon as the budget allows (not only when asked).
-                if model.is_stale() && model.try_spend(REBUILD, now) {
-                    self.freshen(&mut model);
+                // Once a flood is over (output is small again), catch up if the budget allows;
+                // during it, only a viewer that looks makes it rebuild.
+                if model.is_stale() && bytes < FLOOD_ENDED && model.try_spend(REBUILD, now) {
+                    self.freshen(&mut model, true);
                 }
                 answers
             };
             if !answers.is_empty() {
                 (self.answer)(&answers);
+            }
+            if bytes >= FLOOD_BATCH {
+                // A flood: gather more per wake-up (queries wait at most this long).
+                std::thread::sleep(FLOOD_PAUSE);
             }
         }
     }
@@ -353,19 +364,21 @@ impl Screen {
     /// if a flood left it stale).
     pub fn snapshot(&self) -> Snapshot {
         let mut model = self.model();
-        self.freshen(&mut model);
+        self.freshen(&mut model, true);
         model.snapshot()
     }
 
+    /// The visible screen as text; after a flood, possibly as it was before it (a rebuild is
+    /// made only when the budget allows: waiting detection asks every tick).
     pub fn text(&self) -> String {
         let mut model = self.model();
-        self.freshen(&mut model);
+        self.freshen(&mut model, false);
         model.text()
     }
 
     pub fn last_lines(&self, n: usize) -> Vec<String> {
         let mut model = self.model();
-        self.freshen(&mut model);
+        self.freshen(&mut model, false);
         model.last_lines(n)
     }
 
@@ -373,7 +386,9 @@ impl Screen {
         self.model().resize(size);
     }
 
-    fn freshen(&self, model: &mut ScreenModel) {
+    /// Catches the model up with the output; a stale model is rebuilt when `force`d or when the
+    /// budget allows.
+    fn freshen(&self, model: &mut ScreenModel, force: bool) {
         let Some(output) = self.output.upgrade() else {
             return;
         };
@@ -397,8 +412,10 @@ impl Screen {
                 }
             }
         }
-        let (end, tail) = output.recent_with_end(REBUILD);
-        model.rebuild(end, &tail);
+        if force || model.try_spend(REBUILD, Instant::now()) {
+            let (end, tail) = output.recent_with_end(REBUILD);
+            model.rebuild(end, &tail);
+        }
     }
 }
 
