@@ -4,7 +4,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Store, State } from './store';
 import { PENDING, useStore } from './store';
-import { PendingPane, TerminalPane, paneSize } from './Terminal';
+import type { TerminalPane as TerminalPaneType } from './Terminal';
 import type { HistoryEntry, Session, Task, TaskStatus } from './types';
 import { isActive } from './types';
 import { helpRows, keyLabel, shortcut } from './keys';
@@ -25,6 +25,28 @@ const ALWAYS = new Set<TaskStatus>(['pending', 'in_progress', 'blocked', 'comple
 function report(s: Session): string {
   const parts = [s.progress !== null && s.progress !== undefined ? `${s.progress}%` : '', s.statusText ?? ''];
   return parts.filter(Boolean).join(' · ');
+}
+
+/** xterm and the terminal pane, loaded when a terminal is first shown. */
+const terminalModule = () => import('./Terminal');
+let loadedPane: typeof TerminalPaneType | null = null;
+
+function LazyPane(props: Parameters<typeof TerminalPaneType>[0]) {
+  const [Pane, setPane] = useState(() => loadedPane);
+  useEffect(() => {
+    if (!Pane) terminalModule().then((m) => { loadedPane = m.TerminalPane; setPane(() => m.TerminalPane); });
+  }, []);
+  return Pane ? <Pane {...props} /> : <PendingPane label="loading…" id={props.session.id} />;
+}
+
+/** A pane without its terminal yet: drawn before a session starts, so that its size is known. */
+function PendingPane({ label = 'starting…', id = PENDING }: { label?: string; id?: string }) {
+  return (
+    <div class="pane focused" data-session={id}>
+      <div class="pane-head"><span class="dot working" /><span class="pane-name">{label}</span></div>
+      <div class="xterm-host" />
+    </div>
+  );
 }
 
 /** Puts the keyboard focus into the element once it is shown. */
@@ -260,7 +282,7 @@ function Terminals({ store, state }: { store: Store; state: State }) {
       </div>
       <div class={`grid grid-${Math.min(state.layout, visible.length)}`}>
         {visible.map((id) => state.sessions[id]).map((s, i) => !s ? <PendingPane key={visible[i]} /> : (
-          <TerminalPane key={s.id} api={store.api} session={s} focused={s.id === active} focusSeq={state.focusSeq}
+          <LazyPane key={s.id} api={store.api} session={s} focused={s.id === active} focusSeq={state.focusSeq}
             onFocus={() => store.set({ activeTab: s.id, selected: { kind: 'session', id: s.id } })}
             onStop={() => act(() => store.api.stopSession(s.id))}
             onRestart={() => act(() => store.api.restartSession(s.id))}
@@ -601,6 +623,7 @@ async function startInPane(store: Store, body: Parameters<Store['api']['startSes
   const before = store.state.tabs.filter((t) => t !== PENDING);
   store.set({ dialog: null, view: 'terminals', tabs: [...before, PENDING], activeTab: PENDING });
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const { paneSize } = await terminalModule();
   const host = document.querySelector<HTMLElement>(`.pane[data-session="${PENDING}"] .xterm-host`);
   const size = host ? paneSize(host) : null;
   try {

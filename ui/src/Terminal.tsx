@@ -1,4 +1,5 @@
 // One live xterm bound to one session: replay, then live output; keystrokes and resizes go back.
+// Loaded only when a terminal is first shown (the board does not need xterm).
 // If the stream drops (server restart, a slow link) it reconnects from the last byte it showed,
 // so nothing is lost and nothing is shown twice.
 
@@ -37,7 +38,7 @@ function cellSize(): { width: number; height: number } | null {
     measurer = new XTerm(OPTIONS);
     measurer.open(box);
     // The same renderer as the panes: cell sizes differ between renderers.
-    try { measurer.loadAddon(new WebglAddon()); } catch { /* the panes fall back alike */ }
+    loadRenderer(measurer);
   }
   const cell = (measurer as any)._core?._renderService?.dimensions?.css?.cell;
   return cell && cell.width > 0 && cell.height > 0 ? cell : null;
@@ -57,14 +58,23 @@ export function paneSize(host: HTMLElement): { cols: number; rows: number } | nu
   };
 }
 
-/** Where a pane for a session about to start will be: drawn empty, so that its size is known first. */
-export function PendingPane() {
-  return (
-    <div class="pane focused" data-session="pending">
-      <div class="pane-head"><span class="dot working" /><span class="pane-name">starting…</span></div>
-      <div class="xterm-host" />
-    </div>
-  );
+let realGpu: boolean | null = null;
+
+/** WebGL only where the GPU is real: a software renderer (SwiftShader, llvmpipe) gains nothing. */
+function gpuIsReal(): boolean {
+  if (realGpu !== null) return realGpu;
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    const info = gl?.getExtension('WEBGL_debug_renderer_info');
+    const renderer = gl && info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+    realGpu = !!gl && !/swiftshader|llvmpipe|softpipe|software/i.test(renderer);
+  } catch { realGpu = false; }
+  return realGpu;
+}
+
+function loadRenderer(term: XTerm) {
+  if (!gpuIsReal()) return;
+  try { term.loadAddon(new WebglAddon()); } catch { /* the DOM renderer it is */ }
 }
 
 export function TerminalPane({ api, session, focused, focusSeq, onFocus, onStop, onRestart, onClose }: {
@@ -93,7 +103,7 @@ export function TerminalPane({ api, session, focused, focusSeq, onFocus, onStop,
     // Queries are answered by the server, once: this terminal never answers them (replays!).
     silenceQueries(term);
     try { fit.fit(); } catch { /* not laid out yet */ }
-    try { term.loadAddon(new WebglAddon()); } catch { /* canvas renderer it is */ }
+    loadRenderer(term);
     termRef.current = term;
     searchRef.current = search;
     (host.current as any).__xterm = term; // for tests and debugging
