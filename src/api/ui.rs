@@ -3,6 +3,8 @@
 //! These files are public — they hold no data; every call they make needs the token, which the
 //! page takes from the URL fragment (never sent to a server). They go out with a strict Content
 //! Security Policy: scripts and styles from this origin only, connections to this server only.
+//! They are compressed (gzip or brotli, as the browser accepts), and the hashed files under
+//! `/assets/` are cached for good (`immutable`) while `index.html` is checked each time.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +13,7 @@ use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Router;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::services::{ServeDir, ServeFile};
 
 /// The folder of the built UI: `--ui-dir`, else `$BATON_UI_DIR`, else `ui/dist` of this source
@@ -30,6 +33,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> {
     Router::new()
         .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
         .layer(axum::middleware::from_fn(secure_headers))
+        // Fast levels: these files are compressed on each request (about 0.5 MB in all).
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
 }
 
 async fn not_built() -> Html<&'static str> {
@@ -37,6 +42,8 @@ async fn not_built() -> Html<&'static str> {
 }
 
 async fn secure_headers(req: Request, next: Next) -> Response {
+    // Vite names these files by their content: a new build has new names.
+    let immutable = req.uri().path().starts_with("/assets/");
     let host = req
         .headers()
         .get(header::HOST)
@@ -49,6 +56,7 @@ async fn secure_headers(req: Request, next: Next) -> Response {
          connect-src 'self' ws://{host}; img-src 'self' data:; font-src 'self' data:; \
          object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
     );
+    let ok = response.status().is_success();
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
@@ -62,5 +70,11 @@ async fn secure_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let cache = if immutable && ok {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }

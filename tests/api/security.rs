@@ -471,6 +471,41 @@ async fn the_web_ui_is_served_without_the_token_but_with_a_strict_policy() {
         )
         .await;
     assert_ne!(r.status, 200, "only reads are public");
+
+    // Compressed, and cached by name: hashed assets for good, the page never without asking.
+    let page = reqwest::get(format!("{}/", s.url)).await.unwrap();
+    assert_eq!(page.headers()["cache-control"], "no-cache");
+    let html = page.text().await.unwrap();
+    let asset = html
+        .split('"')
+        .find(|p| p.starts_with("./assets/") && p.ends_with(".js"))
+        .expect("a script under assets/")
+        .trim_start_matches('.')
+        .to_owned();
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .unwrap();
+    let plain = raw.get(format!("{}{asset}", s.url)).send().await.unwrap();
+    assert_eq!(
+        plain.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain_len = plain.bytes().await.unwrap().len();
+    let zipped = raw
+        .get(format!("{}{asset}", s.url))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    let zipped_len = zipped.bytes().await.unwrap().len();
+    assert!(
+        zipped_len * 2 < plain_len,
+        "gzip: {zipped_len} of {plain_len} bytes"
+    );
 }
 
 #[tokio::test]
