@@ -133,6 +133,8 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
         .seed_agent_profiles()
         .await
         .map_err(StartError::Service)?;
+    // `--version` probes run in the background from now: `/api/agents` never waits for them.
+    service.warm_agent_versions().await;
     let interrupted = service
         .mark_interrupted()
         .await

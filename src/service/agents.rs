@@ -4,7 +4,8 @@
 //! its version (cached per program file, so a list does not start six processes every time).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -91,7 +92,12 @@ type ProgramFile = (PathBuf, Option<SystemTime>);
 
 /// `--version` answers, per program file.
 #[derive(Default)]
-pub struct VersionCache(Mutex<HashMap<ProgramFile, Option<String>>>);
+pub struct VersionCache(Mutex<HashMap<ProgramFile, Probe>>);
+
+enum Probe {
+    Running,
+    Done(Option<String>),
+}
 
 /// A prompt is typed only when the agent's input box shows: a typing profile needs its pattern.
 fn check_typed_prompt(mode: PromptMode, wait_pattern: Option<&str>) -> ServiceResult<()> {
@@ -146,6 +152,13 @@ impl Service {
             .await?;
         }
         Ok(())
+    }
+
+    /// Starts probing every profile's program version, so that the first list has them.
+    pub async fn warm_agent_versions(&self) {
+        if let Err(err) = self.list_agent_profiles().await {
+            tracing::debug!(%err, "cannot list agent profiles to probe their versions");
+        }
     }
 
     pub async fn list_agent_profiles(&self) -> ServiceResult<Vec<AgentProfile>> {
@@ -291,7 +304,7 @@ impl Service {
             std::env::var("PATH").ok().as_deref(),
         );
         let version = match &path {
-            Some(p) => self.versions.probe(p).await,
+            Some(p) => self.versions.known(p),
             None => None,
         };
         AgentProfile {
@@ -315,32 +328,50 @@ impl Service {
 }
 
 impl VersionCache {
-    /// The first line `path --version` prints, if it answers in time.
-    async fn probe(&self, path: &PathBuf) -> Option<String> {
+    /// The first line `path --version` printed, when known. Never waits: an unknown program file
+    /// is probed in the background (once), so listing profiles answers at once.
+    fn known(self: &Arc<Self>, path: &Path) -> Option<String> {
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        let key = (path.clone(), modified);
-        if let Some(known) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            return known.clone();
+        let key = (path.to_path_buf(), modified);
+        {
+            let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            match cache.get(&key) {
+                Some(Probe::Done(version)) => return version.clone(),
+                Some(Probe::Running) => return None,
+                None => {
+                    cache.insert(key.clone(), Probe::Running);
+                }
+            }
         }
-        let run = tokio::process::Command::new(path)
-            .arg("--version")
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output();
-        let version = match tokio::time::timeout(VERSION_TIMEOUT, run).await {
-            Ok(Ok(out)) if out.status.success() => String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .map(|l| l.chars().take(200).collect()),
-            _ => None,
-        };
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, version.clone());
-        version
+        let cache = Arc::clone(self);
+        let path = path.to_path_buf();
+        tokio::spawn(async move {
+            let version = probe(&path).await;
+            cache
+                .0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, Probe::Done(version));
+        });
+        None
+    }
+}
+
+/// Runs `path --version` (bounded in time); its first non-empty line.
+async fn probe(path: &Path) -> Option<String> {
+    let run = tokio::process::Command::new(path)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(VERSION_TIMEOUT, run).await {
+        Ok(Ok(out)) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(|l| l.chars().take(200).collect()),
+        _ => None,
     }
 }
 

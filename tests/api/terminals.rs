@@ -851,3 +851,37 @@ async fn a_restarted_session_gets_the_current_api_url_and_tasks() {
     term.type_line(&format!("call GET /api/tasks/{t}")).await;
     term.until("status 200").await;
 }
+
+/// `/api/agents` answers at once: a program's `--version` is probed in the background and cached
+/// (a slow probe once held every listing for up to 2 s per profile).
+#[tokio::test]
+async fn agent_versions_are_probed_in_the_background() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("slowagent");
+    std::fs::write(
+        &program,
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then sleep 1; echo 'slowagent 9.9'; fi\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let r = s
+        .post(
+            "/api/agents",
+            json!({ "id": "slow", "name": "Slow", "program": program.to_str().unwrap() }),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.body["available"], true);
+    assert_eq!(r.body["version"], Value::Null, "not waited for");
+    let start = std::time::Instant::now();
+    loop {
+        let slow = s.get("/api/agents/slow").await.body;
+        if slow["version"] == "slowagent 9.9" {
+            break;
+        }
+        assert!(start.elapsed() < DEADLINE, "the version never came: {slow}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

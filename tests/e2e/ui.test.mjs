@@ -105,6 +105,10 @@ test('a person runs an agent on a task from the browser', async () => {
   // The token is wiped from the address bar at once.
   await until(async () => !(await page.evaluate(() => location.href)).includes('token'), 'the token to leave the URL');
 
+  // First run: the agents found on this machine (the shell always is; a missing one says how to get it).
+  await page.locator('.first-run-agents li.found[data-agent=shell]').waitFor();
+  await page.locator('.first-run-agents li[data-agent=scripted]').waitFor();
+  await page.screenshot({ path: join(SHOTS, 'first-run.png') });
   // Create a project with a folder.
   await page.getByRole('button', { name: 'Create a project' }).click();
   await page.fill('input[name=name]', 'Web shop');

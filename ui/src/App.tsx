@@ -76,7 +76,7 @@ function WaitingQuestion({ store, session }: { store: Store; session: Session })
   if (session.status !== 'waiting') return null;
   return (
     <div class="question" data-question={session.id}>
-      {session.question.length > 0 && <pre class="question-lines" title="Open the terminal">{session.question.join('\n')}</pre>}
+      {session.question.length > 0 && <pre class="question-lines" title={session.question.join('\n')}>{session.question.slice(-2).join('\n')}</pre>}
       {/* Answering here does not open the terminal. */}
       <div class="quick" onClick={(e) => e.stopPropagation()}>
         {QUICK_REPLIES.map((q) => <button class="small" title={q.title} data-reply={q.title} onClick={() => send(q.text)}>{q.label}</button>)}
@@ -184,7 +184,7 @@ function Feed({ store, state, taskId }: { store: Store; state: State; taskId?: s
     <div class="feed">
       <ul>
         {messages.map((m) => (
-          <li class="message"><span class={`mtype ${m.type}`}>{m.type}</span> <span class="muted">{m.author}</span><div>{m.body}</div></li>
+          <li class="message"><span class={`mtype ${m.type}`}>{m.type}</span> <span class="muted">{actorName(state, m.author)}</span><div>{m.body}</div></li>
         ))}
         {messages.length === 0 && <li class="muted empty">No messages.</li>}
       </ul>
@@ -206,8 +206,14 @@ function Board({ store, state }: { store: Store; state: State }) {
     try { await store.api.updateTask(id, { status }); } catch (err) { store.fail(err); await store.loadProject(); }
   };
   if (!state.projectId) {
+    const agents = [...state.agents].sort((a, b) => Number(b.available) - Number(a.available));
     return <div class="empty-state"><h2>Welcome to Baton</h2><p>Create a project (a working folder) to start.</p>
-      <button onClick={() => store.set({ dialog: 'new-project' })}>Create a project</button></div>;
+      <button onClick={() => store.set({ dialog: 'new-project' })}>Create a project</button>
+      <div class="section-title">Agents found on this machine</div>
+      <ul class="first-run-agents">
+        {agents.map((a) => <li data-agent={a.id} class={a.available ? 'found' : 'missing'}>
+          {a.available ? '✔' : '✘'} <b>{a.name}</b> <span class="muted">{a.available ? a.version ?? a.path : installHint(a.program)}</span></li>)}
+      </ul></div>;
   }
   return (
     <div class="board">
@@ -392,7 +398,7 @@ function TaskDetails({ store, state, task }: { store: Store; state: State; task:
       <ul class="history">
         {history.slice().reverse().map((h) => (
           <li><span class="muted">{new Date(h.createdAt).toLocaleTimeString()}</span> {actorName(state, h.actor)} {h.action.replace('_', ' ')}{h.field ? ` ${h.field}` : ''}
-            {h.newValue !== null && h.newValue !== undefined && typeof h.newValue !== 'object' ? <> → <b>{nameOf(state, String(h.newValue))}</b></> : null}</li>
+            {h.newValue !== null && h.newValue !== undefined && typeof h.newValue !== 'object' ? <> → <b>{h.field?.endsWith('At') && typeof h.newValue === 'number' ? new Date(h.newValue).toLocaleString() : nameOf(state, String(h.newValue))}</b></> : null}</li>
         ))}
       </ul>
       <button class="danger" onClick={() => { if (confirm(`Delete “${task.title}”?`)) act(() => store.api.deleteTask(task.id)); }}>Delete task</button>

@@ -45,7 +45,7 @@ function savedLayouts(): Record<string, Layout> {
 }
 
 function savedDetails(): { open: boolean; width: number } {
-  try { return { open: true, width: 320, ...JSON.parse(localStorage.getItem(DETAILS_KEY) ?? '{}') }; } catch { return { open: true, width: 320 }; }
+  try { return { open: true, width: 280, ...JSON.parse(localStorage.getItem(DETAILS_KEY) ?? '{}') }; } catch { return { open: true, width: 280 }; }
 }
 
 export class Store {
