@@ -66,6 +66,7 @@ pub(super) async fn attach(ctx: &Ctx, id: &str) -> ClientResult<()> {
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
             .map_err(|e| ClientError::Setup(format!("cannot watch the window size: {e}")))?;
     let mut stdin_open = true;
+    let mut queries = crate::pty::screen::scan::Scanner::default();
     loop {
         #[cfg(unix)]
         let resized = winch.recv();
@@ -73,7 +74,8 @@ pub(super) async fn attach(ctx: &Ctx, id: &str) -> ClientResult<()> {
         let resized = std::future::pending::<Option<()>>();
         tokio::select! {
             frame = rx.next() => match frame {
-                Some(Ok(Message::Binary(bytes))) => write_out(&bytes)?,
+                // This terminal must not answer the program's queries: the server has.
+                Some(Ok(Message::Binary(bytes))) => write_out(&queries.strip(&bytes))?,
                 Some(Ok(Message::Text(text))) => {
                     let control: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
                     if control["type"] == "screen" {

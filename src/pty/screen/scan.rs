@@ -1,6 +1,9 @@
 //! Finding terminal queries in output the screen model does not parse (a flood beyond its
 //! budget): a `memchr` for ESC and a look at the few bytes after each, far cheaper than a
 //! parser. A sequence cut by the end of a chunk is kept and completed by the next one.
+//!
+//! [`Scanner::strip`] removes the queries instead, for a viewer whose own terminal would answer
+//! them (`baton session attach` in a real terminal): the server has answered them already.
 
 use super::queries::{self, Query};
 
@@ -51,6 +54,39 @@ impl Scanner {
             }
         }
         found
+    }
+}
+
+impl Scanner {
+    /// `chunk` without its queries. Bytes of a sequence that the chunk leaves unfinished are held
+    /// back until the next chunk completes it.
+    pub fn strip(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let mut data = std::mem::take(&mut self.carry);
+        data.extend_from_slice(chunk);
+        let mut out = Vec::with_capacity(data.len());
+        let mut at = 0;
+        while let Some(p) = memchr::memchr(ESC, &data[at..]) {
+            let start = at + p;
+            out.extend_from_slice(&data[at..start]);
+            match sequence(&data[start..]) {
+                Found::Done(len, queries) => {
+                    if queries.is_none() {
+                        out.extend_from_slice(&data[start..start + len]);
+                    }
+                    at = start + len;
+                }
+                Found::Incomplete if data.len() - start <= MAX_SEQUENCE => {
+                    self.carry = data[start..].to_vec();
+                    return out;
+                }
+                Found::Incomplete => {
+                    out.extend_from_slice(&data[start..]);
+                    return out;
+                }
+            }
+        }
+        out.extend_from_slice(&data[at..]);
+        out
     }
 }
 
@@ -154,6 +190,19 @@ mod tests {
         assert!(s.scan(b"\x1b]11;").is_empty());
         assert_eq!(s.scan(b"?\x07"), vec![Query::DynamicColor(11)]);
         assert!(s.scan(b"plain").is_empty());
+    }
+
+    #[test]
+    fn strip_removes_queries_and_keeps_everything_else() {
+        let mut s = Scanner::default();
+        assert_eq!(
+            s.strip(b"a\x1b[1mb\x1b[cc\x1b]11;?\x07d\x1b]0;t\x07"),
+            b"a\x1b[1mbcd\x1b]0;t\x07"
+        );
+        // Cut in the middle: held back, then dropped (a query) or passed (not one).
+        assert_eq!(s.strip(b"x\x1b["), b"x");
+        assert_eq!(s.strip(b"6ny\x1b["), b"y");
+        assert_eq!(s.strip(b"31mz"), b"\x1b[31mz");
     }
 
     #[test]
