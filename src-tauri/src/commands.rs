@@ -216,6 +216,17 @@ async fn update_agent(
     Ok(d.service.update_agent_profile(&id, parse(patch)?).await?)
 }
 
+/// The window has painted its first screen: logged with the time since the process started.
+#[tauri::command]
+fn ui_painted() {
+    if let Some(started) = crate::STARTED.get() {
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "first paint"
+        );
+    }
+}
+
 /// Saves the API port for the next start (0 or null: a free one).
 #[tauri::command]
 fn set_api_port(d: State<'_, Desktop>, port: Option<u16>) -> R<()> {
@@ -317,6 +328,7 @@ async fn quit(app: AppHandle, server: State<'_, Mutex<Option<Server>>>) -> R<()>
 
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
+        ui_painted,
         list_projects,
         create_project,
         list_tasks,

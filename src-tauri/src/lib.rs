@@ -39,7 +39,11 @@ fn config() -> Result<Config, String> {
     Ok(config)
 }
 
+/// When this process started, for the first-paint figure (`bench/desktop-weight.sh`).
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 pub fn run() {
+    STARTED.get_or_init(std::time::Instant::now);
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

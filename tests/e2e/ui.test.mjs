@@ -192,6 +192,9 @@ test('a person runs an agent on a task from the browser', async () => {
     await until(async () => (await page.evaluate(() => window.__notifications.map((n) => n.title)))
       .includes(`helper ${i + 1} is waiting`), `a notification for helper ${i + 1}`);
   }
+  // It says what the agent asks: the last line of its screen.
+  const notes = await page.evaluate(() => window.__notifications);
+  assert.equal(notes.find((n) => n.title === 'helper 1 is waiting').body, 'agent>', JSON.stringify(notes));
   await page.locator(`.session-item[data-session="${session.id}"]`).click();
   const items = page.locator('.session-item');
   await until(async () => (await items.count()) === 4, 'four sessions');

@@ -3,7 +3,7 @@ import { App } from './App';
 import { Store, setNotifier } from './store';
 import type { Api } from './transport/api';
 import { httpApi, takeToken } from './transport/http';
-import { isDesktop, onCloseRequested, tauriApi } from './transport/tauri';
+import { isDesktop, onCloseRequested, reportPainted, tauriApi } from './transport/tauri';
 import { isActive } from './types';
 import './style.css';
 
@@ -37,6 +37,7 @@ async function boot() {
   (window as any).__baton = store; // for tests and debugging
   if (isDesktop()) onCloseRequested(() => Object.values(store.state.sessions).filter(isActive).length);
   render(<App store={store} />, root);
+  if (isDesktop()) reportPainted();
   store.start();
 }
 

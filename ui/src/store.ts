@@ -206,7 +206,8 @@ export class Store {
     this.announced.add(session.id);
     const looking = document.hasFocus() && this.state.view === 'terminals' && this.state.activeTab === session.id;
     if (looking) return;
-    notify(`${session.name} is waiting`, 'An agent needs you');
+    // Which agent, and what it asks (the last line of its screen).
+    notify(`${session.name} is waiting`, session.question[session.question.length - 1] ?? 'An agent needs you');
   }
 }
 

@@ -19,6 +19,11 @@ export function isDesktop(): boolean {
   return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
 }
 
+/** Tells the desktop that the first screen is painted (it logs the time since start). */
+export function reportPainted() {
+  requestAnimationFrame(() => setTimeout(() => { invoke('ui_painted').catch(() => {}); }, 0));
+}
+
 export async function tauriApi(): Promise<Api> {
   const info = await call<{ url: string; token: string; savedPort: number | null }>('api_info');
   return {
