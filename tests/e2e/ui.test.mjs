@@ -305,6 +305,9 @@ test('the terminal never types what the user did not: one answer per query, keys
 
   // Typed keys arrive once; Ctrl+J and Ctrl+K reach the program unchanged.
   await page.locator(`.pane[data-session="${asker.id}"] .xterm-host`).click();
+  // Clicking a layout button leaves the keyboard in the terminal.
+  await page.locator('.toolbar button[data-layout="1"]').click();
+  await until(async () => (await focusIn()) === `pane:${asker.id}`, 'the terminal to keep the focus');
   await page.keyboard.type('x');
   await page.keyboard.press('Control+j');
   await page.keyboard.press('Control+k');
