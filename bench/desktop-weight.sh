@@ -30,7 +30,7 @@ run_once() { # prints: first-paint-ms total-pss-kB app-kB web-kB network-kB
   local app=$!
   local deadline=$((SECONDS + 60)) paint=""
   while [ -z "$paint" ] && [ $SECONDS -lt $deadline ]; do
-    paint=$(grep -o 'first paint ms=[0-9]*' "$log" | head -1 | grep -o '[0-9]*$' || true)
+    paint=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -o 'first paint ms=[0-9]*' | head -1 | grep -o '[0-9]*$' || true)
     sleep 0.1
   done
   [ -n "$paint" ] || { echo "no first paint; log:" >&2; cat "$log" >&2; kill "$app"; exit 1; }

@@ -220,10 +220,7 @@ async fn update_agent(
 #[tauri::command]
 fn ui_painted() {
     if let Some(started) = crate::STARTED.get() {
-        tracing::info!(
-            ms = started.elapsed().as_millis() as u64,
-            "first paint"
-        );
+        tracing::info!(ms = started.elapsed().as_millis() as u64, "first paint");
     }
 }
 

@@ -42,8 +42,39 @@ fn config() -> Result<Config, String> {
 /// When this process started, for the first-paint figure (`bench/desktop-weight.sh`).
 pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
+/// Without a GPU (no DRM render node) WebKit renders through a software GL (llvmpipe) that costs
+/// about 80 MB in its web process and gains nothing: it then draws without GPU compositing. A
+/// variable the user set is left as it is.
+fn software_rendering_env(
+    has_render_node: bool,
+    is_set: impl Fn(&str) -> bool,
+) -> Vec<&'static str> {
+    if has_render_node {
+        return Vec::new();
+    }
+    [
+        "WEBKIT_DISABLE_DMABUF_RENDERER",
+        "WEBKIT_DISABLE_COMPOSITING_MODE",
+    ]
+    .into_iter()
+    .filter(|name| !is_set(name))
+    .collect()
+}
+
+fn has_render_node() -> bool {
+    std::fs::read_dir("/dev/dri").is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    })
+}
+
 pub fn run() {
     STARTED.get_or_init(std::time::Instant::now);
+    // Before GTK starts and before any other thread exists.
+    for name in software_rendering_env(has_render_node(), |n| std::env::var_os(n).is_some()) {
+        std::env::set_var(name, "1");
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -102,5 +133,27 @@ pub fn run() {
     if let Err(err) = result {
         eprintln!("baton-desktop: {err}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::software_rendering_env;
+
+    #[test]
+    fn software_rendering_turns_off_what_only_a_gpu_pays_for() {
+        assert!(software_rendering_env(true, |_| false).is_empty());
+        assert_eq!(
+            software_rendering_env(false, |_| false),
+            [
+                "WEBKIT_DISABLE_DMABUF_RENDERER",
+                "WEBKIT_DISABLE_COMPOSITING_MODE"
+            ]
+        );
+        assert_eq!(
+            software_rendering_env(false, |n| n == "WEBKIT_DISABLE_COMPOSITING_MODE"),
+            ["WEBKIT_DISABLE_DMABUF_RENDERER"],
+            "the user's own setting stands"
+        );
     }
 }
