@@ -36,11 +36,13 @@ pub const BURST: f64 = 1024.0 * 1024.0;
 pub const REBUILD: usize = 256 * 1024;
 /// A batch this big is a flood: the feeding thread pauses after it, to take more per wake-up.
 const FLOOD_BATCH: usize = 64 * 1024;
-const FLOOD_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+const FLOOD_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+/// Between two batches of ordinary output (many agents printing a line at a time).
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(20);
 /// A batch smaller than this after a flood says the flood is over.
 const FLOOD_ENDED: usize = 4 * 1024;
 /// Scrolled-off lines kept for a viewer's scrollback (formatted text, bounded in bytes).
-const SCROLLBACK_BYTES: usize = 256 * 1024;
+const SCROLLBACK_BYTES: usize = 128 * 1024;
 
 /// What a viewer needs to show the screen now: write `data` into a reset terminal, then the
 /// output from byte `offset` on.
@@ -353,10 +355,13 @@ impl Screen {
             if !answers.is_empty() {
                 (self.answer)(&answers);
             }
-            if bytes >= FLOOD_BATCH {
-                // A flood: gather more per wake-up (queries wait at most this long).
-                std::thread::sleep(FLOOD_PAUSE);
-            }
+            // Gather more per wake-up: a flood waits longer. An agent that printed nothing for a
+            // while is answered at once (this pause comes after a batch, not before).
+            std::thread::sleep(if bytes >= FLOOD_BATCH {
+                FLOOD_PAUSE
+            } else {
+                COALESCE
+            });
         }
     }
 
