@@ -257,18 +257,10 @@ async fn terminal_attach(
         while let Some(item) = feed.next().await {
             let message = match item {
                 FeedItem::Data(bytes) => InvokeResponseBody::Raw(bytes.to_vec()),
-                FeedItem::Replay { offset } => {
-                    json(serde_json::json!({ "type": "replay", "offset": offset }))
-                }
-                FeedItem::Screen { offset, data } => {
-                    json(serde_json::json!({ "type": "screen", "offset": offset, "data": data }))
-                }
-                FeedItem::Exit { code, signal } => {
-                    json(serde_json::json!({ "type": "exit", "code": code, "signal": signal }))
-                }
                 FeedItem::Lagged { resume_at } => {
                     json(serde_json::json!({ "type": "lagged", "offset": resume_at }))
                 }
+                other => json(other.control().unwrap_or_default()),
             };
             if output.send(message).is_err() {
                 break;

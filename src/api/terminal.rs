@@ -6,8 +6,8 @@
 //! `{"type":"replay","offset":N}` and the output from byte `N` instead — unless that is more than
 //! 1 MiB behind, when it gets the screen. An ended session is replayed from its in-memory tail.
 //! Then live output as binary frames, without a gap or a repeat. The server answers the
-//! program's terminal queries itself: a viewer's terminal must not answer them. It types with binary frames (or text frames that are not a
-//! JSON control message) and sends `{"type":"resize","cols":..,"rows":..}`. When the process
+//! program's terminal queries itself: a viewer's terminal must not answer them. It types with
+//! binary frames (or text frames that are not a JSON control message) and sends `{"type":"resize","cols":..,"rows":..}`. When the process
 //! exits the viewer gets the rest of the output, `{"type":"exit","code":..,"signal":..}`, and a
 //! normal close. A viewer too slow to keep up is closed with 1013 and a reason naming the offset
 //! to resume from; the agent never waits for it. Any number of viewers may watch and type. The
@@ -147,17 +147,18 @@ async fn viewer(
             biased;
             item = feed.next() => {
                 let frames = match item {
-                    Some(FeedItem::Replay { offset }) => vec![text(json!({ "type": "replay", "offset": offset }))],
-                    Some(FeedItem::Screen { offset, data }) => vec![text(json!({ "type": "screen", "offset": offset, "data": data }))],
                     Some(FeedItem::Data(bytes)) => vec![Message::Binary(bytes)],
-                    Some(FeedItem::Exit { code, signal }) => vec![
-                        text(json!({ "type": "exit", "code": code, "signal": signal })),
-                        close(NORMAL, Utf8Bytes::from_static("session has ended")),
-                    ],
                     Some(FeedItem::Lagged { resume_at }) => vec![close(
                         TRY_AGAIN_LATER,
                         Utf8Bytes::from(format!("too slow; reconnect with ?offset={resume_at}")),
                     )],
+                    Some(item) => {
+                        let mut frames: Vec<Message> = item.control().map(text).into_iter().collect();
+                        if matches!(item, FeedItem::Exit { .. }) {
+                            frames.push(close(NORMAL, Utf8Bytes::from_static("session has ended")));
+                        }
+                        frames
+                    }
                     None => return,
                 };
                 for frame in frames {

@@ -47,6 +47,25 @@ pub enum FeedItem {
     },
 }
 
+impl FeedItem {
+    /// The JSON control message of a replay header, a screen or an exit, the same in every door
+    /// (output bytes and falling behind are each door's own).
+    pub fn control(&self) -> Option<serde_json::Value> {
+        match self {
+            FeedItem::Replay { offset } => {
+                Some(serde_json::json!({ "type": "replay", "offset": offset }))
+            }
+            FeedItem::Screen { offset, data } => {
+                Some(serde_json::json!({ "type": "screen", "offset": offset, "data": data }))
+            }
+            FeedItem::Exit { code, signal } => {
+                Some(serde_json::json!({ "type": "exit", "code": code, "signal": signal }))
+            }
+            FeedItem::Data(_) | FeedItem::Lagged { .. } => None,
+        }
+    }
+}
+
 pub struct Feed {
     pending: VecDeque<FeedItem>,
     live: broadcast::Receiver<Chunk>,
@@ -133,11 +152,10 @@ impl Service {
         // A running session shows its current screen, unless the viewer resumes from a recent
         // offset (then the bytes it missed are exact and few).
         let far_behind = |from: u64| output.end().saturating_sub(from) > MAX_REPLAY;
-        let snapshot = match (&run, offset) {
-            (Some(run), None) => Some(run.terminal.screen().snapshot()),
-            (Some(run), Some(from)) if far_behind(from) => Some(run.terminal.screen().snapshot()),
-            _ => None,
-        };
+        let snapshot = run
+            .as_ref()
+            .filter(|_| offset.is_none_or(far_behind))
+            .map(|run| run.terminal.screen().snapshot());
         let from = snapshot.as_ref().map(|s| s.offset).or(offset);
         // Subscribe (inside `replay`) before anything else can be printed: no gap.
         let replay = output
