@@ -24,9 +24,38 @@ enum Found {
     Incomplete,
 }
 
+/// A piece of the output: plain bytes, or one complete escape sequence and what it asks.
+enum Piece<'a> {
+    Bytes(&'a [u8]),
+    Sequence(&'a [u8], Option<Vec<Query>>),
+}
+
 impl Scanner {
     /// The queries in `chunk` (and in a sequence the previous chunk left unfinished), in order.
     pub fn scan(&mut self, chunk: &[u8]) -> Vec<Query> {
+        let mut found = Vec::new();
+        self.walk(chunk, |piece| {
+            if let Piece::Sequence(_, Some(queries)) = piece {
+                found.extend(queries);
+            }
+        });
+        found
+    }
+
+    /// `chunk` without its queries. Bytes of a sequence that the chunk leaves unfinished are held
+    /// back until the next chunk completes it.
+    pub fn strip(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(chunk.len());
+        self.walk(chunk, |piece| match piece {
+            Piece::Bytes(bytes) | Piece::Sequence(bytes, None) => out.extend_from_slice(bytes),
+            Piece::Sequence(_, Some(_)) => {}
+        });
+        out
+    }
+
+    /// Cuts the carried bytes and `chunk` into pieces, in order; keeps a sequence left unfinished
+    /// at the end for the next chunk (one too long to be a query passes as plain bytes).
+    fn walk(&mut self, chunk: &[u8], mut piece: impl FnMut(Piece<'_>)) {
         let joined;
         let data = if self.carry.is_empty() {
             chunk
@@ -36,57 +65,26 @@ impl Scanner {
             joined = carry;
             &joined[..]
         };
-        let mut found = Vec::new();
         let mut at = 0;
         while let Some(p) = memchr::memchr(ESC, &data[at..]) {
             let start = at + p;
+            piece(Piece::Bytes(&data[at..start]));
             match sequence(&data[start..]) {
                 Found::Done(len, queries) => {
-                    found.extend(queries.into_iter().flatten());
-                    at = start + len;
-                }
-                Found::Incomplete => {
-                    if data.len() - start <= MAX_SEQUENCE {
-                        self.carry = data[start..].to_vec();
-                    }
-                    break;
-                }
-            }
-        }
-        found
-    }
-}
-
-impl Scanner {
-    /// `chunk` without its queries. Bytes of a sequence that the chunk leaves unfinished are held
-    /// back until the next chunk completes it.
-    pub fn strip(&mut self, chunk: &[u8]) -> Vec<u8> {
-        let mut data = std::mem::take(&mut self.carry);
-        data.extend_from_slice(chunk);
-        let mut out = Vec::with_capacity(data.len());
-        let mut at = 0;
-        while let Some(p) = memchr::memchr(ESC, &data[at..]) {
-            let start = at + p;
-            out.extend_from_slice(&data[at..start]);
-            match sequence(&data[start..]) {
-                Found::Done(len, queries) => {
-                    if queries.is_none() {
-                        out.extend_from_slice(&data[start..start + len]);
-                    }
+                    piece(Piece::Sequence(&data[start..start + len], queries));
                     at = start + len;
                 }
                 Found::Incomplete if data.len() - start <= MAX_SEQUENCE => {
                     self.carry = data[start..].to_vec();
-                    return out;
+                    return;
                 }
                 Found::Incomplete => {
-                    out.extend_from_slice(&data[start..]);
-                    return out;
+                    at = start;
+                    break;
                 }
             }
         }
-        out.extend_from_slice(&data[at..]);
-        out
+        piece(Piece::Bytes(&data[at..]));
     }
 }
 
