@@ -43,7 +43,6 @@ impl Config {
     }
 }
 
-/// The platform's data folder for Baton, if the platform has one.
 /// The desktop's own settings file in the data folder (what its Settings dialog saves).
 pub const DESKTOP_SETTINGS: &str = "settings.json";
 
@@ -68,6 +67,7 @@ pub fn desktop_port(env: Option<&str>, data_dir: &Path) -> Result<u16, String> {
     }
 }
 
+/// The platform's data folder for Baton, if the platform has one.
 pub fn platform_data_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("dev", "Baton", "baton")
         .map(|dirs| dirs.data_dir().to_path_buf())

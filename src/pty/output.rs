@@ -166,13 +166,6 @@ impl Output {
         Some(state.tail.iter().skip(skip as usize).copied().collect())
     }
 
-    /// The last `n` bytes (at most) of the output.
-    pub fn recent(&self, n: usize) -> Vec<u8> {
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let skip = state.tail.len().saturating_sub(n);
-        state.tail.iter().skip(skip).copied().collect()
-    }
-
     /// Up to `limit` bytes of the log from `offset`.
     pub fn read(&self, offset: u64, limit: u64) -> io::Result<Vec<u8>> {
         let end = self.end();

@@ -34,10 +34,8 @@ pub const RATE: f64 = 4.0 * 1024.0 * 1024.0;
 pub const BURST: f64 = 1024.0 * 1024.0;
 /// How much of the recent output a stale model is rebuilt from.
 pub const REBUILD: usize = 256 * 1024;
-/// A batch this big is a flood: the feeding thread pauses after it, to take more per wake-up.
-const FLOOD_BATCH: usize = 64 * 1024;
-const FLOOD_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
-/// Between two batches of ordinary output (many agents printing a line at a time).
+/// The feeding thread's pause after each batch, to take more per wake-up (a flood, or many agents
+/// printing a line at a time).
 const COALESCE: std::time::Duration = std::time::Duration::from_millis(20);
 /// A batch smaller than this after a flood says the flood is over.
 const FLOOD_ENDED: usize = 4 * 1024;
@@ -111,7 +109,7 @@ pub struct ScreenModel {
     parser: vt100::Parser<Hooks>,
     /// Finds queries in what the parser skips.
     scanner: scan::Scanner,
-    /// The output offset just past the last byte the scanner has seen.
+    /// The output offset just past the last byte seen (parsed, or only scanned).
     offset: u64,
     /// Bytes were skipped by the parser (a flood): rebuild before showing the screen.
     stale: bool,
@@ -185,14 +183,6 @@ impl ScreenModel {
     pub fn resize(&mut self, size: Size) {
         let (rows, cols) = nonzero(size);
         self.parser.set_size(rows, cols);
-    }
-
-    pub fn size(&self) -> Size {
-        let (rows, cols) = self.parser.screen().size();
-        Size {
-            cols: cols.get(),
-            rows: rows.get(),
-        }
     }
 
     /// Escape codes that draw this screen — scrollback first, then the visible rows, cursor and
@@ -355,13 +345,9 @@ impl Screen {
             if !answers.is_empty() {
                 (self.answer)(&answers);
             }
-            // Gather more per wake-up: a flood waits longer. An agent that printed nothing for a
-            // while is answered at once (this pause comes after a batch, not before).
-            std::thread::sleep(if bytes >= FLOOD_BATCH {
-                FLOOD_PAUSE
-            } else {
-                COALESCE
-            });
+            // An agent that printed nothing for a while is answered at once: this pause comes
+            // after a batch, not before.
+            std::thread::sleep(COALESCE);
         }
     }
 

@@ -76,7 +76,7 @@ impl Run {
 
     pub fn set_activity(&self, activity: Activity) {
         let mut current = self.activity.lock().unwrap_or_else(|p| p.into_inner());
-        if *current == activity && self.waiting_since.load(Ordering::Relaxed) != 0 {
+        if *current == activity {
             return;
         }
         *current = activity;

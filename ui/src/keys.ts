@@ -6,7 +6,7 @@
 export const MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
 
 export type Action =
-  | 'palette' | 'next-waiting' | 'split-2' | 'split-4' | 'close-pane' | 'search' | 'help'
+  | 'palette' | 'next-waiting' | 'split-2' | 'split-4' | 'close-pane' | 'search'
   | `session-${number}`;
 
 interface Binding { action: Action; key: string; label: string }
