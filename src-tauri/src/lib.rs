@@ -69,12 +69,17 @@ fn has_render_node() -> bool {
     })
 }
 
-pub fn run() {
-    STARTED.get_or_init(std::time::Instant::now);
-    // Before GTK starts and before any other thread exists.
+/// Chooses WebKit's rendering for this machine: call before GTK starts and before any other
+/// thread exists. Public for the blank-window baseline of `bench/desktop-weight.sh`.
+pub fn prepare_rendering() {
     for name in software_rendering_env(has_render_node(), |n| std::env::var_os(n).is_some()) {
         std::env::set_var(name, "1");
     }
+}
+
+pub fn run() {
+    STARTED.get_or_init(std::time::Instant::now);
+    prepare_rendering();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
