@@ -52,16 +52,19 @@ fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, 
 }
 
 type R<T> = Result<T, CommandError>;
-const USER: Actor = Actor::User;
+/// Who the window's commands act as: the person, at the desktop.
+const DESKTOP: Actor = Actor::Desktop;
 
 #[tauri::command]
 async fn list_projects(d: State<'_, Desktop>) -> R<Vec<Project>> {
-    Ok(d.service.list_projects(&USER).await?)
+    Ok(d.service.list_projects(&DESKTOP).await?)
 }
 
 #[tauri::command]
 async fn create_project(d: State<'_, Desktop>, body: serde_json::Value) -> R<Project> {
-    Ok(d.service.create_project(parse::<NewProject>(body)?).await?)
+    Ok(d.service
+        .create_project(parse::<NewProject>(body)?, &DESKTOP)
+        .await?)
 }
 
 #[tauri::command]
@@ -70,26 +73,26 @@ async fn list_tasks(d: State<'_, Desktop>, project_id: String) -> R<Vec<Task>> {
         project_id: Some(project_id),
         ..Default::default()
     };
-    Ok(d.service.list_tasks(&query, &USER).await?.0)
+    Ok(d.service.list_tasks(&query, &DESKTOP).await?.0)
 }
 
 #[tauri::command]
 async fn create_task(d: State<'_, Desktop>, body: serde_json::Value) -> R<Task> {
     Ok(d.service
-        .create_task(parse::<NewTask>(body)?, &USER)
+        .create_task(parse::<NewTask>(body)?, &DESKTOP)
         .await?)
 }
 
 #[tauri::command]
 async fn update_task(d: State<'_, Desktop>, id: String, patch: serde_json::Value) -> R<Task> {
     Ok(d.service
-        .update_task(&id, parse::<TaskPatch>(patch)?, &USER)
+        .update_task(&id, parse::<TaskPatch>(patch)?, &DESKTOP)
         .await?)
 }
 
 #[tauri::command]
 async fn delete_task(d: State<'_, Desktop>, id: String) -> R<()> {
-    Ok(d.service.delete_task(&id, &USER).await?)
+    Ok(d.service.delete_task(&id, &DESKTOP).await?)
 }
 
 #[tauri::command]
@@ -101,7 +104,7 @@ async fn add_subtask(d: State<'_, Desktop>, task_id: String, title: String) -> R
                 title,
                 status: None,
             },
-            &USER,
+            &DESKTOP,
         )
         .await?)
 }
@@ -114,7 +117,12 @@ async fn update_subtask(
     patch: serde_json::Value,
 ) -> R<Subtask> {
     Ok(d.service
-        .update_subtask(&task_id, &subtask_id, parse::<SubtaskPatch>(patch)?, &USER)
+        .update_subtask(
+            &task_id,
+            &subtask_id,
+            parse::<SubtaskPatch>(patch)?,
+            &DESKTOP,
+        )
         .await?)
 }
 
@@ -125,13 +133,13 @@ async fn set_dependencies(
     depends_on: Vec<String>,
 ) -> R<Task> {
     Ok(d.service
-        .set_dependencies(&task_id, depends_on, &USER)
+        .set_dependencies(&task_id, depends_on, &DESKTOP)
         .await?)
 }
 
 #[tauri::command]
 async fn task_history(d: State<'_, Desktop>, task_id: String) -> R<Vec<HistoryEntry>> {
-    Ok(d.service.task_history(&task_id, &USER).await?)
+    Ok(d.service.task_history(&task_id, &DESKTOP).await?)
 }
 
 #[tauri::command]
@@ -140,37 +148,37 @@ async fn list_sessions(d: State<'_, Desktop>, project_id: String) -> R<Vec<Sessi
         project_id: Some(project_id),
         ..Default::default()
     };
-    Ok(d.service.list_sessions(&query, &USER).await?)
+    Ok(d.service.list_sessions(&query, &DESKTOP).await?)
 }
 
 #[tauri::command]
 async fn start_session(d: State<'_, Desktop>, body: serde_json::Value) -> R<Session> {
     Ok(d.service
-        .create_session(parse::<NewSession>(body)?, &USER)
+        .create_session(parse::<NewSession>(body)?, &DESKTOP)
         .await?)
 }
 
 #[tauri::command]
 async fn stop_session(d: State<'_, Desktop>, id: String) -> R<Session> {
     Ok(d.service
-        .stop_session(&id, baton::service::DEFAULT_GRACE, &USER)
+        .stop_session(&id, &Default::default(), &DESKTOP)
         .await?)
 }
 
 #[tauri::command]
 async fn restart_session(d: State<'_, Desktop>, id: String) -> R<Session> {
-    Ok(d.service.restart_session(&id, &USER).await?)
+    Ok(d.service.restart_session(&id, &DESKTOP).await?)
 }
 
 #[tauri::command]
 async fn list_agents(d: State<'_, Desktop>) -> R<Vec<AgentProfile>> {
-    Ok(d.service.list_agent_profiles().await?)
+    Ok(d.service.list_agent_profiles(&DESKTOP).await?)
 }
 
 #[tauri::command]
 async fn create_agent(d: State<'_, Desktop>, body: serde_json::Value) -> R<AgentProfile> {
     Ok(d.service
-        .create_agent_profile(parse::<NewAgentProfile>(body)?)
+        .create_agent_profile(parse::<NewAgentProfile>(body)?, &DESKTOP)
         .await?)
 }
 
@@ -185,13 +193,13 @@ async fn list_messages(
         task_id,
         ..Default::default()
     };
-    Ok(d.service.list_messages(&query, &USER).await?)
+    Ok(d.service.list_messages(&query, &DESKTOP).await?)
 }
 
 #[tauri::command]
 async fn post_message(d: State<'_, Desktop>, body: serde_json::Value) -> R<Message> {
     Ok(d.service
-        .post_message(parse::<NewMessage>(body)?, &USER)
+        .post_message(parse::<NewMessage>(body)?, &DESKTOP)
         .await?)
 }
 
@@ -204,7 +212,7 @@ fn api_info(d: State<'_, Desktop>) -> serde_json::Value {
 
 #[tauri::command]
 fn regenerate_token(d: State<'_, Desktop>) -> R<String> {
-    Ok(d.service.regenerate_token(&USER)?)
+    Ok(d.service.regenerate_token(&DESKTOP)?)
 }
 
 #[tauri::command]
@@ -213,7 +221,9 @@ async fn update_agent(
     id: String,
     patch: serde_json::Value,
 ) -> R<AgentProfile> {
-    Ok(d.service.update_agent_profile(&id, parse(patch)?).await?)
+    Ok(d.service
+        .update_agent_profile(&id, parse(patch)?, &DESKTOP)
+        .await?)
 }
 
 /// The window has painted its first screen: logged with the time since the process started.
@@ -250,7 +260,7 @@ async fn terminal_attach(
 ) -> R<u64> {
     let mut feed = d
         .service
-        .attach_terminal(&session_id, offset, &USER)
+        .attach_terminal(&session_id, offset, &DESKTOP)
         .await?;
     let id = d.next_attachment.fetch_add(1, Ordering::Relaxed);
     let task = tauri::async_runtime::spawn(async move {
@@ -293,13 +303,14 @@ fn terminal_detach(d: State<'_, Desktop>, attachment: u64) {
 #[tauri::command]
 async fn terminal_write(d: State<'_, Desktop>, session_id: String, data: String) -> R<()> {
     Ok(d.service
-        .write_terminal(&session_id, data.into_bytes(), &USER)
+        .write_terminal(&session_id, data.into_bytes(), &DESKTOP)
         .await?)
 }
 
 #[tauri::command]
 fn terminal_resize(d: State<'_, Desktop>, session_id: String, cols: u16, rows: u16) -> R<()> {
-    Ok(d.service.resize_terminal(&session_id, cols, rows, &USER)?)
+    Ok(d.service
+        .resize_terminal(&session_id, cols, rows, &DESKTOP)?)
 }
 
 /// Stops every agent cleanly, then the core, then the app (after the UI asked, if it had to).

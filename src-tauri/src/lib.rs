@@ -94,7 +94,7 @@ pub fn run() {
             let server = tauri::async_runtime::block_on(baton::server::start(&config))?;
             tracing::info!(url = server.url(), "core started");
             // The event bus, forwarded to the window as it is published.
-            let mut events = server.service().bus().subscribe();
+            let mut events = server.service().subscribe(&baton::service::Actor::Desktop);
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 loop {

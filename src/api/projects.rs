@@ -27,12 +27,12 @@ pub async fn list(
     responses((status = 201, body = Project), (status = 400, body = ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
-    Extension(_actor): Extension<Actor>,
+    Extension(actor): Extension<Actor>,
     ApiJson(input): ApiJson<NewProject>,
 ) -> Result<(StatusCode, Json<Project>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.service.create_project(input).await?),
+        Json(s.service.create_project(input, &actor).await?),
     ))
 }
 
@@ -52,10 +52,11 @@ pub async fn get(
     responses((status = 200, body = Project), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<ProjectPatch>,
 ) -> Result<Json<Project>> {
-    Ok(Json(s.service.update_project(&id, patch).await?))
+    Ok(Json(s.service.update_project(&id, patch, &actor).await?))
 }
 
 #[utoipa::path(delete, path = "/api/projects/{id}", tag = "projects",
@@ -64,8 +65,9 @@ pub async fn update(
         (status = 409, description = "the project has running sessions", body = ErrorBody)))]
 pub async fn delete(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Success>> {
-    s.service.delete_project(&id).await?;
+    s.service.delete_project(&id, &actor).await?;
     Ok(Json(Success::default()))
 }

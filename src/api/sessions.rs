@@ -9,8 +9,8 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use super::state::AppState;
 use super::{ErrorBody, Success};
 use crate::model::{
-    ListSessions, NewSession, Reported, Session, SessionInput, SessionPatch, SessionReport,
-    StopSession,
+    DeleteSession, ListSessions, NewSession, Reported, Session, SessionInput, SessionPatch,
+    SessionReport, StopSession,
 };
 use crate::service::Actor;
 
@@ -63,34 +63,16 @@ pub async fn update(
     Ok(Json(s.service.update_session(&id, patch, &actor).await?))
 }
 
-/// `?force=true` deletes a running session (stopping it first).
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DeleteQuery {
-    pub force: Option<String>,
-}
-
-#[utoipa::path(delete, path = "/api/sessions/{id}", tag = "sessions", params(("id" = String, Path), DeleteQuery),
+#[utoipa::path(delete, path = "/api/sessions/{id}", tag = "sessions", params(("id" = String, Path), DeleteSession),
     responses((status = 200, body = Success), (status = 404, body = ErrorBody),
         (status = 409, description = "the session is running (use ?force=true)", body = ErrorBody)))]
 pub async fn delete(
     State(s): State<AppState>,
     Extension(actor): Extension<Actor>,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(query): ApiQuery<DeleteQuery>,
+    ApiQuery(query): ApiQuery<DeleteSession>,
 ) -> Result<Json<Success>> {
-    let force = match query.force.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => {
-            return Err(ApiError::InvalidField {
-                field: "force".into(),
-                message: "must be true or false".into(),
-            })
-        }
-    };
-    s.service.delete_session(&id, force, &actor).await?;
+    s.service.delete_session(&id, &query, &actor).await?;
     Ok(Json(Success::default()))
 }
 
@@ -130,17 +112,7 @@ pub async fn stop(
     ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<StopSession>,
 ) -> Result<Json<Session>> {
-    let grace = match body.grace_ms {
-        None => crate::service::DEFAULT_GRACE,
-        Some(ms) if ms <= 600_000 => std::time::Duration::from_millis(ms),
-        Some(_) => {
-            return Err(ApiError::InvalidField {
-                field: "graceMs".into(),
-                message: "must be at most 600000".into(),
-            })
-        }
-    };
-    Ok(Json(s.service.stop_session(&id, grace, &actor).await?))
+    Ok(Json(s.service.stop_session(&id, &body, &actor).await?))
 }
 
 #[utoipa::path(post, path = "/api/sessions/{id}/restart", tag = "sessions", params(("id" = String, Path)),

@@ -61,8 +61,9 @@ pub async fn regenerate_token(
     responses((status = 200, body = SystemStatus)))]
 pub async fn status(
     State(s): State<super::state::AppState>,
+    Extension(actor): Extension<crate::service::Actor>,
 ) -> Result<Json<SystemStatus>, super::error::ApiError> {
-    Ok(Json(s.service.system_status().await?))
+    Ok(Json(s.service.system_status(&actor).await?))
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "system",
@@ -70,7 +71,8 @@ pub async fn status(
     responses((status = 200, content_type = "text/plain; version=0.0.4", description = "the exposition")))]
 pub async fn metrics(
     State(s): State<super::state::AppState>,
+    Extension(actor): Extension<crate::service::Actor>,
 ) -> Result<impl IntoResponse, super::error::ApiError> {
-    let text = s.service.metrics_text().await?;
+    let text = s.service.metrics_text(&actor).await?;
     Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text))
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
+use axum::Extension;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
@@ -24,6 +25,8 @@ use super::state::AppState;
 use crate::clock::now_ms;
 use crate::events::{pattern_matches, Event};
 use crate::metrics::WsKind;
+use crate::service::subscriptions::Subscription;
+use crate::service::Actor;
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
@@ -35,9 +38,14 @@ const TRY_AGAIN_LATER: u16 = 1013;
 #[utoipa::path(get, path = "/ws", tag = "events",
     description = "WebSocket upgrade. Authenticate with `Authorization: Bearer`, or offer the subprotocols `baton.v1` and `bearer.<token>`.",
     responses((status = 101, description = "switching to the event stream")))]
-pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ws: WebSocketUpgrade,
+) -> Response {
     // Subscribe before answering, so that nothing published after the handshake is missed.
-    let events = state.service.bus().subscribe();
+    // An agent's token sees its own project's events only.
+    let events = state.service.subscribe(&actor);
     let shutdown = state.shutdown.clone();
     let service = state.service.clone();
     ws.protocols([WS_PROTOCOL])
@@ -84,7 +92,7 @@ enum ClientMessage {
 
 async fn client(
     socket: WebSocket,
-    mut events: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::events::Published>>,
+    mut events: Subscription,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     let (mut tx, mut rx) = socket.split();

@@ -18,8 +18,8 @@ pub use message::{ListMessages, Message, NewMessage};
 pub use patch::nullable;
 pub use project::{NewProject, Project, ProjectPatch};
 pub use session::{
-    Activity, ListSessions, NewSession, Reported, Session, SessionInput, SessionPatch,
-    SessionReport, SessionStatus, StopSession,
+    Activity, DeleteSession, ListSessions, NewSession, Reported, Session, SessionInput,
+    SessionPatch, SessionReport, SessionStatus, StopSession,
 };
 pub use system::{DatabaseStatus, Queues, SystemStatus};
 pub use task::{

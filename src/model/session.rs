@@ -132,12 +132,23 @@ pub struct NewSession {
     pub rows: Option<u16>,
 }
 
+/// Query of `DELETE /api/sessions/:id`.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteSession {
+    /// Stop a running session first (`true`), or refuse with 409 (`false`, the default).
+    #[param(value_type = Option<bool>)]
+    pub force: Option<String>,
+}
+
 /// Body of `POST /api/sessions/:id/stop` (optional).
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StopSession {
-    /// How long after SIGTERM before SIGKILL (default 5000 ms).
+    /// How long after SIGTERM before SIGKILL (default 5000 ms, at most 600000).
     #[serde(default)]
+    #[schema(maximum = 600000)]
     pub grace_ms: Option<u64>,
 }
 

@@ -12,8 +12,9 @@ use std::time::{Duration, SystemTime};
 use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
 use serde_json::json;
 
+use super::access::{Admin, Operation, Target};
 use super::error::{ServiceError, ServiceResult};
-use super::{ids, validate, Service};
+use super::{ids, validate, Actor, Service};
 use crate::clock::now_ms;
 use crate::model::{AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode};
 use crate::pty::find_program;
@@ -156,12 +157,13 @@ impl Service {
 
     /// Starts probing every profile's program version, so that the first list has them.
     pub async fn warm_agent_versions(&self) {
-        if let Err(err) = self.list_agent_profiles().await {
+        if let Err(err) = self.list_agent_profiles(&Actor::System).await {
             tracing::debug!(%err, "cannot list agent profiles to probe their versions");
         }
     }
 
-    pub async fn list_agent_profiles(&self) -> ServiceResult<Vec<AgentProfile>> {
+    pub async fn list_agent_profiles(&self, actor: &Actor) -> ServiceResult<Vec<AgentProfile>> {
+        actor.may(Operation::ReadShared, Target::Any)?;
         let rows = agent_profile::Entity::find()
             .order_by_desc(agent_profile::Column::Builtin)
             .order_by_asc(agent_profile::Column::Id)
@@ -171,7 +173,8 @@ impl Service {
         Ok(futures_util::future::join_all(probes).await)
     }
 
-    pub async fn get_agent_profile(&self, id: &str) -> ServiceResult<AgentProfile> {
+    pub async fn get_agent_profile(&self, id: &str, actor: &Actor) -> ServiceResult<AgentProfile> {
+        actor.may(Operation::ReadShared, Target::Any)?;
         Ok(self.profile_view(self.profile_row(id).await?).await)
     }
 
@@ -185,7 +188,9 @@ impl Service {
     pub async fn create_agent_profile(
         &self,
         input: NewAgentProfile,
+        actor: &Actor,
     ) -> ServiceResult<AgentProfile> {
+        actor.may_administer(Admin::Agents)?;
         let id = match &input.id {
             Some(id) => {
                 ids::check_client_id("id", id)?;
@@ -239,7 +244,9 @@ impl Service {
         &self,
         id: &str,
         patch: AgentProfilePatch,
+        actor: &Actor,
     ) -> ServiceResult<AgentProfile> {
+        actor.may_administer(Admin::Agents)?;
         let _lock = self.write_lock().await;
         let row = self.profile_row(id).await?;
         let mut active: agent_profile::ActiveModel = row.into();
@@ -278,11 +285,12 @@ impl Service {
             let row = active.update(&self.db).await?;
             return Ok(self.profile_view(row).await);
         }
-        self.get_agent_profile(id).await
+        self.get_agent_profile(id, actor).await
     }
 
     /// Deletes a user's profile; built-in ones are refused (409).
-    pub async fn delete_agent_profile(&self, id: &str) -> ServiceResult<()> {
+    pub async fn delete_agent_profile(&self, id: &str, actor: &Actor) -> ServiceResult<()> {
+        actor.may_administer(Admin::Agents)?;
         let _lock = self.write_lock().await;
         let row = self.profile_row(id).await?;
         if row.builtin {

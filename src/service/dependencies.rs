@@ -29,7 +29,7 @@ impl Service {
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         let before = views::task_by_id(&txn, task_id).await?;
-        actor.check_project(&before.project_id)?;
+        actor.may_write(&before.project_id)?;
         for dep in &depends_on {
             lookup::task_in_project(&txn, "dependsOn", dep, &before.project_id).await?;
         }

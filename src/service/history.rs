@@ -61,7 +61,7 @@ impl Service {
         actor: &Actor,
     ) -> ServiceResult<Vec<HistoryEntry>> {
         let task = lookup::task(&self.db, task_id).await?;
-        actor.check_project(&task.project_id)?;
+        actor.may_read(&task.project_id)?;
         let rows = task_history::Entity::find()
             .filter(task_history::Column::TaskId.eq(task_id))
             .order_by_asc(task_history::Column::Id)

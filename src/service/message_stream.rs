@@ -10,12 +10,13 @@ use std::collections::{HashSet, VecDeque};
 
 use futures_util::Stream;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use tokio::sync::broadcast::{error::RecvError, Receiver};
+use tokio::sync::broadcast::error::RecvError;
 
 use super::error::ServiceResult;
 use super::messages::{filtered, visible};
+use super::subscriptions::Subscription;
 use super::{lookup, views, Actor, Service};
-use crate::events::{Event, Published};
+use crate::events::Event;
 use crate::model::{ListMessages, Message};
 use crate::store::entity::message;
 
@@ -34,7 +35,7 @@ struct Feed {
     service: Service,
     query: ListMessages,
     actor: Actor,
-    events: Receiver<std::sync::Arc<Published>>,
+    events: Subscription,
     cursor: Cursor,
     /// Stored messages to serve before anything live.
     backlog: VecDeque<Message>,
@@ -53,11 +54,11 @@ impl Service {
         actor: &Actor,
     ) -> ServiceResult<impl Stream<Item = ServiceResult<Message>> + Send + 'static> {
         if let Some(project) = &query.project_id {
-            actor.check_project(project)?;
+            actor.may_read(project)?;
             lookup::project_field(&self.db, "projectId", project).await?;
         }
         // Subscribe first: whatever is posted from here on is on the bus or in the store.
-        let events = self.bus.subscribe();
+        let events = self.subscribe(actor);
         let (cursor, catching_up) = match &query.after {
             Some(after) => {
                 let seq = lookup::message_field(&self.db, "after", after).await?.seq;

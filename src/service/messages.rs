@@ -32,7 +32,7 @@ impl Service {
             ));
         }
 
-        actor.check_project(&input.project_id)?;
+        actor.may_write(&input.project_id)?;
         let _lock = self.write_lock().await;
         let project = &input.project_id;
         lookup::project_field(&self.db, "projectId", project).await?;

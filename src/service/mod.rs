@@ -7,6 +7,7 @@
 //! and never an event for a change that was rolled back. SQLite allows one writer at a time
 //! anyway; the lock also spares transactions the `SQLITE_BUSY` dance of upgrading a read lock.
 
+pub mod access;
 mod agents;
 mod dependencies;
 mod error;
@@ -23,6 +24,7 @@ pub mod rules;
 mod runs;
 pub mod runtime;
 mod sessions;
+pub mod subscriptions;
 mod subtasks;
 mod system;
 mod tasks;
@@ -44,11 +46,14 @@ pub use runs::{DEFAULT_GRACE, DEFAULT_SIZE};
 use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;
 
-/// Who made a change: recorded in task history and as a message's author.
+/// Who calls: every service operation takes it and asks [`access::decide`] before acting; it is
+/// recorded in task history, as a message's author and in the audit log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
-    /// The person, through the admin token (UI, CLI, scripts).
+    /// The person, through the admin token (UI in a browser, CLI, scripts).
     User,
+    /// The person, in the desktop window (Tauri commands).
+    Desktop,
     /// An agent, through its session's token: it may act within its own project only.
     Session {
         session_id: String,
@@ -59,16 +64,31 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// Refuses (403) an agent acting outside its own project.
-    pub fn check_project(&self, project_id: &str) -> ServiceResult<()> {
-        match self {
-            Actor::Session {
-                project_id: own, ..
-            } if own != project_id => Err(ServiceError::Forbidden(
-                "a session token acts on its own project only".into(),
-            )),
-            _ => Ok(()),
-        }
+    /// Asks the permission decision; a refusal is a 403.
+    pub fn may(
+        &self,
+        operation: access::Operation,
+        target: access::Target<'_>,
+    ) -> ServiceResult<()> {
+        access::decide(self, operation, target).map_err(|denied| ServiceError::Forbidden(denied.0))
+    }
+
+    /// May this caller read `project_id`'s records?
+    pub fn may_read(&self, project_id: &str) -> ServiceResult<()> {
+        self.may(access::Operation::Read, access::Target::Project(project_id))
+    }
+
+    /// May this caller change `project_id`'s records?
+    pub fn may_write(&self, project_id: &str) -> ServiceResult<()> {
+        self.may(
+            access::Operation::Write,
+            access::Target::Project(project_id),
+        )
+    }
+
+    /// May this caller do what only the person may?
+    pub fn may_administer(&self, area: access::Admin) -> ServiceResult<()> {
+        self.may(access::Operation::Administer(area), access::Target::Any)
     }
 
     /// The project an agent is confined to, if any (lists are narrowed to it).
@@ -84,6 +104,7 @@ impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Actor::User => f.write_str("user"),
+            Actor::Desktop => f.write_str("desktop"),
             Actor::Session { session_id, .. } => write!(f, "session:{session_id}"),
             Actor::System => f.write_str("system"),
         }
@@ -128,11 +149,7 @@ impl Service {
 
     /// Replaces the admin token (the person only; agents may not). Returns the new one.
     pub fn regenerate_token(&self, actor: &Actor) -> ServiceResult<String> {
-        if *actor != Actor::User {
-            return Err(ServiceError::Forbidden(
-                "only the admin token can replace itself".into(),
-            ));
-        }
+        actor.may_administer(access::Admin::Token)?;
         self.runtime
             .admin
             .regenerate()

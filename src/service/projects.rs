@@ -6,6 +6,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use super::access::Admin;
 use super::error::{ServiceError, ServiceResult};
 use super::{ids, lookup, validate, views, Actor, Service};
 use crate::clock::now_ms;
@@ -15,7 +16,8 @@ use crate::store::entity::{project, session};
 use crate::store::json::to_text;
 
 impl Service {
-    pub async fn create_project(&self, input: NewProject) -> ServiceResult<Project> {
+    pub async fn create_project(&self, input: NewProject, actor: &Actor) -> ServiceResult<Project> {
+        actor.may_administer(Admin::Projects)?;
         let name = validate::required_line("name", &input.name, validate::MAX_NAME)?;
         let base_path = input
             .base_path
@@ -53,11 +55,17 @@ impl Service {
 
     pub async fn get_project(&self, id: &str, actor: &Actor) -> ServiceResult<Project> {
         let row = lookup::project(&self.db, id).await?;
-        actor.check_project(&row.id)?;
+        actor.may_read(&row.id)?;
         Ok(views::project(row))
     }
 
-    pub async fn update_project(&self, id: &str, patch: ProjectPatch) -> ServiceResult<Project> {
+    pub async fn update_project(
+        &self,
+        id: &str,
+        patch: ProjectPatch,
+        actor: &Actor,
+    ) -> ServiceResult<Project> {
+        actor.may_administer(Admin::Projects)?;
         let name = patch
             .name
             .as_deref()
@@ -92,7 +100,8 @@ impl Service {
 
     /// Deletes a project with its tasks, sessions and messages; refused with 409 while any of
     /// its sessions is active.
-    pub async fn delete_project(&self, id: &str) -> ServiceResult<()> {
+    pub async fn delete_project(&self, id: &str, actor: &Actor) -> ServiceResult<()> {
+        actor.may_administer(Admin::Projects)?;
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         lookup::project(&txn, id).await?;

@@ -4,6 +4,7 @@
 
 use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
 
+use super::access::{Operation, Target};
 use super::error::{ServiceError, ServiceResult};
 use super::messages::{insert, Draft};
 use super::{lookup, validate, views, Actor, Service};
@@ -43,18 +44,22 @@ impl Service {
                 ))
             }
         };
-        if let Actor::Session { session_id, .. } = actor {
-            if session_id != id {
-                return Err(ServiceError::Forbidden(
-                    "a session token reports for its own session only".into(),
-                ));
-            }
-        }
+        // Before looking (see `terminal_feed::act_as`).
+        let act_as = |project: &str| {
+            actor.may(
+                Operation::ActAs,
+                Target::Session {
+                    project,
+                    session: id,
+                },
+            )
+        };
+        act_as(actor.project_scope().unwrap_or_default())?;
 
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         let row = lookup::session(&txn, id).await?;
-        actor.check_project(&row.project_id)?;
+        act_as(&row.project_id)?;
         let linked = views::session_by_id(&txn, &self.runtime, id).await?;
         let now = now_ms();
         let mut active: session::ActiveModel = row.clone().into();

@@ -22,7 +22,9 @@ use super::runtime::Run;
 use super::{agents, mcp_config, views, Actor, Service};
 use crate::clock::now_ms;
 use crate::events::Event;
-use crate::model::{Activity, McpStyle, NewSession, PromptMode, Session, SessionStatus};
+use crate::model::{
+    Activity, McpStyle, NewSession, PromptMode, Session, SessionStatus, StopSession,
+};
 use crate::pty::{find_program, Exit, Output, PtyError, Size, SpawnRequest};
 use crate::security::Grant;
 use crate::store::entity::{agent_profile, project, session};
@@ -33,6 +35,8 @@ pub const DEFAULT_SIZE: Size = Size {
     rows: 32,
 };
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+/// The longest grace period a caller may ask for.
+pub const MAX_GRACE_MS: u64 = 600_000;
 const TICK: Duration = Duration::from_millis(100);
 /// How many lines of a waiting agent's screen make its question.
 pub(super) const QUESTION_LINES: usize = 3;
@@ -414,16 +418,35 @@ impl Service {
         Ok(())
     }
 
-    /// Stops a running session: SIGHUP and SIGTERM to its process group, SIGKILL after `grace`.
-    /// Returns once the end is recorded. 409 when it is not running.
+    /// Stops a running session: SIGHUP and SIGTERM to its process group, SIGKILL after the
+    /// grace period. Returns once the end is recorded. 409 when it is not running.
     pub async fn stop_session(
+        &self,
+        id: &str,
+        input: &StopSession,
+        actor: &Actor,
+    ) -> ServiceResult<Session> {
+        let grace = match input.grace_ms {
+            None => DEFAULT_GRACE,
+            Some(ms) if ms <= MAX_GRACE_MS => Duration::from_millis(ms),
+            Some(_) => {
+                return Err(ServiceError::invalid(
+                    "graceMs",
+                    format!("must be at most {MAX_GRACE_MS}"),
+                ))
+            }
+        };
+        self.stop_session_within(id, grace, actor).await
+    }
+
+    pub(super) async fn stop_session_within(
         &self,
         id: &str,
         grace: Duration,
         actor: &Actor,
     ) -> ServiceResult<Session> {
         let row = super::lookup::session(&self.db, id).await?;
-        actor.check_project(&row.project_id)?;
+        actor.may_write(&row.project_id)?;
         let Some(run) = self.runtime.get(id) else {
             return Err(ServiceError::conflict(
                 "not_running",
@@ -470,7 +493,7 @@ impl Service {
     /// its output. 409 for a session with no command (a record only).
     pub async fn restart_session(&self, id: &str, actor: &Actor) -> ServiceResult<Session> {
         let row = super::lookup::session(&self.db, id).await?;
-        actor.check_project(&row.project_id)?;
+        actor.may_write(&row.project_id)?;
         if let Some(run) = self.runtime.get(id) {
             self.stop_run(&run, DEFAULT_GRACE).await?;
         }
@@ -625,12 +648,23 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
     options.open(path)?.write_all(contents.as_bytes())
 }
 
+/// The bounds of a terminal's size, in cells, for a new session and for every resize.
+const TERMINAL_CELLS: std::ops::RangeInclusive<u16> = 2..=1000;
+
 fn check_size(field: &str, value: Option<u16>, default: u16) -> ServiceResult<u16> {
     match value {
         None => Ok(default),
-        Some(n) if (2..=1000).contains(&n) => Ok(n),
+        Some(n) if TERMINAL_CELLS.contains(&n) => Ok(n),
         Some(_) => Err(ServiceError::invalid(field, "must be from 2 to 1000")),
     }
+}
+
+/// A resize's size, checked like a new session's.
+pub(super) fn checked_size(cols: u16, rows: u16) -> ServiceResult<Size> {
+    Ok(Size {
+        cols: check_size("cols", Some(cols), cols)?,
+        rows: check_size("rows", Some(rows), rows)?,
+    })
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use super::error::{ServiceError, ServiceResult};
 use super::{history, ids, lookup, rules, tasks::touch, validate, views, Actor, Service};
 use crate::clock::now_ms;
 use crate::events::{Event, Link};
-use crate::model::{ListSessions, NewSession, Session, SessionPatch, SessionStatus};
+use crate::model::{DeleteSession, ListSessions, NewSession, Session, SessionPatch, SessionStatus};
 use crate::store::entity::{session, session_task};
 use crate::store::json::to_text;
 
@@ -60,7 +60,7 @@ impl Service {
             ));
         }
         let project = lookup::project_field(&txn, "projectId", &input.project_id).await?;
-        actor.check_project(&project.id)?;
+        actor.may_write(&project.id)?;
         let mut prompt = None;
         for task_id in &task_ids {
             let task = lookup::task_in_project(&txn, "taskIds", task_id, &input.project_id).await?;
@@ -140,7 +140,7 @@ impl Service {
 
     pub async fn get_session(&self, id: &str, actor: &Actor) -> ServiceResult<Session> {
         let session = views::session_by_id(&self.db, &self.runtime, id).await?;
-        actor.check_project(&session.project_id)?;
+        actor.may_read(&session.project_id)?;
         Ok(session)
     }
 
@@ -192,7 +192,7 @@ impl Service {
             .transpose()?;
         let _lock = self.write_lock().await;
         let row = lookup::session(&self.db, id).await?;
-        actor.check_project(&row.project_id)?;
+        actor.may_write(&row.project_id)?;
         let old_status = SessionStatus::parse(&row.status).unwrap_or(SessionStatus::Interrupted);
         let now = now_ms();
         let mut active: session::ActiveModel = row.clone().into();
@@ -227,9 +227,19 @@ impl Service {
 
     /// Deletes a session, its links and its output log. A running session is refused (409)
     /// unless `force`, which stops it first.
-    pub async fn delete_session(&self, id: &str, force: bool, actor: &Actor) -> ServiceResult<()> {
+    pub async fn delete_session(
+        &self,
+        id: &str,
+        input: &DeleteSession,
+        actor: &Actor,
+    ) -> ServiceResult<()> {
+        let force = match input.force.as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(ServiceError::invalid("force", "must be true or false")),
+        };
         let row = lookup::session(&self.db, id).await?;
-        actor.check_project(&row.project_id)?;
+        actor.may_write(&row.project_id)?;
         if let Some(run) = self.runtime.get(id) {
             if !force {
                 return Err(ServiceError::conflict(
@@ -238,7 +248,7 @@ impl Service {
                     json!({ "status": row.status }),
                 ));
             }
-            self.stop_session(id, std::time::Duration::from_secs(1), actor)
+            self.stop_session_within(id, std::time::Duration::from_secs(1), actor)
                 .await?;
             drop(run);
         }
@@ -285,7 +295,7 @@ impl Service {
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         let session = lookup::session(&txn, session_id).await?;
-        actor.check_project(&session.project_id)?;
+        actor.may_write(&session.project_id)?;
         let task = lookup::task(&txn, task_id).await?;
         if task.project_id != session.project_id {
             return Err(ServiceError::invalid(
@@ -315,7 +325,7 @@ impl Service {
     ) -> ServiceResult<Session> {
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
-        actor.check_project(&lookup::session(&txn, session_id).await?.project_id)?;
+        actor.may_write(&lookup::session(&txn, session_id).await?.project_id)?;
         lookup::task(&txn, task_id).await?;
         let Some(existing) = find_link(&txn, session_id, task_id).await? else {
             return Err(ServiceError::not_found(

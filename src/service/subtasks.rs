@@ -25,7 +25,7 @@ impl Service {
         let status = input.status.unwrap_or(SubtaskStatus::Pending);
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
-        actor.check_project(&lookup::task(&txn, task_id).await?.project_id)?;
+        actor.may_write(&lookup::task(&txn, task_id).await?.project_id)?;
         let last = subtask::Entity::find()
             .filter(subtask::Column::TaskId.eq(task_id))
             .order_by_desc(subtask::Column::Position)
@@ -146,7 +146,7 @@ async fn find<C: sea_orm::ConnectionTrait>(
     subtask_id: &str,
     actor: &Actor,
 ) -> ServiceResult<subtask::Model> {
-    actor.check_project(&lookup::task(conn, task_id).await?.project_id)?;
+    actor.may_write(&lookup::task(conn, task_id).await?.project_id)?;
     subtask::Entity::find_by_id(subtask_id.to_owned())
         .one(conn)
         .await?

@@ -7,14 +7,16 @@ use sea_orm::{
     QuerySelect, Statement,
 };
 
+use super::access::Admin;
 use super::error::ServiceResult;
-use super::Service;
+use super::{Actor, Service};
 use crate::metrics::Snapshot;
 use crate::model::{DatabaseStatus, Queues, SessionStatus, SystemStatus};
 use crate::store::entity::{session, webhook_delivery};
 
 impl Service {
-    pub async fn system_status(&self) -> ServiceResult<SystemStatus> {
+    pub async fn system_status(&self, actor: &Actor) -> ServiceResult<SystemStatus> {
+        actor.may_administer(Admin::System)?;
         let (since, started_at) = self.started;
         Ok(SystemStatus {
             version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -32,7 +34,8 @@ impl Service {
     }
 
     /// `GET /metrics`: the Prometheus text exposition.
-    pub async fn metrics_text(&self) -> ServiceResult<String> {
+    pub async fn metrics_text(&self, actor: &Actor) -> ServiceResult<String> {
+        actor.may_administer(Admin::System)?;
         let by_status = self.sessions_by_status().await?;
         let by_status: Vec<(&str, u64)> = by_status.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         Ok(self.metrics.render(&Snapshot {

@@ -29,7 +29,7 @@ impl Service {
         depends_on.sort();
         depends_on.dedup();
 
-        actor.check_project(&input.project_id)?;
+        actor.may_write(&input.project_id)?;
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         lookup::project_field(&txn, "projectId", &input.project_id).await?;
@@ -67,7 +67,7 @@ impl Service {
 
     pub async fn get_task(&self, id: &str, actor: &Actor) -> ServiceResult<Task> {
         let task = views::task_by_id(&self.db, id).await?;
-        actor.check_project(&task.project_id)?;
+        actor.may_read(&task.project_id)?;
         Ok(task)
     }
 
@@ -189,7 +189,7 @@ impl Service {
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         let before = views::task_by_id(&txn, id).await?;
-        actor.check_project(&before.project_id)?;
+        actor.may_write(&before.project_id)?;
         let now = now_ms();
         let mut after = before.clone();
         if let Some(title) = title {
@@ -262,7 +262,7 @@ impl Service {
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         let row = lookup::task(&txn, id).await?;
-        actor.check_project(&row.project_id)?;
+        actor.may_write(&row.project_id)?;
         let session_ids: Vec<String> = session_task::Entity::find()
             .filter(session_task::Column::TaskId.eq(id))
             .order_by_asc(session_task::Column::CreatedAt)

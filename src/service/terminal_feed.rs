@@ -11,10 +11,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
 
+use super::access::{Operation, Target};
 use super::error::{ServiceError, ServiceResult};
 use super::runtime::Run;
 use super::{Actor, Service};
-use crate::pty::{Chunk, Exit, Size};
+use crate::pty::{Chunk, Exit};
 
 /// History goes out in pieces of at most this many bytes.
 const PIECE: usize = 64 * 1024;
@@ -147,7 +148,7 @@ impl Service {
         // the record just before the end was written and announce an exit without a code.)
         let run = self.session_run(id);
         let session = self.get_session(id, actor).await?;
-        own_terminal(id, actor)?;
+        act_as(actor, &session.project_id, id)?;
         let output = self.session_output(id)?;
         // A running session shows its current screen, unless the viewer resumes from a recent
         // offset (then the bytes it missed are exact and few).
@@ -230,21 +231,18 @@ impl Service {
         rows: u16,
         actor: &Actor,
     ) -> ServiceResult<()> {
-        if !(2..=1000).contains(&cols) || !(2..=1000).contains(&rows) {
-            return Err(ServiceError::invalid(
-                "cols",
-                "cols and rows must be from 2 to 1000",
-            ));
-        }
+        let size = super::runs::checked_size(cols, rows)?;
         let run = self.running(id, actor)?;
         run.mark_resized(crate::clock::now_ms());
-        run.terminal.resize(Size { cols, rows }).map_err(|e| {
+        run.terminal.resize(size).map_err(|e| {
             ServiceError::conflict("not_running", e.to_string(), serde_json::json!({}))
         })
     }
 
     fn running(&self, id: &str, actor: &Actor) -> ServiceResult<Arc<Run>> {
-        own_terminal(id, actor)?;
+        // Before looking: an agent learns nothing of another session's terminal. A session's
+        // own project is the agent's own, so that is the project to ask about.
+        act_as(actor, actor.project_scope().unwrap_or_default(), id)?;
         let run = self.session_run(id).ok_or_else(|| {
             ServiceError::conflict(
                 "not_running",
@@ -252,18 +250,14 @@ impl Service {
                 serde_json::json!({}),
             )
         })?;
-        actor.check_project(&run.project_id)?;
+        act_as(actor, &run.project_id, id)?;
         Ok(run)
     }
 }
 
-fn own_terminal(id: &str, actor: &Actor) -> ServiceResult<()> {
-    match actor {
-        Actor::Session { session_id, .. } if session_id != id => Err(ServiceError::Forbidden(
-            "an agent may attach to its own terminal only".into(),
-        )),
-        _ => Ok(()),
-    }
+/// A terminal is used as its session: an agent uses its own only.
+fn act_as(actor: &Actor, project: &str, session: &str) -> ServiceResult<()> {
+    actor.may(Operation::ActAs, Target::Session { project, session })
 }
 
 #[cfg(test)]

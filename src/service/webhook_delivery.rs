@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::error::ServiceResult;
-use super::{ids, Service};
+use super::{ids, Actor, Service};
 use crate::clock::now_ms;
 use crate::events::pattern_matches;
 use crate::metrics::Metrics;
@@ -149,7 +149,7 @@ impl Service {
         shutdown: CancellationToken,
     ) -> ServiceResult<()> {
         // Subscribe before loading: no event published from here on is missed.
-        let mut events = self.bus.subscribe();
+        let mut events = self.subscribe(&Actor::System);
         crate::client::tls::choose_provider();
         let http = reqwest::Client::builder()
             .timeout(policy.timeout)

@@ -6,6 +6,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use super::access::Admin;
 use super::error::{ServiceError, ServiceResult};
 use super::{ids, validate, Actor, Service};
 use crate::clock::now_ms;
@@ -25,7 +26,7 @@ impl Service {
         input: NewWebhook,
         actor: &Actor,
     ) -> ServiceResult<CreatedWebhook> {
-        only_the_person(actor)?;
+        actor.may_administer(Admin::Webhooks)?;
         let url = check_url(&input.url)?;
         let events = check_events(&input.events)?;
         let secret = match input.secret {
@@ -63,7 +64,7 @@ impl Service {
     }
 
     pub async fn list_webhooks(&self, actor: &Actor) -> ServiceResult<Vec<Webhook>> {
-        only_the_person(actor)?;
+        actor.may_administer(Admin::Webhooks)?;
         let rows = webhook::Entity::find()
             .order_by_asc(webhook::Column::CreatedAt)
             .order_by_asc(webhook::Column::Id)
@@ -74,7 +75,7 @@ impl Service {
 
     /// Deletes a hook, its pending deliveries and its history.
     pub async fn delete_webhook(&self, id: &str, actor: &Actor) -> ServiceResult<()> {
-        only_the_person(actor)?;
+        actor.may_administer(Admin::Webhooks)?;
         let _lock = self.write_lock().await;
         let deleted = webhook::Entity::delete_by_id(id.to_owned())
             .exec(&self.db)
@@ -93,7 +94,7 @@ impl Service {
         query: &ListDeliveries,
         actor: &Actor,
     ) -> ServiceResult<Vec<Delivery>> {
-        only_the_person(actor)?;
+        actor.may_administer(Admin::Webhooks)?;
         let limit = validate::number("limit", query.limit.as_deref(), 100, 1, validate::MAX_PAGE)?;
         if webhook::Entity::find_by_id(id.to_owned())
             .one(&self.db)
@@ -116,15 +117,6 @@ impl Service {
             .all(&self.db)
             .await?;
         Ok(rows.into_iter().map(delivery_view).collect())
-    }
-}
-
-fn only_the_person(actor: &Actor) -> ServiceResult<()> {
-    match actor {
-        Actor::Session { .. } => Err(ServiceError::Forbidden(
-            "webhooks are managed with the admin token only".into(),
-        )),
-        _ => Ok(()),
     }
 }
 
