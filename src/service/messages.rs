@@ -76,6 +76,9 @@ impl Service {
         query: &ListMessages,
         actor: &Actor,
     ) -> ServiceResult<Vec<Message>> {
+        if let Some(project_id) = &query.project_id {
+            actor.may_read(project_id)?;
+        }
         let limit = validate::number(
             "limit",
             query.limit.as_deref(),

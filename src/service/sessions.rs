@@ -149,6 +149,9 @@ impl Service {
         query: &ListSessions,
         actor: &Actor,
     ) -> ServiceResult<Vec<Session>> {
+        if let Some(project_id) = &query.project_id {
+            actor.may_read(project_id)?;
+        }
         let mut select = session::Entity::find();
         if let Some(own) = actor.project_scope() {
             select = select.filter(session::Column::ProjectId.eq(own));

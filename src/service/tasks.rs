@@ -77,6 +77,9 @@ impl Service {
         query: &ListTasks,
         actor: &Actor,
     ) -> ServiceResult<(Vec<Task>, u64)> {
+        if let Some(project_id) = &query.project_id {
+            actor.may_read(project_id)?;
+        }
         let mut select = task::Entity::find();
         if let Some(own) = actor.project_scope() {
             select = select.filter(task::Column::ProjectId.eq(own));

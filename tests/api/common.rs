@@ -323,6 +323,26 @@ impl Server {
         r.body
     }
 
+    /// An agent running in `project` and its own token (`BATON_TOKEN`), read from inside its
+    /// terminal: the session id and the token.
+    pub async fn agent_token(&self, project: &str, folder: &Path) -> (String, String) {
+        let sid = self.agent_session(project, json!({})).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut term = self.terminal(&sid, "").await;
+        term.until("agent> ").await;
+        let file = folder.join(format!("token-{sid}"));
+        term.type_line(&format!("token-to {}", file.display()))
+            .await;
+        term.until("token written true").await;
+        term.until("agent> ").await;
+        (
+            sid,
+            std::fs::read_to_string(&file).expect("the agent wrote its token"),
+        )
+    }
+
     /// Attaches to a session's terminal (`query` like `?offset=0`, or empty).
     pub async fn terminal(&self, session_id: &str, query: &str) -> Term {
         let mut request = self.ws_request(&format!("/api/sessions/{session_id}/terminal{query}"));
@@ -489,11 +509,23 @@ pub struct Sse {
 impl Sse {
     /// Opens `path` (with the admin token and any extra headers) and checks it is an SSE stream.
     pub async fn open(server: &Server, path: &str, headers: &[(&str, &str)]) -> Self {
-        use eventsource_stream::Eventsource;
         let mut request = server.request(Method::GET, path);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
+        Self::from_request(request, path).await
+    }
+
+    /// Opens `path` with `token` instead of the admin token.
+    pub async fn open_as(server: &Server, path: &str, token: &str) -> Self {
+        let request = reqwest::Client::new()
+            .get(format!("{}{path}", server.url))
+            .bearer_auth(token);
+        Self::from_request(request, path).await
+    }
+
+    async fn from_request(request: reqwest::RequestBuilder, path: &str) -> Self {
+        use eventsource_stream::Eventsource;
         let response = tokio::time::timeout(DEADLINE, request.send())
             .await
             .expect("stream did not answer in time")
