@@ -18,6 +18,7 @@ use super::{ids, validate, Actor, Service};
 use crate::clock::now_ms;
 use crate::model::{AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode};
 use crate::pty::find_program;
+use crate::security::redact::{self, REDACTED};
 use crate::store::entity::agent_profile;
 use crate::store::json::{from_text, to_text};
 
@@ -249,6 +250,7 @@ impl Service {
         actor.may_administer(Admin::Agents)?;
         let _lock = self.write_lock().await;
         let row = self.profile_row(id).await?;
+        let kept: BTreeMap<String, String> = from_text("agent_profile.env", &row.env);
         let mut active: agent_profile::ActiveModel = row.into();
         if let Some(name) = &patch.name {
             active.name = Set(validate::required_line("name", name, validate::MAX_NAME)?);
@@ -262,7 +264,16 @@ impl Service {
         }
         if let Some(env) = &patch.env {
             check_env("env", env)?;
-            active.env = Set(to_text(env));
+            // Secrets are shown as `[redacted]`: sent back so, they keep their stored value.
+            let mut env = env.clone();
+            for (name, value) in env.iter_mut() {
+                if value == REDACTED {
+                    if let Some(old) = kept.get(name) {
+                        value.clone_from(old);
+                    }
+                }
+            }
+            active.env = Set(to_text(&env));
         }
         if let Some(mode) = patch.prompt_mode {
             active.prompt_mode = Set(mode.as_str().to_owned());
@@ -317,7 +328,7 @@ impl Service {
         };
         AgentProfile {
             args: from_text("agent_profile.args", &row.args),
-            env: from_text("agent_profile.env", &row.env),
+            env: redact::split_env(&from_text("agent_profile.env", &row.env)).0,
             prompt_mode: PromptMode::parse(&row.prompt_mode).unwrap_or(PromptMode::None),
             quiet_ms: u32::try_from(row.quiet_ms).unwrap_or(DEFAULT_QUIET_MS),
             mcp: McpStyle::parse(&row.mcp).unwrap_or(McpStyle::None),

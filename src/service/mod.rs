@@ -23,6 +23,7 @@ mod reports;
 pub mod rules;
 mod runs;
 pub mod runtime;
+mod secret_env;
 mod sessions;
 pub mod subscriptions;
 mod subtasks;

@@ -519,6 +519,7 @@ impl Service {
         // The server may listen elsewhere now, and the tasks may have changed: a new run gets
         // the current values.
         let mut env: BTreeMap<String, String> = from_text("session.env", &row.env);
+        super::secret_env::restore(&self.runtime.session_dir(id), &mut env)?;
         env.insert("BATON_API_URL".into(), self.api_url.to_string());
         let linked = views::sessions(&self.db, &self.runtime, vec![row.clone()]).await?;
         let task_ids = linked
@@ -543,7 +544,10 @@ impl Service {
         let now = now_ms();
         let mut active: session::ActiveModel = row.into();
         active.status = Set(SessionStatus::Running.as_str().to_owned());
-        active.env = Set(crate::store::json::to_text(&launch.env));
+        active.env = Set(crate::store::json::to_text(&super::secret_env::keep(
+            &self.runtime.session_dir(id),
+            &launch.env,
+        )?));
         active.pid = Set(Some(run.terminal.pid() as i32));
         active.exit_code = Set(None);
         active.signal = Set(None);
@@ -634,7 +638,7 @@ fn profile_argv(profile: &agent_profile::Model, prompt: Option<String>) -> (Vec<
 }
 
 /// Writes a file only its owner can read, creating its folder.
-fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+pub(super) fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;

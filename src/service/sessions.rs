@@ -16,7 +16,9 @@ use sea_orm::{
 use serde_json::json;
 
 use super::error::{ServiceError, ServiceResult};
-use super::{history, ids, lookup, rules, tasks::touch, validate, views, Actor, Service};
+use super::{
+    history, ids, lookup, rules, secret_env, tasks::touch, validate, views, Actor, Service,
+};
 use crate::clock::now_ms;
 use crate::events::{Event, Link};
 use crate::model::{DeleteSession, ListSessions, NewSession, Session, SessionPatch, SessionStatus};
@@ -78,7 +80,7 @@ impl Service {
             .transpose()?;
         let now = now_ms();
         let env = match &launch {
-            Some(l) => l.env.clone(),
+            Some(l) => secret_env::keep(&self.runtime.session_dir(&id), &l.env)?,
             None => self.agent_env(&input.project_id, &id, &task_ids),
         };
         let written = async {

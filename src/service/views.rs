@@ -12,6 +12,7 @@ use crate::model::{
     Activity, HistoryEntry, Message, Priority, Project, Session, SessionStatus, Subtask,
     SubtaskStatus, Task, TaskStatus,
 };
+use crate::security::redact;
 use crate::store::entity::{
     message, project, session, session_task, subtask, task, task_dependency, task_history, task_tag,
 };
@@ -200,7 +201,8 @@ pub async fn sessions<C: ConnectionTrait>(
                 last_activity: row.last_activity.max(last_output),
                 task_ids: links.remove(&row.id).unwrap_or_default(),
                 command: from_text("session.command", &row.command),
-                env: from_text("session.env", &row.env),
+                // Rows written before secrets were kept apart may hold them: hidden here too.
+                env: redact::split_env(&from_text("session.env", &row.env)).0,
                 status: SessionStatus::parse(&row.status).unwrap_or(SessionStatus::Interrupted),
                 id: row.id,
                 project_id: row.project_id,

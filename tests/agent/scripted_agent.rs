@@ -2,7 +2,8 @@
 //!
 //! It prints a coloured banner and a prompt (`agent> `), then answers one command per line:
 //! `size`, `env`, `call METHOD PATH [JSON]` (calls the Baton API with `BATON_TOKEN`),
-//! `token-to FILE` (writes its token to a file, for tests of revocation), `ignore-term`
+//! `token-to FILE` (writes its token to a file, for tests of revocation), `env-is NAME VALUE`
+//! (whether its environment has that value, without printing it), `ignore-term`
 //! (ignores SIGTERM and SIGHUP), `burst N` (N lines at once), `exit N`; anything else is echoed
 //! back as `you said: …`. On SIGWINCH it prints `resized COLSxROWS`. Its arguments are printed at
 //! start as `args: a|b|c`.
@@ -159,6 +160,10 @@ fn main() {
             ["size"] => {
                 let (c, r) = size();
                 say(&format!("size {c}x{r}\n"));
+            }
+            ["env-is", name, value] => {
+                let same = std::env::var(name).is_ok_and(|v| v == *value);
+                say(&format!("env-is {same}\n"));
             }
             ["env"] => {
                 for key in [

@@ -11,6 +11,7 @@ mod observability;
 mod persistence;
 mod projects;
 mod screens;
+mod secrets;
 mod security;
 mod sessions;
 mod streams;
