@@ -26,6 +26,8 @@ pub struct Config {
     /// A program that answers `baton …` subcommands (the `baton` binary, or the desktop app):
     /// agents get it on their `PATH` as `baton`, and MCP-capable agents run `baton mcp` with it.
     pub cli: Option<PathBuf>,
+    /// Audit records older than this many days are deleted (0: kept for ever).
+    pub audit_retention_days: u32,
 }
 
 impl Config {
@@ -39,6 +41,7 @@ impl Config {
             ui_dir: crate::api::ui::default_dir(),
             webhooks: Default::default(),
             cli: std::env::current_exe().ok(),
+            audit_retention_days: crate::service::audit::DEFAULT_RETENTION_DAYS,
         }
     }
 }

@@ -22,6 +22,7 @@ pub struct Metrics {
     sessions: IntGaugeVec,
     sessions_running: IntGauge,
     output_bytes: IntCounter,
+    audit_records: IntCounterVec,
     webhook_queue: IntGauge,
     /// One scrape at a time: filling in the scrape-time values is not atomic.
     scraping: std::sync::Mutex<()>,
@@ -115,6 +116,11 @@ impl Metrics {
             "Bytes of terminal output read from agents.",
         )?;
         registry.register(Box::new(output_bytes.clone()))?;
+        let audit_records = counter_vec(
+            "audit_records_total",
+            "Audit records, by outcome: written, or failed (logged; the request went on).",
+            &["outcome"],
+        )?;
         let webhook_queue =
             IntGauge::new("webhook_queue", "Webhook deliveries waiting to be sent.")?;
         registry.register(Box::new(webhook_queue.clone()))?;
@@ -129,6 +135,7 @@ impl Metrics {
             sessions,
             sessions_running,
             output_bytes,
+            audit_records,
             webhook_queue,
             scraping: std::sync::Mutex::new(()),
         })
@@ -156,6 +163,11 @@ impl Metrics {
 
     pub fn session_ended(&self, state: &str) {
         self.sessions_ended.with_label_values(&[state]).inc();
+    }
+
+    /// An audit record written (`written`) or lost (`failed`).
+    pub fn audit_record(&self, outcome: &str) {
+        self.audit_records.with_label_values(&[outcome]).inc();
     }
 
     pub fn webhook_delivery(&self, outcome: &str) {

@@ -150,6 +150,9 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
         .start_webhooks(config.webhooks.clone(), shutdown.clone())
         .await
         .map_err(StartError::Service)?;
+    if config.audit_retention_days > 0 {
+        service.keep_audit_for(config.audit_retention_days, shutdown.clone());
+    }
     let extra_hosts = if addr.ip().is_loopback() {
         Vec::new()
     } else {

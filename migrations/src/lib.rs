@@ -10,6 +10,7 @@ mod m20261124_000001_initial;
 mod m20261124_000002_runs;
 mod m20261124_000003_doors;
 mod m20261201_000004_input_boxes;
+mod m20261201_000005_audit_log;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_runs::Migration),
             Box::new(m20261124_000003_doors::Migration),
             Box::new(m20261201_000004_input_boxes::Migration),
+            Box::new(m20261201_000005_audit_log::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ use baton::model::{
 };
 use baton::model::{HistoryEntry, NewTask, Subtask};
 use baton::server::Server;
+use baton::service::audit::{self, Change, Door};
 use baton::service::terminal_feed::FeedItem;
 use baton::service::{Actor, ServiceError};
 use serde::Serialize;
@@ -41,7 +42,7 @@ impl From<ServiceError> for CommandError {
 /// A body that did not fit its type: the same `invalid_field` error the API gives.
 fn bad_body(err: serde_json::Error) -> CommandError {
     CommandError {
-        error: err.to_string(),
+        error: baton::security::redact::redact_text(&err.to_string()).into_owned(),
         code: "invalid_field".into(),
         details: serde_json::json!({}),
     }
@@ -52,6 +53,41 @@ fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, 
 }
 
 type R<T> = Result<T, CommandError>;
+
+/// Records a change asked through the window in the audit log (like the HTTP door's
+/// middleware), then hands the service's answer on.
+async fn audited<T: Serialize>(
+    d: &Desktop,
+    operation: &str,
+    ids: &[&str],
+    body: Option<serde_json::Value>,
+    result: Result<T, ServiceError>,
+) -> R<T> {
+    let created = result
+        .as_ref()
+        .ok()
+        .and_then(|value| serde_json::to_value(value).ok())
+        .and_then(|value| {
+            value
+                .get("id")
+                .and_then(|id| id.as_str())
+                .map(str::to_owned)
+        });
+    let mut targets: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+    targets.extend(audit::targets("", "", body.as_ref(), created.as_deref()));
+    targets.dedup();
+    d.service
+        .record_change(Change {
+            actor: DESKTOP,
+            door: Door::Desktop,
+            operation: operation.to_owned(),
+            targets,
+            status: result.as_ref().map_or_else(ServiceError::status, |_| 200),
+            body,
+        })
+        .await;
+    Ok(result?)
+}
 /// Who the window's commands act as: the person, at the desktop.
 const DESKTOP: Actor = Actor::Desktop;
 
@@ -62,9 +98,9 @@ async fn list_projects(d: State<'_, Desktop>) -> R<Vec<Project>> {
 
 #[tauri::command]
 async fn create_project(d: State<'_, Desktop>, body: serde_json::Value) -> R<Project> {
-    Ok(d.service
-        .create_project(parse::<NewProject>(body)?, &DESKTOP)
-        .await?)
+    let input = parse::<NewProject>(body.clone())?;
+    let result = d.service.create_project(input, &DESKTOP).await;
+    audited(&d, "create_project", &[], Some(body), result).await
 }
 
 #[tauri::command]
@@ -78,35 +114,33 @@ async fn list_tasks(d: State<'_, Desktop>, project_id: String) -> R<Vec<Task>> {
 
 #[tauri::command]
 async fn create_task(d: State<'_, Desktop>, body: serde_json::Value) -> R<Task> {
-    Ok(d.service
-        .create_task(parse::<NewTask>(body)?, &DESKTOP)
-        .await?)
+    let input = parse::<NewTask>(body.clone())?;
+    let result = d.service.create_task(input, &DESKTOP).await;
+    audited(&d, "create_task", &[], Some(body), result).await
 }
 
 #[tauri::command]
 async fn update_task(d: State<'_, Desktop>, id: String, patch: serde_json::Value) -> R<Task> {
-    Ok(d.service
-        .update_task(&id, parse::<TaskPatch>(patch)?, &DESKTOP)
-        .await?)
+    let input = parse::<TaskPatch>(patch.clone())?;
+    let result = d.service.update_task(&id, input, &DESKTOP).await;
+    audited(&d, "update_task", &[&id], Some(patch), result).await
 }
 
 #[tauri::command]
 async fn delete_task(d: State<'_, Desktop>, id: String) -> R<()> {
-    Ok(d.service.delete_task(&id, &DESKTOP).await?)
+    let result = d.service.delete_task(&id, &DESKTOP).await;
+    audited(&d, "delete_task", &[&id], None, result).await
 }
 
 #[tauri::command]
 async fn add_subtask(d: State<'_, Desktop>, task_id: String, title: String) -> R<Subtask> {
-    Ok(d.service
-        .add_subtask(
-            &task_id,
-            NewSubtask {
-                title,
-                status: None,
-            },
-            &DESKTOP,
-        )
-        .await?)
+    let body = serde_json::json!({ "title": title });
+    let input = NewSubtask {
+        title,
+        status: None,
+    };
+    let result = d.service.add_subtask(&task_id, input, &DESKTOP).await;
+    audited(&d, "add_subtask", &[&task_id], Some(body), result).await
 }
 
 #[tauri::command]
@@ -116,14 +150,13 @@ async fn update_subtask(
     subtask_id: String,
     patch: serde_json::Value,
 ) -> R<Subtask> {
-    Ok(d.service
-        .update_subtask(
-            &task_id,
-            &subtask_id,
-            parse::<SubtaskPatch>(patch)?,
-            &DESKTOP,
-        )
-        .await?)
+    let input = parse::<SubtaskPatch>(patch.clone())?;
+    let result = d
+        .service
+        .update_subtask(&task_id, &subtask_id, input, &DESKTOP)
+        .await;
+    let ids = [task_id.as_str(), subtask_id.as_str()];
+    audited(&d, "update_subtask", &ids, Some(patch), result).await
 }
 
 #[tauri::command]
@@ -132,9 +165,12 @@ async fn set_dependencies(
     task_id: String,
     depends_on: Vec<String>,
 ) -> R<Task> {
-    Ok(d.service
+    let body = serde_json::json!({ "dependsOn": depends_on });
+    let result = d
+        .service
         .set_dependencies(&task_id, depends_on, &DESKTOP)
-        .await?)
+        .await;
+    audited(&d, "set_dependencies", &[&task_id], Some(body), result).await
 }
 
 #[tauri::command]
@@ -153,21 +189,24 @@ async fn list_sessions(d: State<'_, Desktop>, project_id: String) -> R<Vec<Sessi
 
 #[tauri::command]
 async fn start_session(d: State<'_, Desktop>, body: serde_json::Value) -> R<Session> {
-    Ok(d.service
-        .create_session(parse::<NewSession>(body)?, &DESKTOP)
-        .await?)
+    let input = parse::<NewSession>(body.clone())?;
+    let result = d.service.create_session(input, &DESKTOP).await;
+    audited(&d, "start_session", &[], Some(body), result).await
 }
 
 #[tauri::command]
 async fn stop_session(d: State<'_, Desktop>, id: String) -> R<Session> {
-    Ok(d.service
+    let result = d
+        .service
         .stop_session(&id, &Default::default(), &DESKTOP)
-        .await?)
+        .await;
+    audited(&d, "stop_session", &[&id], None, result).await
 }
 
 #[tauri::command]
 async fn restart_session(d: State<'_, Desktop>, id: String) -> R<Session> {
-    Ok(d.service.restart_session(&id, &DESKTOP).await?)
+    let result = d.service.restart_session(&id, &DESKTOP).await;
+    audited(&d, "restart_session", &[&id], None, result).await
 }
 
 #[tauri::command]
@@ -177,9 +216,9 @@ async fn list_agents(d: State<'_, Desktop>) -> R<Vec<AgentProfile>> {
 
 #[tauri::command]
 async fn create_agent(d: State<'_, Desktop>, body: serde_json::Value) -> R<AgentProfile> {
-    Ok(d.service
-        .create_agent_profile(parse::<NewAgentProfile>(body)?, &DESKTOP)
-        .await?)
+    let input = parse::<NewAgentProfile>(body.clone())?;
+    let result = d.service.create_agent_profile(input, &DESKTOP).await;
+    audited(&d, "create_agent", &[], Some(body), result).await
 }
 
 #[tauri::command]
@@ -198,9 +237,9 @@ async fn list_messages(
 
 #[tauri::command]
 async fn post_message(d: State<'_, Desktop>, body: serde_json::Value) -> R<Message> {
-    Ok(d.service
-        .post_message(parse::<NewMessage>(body)?, &DESKTOP)
-        .await?)
+    let input = parse::<NewMessage>(body.clone())?;
+    let result = d.service.post_message(input, &DESKTOP).await;
+    audited(&d, "post_message", &[], Some(body), result).await
 }
 
 /// The loopback API's address and token, for the settings page.
@@ -211,8 +250,9 @@ fn api_info(d: State<'_, Desktop>) -> serde_json::Value {
 }
 
 #[tauri::command]
-fn regenerate_token(d: State<'_, Desktop>) -> R<String> {
-    Ok(d.service.regenerate_token(&DESKTOP)?)
+async fn regenerate_token(d: State<'_, Desktop>) -> R<String> {
+    let result = d.service.regenerate_token(&DESKTOP);
+    audited(&d, "regenerate_token", &[], None, result).await
 }
 
 #[tauri::command]
@@ -221,9 +261,9 @@ async fn update_agent(
     id: String,
     patch: serde_json::Value,
 ) -> R<AgentProfile> {
-    Ok(d.service
-        .update_agent_profile(&id, parse(patch)?, &DESKTOP)
-        .await?)
+    let input = parse(patch.clone())?;
+    let result = d.service.update_agent_profile(&id, input, &DESKTOP).await;
+    audited(&d, "update_agent", &[&id], Some(patch), result).await
 }
 
 /// The window has painted its first screen: logged with the time since the process started.

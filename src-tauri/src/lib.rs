@@ -81,7 +81,7 @@ pub fn run() {
     STARTED.get_or_init(std::time::Instant::now);
     prepare_rendering();
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(baton::security::redact::RedactingWriter(std::io::stderr))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

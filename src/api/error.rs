@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::security::redact;
 use crate::service::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,14 +37,8 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, Value) {
         match self {
             ApiError::Service(err) => {
-                let status = match err {
-                    ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
-                    ServiceError::Invalid { .. } => StatusCode::BAD_REQUEST,
-                    ServiceError::Conflict { .. } => StatusCode::CONFLICT,
-                    ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-                    ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-                    ServiceError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                };
+                let status =
+                    StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 (status, err.code(), err.details())
             }
             ApiError::MalformedBody { .. } => {
@@ -80,13 +75,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code, details) = self.parts();
+        let (status, code, mut details) = self.parts();
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
             "internal error".to_owned()
         } else {
-            self.to_string()
+            // A serde message may quote what was sent: never a secret.
+            redact::redact_text(&self.to_string()).into_owned()
         };
+        redact::redact_json(&mut details);
         let body = Json(json!({ "error": message, "code": code, "details": details }));
         match status {
             StatusCode::UNAUTHORIZED => {

@@ -4,6 +4,7 @@
 //! (utoipa) and served at `/api/openapi.json`.
 
 mod agents;
+pub mod audit;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -89,6 +90,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(system::regenerate_token))
         .routes(routes!(system::status))
         .routes(routes!(system::metrics))
+        .routes(routes!(audit::list))
         .routes(routes!(projects::list, projects::create))
         .routes(routes!(projects::get, projects::update, projects::delete))
         .routes(routes!(tasks::list, tasks::create))
@@ -170,6 +172,8 @@ pub fn router(state: AppState, guard: Guard, ui_dir: &std::path::Path) -> Router
         )
         .merge(ui::routes(ui_dir))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        // Inside the guard: only callers it let through are recorded, with who they are.
+        .layer(middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(middleware::from_fn_with_state(Arc::new(guard), guard::gate))
         // Outermost, so that refusals by the guard are counted too.
         .layer(middleware::from_fn_with_state(state.clone(), count_request))

@@ -30,7 +30,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         "warn"
     };
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(crate::security::redact::RedactingWriter(std::io::stderr))
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -370,6 +370,15 @@ pub struct ServeArgs {
         value_name = "MS"
     )]
     pub webhook_backoff_ms: u64,
+    /// Audit records older than this many days are deleted, at start and every hour
+    /// (0 keeps them for ever).
+    #[arg(
+        long,
+        env = "BATON_AUDIT_RETENTION_DAYS",
+        default_value_t = crate::service::audit::DEFAULT_RETENTION_DAYS,
+        value_name = "DAYS"
+    )]
+    pub audit_retention_days: u32,
 }
 
 impl ServeArgs {
@@ -403,6 +412,7 @@ impl ServeArgs {
                 ..Default::default()
             },
             cli: std::env::current_exe().ok(),
+            audit_retention_days: self.audit_retention_days,
         })
     }
 }

@@ -45,7 +45,7 @@ fn connect(global: &Global) -> ClientResult<Ctx> {
         global.data_dir.as_deref(),
     )?;
     Ok(Ctx {
-        client: Client::new(endpoint)?,
+        client: Client::new(endpoint, "cli")?,
         json: global.json,
         agent: AgentEnv::from_env(),
     })

@@ -46,16 +46,23 @@ pub type ClientResult<T> = Result<T, ClientError>;
 pub struct Client {
     endpoint: Endpoint,
     http: reqwest::Client,
+    /// Which of Baton's doors this client is (`cli`, `mcp`), said in `X-Baton-Door` for the
+    /// audit log.
+    door: &'static str,
 }
 
 impl Client {
-    pub fn new(endpoint: Endpoint) -> ClientResult<Self> {
+    pub fn new(endpoint: Endpoint, door: &'static str) -> ClientResult<Self> {
         tls::choose_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| ClientError::Setup(format!("cannot make an HTTP client: {e}")))?;
-        Ok(Self { endpoint, http })
+        Ok(Self {
+            endpoint,
+            http,
+            door,
+        })
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -178,6 +185,7 @@ impl Client {
         self.http
             .request(method, format!("{}{path}", self.endpoint.url))
             .bearer_auth(&self.endpoint.token)
+            .header(crate::api::audit::DOOR_HEADER, self.door)
     }
 
     async fn call(

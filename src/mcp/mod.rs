@@ -31,7 +31,7 @@ pub async fn serve_stdio(global: &Global) -> Result<(), String> {
         global.data_dir.as_deref(),
     )
     .map_err(|e| e.to_string())?;
-    let client = Client::new(endpoint).map_err(|e| e.to_string())?;
+    let client = Client::new(endpoint, "mcp").map_err(|e| e.to_string())?;
     let server = BatonMcp::new(client, AgentEnv::from_env());
     let running = server
         .serve(rmcp::transport::stdio())

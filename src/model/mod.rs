@@ -5,6 +5,7 @@
 //! Inputs reject unknown fields, so a typo is a 400 naming the field rather than a silent no-op.
 
 mod agent;
+mod audit;
 mod message;
 mod patch;
 mod project;
@@ -14,6 +15,7 @@ mod task;
 mod webhook;
 
 pub use agent::{AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode};
+pub use audit::{AuditEntry, ListAudit};
 pub use message::{ListMessages, Message, NewMessage};
 pub use patch::nullable;
 pub use project::{NewProject, Project, ProjectPatch};

@@ -134,6 +134,50 @@ pub fn split_env(
     (shown, secret)
 }
 
+/// A log writer (for `tracing_subscriber`) that hides credentials in every line it writes,
+/// whatever a log statement put in it: a path, an error, a program's message.
+pub struct RedactingWriter<M>(pub M);
+
+impl<'a, M: tracing_subscriber::fmt::MakeWriter<'a>> tracing_subscriber::fmt::MakeWriter<'a>
+    for RedactingWriter<M>
+{
+    type Writer = LineRedactor<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LineRedactor {
+            inner: self.0.make_writer(),
+            line: Vec::new(),
+        }
+    }
+}
+
+/// Collects one log event and writes it, redacted, when dropped (the formatter makes one per
+/// event).
+pub struct LineRedactor<W: std::io::Write> {
+    inner: W,
+    line: Vec<u8>,
+}
+
+impl<W: std::io::Write> std::io::Write for LineRedactor<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.line.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let line = std::mem::take(&mut self.line);
+        let text = String::from_utf8_lossy(&line);
+        self.inner.write_all(redact_text(&text).as_bytes())?;
+        self.inner.flush()
+    }
+}
+
+impl<W: std::io::Write> Drop for LineRedactor<W> {
+    fn drop(&mut self) {
+        let _ = std::io::Write::flush(self);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +270,24 @@ mod tests {
                 "token": null,
                 "n": 3,
             })
+        );
+    }
+
+    #[test]
+    fn log_lines_are_written_redacted() {
+        use std::io::Write;
+        let mut out = Vec::new();
+        {
+            let mut line = LineRedactor {
+                inner: &mut out,
+                line: Vec::new(),
+            };
+            write!(line, "refused path=/api/tasks/sk-ant-api03-").unwrap();
+            writeln!(line, "abcdefghijkl done").unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("refused path=/api/tasks/{REDACTED} done\n")
         );
     }
 

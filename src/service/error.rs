@@ -4,6 +4,8 @@
 use sea_orm::DbErr;
 use serde_json::Value;
 
+use crate::security::redact;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// The resource named by the request (its path) does not exist.
@@ -54,6 +56,18 @@ impl ServiceError {
 }
 
 impl ServiceError {
+    /// The HTTP status this failure is, for every door (the desktop's audit records use it too).
+    pub fn status(&self) -> u16 {
+        match self {
+            ServiceError::NotFound { .. } => 404,
+            ServiceError::Invalid { .. } => 400,
+            ServiceError::Conflict { .. } => 409,
+            ServiceError::Forbidden(_) => 403,
+            ServiceError::Unavailable(_) => 503,
+            ServiceError::Database(_) => 500,
+        }
+    }
+
     /// A stable machine-readable code, the same through every door.
     pub fn code(&self) -> &'static str {
         match self {
@@ -66,9 +80,9 @@ impl ServiceError {
         }
     }
 
-    /// Specifics for the caller (never internal details).
+    /// Specifics for the caller (never internal details, never a secret it sent).
     pub fn details(&self) -> Value {
-        match self {
+        let mut details = match self {
             ServiceError::NotFound { resource, id } => {
                 serde_json::json!({ "resource": resource, "id": id })
             }
@@ -77,14 +91,16 @@ impl ServiceError {
             }
             ServiceError::Conflict { details, .. } => details.clone(),
             _ => serde_json::json!({}),
-        }
+        };
+        redact::redact_json(&mut details);
+        details
     }
 
-    /// What the caller is told: internal errors are not described.
+    /// What the caller is told: internal errors are not described, secrets never repeated.
     pub fn public_message(&self) -> String {
         match self {
             ServiceError::Database(_) => "internal error".to_owned(),
-            other => other.to_string(),
+            other => redact::redact_text(&other.to_string()).into_owned(),
         }
     }
 }

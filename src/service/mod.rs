@@ -9,6 +9,7 @@
 
 pub mod access;
 mod agents;
+pub mod audit;
 mod dependencies;
 mod error;
 pub mod handover;

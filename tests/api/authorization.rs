@@ -29,6 +29,7 @@ const EXPECTED: &[(&str, &str, &str, Outcome, Outcome)] = &[
     ("POST", "/api/token/regenerate", "", Deny, Deny),
     ("GET", "/api/system/status", "", Deny, Deny),
     ("GET", "/metrics", "", Deny, Deny),
+    ("GET", "/api/audit", "", Deny, Deny),
     // Projects: an agent reads its own; lists are narrowed to it.
     ("GET", "/api/projects", "", Allow, Allow),
     ("POST", "/api/projects", r#"{"name":"x"}"#, Deny, Deny),

@@ -11,10 +11,10 @@ use serde_json::{json, Value};
 use crate::common::{Server, DEADLINE};
 
 /// What a CLI run printed, and how it ended.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Run {
@@ -47,14 +47,14 @@ async fn baton_env(args: &[&str], extra: &[(&str, &str)]) -> Run {
     }
 }
 
-async fn baton(s: &Server, args: &[&str]) -> Run {
+pub(crate) async fn baton(s: &Server, args: &[&str]) -> Run {
     let dir = s.data_dir.display().to_string();
     let run = baton_env(args, &[("BATON_DATA_DIR", &dir)]).await;
     run
 }
 
 /// Like [`baton`], insisting on success.
-async fn ok(s: &Server, args: &[&str]) -> Run {
+pub(crate) async fn ok(s: &Server, args: &[&str]) -> Run {
     let run = baton(s, args).await;
     assert_eq!(run.code, 0, "baton {args:?} failed: {}", run.stderr);
     run

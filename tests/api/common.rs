@@ -63,15 +63,28 @@ impl Server {
 
     /// Starts a server whose data folder is `dir` (kept by the caller).
     pub async fn start_in(dir: &Path) -> Self {
+        Self::spawn(dir, "warn", Stdio::inherit()).await
+    }
+
+    /// Starts a server that logs everything (`RUST_LOG=debug`) to `log`.
+    pub async fn start_logged(log: &Path) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let file = std::fs::File::create(log).expect("log file");
+        let mut server = Self::spawn(&tmp.path().join("data"), "debug", file.into()).await;
+        server._tmp = Some(tmp);
+        server
+    }
+
+    async fn spawn(dir: &Path, log_level: &str, log: Stdio) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(dir)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", log_level)
             // Webhook retries in tens of milliseconds, not seconds.
             .env("BATON_WEBHOOK_BACKOFF_MS", "50")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log)
             .kill_on_drop(true)
             .spawn()
             .expect("spawn baton serve");

@@ -1,6 +1,7 @@
 //! Integration tests of the `baton` binary: a real server on 127.0.0.1, a real SQLite file, real
 //! HTTP and WebSocket clients. No in-process shortcuts.
 
+mod audit;
 mod authorization;
 mod cli;
 mod common;

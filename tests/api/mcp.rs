@@ -10,7 +10,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 use crate::common::{Server, DEADLINE};
 
 /// An MCP client over the child's stdin/stdout.
-struct Mcp {
+pub(crate) struct Mcp {
     _child: Child,
     stdin: ChildStdin,
     lines: Lines<BufReader<ChildStdout>>,
@@ -18,7 +18,7 @@ struct Mcp {
 }
 
 impl Mcp {
-    fn start(env: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(env: &[(&str, &str)]) -> Self {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_baton"));
         cmd.arg("mcp")
             .stdin(Stdio::piped())
@@ -44,7 +44,7 @@ impl Mcp {
         }
     }
 
-    async fn send(&mut self, message: Value) {
+    pub(crate) async fn send(&mut self, message: Value) {
         let mut line = message.to_string();
         line.push('\n');
         self.stdin.write_all(line.as_bytes()).await.unwrap();
@@ -52,7 +52,7 @@ impl Mcp {
     }
 
     /// Sends a request and returns its `result` (skipping notifications), with the deadline.
-    async fn request(&mut self, method: &str, params: Value) -> Value {
+    pub(crate) async fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
         self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
@@ -73,7 +73,7 @@ impl Mcp {
     }
 
     /// `tools/call`: (is it an error, its text).
-    async fn call(&mut self, tool: &str, arguments: Value) -> (bool, String) {
+    pub(crate) async fn call(&mut self, tool: &str, arguments: Value) -> (bool, String) {
         let result = self
             .request(
                 "tools/call",

@@ -146,3 +146,126 @@ async fn an_agent_profiles_secrets_are_shown_redacted_and_kept_when_sent_back() 
     term.type_line("env-is MODE b").await;
     term.until("env-is true").await;
 }
+
+/// A credential-shaped canary, sent through every door.
+const CANARY: &str = "sk-canary-0123456789abcdef";
+
+#[tokio::test]
+async fn a_canary_secret_sent_through_every_door_appears_in_no_audit_record_log_error_or_metric() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let s = Server::start_logged(log.path()).await;
+    let (p, _folder) = s.project_with_folder().await;
+    let mut errors = Vec::new();
+
+    // HTTP: in fields, a session's environment, a webhook's secret, typed input.
+    let t = s
+        .task(
+            &p,
+            json!({ "title": format!("deploy with {CANARY}"), "prompt": format!("key: {CANARY}") }),
+        )
+        .await;
+    s.post(
+        "/api/messages",
+        json!({ "projectId": p, "type": "FACT", "body": format!("the key is {CANARY}") }),
+    )
+    .await;
+    let session = s
+        .post(
+            "/api/sessions",
+            json!({ "projectId": p, "command": [agent_bin()], "env": { "SOME_VALUE": CANARY } }),
+        )
+        .await;
+    assert_eq!(session.status, 201, "{:?}", session.body);
+    let hook = s
+        .post(
+            "/api/webhooks",
+            json!({ "url": "http://127.0.0.1:9/h", "secret": CANARY, "events": ["task:created"] }),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{:?}", hook.body);
+    let typed = s
+        .post(
+            &format!("/api/sessions/{}/input", session.id()),
+            json!({ "text": CANARY }),
+        )
+        .await;
+    assert_eq!(typed.status, 204, "{:?}", typed.body);
+    // …and in requests that fail: as an id, in a path, in a malformed body.
+    errors.push(
+        s.post("/api/tasks", json!({ "projectId": CANARY, "title": "x" }))
+            .await,
+    );
+    errors.push(s.get(&format!("/api/tasks/{CANARY}")).await);
+    errors.push(
+        s.patch(&format!("/api/tasks/{t}"), json!({ "priority": CANARY }))
+            .await,
+    );
+    errors.push(
+        s.post(
+            "/api/tasks",
+            json!({ "projectId": p, "title": 5, "note": CANARY }),
+        )
+        .await,
+    );
+    for error in &errors {
+        assert!(error.status >= 400, "{error:?}");
+        assert!(
+            !error.body.to_string().contains(CANARY),
+            "an error body repeats it: {:?}",
+            error.body
+        );
+    }
+
+    // The CLI and MCP doors.
+    let title = format!("cli {CANARY}");
+    crate::cli::ok(&s, &["task", "create", &title]).await;
+    let failed = crate::cli::baton(&s, &["task", "show", CANARY]).await;
+    assert_ne!(failed.code, 0);
+    assert!(!failed.stderr.contains(CANARY), "{}", failed.stderr);
+    let mut mcp = crate::mcp::Mcp::start(&[
+        ("BATON_API_URL", &s.url),
+        ("BATON_TOKEN", &s.token),
+        ("BATON_PROJECT_ID", &p),
+    ]);
+    mcp.request(
+        "initialize",
+        json!({ "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } }),
+    )
+    .await;
+    mcp.send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))
+        .await;
+    let (err, text) = mcp
+        .call(
+            "create_task",
+            json!({ "title": "by mcp", "description": CANARY }),
+        )
+        .await;
+    assert!(!err, "{text}");
+
+    // Nowhere: the audit log (which did record all of it), the log, the metrics.
+    let audit = s.get("/api/audit?limit=1000").await.body.to_string();
+    assert!(!audit.contains(CANARY), "in the audit log");
+    for door in ["\"http\"", "\"cli\"", "\"mcp\""] {
+        assert!(audit.contains(door), "no {door} record");
+    }
+    assert!(audit.contains("[redacted]"));
+    let metrics = s
+        .request(reqwest::Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains(CANARY), "in the metrics");
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(logged.contains("DEBUG"), "the server logged at debug level");
+    assert!(
+        !logged.contains(CANARY),
+        "in the log: {}",
+        logged
+            .lines()
+            .find(|l| l.contains(CANARY))
+            .unwrap_or_default()
+    );
+}

@@ -2,6 +2,7 @@
 //! explicitly (batched `IN` lookups), which keeps each query visible where it is made.
 
 pub mod agent_profile;
+pub mod audit_log;
 pub mod message;
 pub mod project;
 pub mod session;
