@@ -28,6 +28,8 @@ pub struct Config {
     pub cli: Option<PathBuf>,
     /// Audit records older than this many days are deleted (0: kept for ever).
     pub audit_retention_days: u32,
+    /// Requests per second allowed per token (see `api::rate_limit`).
+    pub rates: crate::api::rate_limit::Rates,
 }
 
 impl Config {
@@ -42,6 +44,7 @@ impl Config {
             webhooks: Default::default(),
             cli: std::env::current_exe().ok(),
             audit_retention_days: crate::service::audit::DEFAULT_RETENTION_DAYS,
+            rates: Default::default(),
         }
     }
 }

@@ -23,6 +23,7 @@ pub struct Metrics {
     sessions_running: IntGauge,
     output_bytes: IntCounter,
     audit_records: IntCounterVec,
+    rate_limited: IntCounterVec,
     webhook_queue: IntGauge,
     /// One scrape at a time: filling in the scrape-time values is not atomic.
     scraping: std::sync::Mutex<()>,
@@ -121,6 +122,11 @@ impl Metrics {
             "Audit records, by outcome: written, or failed (logged; the request went on).",
             &["outcome"],
         )?;
+        let rate_limited = counter_vec(
+            "rate_limited_total",
+            "Requests refused with 429, by caller: the person's token or an agent's.",
+            &["caller"],
+        )?;
         let webhook_queue =
             IntGauge::new("webhook_queue", "Webhook deliveries waiting to be sent.")?;
         registry.register(Box::new(webhook_queue.clone()))?;
@@ -136,6 +142,7 @@ impl Metrics {
             sessions_running,
             output_bytes,
             audit_records,
+            rate_limited,
             webhook_queue,
             scraping: std::sync::Mutex::new(()),
         })
@@ -168,6 +175,11 @@ impl Metrics {
     /// An audit record written (`written`) or lost (`failed`).
     pub fn audit_record(&self, outcome: &str) {
         self.audit_records.with_label_values(&[outcome]).inc();
+    }
+
+    /// A request refused for going over its token's rate (`person` or `agent`).
+    pub fn rate_limited(&self, caller: &str) {
+        self.rate_limited.with_label_values(&[caller]).inc();
     }
 
     pub fn webhook_delivery(&self, outcome: &str) {

@@ -163,7 +163,14 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
             service: service.clone(),
             shutdown: shutdown.clone(),
         },
-        Guard::new(addr.port(), &extra_hosts, token, tokens),
+        Guard::new(
+            addr.port(),
+            &extra_hosts,
+            token,
+            tokens,
+            config.rates,
+            service.metrics_handle(),
+        ),
         &config.ui_dir,
     );
     record_address(&config.data_dir, &url);

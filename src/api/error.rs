@@ -31,6 +31,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("too many requests with this token; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
 }
 
 impl ApiError {
@@ -69,6 +71,11 @@ impl ApiError {
                 "payload_too_large",
                 json!({ "limit": limit }),
             ),
+            ApiError::RateLimited { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                json!({ "retryAfterSecs": retry_after_secs }),
+            ),
         }
     }
 }
@@ -88,6 +95,13 @@ impl IntoResponse for ApiError {
         match status {
             StatusCode::UNAUTHORIZED => {
                 (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                let wait = match &self {
+                    ApiError::RateLimited { retry_after_secs } => retry_after_secs.to_string(),
+                    _ => "1".to_owned(),
+                };
+                (status, [(header::RETRY_AFTER, wait)], body).into_response()
             }
             // The rest of an oversized body is never read: this connection is done.
             StatusCode::PAYLOAD_TOO_LARGE => {

@@ -9,7 +9,8 @@
 //!    `bearer.<token>`. A token in the query string is never accepted — 401;
 //! 4. `POST`/`PUT`/`PATCH` must say `Content-Type: application/json` (a cross-site form cannot) and
 //!    a `DELETE` that sends a body type must too — 415;
-//! 5. a declared body over 1 MiB is refused before it is read — 413.
+//! 5. a declared body over 1 MiB is refused before it is read — 413;
+//! 6. each token has a rate limit ([`super::rate_limit`]), streams excepted — 429.
 //!
 //! No CORS headers are ever sent. The caller's identity is put in the request's extensions as an
 //! [`Actor`] for the handlers. The guard only authenticates: what the caller may do is decided by
@@ -24,6 +25,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::extract::MAX_BODY;
+use super::rate_limit::{is_stream, retry_after_secs, RateLimits, Rates};
+use crate::metrics::Metrics;
 use crate::security::{SessionTokens, SharedToken};
 use crate::service::Actor;
 
@@ -37,6 +40,8 @@ pub struct Guard {
     origins: Vec<String>,
     token: SharedToken,
     sessions: SessionTokens,
+    limits: RateLimits,
+    metrics: Arc<Metrics>,
 }
 
 impl Guard {
@@ -47,6 +52,8 @@ impl Guard {
         extra_hosts: &[String],
         token: SharedToken,
         sessions: SessionTokens,
+        rates: Rates,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let mut hosts = vec![
             format!("127.0.0.1:{port}"),
@@ -60,6 +67,8 @@ impl Guard {
             origins,
             token,
             sessions,
+            limits: RateLimits::new(rates),
+            metrics,
         }
     }
 
@@ -98,6 +107,18 @@ impl Guard {
         } else {
             self.authenticate(headers)?
         };
+        if !public && !is_stream(path) {
+            if let Err(wait) = self.limits.check(&actor) {
+                let caller = match actor {
+                    Actor::Session { .. } => "agent",
+                    _ => "person",
+                };
+                self.metrics.rate_limited(caller);
+                return Err(ApiError::RateLimited {
+                    retry_after_secs: retry_after_secs(wait),
+                });
+            }
+        }
         let method = req.method();
         let needs_json = matches!(*method, Method::POST | Method::PUT | Method::PATCH)
             || (*method == Method::DELETE && headers.contains_key(header::CONTENT_TYPE));

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod guard;
 mod messages;
 mod projects;
+pub mod rate_limit;
 mod sessions;
 pub mod state;
 mod system;

@@ -379,6 +379,12 @@ pub struct ServeArgs {
         value_name = "DAYS"
     )]
     pub audit_retention_days: u32,
+    /// Requests per second allowed to the admin token (bursts of 5 s worth); 0: no limit.
+    #[arg(long, env = "BATON_RATE_LIMIT", default_value_t = crate::api::rate_limit::PERSON_PER_SEC, value_name = "PER_SEC")]
+    pub rate_limit: u32,
+    /// Requests per second allowed to each agent's token (bursts of 5 s worth); 0: no limit.
+    #[arg(long, env = "BATON_AGENT_RATE_LIMIT", default_value_t = crate::api::rate_limit::AGENT_PER_SEC, value_name = "PER_SEC")]
+    pub agent_rate_limit: u32,
 }
 
 impl ServeArgs {
@@ -413,6 +419,10 @@ impl ServeArgs {
             },
             cli: std::env::current_exe().ok(),
             audit_retention_days: self.audit_retention_days,
+            rates: crate::api::rate_limit::Rates {
+                person_per_sec: self.rate_limit,
+                agent_per_sec: self.agent_rate_limit,
+            },
         })
     }
 }

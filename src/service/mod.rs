@@ -168,6 +168,11 @@ impl Service {
         &self.metrics
     }
 
+    /// The same counters, to keep beside the service (the HTTP guard counts its refusals).
+    pub fn metrics_handle(&self) -> Arc<Metrics> {
+        Arc::clone(&self.metrics)
+    }
+
     pub fn bus(&self) -> &EventBus {
         &self.bus
     }

@@ -63,20 +63,29 @@ impl Server {
 
     /// Starts a server whose data folder is `dir` (kept by the caller).
     pub async fn start_in(dir: &Path) -> Self {
-        Self::spawn(dir, "warn", Stdio::inherit()).await
+        Self::spawn(dir, "warn", Stdio::inherit(), &[]).await
+    }
+
+    /// Starts a server with extra environment variables (`BATON_*` settings).
+    pub async fn start_with_env(env: &[(&str, &str)]) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut server = Self::spawn(&tmp.path().join("data"), "warn", Stdio::inherit(), env).await;
+        server._tmp = Some(tmp);
+        server
     }
 
     /// Starts a server that logs everything (`RUST_LOG=debug`) to `log`.
     pub async fn start_logged(log: &Path) -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
         let file = std::fs::File::create(log).expect("log file");
-        let mut server = Self::spawn(&tmp.path().join("data"), "debug", file.into()).await;
+        let mut server = Self::spawn(&tmp.path().join("data"), "debug", file.into(), &[]).await;
         server._tmp = Some(tmp);
         server
     }
 
-    async fn spawn(dir: &Path, log_level: &str, log: Stdio) -> Self {
+    async fn spawn(dir: &Path, log_level: &str, log: Stdio, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+            .envs(env.iter().copied())
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(dir)
             .env("RUST_LOG", log_level)

@@ -6,6 +6,7 @@ mod authorization;
 mod cli;
 mod common;
 mod events;
+mod limits;
 mod mcp;
 mod messages;
 mod observability;
