@@ -180,4 +180,19 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        /// Any serde message and path make a field error (the message is searched and cut).
+        #[test]
+        fn field_errors_take_any_message(path in ".{0,40}", message in ".{0,120}") {
+            let _ = field_error(&path, &message);
+        }
+
+        /// Any query string: parsed into a list query or refused, never a panic.
+        #[test]
+        fn any_query_string_is_parsed_or_refused(query in "[a-zA-Z=&%,0-9._~-]{0,120}") {
+            let _ = serde_urlencoded::from_str::<crate::model::ListTasks>(&query);
+            let _ = serde_urlencoded::from_str::<crate::model::ListAudit>(&query);
+        }
+    }
 }

@@ -211,3 +211,20 @@ fn text(value: serde_json::Value) -> Message {
 fn close(code: u16, reason: Utf8Bytes) -> Message {
     Message::Close(Some(CloseFrame { code, reason }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// A terminal's control messages: any text is a resize or not, never a panic.
+        #[test]
+        fn any_text_frame_is_a_control_message_or_not(text in ".{0,120}", cols: u16, rows: u16) {
+            let _ = serde_json::from_str::<Control>(&text);
+            let resize = serde_json::json!({ "type": "resize", "cols": cols, "rows": rows });
+            let parsed = serde_json::from_str::<Control>(&resize.to_string());
+            let same = matches!(parsed, Ok(Control::Resize { cols: c, rows: r }) if c == cols && r == rows);
+            proptest::prop_assert!(same, "a resize must parse as itself");
+        }
+    }
+}

@@ -162,3 +162,21 @@ fn error_reply(message: &str) -> Message {
 fn json_message(value: serde_json::Value) -> Message {
     Message::Text(Utf8Bytes::from(value.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Any text a client sends gets an answer (pong, subscribed or error), never a panic.
+        #[test]
+        fn any_client_message_is_answered(text in ".{0,200}") {
+            let mut filter = Filter::default();
+            let Message::Text(answer) = reply(&text, &mut filter) else {
+                panic!("answers are text");
+            };
+            let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+            proptest::prop_assert!(["pong", "subscribed", "error"].contains(&answer["type"].as_str().unwrap()));
+        }
+    }
+}

@@ -305,4 +305,36 @@ mod tests {
         assert_eq!(secret.len(), 2);
         assert_eq!(secret["ANTHROPIC_API_KEY"], "k");
     }
+
+    proptest::proptest! {
+        /// Any text, credentials spliced in anywhere: nothing credential-shaped is left, and
+        /// text without credentials is left as it was.
+        #[test]
+        fn redacted_text_holds_no_credential(
+            before in ".{0,80}",
+            after in ".{0,80}",
+            credential in proptest::prop_oneof![
+                proptest::prelude::Just(String::new()),
+                "sk-[a-zA-Z0-9_-]{8,30}",
+                "ghp_[a-zA-Z0-9]{16,30}",
+                "AKIA[0-9A-Z]{16}",
+                "(B|b)earer +[a-zA-Z0-9._~+/=-]{8,20}",
+            ],
+        ) {
+            let text = format!("{before}{credential}{after}");
+            let hidden = redact_text(&text);
+            proptest::prop_assert!(!has_credential(&hidden), "{:?} -> {:?}", text, hidden);
+            if !has_credential(&text) {
+                proptest::prop_assert_eq!(hidden.as_ref(), text.as_str());
+            }
+        }
+
+        #[test]
+        fn any_json_can_be_redacted(body in "[ -~]{0,200}") {
+            if let Ok(mut value) = serde_json::from_str::<Value>(&body) {
+                redact_json(&mut value);
+                proptest::prop_assert!(!has_credential(&value.to_string()));
+            }
+        }
+    }
 }

@@ -151,4 +151,18 @@ mod tests {
         // A resize long after starts a new window.
         assert_eq!(burst.after_resize(20_000).from, 20_000);
     }
+
+    proptest::proptest! {
+        /// Any screen: no panic, no blank line at the bottom, and the gate types only when the
+        /// agent is quiet and its pattern matches.
+        #[test]
+        fn screen_text_and_the_prompt_gate_take_any_screen(rows in ".{0,400}", quiet: bool) {
+            let text = screen_text(&rows);
+            proptest::prop_assert!(text.lines().last().is_none_or(|l| !l.trim().is_empty()));
+            let pattern = Regex::new(r"> $").unwrap();
+            let gate = prompt_gate(quiet, Some(&pattern), &text);
+            proptest::prop_assert_eq!(gate == PromptGate::Type, quiet && pattern.is_match(&text));
+            let _ = activity(quiet, Some(&pattern), &text);
+        }
+    }
 }

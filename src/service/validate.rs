@@ -183,4 +183,15 @@ mod tests {
             assert!(number("limit", Some(bad), 7, 1, 10).is_err(), "{bad:?}");
         }
     }
+
+    proptest::proptest! {
+        /// Query values: numbers and comma lists are accepted or named in a 400, never a panic.
+        #[test]
+        fn query_values_are_accepted_or_refused(text in ".{0,60}") {
+            if let Ok(n) = number("limit", Some(&text), 1, 1, 1000) {
+                proptest::prop_assert!((1..=1000).contains(&n));
+            }
+            let _ = comma_list("status", &text, crate::model::TaskStatus::parse, "pending, completed");
+        }
+    }
 }

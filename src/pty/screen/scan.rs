@@ -211,4 +211,45 @@ mod tests {
         assert!(s.scan(&long).is_empty());
         assert_eq!(s.scan(b"\x1b[c"), vec![Query::PrimaryAttributes]);
     }
+
+    proptest::proptest! {
+        /// Any output, cut anywhere: the same queries as uncut, the same bytes stripped, and
+        /// nothing left to answer in what was stripped.
+        #[test]
+        fn scanning_does_not_depend_on_where_output_is_cut(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::any::<u8>(),
+                    proptest::prelude::Just(0x1b),
+                    proptest::prelude::Just(b'['),
+                    proptest::prelude::Just(b']'),
+                    proptest::prelude::Just(b'c'),
+                    proptest::prelude::Just(b'n'),
+                    proptest::prelude::Just(b'6'),
+                    proptest::prelude::Just(b'?'),
+                    proptest::prelude::Just(0x07),
+                ],
+                0..300,
+            ),
+            cuts in proptest::collection::vec(0usize..300, 0..6),
+        ) {
+            let mut whole = Scanner::default();
+            let queries = whole.scan(&bytes);
+            let stripped = Scanner::default().strip(&bytes);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.sort_unstable();
+            let (mut parts_scan, mut parts_strip) = (Scanner::default(), Scanner::default());
+            let (mut found, mut kept, mut from) = (Vec::new(), Vec::new(), 0);
+            for to in cuts.into_iter().chain([bytes.len()]) {
+                found.extend(parts_scan.scan(&bytes[from..to]));
+                kept.extend(parts_strip.strip(&bytes[from..to]));
+                from = to;
+            }
+            proptest::prop_assert_eq!(&found, &queries);
+            proptest::prop_assert_eq!(&kept, &stripped);
+            let mut again = Scanner::default();
+            let left = again.scan(&stripped);
+            proptest::prop_assert!(left.is_empty(), "still to answer after stripping: {:?}", left);
+        }
+    }
 }
