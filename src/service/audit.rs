@@ -140,7 +140,13 @@ impl Service {
             body: Set(change.body.map(|b| kept_body(b).to_string())),
             ..Default::default()
         };
-        match tokio::time::timeout(WRITE_TIMEOUT, row.insert(&self.db)).await {
+        // Under the write lock like every other write: on SQLite a write beside a transaction
+        // that has read makes that transaction fail (SQLITE_BUSY_SNAPSHOT) instead of waiting.
+        let write = async {
+            let _lock = self.write_lock().await;
+            row.insert(&self.db).await
+        };
+        match tokio::time::timeout(WRITE_TIMEOUT, write).await {
             Ok(Ok(_)) => self.metrics.audit_record("written"),
             Ok(Err(err)) => {
                 tracing::warn!(%err, "cannot write an audit record; the request went on");
@@ -204,6 +210,7 @@ impl Service {
     /// Deletes the records older than `days` days; returns how many.
     pub async fn purge_audit(&self, days: u32) -> ServiceResult<u64> {
         let cutoff = now_ms() - i64::from(days) * 24 * 3600 * 1000;
+        let _lock = self.write_lock().await;
         let done = audit_log::Entity::delete_many()
             .filter(audit_log::Column::At.lt(cutoff))
             .exec(&self.db)

@@ -154,7 +154,7 @@ async fn every_change_through_every_door_is_recorded_and_read_back_by_the_admin_
 async fn records_past_the_retention_are_deleted_and_a_lost_record_never_fails_a_request() {
     let s = Server::start().await;
     let p = s.project("kept").await;
-    let url = baton::store::connect::sqlite_url(&s.data_dir);
+    let url = s.database_url.clone();
     let db = baton::store::connect(&url).await.unwrap();
     let day = 24 * 3600 * 1000;
     let now = baton::clock::now_ms();

@@ -1,5 +1,9 @@
 //! Test harness: the real `baton serve` binary on port 0 with a fresh data folder, driven over
 //! real HTTP (reqwest) and WebSocket (tokio-tungstenite). Every wait has a deadline.
+//!
+//! The database is the SQLite file in the data folder, or — when `BATON_TEST_DATABASE_URL` names a
+//! PostgreSQL server (`scripts/postgres.sh start`) — a database of the server's own there, named
+//! after its data folder, so that a restart in the same folder finds the same data.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -25,6 +29,8 @@ pub struct Server {
     pub port: u16,
     pub token: String,
     pub data_dir: PathBuf,
+    /// What the server stores in (SQLite or PostgreSQL).
+    pub database_url: String,
     /// Keeps the temporary folder alive as long as the server.
     _tmp: Option<tempfile::TempDir>,
     http: reqwest::Client,
@@ -84,9 +90,20 @@ impl Server {
     }
 
     async fn spawn(dir: &Path, log_level: &str, log: Stdio, env: &[(&str, &str)]) -> Self {
+        let database_url = match postgres_database(dir).await {
+            Some(url) => url,
+            None => baton::store::connect::sqlite_url(dir),
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
             .envs(env.iter().copied())
-            .args(["serve", "--port", "0", "--data-dir"])
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--database-url",
+                &database_url,
+                "--data-dir",
+            ])
             .arg(dir)
             .env("RUST_LOG", log_level)
             // Webhook retries in tens of milliseconds, not seconds.
@@ -121,6 +138,7 @@ impl Server {
             port,
             token,
             data_dir: dir.to_path_buf(),
+            database_url,
             _tmp: None,
             http: reqwest::Client::new(),
         }
@@ -252,6 +270,34 @@ impl Server {
             .into_client_request()
             .expect("ws request")
     }
+}
+
+/// Whether the suite runs on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var_os("BATON_TEST_DATABASE_URL").is_some()
+}
+
+/// With `BATON_TEST_DATABASE_URL`: the URL of a database for the server in `dir`, created if new.
+async fn postgres_database(dir: &Path) -> Option<String> {
+    use sea_orm::ConnectionTrait;
+    use std::hash::{Hash, Hasher};
+    let base = std::env::var("BATON_TEST_DATABASE_URL").ok()?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut hasher);
+    let name = format!("t_{:016x}", hasher.finish());
+    let admin = sea_orm::Database::connect(format!("{base}/postgres"))
+        .await
+        .expect("connect to the test PostgreSQL server");
+    match admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+    {
+        Ok(_) => {}
+        Err(err) if err.to_string().contains("already exists") => {}
+        Err(err) => panic!("cannot create the test database {name}: {err}"),
+    }
+    let _ = admin.close().await;
+    Some(format!("{base}/{name}"))
 }
 
 /// A live connection to `/ws`.

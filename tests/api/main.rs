@@ -5,6 +5,7 @@ mod audit;
 mod authorization;
 mod cli;
 mod common;
+mod concurrency;
 mod events;
 mod limits;
 mod mcp;

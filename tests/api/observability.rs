@@ -161,6 +161,11 @@ async fn system_status_reports_uptime_sessions_queues_and_database_size() {
     assert_eq!(b["sessions"]["failed"], 0, "every status is listed");
     assert_eq!(b["runningProcesses"], 0);
     assert_eq!(b["queues"]["webhookDeliveries"], 0);
-    assert_eq!(b["database"]["backend"], "sqlite");
+    let backend = if crate::common::on_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(b["database"]["backend"], backend);
     assert!(b["database"]["sizeBytes"].as_u64().unwrap() > 0, "{b}");
 }

@@ -7,14 +7,43 @@ use crate::common::{agent_bin, Server};
 
 const KEY: &str = "sk-ant-api03-canary0123456789abcdef";
 
-/// Every byte of the database files, WAL included.
-fn database_bytes(s: &Server) -> Vec<u8> {
+/// Everything the database holds: the SQLite files' bytes (WAL included), or on PostgreSQL
+/// every row of every table as text.
+async fn database_bytes(s: &Server) -> Vec<u8> {
+    use sea_orm::ConnectionTrait;
+    if !crate::common::on_postgres() {
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(&s.data_dir).unwrap().flatten() {
+            if entry.file_name().to_string_lossy().starts_with("baton.db") {
+                all.extend(std::fs::read(entry.path()).unwrap());
+            }
+        }
+        return all;
+    }
+    let db = sea_orm::Database::connect(&s.database_url).await.unwrap();
+    let tables = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+        ))
+        .await
+        .unwrap();
     let mut all = Vec::new();
-    for entry in std::fs::read_dir(&s.data_dir).unwrap().flatten() {
-        if entry.file_name().to_string_lossy().starts_with("baton.db") {
-            all.extend(std::fs::read(entry.path()).unwrap());
+    for table in tables {
+        let table: String = table.try_get_by_index(0).unwrap();
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!("SELECT t::text FROM \"{table}\" t"),
+            ))
+            .await
+            .unwrap();
+        for row in rows {
+            let text: String = row.try_get_by_index(0).unwrap();
+            all.extend(text.into_bytes());
         }
     }
+    assert!(!all.is_empty(), "the database holds rows");
     all
 }
 
@@ -79,7 +108,7 @@ async fn a_sessions_secret_environment_reaches_the_agent_but_no_door_and_no_row(
 
     // Not in the database; in an owner-only file of the session's folder.
     assert!(
-        !contains(&database_bytes(&s), KEY),
+        !contains(&database_bytes(&s).await, KEY),
         "the key is in the database"
     );
     let kept = s
@@ -106,7 +135,7 @@ async fn a_sessions_secret_environment_reaches_the_agent_but_no_door_and_no_row(
         .await;
     term.until("env-is true").await;
     assert!(
-        !contains(&database_bytes(&s), KEY),
+        !contains(&database_bytes(&s).await, KEY),
         "the key is in the database after restart"
     );
 }
