@@ -21,5 +21,7 @@ cargo test --locked -p baton --test api
 bash scripts/postgres.sh stop "$BATON_PG_DIR"
 trap - EXIT
 unset BATON_TEST_DATABASE_URL BATON_PG_DIR
+echo "== the API contract from outside: schemathesis, every check and phase" >&2
+bash scripts/schemathesis.sh
 echo "== browser end-to-end tests (tests/e2e, Chromium)" >&2
 (cd ui && npm run --silent test:e2e)

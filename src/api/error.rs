@@ -25,8 +25,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("no route for {0}")]
     RouteNotFound(String),
-    #[error("method not allowed")]
-    MethodNotAllowed,
+    #[error("method not allowed; this route takes {allow}")]
+    MethodNotAllowed { allow: String },
     #[error("request body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
     #[error("request body is larger than {limit} bytes")]
@@ -56,10 +56,10 @@ impl ApiError {
             ApiError::RouteNotFound(path) => {
                 (StatusCode::NOT_FOUND, "not_found", json!({ "path": path }))
             }
-            ApiError::MethodNotAllowed => (
+            ApiError::MethodNotAllowed { allow } => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
-                json!({}),
+                json!({ "allow": allow }),
             ),
             ApiError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -95,6 +95,13 @@ impl IntoResponse for ApiError {
         match status {
             StatusCode::UNAUTHORIZED => {
                 (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
+            }
+            StatusCode::METHOD_NOT_ALLOWED => {
+                let allow = match &self {
+                    ApiError::MethodNotAllowed { allow } => allow.clone(),
+                    _ => String::new(),
+                };
+                (status, [(header::ALLOW, allow)], body).into_response()
             }
             StatusCode::TOO_MANY_REQUESTS => {
                 let wait = match &self {

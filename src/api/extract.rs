@@ -33,7 +33,8 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
         let bytes = read_body(req).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        let text = bytes.trim_ascii();
+        if text.is_empty() || text == b"null" {
             return Ok(OptionalJson(T::default()));
         }
         parse_json(&bytes).map(OptionalJson)
@@ -58,15 +59,32 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     // Two steps, so that syntax and shape errors are told apart: serde_json classifies some
     // type mismatches (a number where an enum is expected) as syntax errors when it reads
     // straight from bytes.
-    let document: serde_json::Value =
+    let mut document: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|err| ApiError::MalformedBody {
             message: format!("request body is not valid JSON: {err}"),
         })?;
+    whole_numbers(&mut document);
     let value = serde_path_to_error::deserialize(document).map_err(|err| {
         let path = err.path().to_string();
         field_error(&path, &err.into_inner().to_string())
     })?;
     Ok(value)
+}
+
+/// JSON does not tell `2` from `2.0`, and JSON Schema calls both integers: a number with no
+/// fraction becomes an integer, so that a field typed as one accepts it.
+fn whole_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(members) => members.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// A query string of type `T` (all fields optional strings, checked by the service).

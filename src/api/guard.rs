@@ -7,18 +7,22 @@
 //! 3. every route but `GET /api/health` and the web UI's static files needs the token: `Authorization: Bearer <token>`, or for
 //!    a WebSocket upgrade (browsers cannot set headers there) the subprotocols `baton.v1` and
 //!    `bearer.<token>`. A token in the query string is never accepted — 401;
-//! 4. `POST`/`PUT`/`PATCH` must say `Content-Type: application/json` (a cross-site form cannot) and
-//!    a `DELETE` that sends a body type must too — 415;
-//! 5. a declared body over 1 MiB is refused before it is read — 413;
-//! 6. each token has a rate limit ([`super::rate_limit`]), streams excepted — 429.
+//! 4. a method the route does not have is refused (with `Allow`) before anything else is
+//!    looked at — 405;
+//! 5. a request that carries a body, or says what type its body is, must say
+//!    `Content-Type: application/json` (a cross-site form cannot) — 415. A request without a body
+//!    needs no type: the token (never a cookie) is what a cross-site request cannot have;
+//! 6. a declared body over 1 MiB is refused before it is read — 413;
+//! 7. each token has a rate limit ([`super::rate_limit`]), streams excepted — 429.
 //!
 //! No CORS headers are ever sent. The caller's identity is put in the request's extensions as an
 //! [`Actor`] for the handlers. The guard only authenticates: what the caller may do is decided by
 //! the service (`service::access`), the same for every door.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -42,6 +46,8 @@ pub struct Guard {
     sessions: SessionTokens,
     limits: RateLimits,
     metrics: Arc<Metrics>,
+    /// The methods of each route, by its template (from the OpenAPI document).
+    methods: HashMap<String, Vec<Method>>,
 }
 
 impl Guard {
@@ -69,7 +75,14 @@ impl Guard {
             sessions,
             limits: RateLimits::new(rates),
             metrics,
+            methods: HashMap::new(),
         }
+    }
+
+    /// Learns each route's methods, so that another method gets 405 with `Allow`.
+    pub fn route_methods(mut self, methods: HashMap<String, Vec<Method>>) -> Self {
+        self.methods = methods;
+        self
     }
 
     fn check(&self, req: &Request) -> Result<Actor, ApiError> {
@@ -120,8 +133,26 @@ impl Guard {
             }
         }
         let method = req.method();
-        let needs_json = matches!(*method, Method::POST | Method::PUT | Method::PATCH)
-            || (*method == Method::DELETE && headers.contains_key(header::CONTENT_TYPE));
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        if let Some(allowed) = route.and_then(|r| self.methods.get(r)) {
+            let head_of_get = *method == Method::HEAD && allowed.contains(&Method::GET);
+            if !allowed.contains(method) && !head_of_get {
+                let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>();
+                return Err(ApiError::MethodNotAllowed {
+                    allow: allow.join(", "),
+                });
+            }
+        }
+        let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+            || headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim() != "0");
+        let needs_json = headers.contains_key(header::CONTENT_TYPE)
+            || (has_body && matches!(*method, Method::POST | Method::PUT | Method::PATCH));
         if needs_json && !is_json(headers) {
             return Err(ApiError::UnsupportedMediaType);
         }

@@ -63,6 +63,8 @@ impl Default for Success {
 #[openapi(
     info(title = "Baton API", description = "The loopback API of Baton: projects, tasks, sessions, messages and live events."),
     modifiers(&BearerAuth),
+    // Used by query parameters only, which utoipa does not collect by itself.
+    components(schemas(crate::model::SortField, crate::model::SortOrder, crate::model::DeliveryStatus)),
     security(("bearer" = [])),
     tags(
         (name = "projects"), (name = "tasks"), (name = "sessions"), (name = "agents"), (name = "messages"),
@@ -83,9 +85,77 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The failures every operation can meet before or beside its own: the guard's (401, 403, 413,
+/// 415, 429), bad parameters or bodies (400), and a missing record named in the path (404). Added
+/// to each operation that does not describe them itself, so that the document lists every status
+/// an operation can answer.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path == "/api/health" {
+                continue;
+            }
+            let operations = [
+                (&mut item.get, false),
+                (&mut item.post, true),
+                (&mut item.put, true),
+                (&mut item.patch, true),
+                (&mut item.delete, true),
+            ];
+            for (operation, changes) in operations {
+                let Some(operation) = operation else { continue };
+                let params = operation.parameters.as_deref().unwrap_or_default();
+                let in_path = params
+                    .iter()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+                let mut common = vec![
+                    ("401", "no token, or not a valid one"),
+                    (
+                        "403",
+                        "a foreign Host or Origin, or the caller may not do this",
+                    ),
+                    ("429", "too many requests with this token (see Retry-After)"),
+                ];
+                if !params.is_empty() || operation.request_body.is_some() {
+                    common.push(("400", "a parameter or the body is not valid"));
+                }
+                if in_path {
+                    common.push(("404", "no such record"));
+                }
+                if changes {
+                    common.push(("413", "the body is over 1 MiB"));
+                    common.push(("415", "the body is not declared as JSON"));
+                }
+                for (status, description) in common {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description).into());
+                }
+            }
+        }
+    }
+}
+
 /// The routes and the OpenAPI document describing them.
 fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::health))
         .routes(routes!(system::version))
         .routes(routes!(system::regenerate_token))
@@ -116,8 +186,11 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::list, webhooks::create))
         .routes(routes!(webhooks::delete))
         .routes(routes!(webhooks::deliveries))
-        .routes(routes!(ws::upgrade))
-        .split_for_parts()
+        .routes(routes!(ws::upgrade));
+    let (router, mut doc) = router.split_for_parts();
+    // After the routes: they are what it describes.
+    CommonResponses.modify(&mut doc);
+    (router, doc)
 }
 
 /// Counts every answered request by route template (not the raw path: ids would make a new
@@ -146,6 +219,34 @@ async fn count_request(
     response
 }
 
+/// Each documented route's methods, by template (`/api/tasks/{id}` → GET, PATCH, DELETE).
+fn route_methods(
+    doc: &utoipa::openapi::OpenApi,
+) -> std::collections::HashMap<String, Vec<axum::http::Method>> {
+    let mut methods: std::collections::HashMap<String, Vec<axum::http::Method>> = doc
+        .paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let has = [
+                (&item.get, axum::http::Method::GET),
+                (&item.post, axum::http::Method::POST),
+                (&item.put, axum::http::Method::PUT),
+                (&item.patch, axum::http::Method::PATCH),
+                (&item.delete, axum::http::Method::DELETE),
+            ];
+            let list = has
+                .into_iter()
+                .filter(|(op, _)| op.is_some())
+                .map(|(_, m)| m)
+                .collect();
+            (path.clone(), list)
+        })
+        .collect();
+    methods.insert("/api/openapi.json".into(), vec![axum::http::Method::GET]);
+    methods
+}
+
 /// The OpenAPI document, for tools that want it without a running server.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().1
@@ -156,6 +257,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState, guard: Guard, ui_dir: &std::path::Path) -> Router {
     let (router, mut doc) = routes();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let guard = guard.route_methods(route_methods(&doc));
     let doc = Arc::new(doc);
     router
         .route(
@@ -172,7 +274,12 @@ pub fn router(state: AppState, guard: Guard, ui_dir: &std::path::Path) -> Router
             }),
         )
         .merge(ui::routes(ui_dir))
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        // Documented routes are answered by the guard; this is for the UI's files.
+        .method_not_allowed_fallback(|| async {
+            ApiError::MethodNotAllowed {
+                allow: "GET, HEAD".into(),
+            }
+        })
         // Inside the guard: only callers it let through are recorded, with who they are.
         .layer(middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(middleware::from_fn_with_state(Arc::new(guard), guard::gate))

@@ -38,12 +38,15 @@ const NORMAL: u16 = 1000;
 const GOING_AWAY: u16 = 1001;
 const TRY_AGAIN_LATER: u16 = 1013;
 const MAX_OUTPUT_PAGE: u64 = 16 * 1024 * 1024;
+/// The largest byte offset a client may name (the document says int64).
+const MAX_OFFSET: u64 = i64::MAX as u64;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TerminalQuery {
     /// Replay from this byte offset of the session's output (default: the in-memory tail).
+    #[param(value_type = Option<u64>, minimum = 0)]
     pub offset: Option<String>,
 }
 
@@ -52,8 +55,10 @@ pub struct TerminalQuery {
 #[into_params(parameter_in = Query)]
 pub struct OutputQuery {
     /// First byte (default 0).
+    #[param(value_type = Option<u64>, minimum = 0)]
     pub offset: Option<String>,
     /// At most this many bytes (default and maximum 16 MiB).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 16777216)]
     pub limit: Option<String>,
 }
 
@@ -75,7 +80,7 @@ pub async fn upgrade(
     let offset = query
         .offset
         .as_deref()
-        .map(|o| number("offset", Some(o), 0, u64::MAX))
+        .map(|o| number("offset", Some(o), 0, MAX_OFFSET))
         .transpose()?;
     // Attach before answering: nothing printed after the handshake is missed.
     let feed = state.service.attach_terminal(&id, offset, &actor).await?;
@@ -100,7 +105,7 @@ pub async fn output(
     ApiQuery(query): ApiQuery<OutputQuery>,
 ) -> Result<Response, ApiError> {
     state.service.get_session(&id, &actor).await?;
-    let offset = number("offset", query.offset.as_deref(), 0, u64::MAX)?;
+    let offset = number("offset", query.offset.as_deref(), 0, MAX_OFFSET)?;
     let limit = number(
         "limit",
         query.limit.as_deref(),

@@ -100,21 +100,28 @@ pub struct AgentProfile {
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({ "name": "My shell", "program": "sh", "args": ["-i"], "quietMs": 2000 }))]
 pub struct NewAgentProfile {
     /// Letters, digits, `_`, `-`, `.`; generated when absent.
     #[serde(default)]
+    #[schema(schema_with = super::schema::client_id_or_null)]
     pub id: Option<String>,
+    #[schema(schema_with = super::schema::name)]
     pub name: String,
+    #[schema(schema_with = super::schema::program)]
     pub program: String,
     #[serde(default)]
+    #[schema(schema_with = super::schema::args_or_null)]
     pub args: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::env_or_null)]
     pub env: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub prompt_mode: Option<PromptMode>,
     #[serde(default)]
     pub wait_pattern: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 50, maximum = 600000)]
     pub quiet_ms: Option<u32>,
     /// Default `none`.
     #[serde(default)]
@@ -125,12 +132,16 @@ pub struct NewAgentProfile {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AgentProfilePatch {
     #[serde(default)]
+    #[schema(schema_with = super::schema::name_or_null)]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::program_or_null)]
     pub program: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::args_or_null)]
     pub args: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::env_or_null)]
     pub env: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub prompt_mode: Option<PromptMode>,
@@ -139,6 +150,7 @@ pub struct AgentProfilePatch {
     #[schema(value_type = Option<String>)]
     pub wait_pattern: Option<Option<String>>,
     #[serde(default)]
+    #[schema(minimum = 50, maximum = 600000)]
     pub quiet_ms: Option<u32>,
     #[serde(default)]
     pub mcp: Option<McpStyle>,

@@ -22,7 +22,6 @@ pub struct AuditEntry {
     /// The outcome, as an HTTP status (a desktop command's error maps to the same status).
     pub status: u16,
     /// The request body with secrets replaced by `[redacted]`.
-    #[schema(value_type = Option<Object>)]
     pub body: Option<serde_json::Value>,
 }
 

@@ -30,9 +30,12 @@ pub struct NewMessage {
     pub session_id: Option<String>,
     /// Defaults to `USER`.
     #[serde(default)]
+    #[schema(schema_with = super::schema::message_type_or_null)]
     pub r#type: Option<String>,
+    #[schema(schema_with = super::schema::not_blank)]
     pub body: String,
     #[serde(default)]
+    #[schema(max_items = 32)]
     pub parent_ids: Option<Vec<String>>,
 }
 
@@ -48,5 +51,6 @@ pub struct ListMessages {
     /// newest `limit` messages, oldest first.
     pub after: Option<String>,
     /// 1–1000, default 100.
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
 }

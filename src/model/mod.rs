@@ -9,6 +9,7 @@ mod audit;
 mod message;
 mod patch;
 mod project;
+pub mod schema;
 mod session;
 mod system;
 mod task;

@@ -21,9 +21,12 @@ pub struct Project {
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({ "name": "web app" }))]
 pub struct NewProject {
+    #[schema(schema_with = super::schema::name)]
     pub name: String,
     #[serde(default)]
+    #[schema(schema_with = super::schema::absolute_path_or_null)]
     pub base_path: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -34,10 +37,11 @@ pub struct NewProject {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProjectPatch {
     #[serde(default)]
+    #[schema(schema_with = super::schema::name_or_null)]
     pub name: Option<String>,
     /// `null` clears the base path.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = super::schema::absolute_path_or_null)]
     pub base_path: Option<Option<String>>,
     /// Replaces the settings object.
     #[serde(default)]

@@ -103,11 +103,13 @@ pub enum Activity {
 pub struct NewSession {
     /// A client-chosen id (letters, digits, `_`, `-`, `.`; at most 128); generated when absent.
     #[serde(default)]
+    #[schema(schema_with = super::schema::client_id_or_null)]
     pub id: Option<String>,
     pub project_id: String,
     #[serde(default)]
     pub task_ids: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::name_or_null)]
     pub name: Option<String>,
     /// An agent profile: starts its program in a terminal.
     #[serde(default)]
@@ -115,20 +117,25 @@ pub struct NewSession {
     /// Or an explicit argv to start (never a shell string). With neither, the session is a
     /// record only (the caller runs the agent itself).
     #[serde(default)]
+    #[schema(schema_with = super::schema::command_or_null)]
     pub command: Option<Vec<String>>,
     /// Working folder; defaults to the project's base path (else the home folder).
     #[serde(default)]
+    #[schema(schema_with = super::schema::absolute_path_or_null)]
     pub cwd: Option<String>,
     /// Extra environment for this session.
     #[serde(default)]
+    #[schema(schema_with = super::schema::env_or_null)]
     pub env: Option<BTreeMap<String, String>>,
     /// Configure Baton's MCP server for the agent when its profile knows how (default true).
     #[serde(default)]
     pub mcp: Option<bool>,
     /// Terminal size, default 120×32.
     #[serde(default)]
+    #[schema(minimum = 2, maximum = 1000)]
     pub cols: Option<u16>,
     #[serde(default)]
+    #[schema(minimum = 2, maximum = 1000)]
     pub rows: Option<u16>,
 }
 
@@ -156,6 +163,7 @@ pub struct StopSession {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionPatch {
     #[serde(default)]
+    #[schema(schema_with = super::schema::name_or_null)]
     pub name: Option<String>,
     #[serde(default)]
     pub status: Option<SessionStatus>,
@@ -173,6 +181,7 @@ pub struct ListSessions {
     pub task_id: Option<String>,
     pub project_id: Option<String>,
     /// Comma-separated statuses.
+    #[param(value_type = Option<Vec<SessionStatus>>, style = Form, explode = false, min_items = 1)]
     pub status: Option<String>,
 }
 
@@ -183,9 +192,11 @@ pub struct ListSessions {
 pub struct SessionReport {
     /// One line: what the agent is doing now.
     #[serde(default)]
+    #[schema(schema_with = super::schema::title_or_null)]
     pub text: Option<String>,
     /// How far along, 0–100.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 100)]
     pub progress: Option<i32>,
 }
 
@@ -194,6 +205,7 @@ pub struct SessionReport {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionInput {
+    #[schema(min_length = 1, max_length = 16384)]
     pub text: String,
 }
 

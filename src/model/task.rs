@@ -161,6 +161,7 @@ pub struct Task {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewTask {
     pub project_id: String,
+    #[schema(schema_with = super::schema::title)]
     pub title: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -171,6 +172,7 @@ pub struct NewTask {
     #[serde(default)]
     pub priority: Option<Priority>,
     #[serde(default)]
+    #[schema(schema_with = super::schema::tags_or_null)]
     pub tags: Option<Vec<String>>,
     #[serde(default)]
     pub depends_on: Option<Vec<String>>,
@@ -180,6 +182,7 @@ pub struct NewTask {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TaskPatch {
     #[serde(default)]
+    #[schema(schema_with = super::schema::title_or_null)]
     pub title: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
@@ -191,6 +194,7 @@ pub struct TaskPatch {
     pub priority: Option<Priority>,
     /// Replaces the tag list.
     #[serde(default)]
+    #[schema(schema_with = super::schema::tags_or_null)]
     pub tags: Option<Vec<String>>,
     /// Accepted for Agent Maestro clients: the completion time to record when `status` becomes
     /// `completed` (defaults to now). Baton otherwise derives it from the status.
@@ -202,6 +206,7 @@ pub struct TaskPatch {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewSubtask {
+    #[schema(schema_with = super::schema::title)]
     pub title: String,
     #[serde(default)]
     pub status: Option<SubtaskStatus>,
@@ -211,6 +216,7 @@ pub struct NewSubtask {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubtaskPatch {
     #[serde(default)]
+    #[schema(schema_with = super::schema::title_or_null)]
     pub title: Option<String>,
     #[serde(default)]
     pub status: Option<SubtaskStatus>,
@@ -248,20 +254,26 @@ pub enum SortOrder {
 pub struct ListTasks {
     pub project_id: Option<String>,
     /// Comma-separated statuses, e.g. `pending,in_progress`.
+    #[param(value_type = Option<Vec<TaskStatus>>, style = Form, explode = false, min_items = 1)]
     pub status: Option<String>,
     /// `low`, `medium` or `high`.
+    #[param(value_type = Option<Vec<Priority>>, style = Form, explode = false, min_items = 1)]
     pub priority: Option<String>,
     /// Tasks carrying this tag.
     pub tag: Option<String>,
     /// Case-insensitive search in title, description and prompt.
     pub q: Option<String>,
     /// `createdAt` (default), `updatedAt`, `priority` or `title`.
+    #[param(value_type = Option<SortField>)]
     pub sort: Option<String>,
     /// `asc` (default) or `desc`.
+    #[param(value_type = Option<SortOrder>)]
     pub order: Option<String>,
     /// At most this many tasks (1–1000, default 1000).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
     /// Skip this many tasks (default 0).
+    #[param(value_type = Option<u64>, minimum = 0)]
     pub offset: Option<String>,
 }
 
@@ -275,9 +287,9 @@ pub struct HistoryEntry {
     /// `dependencies_changed`, `session_linked`, `session_unlinked`, `dependency_deleted`.
     pub action: String,
     pub field: Option<String>,
-    #[schema(value_type = Object)]
+    /// Any JSON value (a string, a number, a list…), or null.
     pub old_value: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    /// Any JSON value, or null.
     pub new_value: Option<serde_json::Value>,
     /// `user`, `session:<id>` or `system`.
     pub actor: String,

@@ -26,13 +26,17 @@ pub struct CreatedWebhook {
 
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({ "url": "http://127.0.0.1:9/hook", "events": ["task:*"] }))]
 pub struct NewWebhook {
     /// `http://` or `https://`.
+    #[schema(schema_with = super::schema::http_url)]
     pub url: String,
     /// At least 16 characters; generated when absent.
     #[serde(default)]
+    #[schema(min_length = 16)]
     pub secret: Option<String>,
     /// Event names (`task:created`), resource patterns (`task:*`) or `*`.
+    #[schema(schema_with = super::schema::event_patterns)]
     pub events: Vec<String>,
 }
 
@@ -90,7 +94,9 @@ pub struct Delivery {
 #[into_params(parameter_in = Query)]
 pub struct ListDeliveries {
     /// `pending`, `delivered` or `failed`.
+    #[param(value_type = Option<DeliveryStatus>)]
     pub status: Option<String>,
     /// 1–1000, default 100.
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
 }

@@ -161,8 +161,10 @@ impl Service {
         if let Some(project_id) = &query.project_id {
             select = select.filter(session::Column::ProjectId.eq(project_id.as_str()));
         }
-        if let Some(status) = &query.status {
-            let statuses = validate::comma_list("status", status, SessionStatus::parse, STATUSES)?;
+        let status = query.status.as_deref();
+        if let Some(statuses) =
+            validate::comma_list("status", status, SessionStatus::parse, STATUSES)?
+        {
             select =
                 select.filter(session::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
         }

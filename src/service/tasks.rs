@@ -87,13 +87,15 @@ impl Service {
         if let Some(project_id) = &query.project_id {
             select = select.filter(task::Column::ProjectId.eq(project_id.as_str()));
         }
-        if let Some(status) = &query.status {
-            let statuses = validate::comma_list("status", status, TaskStatus::parse, STATUSES)?;
+        let status = query.status.as_deref();
+        if let Some(statuses) = validate::comma_list("status", status, TaskStatus::parse, STATUSES)?
+        {
             select = select.filter(task::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
         }
-        if let Some(priority) = &query.priority {
-            let priorities =
-                validate::comma_list("priority", priority, Priority::parse, "low, medium, high")?;
+        let priority = query.priority.as_deref();
+        if let Some(priorities) =
+            validate::comma_list("priority", priority, Priority::parse, "low, medium, high")?
+        {
             select =
                 select.filter(task::Column::Priority.is_in(priorities.iter().map(|p| p.rank())));
         }

@@ -19,8 +19,9 @@ use crate::pty::{Chunk, Exit};
 
 /// History goes out in pieces of at most this many bytes.
 const PIECE: usize = 64 * 1024;
-/// The most text one input request may type.
-const MAX_INPUT: usize = 64 * 1024;
+/// The most characters one `type_into` takes (the OpenAPI document says the same); four bytes
+/// each at most, so 64 KiB.
+const MAX_TYPED_CHARS: usize = 16 * 1024;
 /// A viewer asking for more history than this of a running session gets its screen instead.
 const MAX_REPLAY: u64 = 1024 * 1024;
 
@@ -211,13 +212,14 @@ impl Service {
             })
     }
 
-    /// Types `text` (at most 64 KiB) into a running session's terminal, for the quick replies
-    /// of the UI and scripts: the same rules as a terminal viewer's keystrokes.
+    /// Types `text` (1 to 16384 characters, so at most 64 KiB) into a running session's
+    /// terminal, for the quick replies of the UI and scripts: the same rules as a terminal
+    /// viewer's keystrokes.
     pub async fn type_into(&self, id: &str, text: &str, actor: &Actor) -> ServiceResult<()> {
-        if text.is_empty() || text.len() > MAX_INPUT {
+        if text.is_empty() || text.chars().count() > MAX_TYPED_CHARS {
             return Err(ServiceError::invalid(
                 "text",
-                "must be from 1 byte to 64 KiB of text",
+                format!("must be from 1 to {MAX_TYPED_CHARS} characters"),
             ));
         }
         self.write_terminal(id, text.as_bytes().to_vec(), actor)

@@ -120,13 +120,17 @@ pub fn number(
     }
 }
 
-/// A comma list of values each parsed by `parse`; empty items are refused.
+/// A comma list of values each parsed by `parse`, or `None` when the parameter is absent. Empty
+/// items are refused, `status=` included: the OpenAPI document asks for at least one item.
 pub fn comma_list<T>(
     field: &str,
-    value: &str,
+    value: Option<&str>,
     parse: impl Fn(&str) -> Option<T>,
     expected: &str,
-) -> ServiceResult<Vec<T>> {
+) -> ServiceResult<Option<Vec<T>>> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
     value
         .split(',')
         .map(|item| {
@@ -134,7 +138,8 @@ pub fn comma_list<T>(
                 ServiceError::invalid(field, format!("'{item}' is not one of {expected}"))
             })
         })
-        .collect()
+        .collect::<ServiceResult<Vec<T>>>()
+        .map(Some)
 }
 
 #[cfg(test)]
@@ -191,7 +196,7 @@ mod tests {
             if let Ok(n) = number("limit", Some(&text), 1, 1, 1000) {
                 proptest::prop_assert!((1..=1000).contains(&n));
             }
-            let _ = comma_list("status", &text, crate::model::TaskStatus::parse, "pending, completed");
+            let _ = comma_list("status", Some(&text), crate::model::TaskStatus::parse, "pending, completed");
         }
     }
 }

@@ -128,6 +128,15 @@ fn check_url(url: &str) -> ServiceResult<String> {
             format!("must be at most {MAX_URL} characters"),
         ));
     }
+    static SHAPE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(crate::model::schema::HTTP_URL).expect("the URL pattern compiles")
+    });
+    if !SHAPE.is_match(url) {
+        return Err(ServiceError::invalid(
+            "url",
+            "must be an http:// or https:// URL with a host name or address",
+        ));
+    }
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| ServiceError::invalid("url", format!("not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {

@@ -534,3 +534,54 @@ async fn the_admin_token_can_be_replaced_and_the_old_one_stops_working() {
     let s = s.restart().await;
     assert_eq!(s.get("/api/projects").await.status, 200);
 }
+
+#[tokio::test]
+async fn a_method_a_route_does_not_have_is_405_with_allow_and_a_bodiless_request_needs_no_type() {
+    let s = Server::start().await;
+    let p = s.project("p").await;
+    for (method, path, allow) in [
+        (Method::PUT, "/api/health".to_owned(), "GET"),
+        (Method::DELETE, "/api/tasks".to_owned(), "GET, POST"),
+        (
+            Method::POST,
+            format!("/api/projects/{p}"),
+            "GET, PATCH, DELETE",
+        ),
+    ] {
+        // Even with a body type that would be refused: the method is wrong first.
+        let r = s
+            .send(
+                s.request(method.clone(), &path)
+                    .header("content-type", "text/plain"),
+            )
+            .await;
+        assert_eq!(r.status, 405, "{method} {path}: {:?}", r.body);
+        assert_eq!(r.headers["allow"], allow, "{method} {path}");
+        assert_eq!(r.body["code"], "method_not_allowed");
+    }
+    // Without the token, a wrong method says nothing about the route.
+    let r = reqwest::Client::new()
+        .put(format!("{}/api/tasks", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // A request with no body needs no Content-Type (a body still does).
+    let t = s.task(&p, serde_json::json!({})).await;
+    let sid = s
+        .post("/api/sessions", serde_json::json!({ "projectId": p }))
+        .await
+        .id();
+    let r = s
+        .send(s.request(Method::POST, &format!("/api/sessions/{sid}/tasks/{t}")))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = s
+        .send(
+            s.request(Method::POST, "/api/projects")
+                .body(r#"{"name":"x"}"#),
+        )
+        .await;
+    assert_eq!(r.status, 415);
+}
