@@ -6,8 +6,21 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// How a task's prompt reaches the agent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PromptMode {
     /// As an argument: replaces `{prompt}` in the args, or is appended when there is none.
     Argument,
@@ -19,23 +32,30 @@ pub enum PromptMode {
 
 impl PromptMode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            PromptMode::Argument => "argument",
-            PromptMode::Type => "type",
-            PromptMode::None => "none",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [PromptMode::Argument, PromptMode::Type, PromptMode::None]
-            .into_iter()
-            .find(|m| m.as_str() == s)
+        s.parse().ok()
     }
 }
 
 /// How Baton's own MCP server (`baton mcp`) is configured for an agent when it starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum McpStyle {
     /// The agent is not told about Baton's MCP server.
     None,
@@ -48,24 +68,12 @@ pub enum McpStyle {
 }
 
 impl McpStyle {
-    pub const ALL: [McpStyle; 4] = [
-        McpStyle::None,
-        McpStyle::Claude,
-        McpStyle::Codex,
-        McpStyle::Gemini,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            McpStyle::None => "none",
-            McpStyle::Claude => "claude",
-            McpStyle::Codex => "codex",
-            McpStyle::Gemini => "gemini",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.as_str() == s)
+        s.parse().ok()
     }
 }
 

@@ -30,3 +30,32 @@ pub use task::{
     Subtask, SubtaskPatch, SubtaskStatus, Task, TaskPatch, TaskStatus,
 };
 pub use webhook::{CreatedWebhook, Delivery, DeliveryStatus, ListDeliveries, NewWebhook, Webhook};
+
+#[cfg(test)]
+mod tests {
+    use strum::IntoEnumIterator;
+
+    use super::*;
+
+    /// The stored and queried spelling of every enum (strum) is its JSON spelling (serde).
+    #[test]
+    fn enum_strings_are_their_json() {
+        fn check<T: IntoEnumIterator + serde::Serialize + Copy + PartialEq + std::fmt::Debug>(
+            as_str: fn(T) -> &'static str,
+            parse: fn(&str) -> Option<T>,
+        ) {
+            for v in T::iter() {
+                assert_eq!(serde_json::to_value(v).unwrap(), as_str(v), "{v:?}");
+                assert_eq!(parse(as_str(v)), Some(v));
+            }
+            assert_eq!(parse("no such thing"), None);
+        }
+        check(TaskStatus::as_str, TaskStatus::parse);
+        check(Priority::as_str, Priority::parse);
+        check(SubtaskStatus::as_str, SubtaskStatus::parse);
+        check(SessionStatus::as_str, SessionStatus::parse);
+        check(PromptMode::as_str, PromptMode::parse);
+        check(McpStyle::as_str, McpStyle::parse);
+        check(DeliveryStatus::as_str, DeliveryStatus::parse);
+    }
+}

@@ -33,7 +33,8 @@ const MAX_BODY_TEXT: usize = 16 * 1024;
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 
 /// The door a change came through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum Door {
     Http,
     Cli,
@@ -43,12 +44,7 @@ pub enum Door {
 
 impl Door {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Door::Http => "http",
-            Door::Cli => "cli",
-            Door::Mcp => "mcp",
-            Door::Desktop => "desktop",
-        }
+        self.into()
     }
 
     /// The door an HTTP client says it is (`X-Baton-Door`): Baton's own CLI and MCP server say

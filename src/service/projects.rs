@@ -5,6 +5,7 @@ use sea_orm::{
     TransactionTrait,
 };
 use serde_json::json;
+use strum::IntoEnumIterator;
 
 use super::access::Admin;
 use super::error::{ServiceError, ServiceResult};
@@ -142,8 +143,7 @@ impl Service {
 }
 
 fn active_statuses() -> Vec<&'static str> {
-    SessionStatus::ALL
-        .into_iter()
+    SessionStatus::iter()
         .filter(|s| s.is_active())
         .map(SessionStatus::as_str)
         .collect()

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use strum::IntoEnumIterator;
 
 use regex::Regex;
 use sea_orm::sea_query::Expr;
@@ -565,8 +566,7 @@ impl Service {
     /// At start: sessions still marked active belong to a Baton that went away. They become
     /// `interrupted`, once (an interrupted session is no longer active).
     pub async fn mark_interrupted(&self) -> ServiceResult<u64> {
-        let active: Vec<&str> = SessionStatus::ALL
-            .into_iter()
+        let active: Vec<&str> = SessionStatus::iter()
             .filter(|s| s.is_active())
             .map(SessionStatus::as_str)
             .collect();

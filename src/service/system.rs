@@ -1,6 +1,7 @@
 //! The server's own state: `GET /api/system/status` and the scrape-time values of `GET /metrics`.
 
 use std::collections::BTreeMap;
+use strum::IntoEnumIterator;
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter,
@@ -55,8 +56,7 @@ impl Service {
             .into_tuple()
             .all(&self.db)
             .await?;
-        let mut out: BTreeMap<String, u64> = SessionStatus::ALL
-            .iter()
+        let mut out: BTreeMap<String, u64> = SessionStatus::iter()
             .map(|s| (s.as_str().to_owned(), 0))
             .collect();
         for (status, n) in counted {
