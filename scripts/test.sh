@@ -23,5 +23,7 @@ trap - EXIT
 unset BATON_TEST_DATABASE_URL BATON_PG_DIR
 echo "== the API contract from outside: schemathesis, every check and phase" >&2
 bash scripts/schemathesis.sh
+echo "== the UI's generated types match the contract (ui/openapi.json -> ui/src/generated/api.ts)" >&2
+(cd ui && npm run --silent contract:check)
 echo "== browser end-to-end tests (tests/e2e, Chromium)" >&2
 (cd ui && npm run --silent test:e2e)

@@ -63,8 +63,12 @@ impl Default for Success {
 #[openapi(
     info(title = "Baton API", description = "The loopback API of Baton: projects, tasks, sessions, messages and live events."),
     modifiers(&BearerAuth),
-    // Used by query parameters only, which utoipa does not collect by itself.
-    components(schemas(crate::model::SortField, crate::model::SortOrder, crate::model::DeliveryStatus)),
+    // Used by query parameters only, which utoipa does not collect by itself; and the events of
+    // `/ws`, SSE and webhooks (not a route's body), so that clients can generate their types.
+    components(schemas(
+        crate::model::SortField, crate::model::SortOrder, crate::model::DeliveryStatus,
+        crate::events::Event, ErrorBody
+    )),
     security(("bearer" = [])),
     tags(
         (name = "projects"), (name = "tasks"), (name = "sessions"), (name = "agents"), (name = "messages"),
@@ -88,7 +92,7 @@ impl Modify for BearerAuth {
 /// The failures every operation can meet before or beside its own: the guard's (401, 403, 413,
 /// 415, 429), bad parameters or bodies (400), and a missing record named in the path (404). Added
 /// to each operation that does not describe them itself, so that the document lists every status
-/// an operation can answer.
+/// an operation can answer. Also makes each operation id unique (`tasks_list`).
 struct CommonResponses;
 
 impl Modify for CommonResponses {
@@ -119,6 +123,14 @@ impl Modify for CommonResponses {
             ];
             for (operation, changes) in operations {
                 let Some(operation) = operation else { continue };
+                // Handlers are named for what they do within their family (`list`, `create`):
+                // the family makes the id unique, as OpenAPI requires (`tasks_list`).
+                if let (Some(id), Some(tag)) = (
+                    operation.operation_id.as_ref(),
+                    operation.tags.as_ref().and_then(|t| t.first()),
+                ) {
+                    operation.operation_id = Some(format!("{tag}_{id}"));
+                }
                 let params = operation.parameters.as_deref().unwrap_or_default();
                 let in_path = params
                     .iter()
@@ -286,4 +298,69 @@ pub fn router(state: AppState, guard: Guard, ui_dir: &std::path::Path) -> Router
         // Outermost, so that refusals by the guard are counted too.
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Operation ids are unique, as OpenAPI requires (code generators name functions by them).
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = serde_json::to_value(openapi()).unwrap();
+        let mut ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .filter_map(|op| op["operationId"].as_str())
+            .collect();
+        let count = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "{ids:?}");
+    }
+
+    /// The document's `Event` union names exactly the events there are.
+    #[test]
+    fn the_event_union_names_every_event() {
+        let doc = serde_json::to_value(openapi()).unwrap();
+        let union = &doc["components"]["schemas"]["Event"]["oneOf"];
+        let mut named: Vec<String> = union
+            .as_array()
+            .expect("Event is a union")
+            .iter()
+            .map(|variant| {
+                variant["properties"]["event"]["enum"][0]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("a variant without its name: {variant}"))
+                    .to_owned()
+            })
+            .collect();
+        named.sort();
+        let mut names: Vec<String> = crate::events::NAMES
+            .iter()
+            .map(|n| (*n).to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(named, names);
+    }
+
+    /// The contract the UI's types are generated from (`ui/openapi.json`, see `ui/package.json`
+    /// `contract`) is the one the code describes. `BATON_UPDATE_CONTRACT=1 cargo test` rewrites it.
+    #[test]
+    fn the_checked_in_contract_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/openapi.json");
+        let mut doc = openapi();
+        doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+        let current = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+        if std::env::var_os("BATON_UPDATE_CONTRACT").is_some() {
+            std::fs::write(&path, &current).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            checked_in == current,
+            "ui/openapi.json is stale: run `BATON_UPDATE_CONTRACT=1 cargo test -p baton --lib contract` and `cd ui && npm run contract`, then commit both"
+        );
+    }
 }

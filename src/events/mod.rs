@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::json;
 use tokio::sync::broadcast;
 
 use crate::model::{Message, Project, Session, Task};
@@ -16,27 +15,44 @@ use crate::model::{Message, Project, Session, Task};
 /// How many events a subscriber may fall behind before it is told it lagged.
 const CAPACITY: usize = 4096;
 
-/// One change, named `resource:verb` on the wire.
-#[derive(Clone, Debug, PartialEq)]
+/// One change, named `resource:verb` on the wire: `{"event": "task:created", "data": {...}}`.
+/// The serialization is the wire form, and the OpenAPI document's `Event` schema (a union the
+/// UI's types are generated from).
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(tag = "event", content = "data")]
 pub enum Event {
+    #[serde(rename = "project:created")]
     ProjectCreated(Project),
+    #[serde(rename = "project:updated")]
     ProjectUpdated(Project),
+    #[serde(rename = "project:deleted")]
     ProjectDeleted { id: String },
+    #[serde(rename = "task:created")]
     TaskCreated(Task),
+    #[serde(rename = "task:updated")]
     TaskUpdated(Task),
+    #[serde(rename = "task:deleted", rename_all = "camelCase")]
     TaskDeleted { id: String, project_id: String },
+    #[serde(rename = "session:created")]
     SessionCreated(Session),
+    #[serde(rename = "session:updated")]
     SessionUpdated(Session),
+    #[serde(rename = "session:deleted", rename_all = "camelCase")]
     SessionDeleted { id: String, project_id: String },
+    #[serde(rename = "session:task_added")]
     SessionTaskAdded(Link),
+    #[serde(rename = "session:task_removed")]
     SessionTaskRemoved(Link),
+    #[serde(rename = "task:session_added")]
     TaskSessionAdded(Link),
+    #[serde(rename = "task:session_removed")]
     TaskSessionRemoved(Link),
+    #[serde(rename = "message:created")]
     MessageCreated(Message),
 }
 
 /// A session↔task link, as carried by the four relationship events.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Link {
     pub session_id: String,
@@ -116,29 +132,10 @@ impl Event {
         }
     }
 
-    /// The `data` member of the envelope.
-    pub fn data(&self) -> serde_json::Value {
-        let value = match self {
-            Event::ProjectCreated(p) | Event::ProjectUpdated(p) => serde_json::to_value(p),
-            Event::TaskCreated(t) | Event::TaskUpdated(t) => serde_json::to_value(t),
-            Event::SessionCreated(s) | Event::SessionUpdated(s) => serde_json::to_value(s),
-            Event::MessageCreated(m) => serde_json::to_value(m),
-            Event::ProjectDeleted { id } => Ok(json!({ "id": id })),
-            Event::TaskDeleted { id, project_id } | Event::SessionDeleted { id, project_id } => {
-                Ok(json!({ "id": id, "projectId": project_id }))
-            }
-            Event::SessionTaskAdded(l)
-            | Event::SessionTaskRemoved(l)
-            | Event::TaskSessionAdded(l)
-            | Event::TaskSessionRemoved(l) => serde_json::to_value(l),
-        };
-        // Our own plain structs always serialize.
-        value.unwrap_or(serde_json::Value::Null)
-    }
-
     /// The envelope `{"event": ..., "data": ...}` as JSON text.
     pub fn to_envelope(&self) -> String {
-        json!({ "event": self.name(), "data": self.data() }).to_string()
+        // Our own plain structs always serialize.
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
@@ -208,7 +205,11 @@ mod tests {
         };
         let value: serde_json::Value = serde_json::from_str(&event.to_envelope()).unwrap();
         assert_eq!(value["event"], "task:deleted");
-        assert_eq!(value["data"]["id"], "task_1");
+        assert_eq!(value["event"], event.name());
+        assert_eq!(
+            value["data"],
+            serde_json::json!({"id": "task_1", "projectId": "proj_1"})
+        );
         assert_eq!(event.project_id(), "proj_1");
     }
 
@@ -219,8 +220,13 @@ mod tests {
             task_id: "t".into(),
             project_id: "p".into(),
         };
-        let data = Event::TaskSessionAdded(link).data();
-        assert_eq!(data, json!({"sessionId": "s", "taskId": "t"}));
+        let event = Event::TaskSessionAdded(link);
+        let value: serde_json::Value = serde_json::from_str(&event.to_envelope()).unwrap();
+        assert_eq!(value["event"], event.name());
+        assert_eq!(
+            value["data"],
+            serde_json::json!({"sessionId": "s", "taskId": "t"})
+        );
     }
 
     #[tokio::test]
