@@ -141,8 +141,29 @@ async fn list(backend: &str, database_url: Option<String>, samples: usize) {
             ours.push(timed_get(&client, &url, &token).await.0);
             theirs.push(timed_get(&client, &bare_url, &token).await.0);
         }
+        // Where the time goes: the service call alone (queries and views), and turning its
+        // answer into JSON.
+        let list_query: baton::model::ListTasks = serde_urlencoded::from_str(&query).unwrap();
+        let (mut service, mut json) = (Vec::new(), Vec::new());
+        for _ in 0..samples.min(50) {
+            let start = Instant::now();
+            let (tasks, _) = server
+                .service()
+                .list_tasks(&list_query, &baton::service::Actor::User)
+                .await
+                .unwrap();
+            service.push(start.elapsed().as_secs_f64() * 1000.0);
+            let start = Instant::now();
+            std::hint::black_box(serde_json::to_vec(&tasks).unwrap());
+            json.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
         let (p50, p99) = (percentile(&mut ours, 0.5), percentile(&mut ours, 0.99));
         let (b50, b99) = (percentile(&mut theirs, 0.5), percentile(&mut theirs, 0.99));
+        println!(
+            "  of which: the service call p50 {:.2} ms, its JSON p50 {:.2} ms",
+            percentile(&mut service, 0.5),
+            percentile(&mut json, 0.5)
+        );
         println!(
             "list [{backend}] {case} ({count} of {TASKS} tasks, {} KB): p50 {p50:.2} ms, p99 {p99:.2} ms; bare axum, same bytes: p50 {b50:.2} ms, p99 {b99:.2} ms; ratio p50 {:.2}x, p99 {:.2}x (target p99 <= 3x)",
             body.len() / 1024,
