@@ -26,18 +26,12 @@ async fn every_change_through_every_door_is_recorded_and_read_back_by_the_admin_
     let (p, folder) = s.project_with_folder().await;
     let t = s.task(&p, json!({ "title": "over http" })).await;
     ok(&s, &["task", "create", "from the cli"]).await;
-    let mut mcp = Mcp::start(&[
+    let mut mcp = Mcp::initialized(&[
         ("BATON_API_URL", &s.url),
         ("BATON_TOKEN", &s.token),
         ("BATON_PROJECT_ID", &p),
-    ]);
-    mcp.request(
-        "initialize",
-        json!({ "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } }),
-    )
+    ])
     .await;
-    mcp.send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))
-        .await;
     let (err, text) = mcp
         .call("create_task", json!({ "title": "from mcp" }))
         .await;
@@ -206,14 +200,7 @@ async fn records_past_the_retention_are_deleted_and_a_lost_record_never_fails_a_
         )
         .await;
     assert_eq!(task.status, 201, "{:?}", task.body);
-    let metrics = s
-        .request(reqwest::Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics_text().await;
     let failed = metrics
         .lines()
         .find(|l| l.starts_with("baton_audit_records_total{outcome=\"failed\"}"))

@@ -251,6 +251,17 @@ impl Server {
         r.id()
     }
 
+    /// The `/metrics` exposition, as text.
+    pub async fn metrics_text(&self) -> String {
+        self.request(Method::GET, "/metrics")
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("the metrics text")
+    }
+
     /// Opens the event WebSocket with the token in the Authorization header.
     pub async fn events(&self) -> Events {
         let mut request = self.ws_request("/ws");

@@ -60,14 +60,7 @@ async fn an_agent_over_its_rate_gets_429_and_nothing_else_is_held_up() {
     let (_terminal, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(response.status().as_u16(), 101);
 
-    let metrics = s
-        .request(reqwest::Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics_text().await;
     assert!(
         metrics.contains("baton_rate_limited_total{caller=\"agent\"} 1"),
         "{}",

@@ -44,6 +44,23 @@ impl Mcp {
         }
     }
 
+    /// Starts `baton mcp` with `env` and goes through the handshake.
+    pub(crate) async fn initialized(env: &[(&str, &str)]) -> Self {
+        let mut mcp = Self::start(env);
+        mcp.request(
+            "initialize",
+            json!({
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": { "name": "scripted-agent", "version": "1" }
+            }),
+        )
+        .await;
+        mcp.send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))
+            .await;
+        mcp
+    }
+
     pub(crate) async fn send(&mut self, message: Value) {
         let mut line = message.to_string();
         line.push('\n');

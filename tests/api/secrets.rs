@@ -251,18 +251,12 @@ async fn a_canary_secret_sent_through_every_door_appears_in_no_audit_record_log_
     let failed = crate::cli::baton(&s, &["task", "show", CANARY]).await;
     assert_ne!(failed.code, 0);
     assert!(!failed.stderr.contains(CANARY), "{}", failed.stderr);
-    let mut mcp = crate::mcp::Mcp::start(&[
+    let mut mcp = crate::mcp::Mcp::initialized(&[
         ("BATON_API_URL", &s.url),
         ("BATON_TOKEN", &s.token),
         ("BATON_PROJECT_ID", &p),
-    ]);
-    mcp.request(
-        "initialize",
-        json!({ "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } }),
-    )
+    ])
     .await;
-    mcp.send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))
-        .await;
     let (err, text) = mcp
         .call(
             "create_task",
@@ -278,14 +272,7 @@ async fn a_canary_secret_sent_through_every_door_appears_in_no_audit_record_log_
         assert!(audit.contains(door), "no {door} record");
     }
     assert!(audit.contains("[redacted]"));
-    let metrics = s
-        .request(reqwest::Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics_text().await;
     assert!(!metrics.contains(CANARY), "in the metrics");
     let logged = std::fs::read_to_string(log.path()).unwrap();
     assert!(logged.contains("DEBUG"), "the server logged at debug level");
