@@ -41,7 +41,10 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
         return ApiError::PayloadTooLarge { limit: MAX_BODY }.into_response();
     };
-    let sent = (!bytes.is_empty()).then(|| {
+    // What is typed into a terminal is not kept (a password typed at a prompt, say), as
+    // keystrokes over the terminal WebSocket are not: the record says that it was typed.
+    let typed = template.ends_with("/input");
+    let sent = (!bytes.is_empty() && !typed).then(|| {
         serde_json::from_slice::<Value>(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     });

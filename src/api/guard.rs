@@ -151,8 +151,11 @@ impl Guard {
                 .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.trim() != "0");
-        let needs_json = headers.contains_key(header::CONTENT_TYPE)
-            || (has_body && matches!(*method, Method::POST | Method::PUT | Method::PATCH));
+        let may_carry_body = matches!(
+            *method,
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        );
+        let needs_json = may_carry_body && (has_body || headers.contains_key(header::CONTENT_TYPE));
         if needs_json && !is_json(headers) {
             return Err(ApiError::UnsupportedMediaType);
         }

@@ -55,8 +55,19 @@ async fn every_change_through_every_door_is_recorded_and_read_back_by_the_admin_
         .unwrap();
     assert_eq!(refused.status(), 403);
     s.get("/api/tasks").await;
+    let typed = s
+        .post(
+            &format!("/api/sessions/{sid}/input"),
+            json!({ "text": "hunter2\r" }),
+        )
+        .await;
+    assert_eq!(typed.status, 204, "{:?}", typed.body);
 
     let all = s.get("/api/audit?limit=1000").await;
+    assert!(
+        !all.body.to_string().contains("hunter2"),
+        "what was typed is not kept"
+    );
     assert_eq!(all.status, 200, "{:?}", all.body);
     let all = records(&all.body).clone();
     let seqs: Vec<i64> = all.iter().map(|r| r["seq"].as_i64().unwrap()).collect();
@@ -89,6 +100,11 @@ async fn every_change_through_every_door_is_recorded_and_read_back_by_the_admin_
     let actor = format!("session:{sid}");
     let by_agent = find(&all, |r| r["body"]["title"] == "by the agent");
     assert_eq!(by_agent["actor"], actor.as_str());
+    let input = find(&all, |r| r["operation"] == "POST /api/sessions/{id}/input");
+    assert_eq!(
+        (input["body"].clone(), input["targets"].clone()),
+        (Value::Null, json!([sid]))
+    );
     let denied = find(&all, |r| r["actor"] == actor.as_str() && r["status"] == 403);
     assert_eq!(denied["operation"], "POST /api/projects");
 
