@@ -275,6 +275,24 @@ async fn drive() {
         Some(true)
     );
 
+    // What the window changed is in the audit log, as the desktop's, through its own door.
+    let audit = api("/api/audit?actor=desktop".into())
+        .await
+        .expect("the audit log");
+    let operations: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["door"] == "desktop" && r["status"] == 200)
+        .filter_map(|r| r["operation"].as_str())
+        .collect();
+    for operation in ["create_project", "create_task", "start_session"] {
+        assert!(
+            operations.contains(&operation),
+            "{operation} is not in the audit log: {audit}"
+        );
+    }
+
     // Typing in the window's terminal reaches the agent over the Tauri channel. The line goes
     // through xterm's own input path (what a keystroke becomes), not WebDriver key synthesis into
     // xterm's hidden textarea, which sometimes loses keys in WebKitGTK under Xvfb.
