@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::run::{enc, Ctx};
+use super::run::Ctx;
 use super::sessions::{exit_words, write_out};
 use crate::client::{ClientError, ClientResult};
 
@@ -36,14 +36,8 @@ impl Drop for RawMode {
 }
 
 pub(super) async fn attach(ctx: &Ctx, id: &str) -> ClientResult<()> {
-    let session = ctx
-        .client
-        .get(&format!("/api/sessions/{}", enc(id)))
-        .await?;
-    let ws = ctx
-        .client
-        .websocket(&format!("/api/sessions/{}/terminal", enc(id)))
-        .await?;
+    let session = super::output::value(ctx.client.get_session(id).await?);
+    let ws = ctx.client.terminal(id, false).await?;
     let (mut tx, mut rx) = ws.split();
 
     let interactive = std::io::stdin().is_terminal();

@@ -1,12 +1,13 @@
 //! `baton msg post|list|tail [-f]`: the project's message bus.
 
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::output::{self, message_line};
+use super::output::{self, message_line, value};
 use super::run::Ctx;
 use super::{MsgCommand, MsgScope};
 use crate::client::{ClientError, ClientResult};
+use crate::model::{ListMessages, NewMessage};
 
 pub(super) async fn run(ctx: &Ctx, command: MsgCommand) -> ClientResult<()> {
     match command {
@@ -16,23 +17,16 @@ pub(super) async fn run(ctx: &Ctx, command: MsgCommand) -> ClientResult<()> {
             kind,
             reply_to,
         } => {
-            let project = ctx.project(&scope.project).await?;
-            let mut msg = json!({ "projectId": project, "body": body.join(" ") });
             // Inside an agent: from this session, about its task (when it has just one).
-            let task = scope.task.or_else(|| ctx.agent.only_task());
-            if let Some(task) = task {
-                msg["taskId"] = task.into();
-            }
-            if let Some(session) = &ctx.agent.session_id {
-                msg["sessionId"] = session.clone().into();
-            }
-            if let Some(kind) = kind {
-                msg["type"] = kind.into();
-            }
-            if !reply_to.is_empty() {
-                msg["parentIds"] = json!(reply_to);
-            }
-            let posted = ctx.client.post("/api/messages", &msg).await?;
+            let message = NewMessage {
+                project_id: ctx.project(&scope.project).await?,
+                task_id: scope.task.or_else(|| ctx.agent.only_task()),
+                session_id: ctx.agent.session_id.clone(),
+                r#type: kind,
+                body: body.join(" "),
+                parent_ids: (!reply_to.is_empty()).then_some(reply_to),
+            };
+            let posted = value(ctx.client.post_message(&message).await?);
             ctx.print(&posted, |m| println!("{}", output::s(m, "id")));
         }
         MsgCommand::List { scope, limit } => {
@@ -58,14 +52,12 @@ pub(super) async fn run(ctx: &Ctx, command: MsgCommand) -> ClientResult<()> {
                 print_all(&messages);
             }
             if follow {
-                let project = ctx.project(&scope.project).await?;
-                let mut query = vec![("projectId", project.as_str())];
-                if let Some(task) = &scope.task {
-                    query.push(("taskId", task));
-                }
-                if let Some(last) = &last {
-                    query.push(("after", last));
-                }
+                let query = ListMessages {
+                    project_id: Some(ctx.project(&scope.project).await?),
+                    task_id: scope.task.clone(),
+                    after: last.clone(),
+                    ..Default::default()
+                };
                 let mut stream = std::pin::pin!(ctx.client.message_stream(&query).await?);
                 while let Some(message) = stream.next().await {
                     let message = message?;
@@ -85,13 +77,13 @@ pub(super) async fn run(ctx: &Ctx, command: MsgCommand) -> ClientResult<()> {
 }
 
 async fn latest(ctx: &Ctx, scope: &MsgScope, limit: u32) -> ClientResult<Value> {
-    let project = ctx.project(&scope.project).await?;
-    let mut query = vec![("projectId", project), ("limit", limit.to_string())];
-    if let Some(task) = &scope.task {
-        query.push(("taskId", task.clone()));
-    }
-    let query = serde_urlencoded::to_string(&query).unwrap_or_default();
-    ctx.client.get(&format!("/api/messages?{query}")).await
+    let query = ListMessages {
+        project_id: Some(ctx.project(&scope.project).await?),
+        task_id: scope.task.clone(),
+        limit: Some(limit.to_string()),
+        ..Default::default()
+    };
+    Ok(value(ctx.client.list_messages(&query).await?))
 }
 
 fn print_all(messages: &Value) {

@@ -13,7 +13,7 @@ mod run;
 mod sessions;
 mod tasks;
 
-pub use run::{enc as encode, run};
+pub use run::run;
 
 use std::net::IpAddr;
 use std::path::PathBuf;

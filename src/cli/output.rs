@@ -7,6 +7,11 @@ use serde_json::Value;
 use crate::clock::now_ms;
 
 /// Prints `value` as pretty JSON.
+/// A typed answer as the JSON the printers read (what `--json` prints, too).
+pub fn value(answer: impl serde::Serialize) -> Value {
+    serde_json::to_value(answer).unwrap_or_default()
+}
+
 pub fn json(value: &Value) {
     println!(
         "{}",

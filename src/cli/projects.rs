@@ -1,16 +1,15 @@
 //! `baton project list|create|show`.
 
-use serde_json::json;
-
-use super::output::{self, age, s};
-use super::run::{enc, Ctx};
+use super::output::{self, age, s, value};
+use super::run::Ctx;
 use super::ProjectCommand;
 use crate::client::ClientResult;
+use crate::model::NewProject;
 
 pub(super) async fn run(ctx: &Ctx, command: ProjectCommand) -> ClientResult<()> {
     match command {
         ProjectCommand::List => {
-            let projects = ctx.client.get("/api/projects").await?;
+            let projects = value(ctx.client.list_projects().await?);
             ctx.print(&projects, |v| {
                 let rows = v
                     .as_array()
@@ -29,19 +28,19 @@ pub(super) async fn run(ctx: &Ctx, command: ProjectCommand) -> ClientResult<()> 
             });
         }
         ProjectCommand::Create { name, path } => {
-            let mut body = json!({ "name": name });
-            if let Some(path) = path {
-                let path = std::path::absolute(&path).unwrap_or(path);
-                body["basePath"] = json!(path.display().to_string());
-            }
-            let project = ctx.client.post("/api/projects", &body).await?;
+            let input = NewProject {
+                name,
+                base_path: path.map(|path| {
+                    let path = std::path::absolute(&path).unwrap_or(path);
+                    path.display().to_string()
+                }),
+                settings: None,
+            };
+            let project = value(ctx.client.create_project(&input).await?);
             ctx.print(&project, |p| println!("{}", s(p, "id")));
         }
         ProjectCommand::Show { id } => {
-            let project = ctx
-                .client
-                .get(&format!("/api/projects/{}", enc(&id)))
-                .await?;
+            let project = value(ctx.client.get_project(&id).await?);
             ctx.print(&project, |p| {
                 output::fields(&[
                     ("id", s(p, "id")),

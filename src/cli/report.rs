@@ -1,10 +1,9 @@
 //! `baton status "…"` and `baton progress N`: an agent's one-line report.
 
-use serde_json::json;
-
-use super::output::s;
-use super::run::{enc, Ctx};
+use super::output::{s, value};
+use super::run::Ctx;
 use crate::client::{ClientError, ClientResult};
+use crate::model::SessionReport;
 
 pub(super) async fn run(
     ctx: &Ctx,
@@ -20,13 +19,11 @@ pub(super) async fn run(
         }
     }
     let session = ctx.session(session)?;
-    let reported = ctx
-        .client
-        .post(
-            &format!("/api/sessions/{}/report", enc(&session)),
-            &json!({ "text": text, "progress": percent }),
-        )
-        .await?;
+    let report = SessionReport {
+        text,
+        progress: percent.map(|p| p as i32),
+    };
+    let reported = value(ctx.client.report(&session, &report).await?);
     ctx.print(&reported, |r| {
         println!("reported: {}", s(&r["message"], "body"))
     });

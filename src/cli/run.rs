@@ -98,10 +98,10 @@ impl Ctx {
         if let Some(p) = &self.agent.project_id {
             return Ok(p.clone());
         }
-        let projects = self.client.get("/api/projects").await?;
-        match projects.as_array().map(Vec::as_slice) {
-            Some([only]) => Ok(output::s(only, "id")),
-            Some([]) => Err(ClientError::Setup(
+        let projects = self.client.list_projects().await?;
+        match projects.as_slice() {
+            [only] => Ok(only.id.clone()),
+            [] => Err(ClientError::Setup(
                 "there is no project yet: make one with `baton project create NAME`".into(),
             )),
             _ => Err(ClientError::Setup(
@@ -125,11 +125,4 @@ impl Ctx {
                 )
             })
     }
-}
-
-/// Percent-encodes a value for a URL path or query.
-pub fn enc(value: &str) -> String {
-    serde_urlencoded::to_string([("", value)])
-        .map(|s| s.trim_start_matches('=').to_owned())
-        .unwrap_or_default()
 }

@@ -3,13 +3,14 @@
 use std::io::Write;
 
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::output::{self, age, list, s};
-use super::run::{enc, Ctx};
+use super::output::{self, age, list, s, value};
+use super::run::Ctx;
 use super::SessionCommand;
 use crate::client::{ClientError, ClientResult};
+use crate::model::{ListSessions, NewSession, StopSession};
 
 pub(super) async fn run(ctx: &Ctx, command: SessionCommand) -> ClientResult<()> {
     match command {
@@ -18,13 +19,16 @@ pub(super) async fn run(ctx: &Ctx, command: SessionCommand) -> ClientResult<()> 
             all,
             status,
         } => {
-            let mut query = Vec::new();
-            if !all {
-                query.push(("projectId", ctx.project(&project).await?));
-            }
-            query.extend(status.map(|s| ("status", s)));
-            let query = serde_urlencoded::to_string(&query).unwrap_or_default();
-            let sessions = ctx.client.get(&format!("/api/sessions?{query}")).await?;
+            let query = ListSessions {
+                project_id: if all {
+                    None
+                } else {
+                    Some(ctx.project(&project).await?)
+                },
+                status,
+                task_id: None,
+            };
+            let sessions = value(ctx.client.list_sessions(&query).await?);
             ctx.print(&sessions, |v| {
                 let rows = v
                     .as_array()
@@ -51,10 +55,7 @@ pub(super) async fn run(ctx: &Ctx, command: SessionCommand) -> ClientResult<()> 
             });
         }
         SessionCommand::Show { id } => {
-            let session = ctx
-                .client
-                .get(&format!("/api/sessions/{}", enc(&id)))
-                .await?;
+            let session = value(ctx.client.get_session(&id).await?);
             ctx.print(&session, |x| {
                 output::fields(&[
                     ("id", s(x, "id")),
@@ -88,38 +89,25 @@ pub(super) async fn run(ctx: &Ctx, command: SessionCommand) -> ClientResult<()> 
                         .into(),
                 ));
             }
-            let mut body = json!({ "projectId": ctx.project(&project).await? });
-            if !tasks.is_empty() {
-                body["taskIds"] = json!(tasks);
-            }
-            if let Some(agent) = agent {
-                body["agentId"] = agent.into();
-            }
-            if !command.is_empty() {
-                body["command"] = json!(command);
-            }
-            if let Some(name) = name {
-                body["name"] = name.into();
-            }
-            if let Some(cwd) = cwd {
-                let cwd = std::path::absolute(&cwd).unwrap_or(cwd);
-                body["cwd"] = cwd.display().to_string().into();
-            }
-            if no_mcp {
-                body["mcp"] = false.into();
-            }
-            let session = ctx.client.post("/api/sessions", &body).await?;
+            let input = NewSession {
+                project_id: ctx.project(&project).await?,
+                task_ids: (!tasks.is_empty()).then_some(tasks),
+                agent_id: agent,
+                command: (!command.is_empty()).then_some(command),
+                name,
+                cwd: cwd.map(|cwd| {
+                    let cwd = std::path::absolute(&cwd).unwrap_or(cwd);
+                    cwd.display().to_string()
+                }),
+                mcp: no_mcp.then_some(false),
+                ..Default::default()
+            };
+            let session = value(ctx.client.create_session(&input).await?);
             ctx.print(&session, |x| println!("{}", s(x, "id")));
         }
         SessionCommand::Stop { id, grace_ms } => {
-            let mut body = json!({});
-            if let Some(ms) = grace_ms {
-                body["graceMs"] = ms.into();
-            }
-            let session = ctx
-                .client
-                .post(&format!("/api/sessions/{}/stop", enc(&id)), &body)
-                .await?;
+            let input = StopSession { grace_ms };
+            let session = value(ctx.client.stop_session(&id, &input).await?);
             ctx.print(&session, |x| println!("{} is {}", s(x, "id"), state(x)));
         }
         SessionCommand::Attach { id } => super::attach::attach(ctx, &id).await?,
@@ -127,10 +115,7 @@ pub(super) async fn run(ctx: &Ctx, command: SessionCommand) -> ClientResult<()> 
             if follow {
                 follow_output(ctx, &id).await?;
             } else {
-                let bytes = ctx
-                    .client
-                    .get_bytes(&format!("/api/sessions/{}/output", enc(&id)))
-                    .await?;
+                let bytes = ctx.client.session_output(&id).await?;
                 write_out(&bytes)?;
             }
         }
@@ -163,10 +148,7 @@ pub(super) fn write_out(bytes: &[u8]) -> ClientResult<()> {
 
 /// Everything the session printed, from the first byte, then live until it exits.
 async fn follow_output(ctx: &Ctx, id: &str) -> ClientResult<()> {
-    let mut ws = ctx
-        .client
-        .websocket(&format!("/api/sessions/{}/terminal?offset=0", enc(id)))
-        .await?;
+    let mut ws = ctx.client.terminal(id, true).await?;
     while let Some(frame) = ws.next().await {
         match frame
             .map_err(|e| ClientError::Protocol(format!("the terminal stream broke off: {e}")))?

@@ -1,12 +1,15 @@
 //! `baton task …`: tasks, subtasks and dependencies.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::output::{self, age, list, s};
-use super::run::{enc, Ctx};
+use super::output::{self, age, list, s, value};
+use super::run::Ctx;
 use super::{SubtaskCommand, TaskCommand};
-use crate::client::{with_present, ClientError, ClientResult};
-use crate::model::TaskStatus;
+use crate::client::{ClientError, ClientResult};
+use crate::model::{
+    ListTasks, NewMessage, NewSubtask, NewTask, SetDependencies, SubtaskPatch, SubtaskStatus,
+    TaskPatch, TaskStatus,
+};
 
 pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
     match command {
@@ -16,16 +19,15 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
             tag,
             search,
         } => {
-            let project = ctx.project(&project).await?;
-            let mut query = vec![("projectId", project)];
-            if !status.is_empty() {
-                let names: Vec<&str> = status.into_iter().map(TaskStatus::as_str).collect();
-                query.push(("status", names.join(",")));
-            }
-            query.extend(tag.map(|t| ("tag", t)));
-            query.extend(search.map(|q| ("q", q)));
-            let query = serde_urlencoded::to_string(&query).unwrap_or_default();
-            let tasks = ctx.client.get(&format!("/api/tasks?{query}")).await?;
+            let names: Vec<&str> = status.into_iter().map(TaskStatus::as_str).collect();
+            let query = ListTasks {
+                project_id: Some(ctx.project(&project).await?),
+                status: (!names.is_empty()).then(|| names.join(",")),
+                tag,
+                q: search,
+                ..Default::default()
+            };
+            let tasks = value(ctx.client.list_tasks(&query).await?);
             ctx.print(&tasks, |v| {
                 let rows = v
                     .as_array()
@@ -57,21 +59,17 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
             tags,
             depends_on,
         } => {
-            let project = ctx.project(&project).await?;
-            let body = with_present(
-                json!({ "projectId": project, "title": title }),
-                vec![
-                    ("description", description.map(Value::from)),
-                    ("prompt", prompt.map(Value::from)),
-                    ("priority", priority.map(|p| p.as_str().into())),
-                    ("tags", (!tags.is_empty()).then(|| json!(tags))),
-                    (
-                        "dependsOn",
-                        (!depends_on.is_empty()).then(|| json!(depends_on)),
-                    ),
-                ],
-            );
-            let task = ctx.client.post("/api/tasks", &body).await?;
+            let input = NewTask {
+                project_id: ctx.project(&project).await?,
+                title,
+                description,
+                prompt,
+                status: None,
+                priority,
+                tags: (!tags.is_empty()).then_some(tags),
+                depends_on: (!depends_on.is_empty()).then_some(depends_on),
+            };
+            let task = value(ctx.client.create_task(&input).await?);
             ctx.print(&task, |t| println!("{}", s(t, "id")));
         }
         TaskCommand::Show { id } => {
@@ -89,18 +87,16 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
             tags,
         } => {
             let id = ctx.task(id)?;
-            let patch = with_present(
-                json!({}),
-                vec![
-                    ("title", title.map(Value::from)),
-                    ("description", description.map(Value::from)),
-                    ("prompt", prompt.map(Value::from)),
-                    ("status", status.map(|s| s.as_str().into())),
-                    ("priority", priority.map(|p| p.as_str().into())),
-                    ("tags", tags.map(|t| json!(t))),
-                ],
-            );
-            if patch.as_object().is_some_and(|o| o.is_empty()) {
+            let patch = TaskPatch {
+                title,
+                description,
+                prompt,
+                status,
+                priority,
+                tags,
+                completed_at: None,
+            };
+            if value(&patch).as_object().is_some_and(|o| o.is_empty()) {
                 return Err(ClientError::Setup(
                     "nothing to change: give --title, --status, --priority, … (see --help)".into(),
                 ));
@@ -109,57 +105,56 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
         }
         TaskCommand::Done { id } => {
             let id = ctx.task(id)?;
-            patch_and_print(ctx, &id, &json!({ "status": "completed" })).await?;
+            let done = TaskPatch {
+                status: Some(TaskStatus::Completed),
+                ..Default::default()
+            };
+            patch_and_print(ctx, &id, &done).await?;
         }
         TaskCommand::Block { id, reason } => {
             let id = ctx.task(id)?;
-            let task = ctx
-                .client
-                .patch(
-                    &format!("/api/tasks/{}", enc(&id)),
-                    &json!({ "status": "blocked" }),
-                )
-                .await?;
+            let blocked = TaskPatch {
+                status: Some(TaskStatus::Blocked),
+                ..Default::default()
+            };
+            let task = ctx.client.update_task(&id, &blocked).await?;
             if let Some(reason) = reason {
-                let msg = with_present(
-                    json!({
-                        "projectId": task["projectId"], "taskId": id, "type": "BLOCKED", "body": reason
-                    }),
-                    vec![("sessionId", ctx.agent.session_id.clone().map(Value::from))],
-                );
-                ctx.client.post("/api/messages", &msg).await?;
+                let message = NewMessage {
+                    project_id: task.project_id.clone(),
+                    task_id: Some(id),
+                    session_id: ctx.agent.session_id.clone(),
+                    r#type: Some("BLOCKED".into()),
+                    body: reason,
+                    parent_ids: None,
+                };
+                ctx.client.post_message(&message).await?;
             }
-            ctx.print(&task, |t| println!("{} is blocked", s(t, "id")));
+            ctx.print(&value(task), |t| println!("{} is blocked", s(t, "id")));
         }
         TaskCommand::Delete { id } => {
-            let answer = ctx
-                .client
-                .delete(&format!("/api/tasks/{}", enc(&id)))
-                .await?;
-            ctx.print(&answer, |_| println!("deleted {id}"));
+            ctx.client.delete_task(&id).await?;
+            ctx.print(&serde_json::json!({ "success": true }), |_| {
+                println!("deleted {id}")
+            });
         }
         TaskCommand::Subtask(SubtaskCommand::Add { title, task }) => {
             let id = ctx.task(task)?;
-            let sub = ctx
-                .client
-                .post(
-                    &format!("/api/tasks/{}/subtasks", enc(&id)),
-                    &json!({ "title": title.join(" ") }),
-                )
-                .await?;
+            let input = NewSubtask {
+                title: title.join(" "),
+                status: None,
+            };
+            let sub = value(ctx.client.add_subtask(&id, &input).await?);
             ctx.print(&sub, |st| println!("{}", s(st, "id")));
         }
         TaskCommand::Subtask(SubtaskCommand::Done { subtask, task }) => {
             let id = ctx.task(task)?;
             let current = get(ctx, &id).await?;
             let sid = find_subtask(&current, &subtask)?;
-            let sub = ctx
-                .client
-                .patch(
-                    &format!("/api/tasks/{}/subtasks/{}", enc(&id), enc(&sid)),
-                    &json!({ "status": "completed" }),
-                )
-                .await?;
+            let done = SubtaskPatch {
+                title: None,
+                status: Some(SubtaskStatus::Completed),
+            };
+            let sub = value(ctx.client.update_subtask(&id, &sid, &done).await?);
             ctx.print(&sub, |st| println!("done: {}", s(st, "title")));
         }
         TaskCommand::Depend { on, task, replace } => {
@@ -175,13 +170,10 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
                     depends.push(dep);
                 }
             }
-            let task = ctx
-                .client
-                .put(
-                    &format!("/api/tasks/{}/dependencies", enc(&id)),
-                    &json!({ "dependsOn": depends }),
-                )
-                .await?;
+            let input = SetDependencies {
+                depends_on: depends,
+            };
+            let task = value(ctx.client.set_dependencies(&id, &input).await?);
             ctx.print(&task, |t| {
                 println!("{} waits for: {}", s(t, "id"), list(t, "dependsOn"))
             });
@@ -191,14 +183,11 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
 }
 
 async fn get(ctx: &Ctx, id: &str) -> ClientResult<Value> {
-    ctx.client.get(&format!("/api/tasks/{}", enc(id))).await
+    Ok(value(ctx.client.get_task(id).await?))
 }
 
-async fn patch_and_print(ctx: &Ctx, id: &str, patch: &Value) -> ClientResult<()> {
-    let task = ctx
-        .client
-        .patch(&format!("/api/tasks/{}", enc(id)), patch)
-        .await?;
+async fn patch_and_print(ctx: &Ctx, id: &str, patch: &TaskPatch) -> ClientResult<()> {
+    let task = value(ctx.client.update_task(id, patch).await?);
     ctx.print(&task, |t| println!("{} is {}", s(t, "id"), s(t, "status")));
     Ok(())
 }

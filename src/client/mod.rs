@@ -6,6 +6,7 @@
 //! address the running server recorded in `<data-dir>/server.json` with the token beside it.
 
 mod agent_env;
+mod api;
 mod discover;
 pub mod tls;
 
@@ -40,6 +41,10 @@ pub enum ClientError {
 }
 
 pub type ClientResult<T> = Result<T, ClientError>;
+
+/// A terminal's WebSocket.
+pub type Terminal =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A connection to one Baton server.
 #[derive(Clone)]
@@ -91,9 +96,31 @@ impl Client {
 
     /// A typed answer.
     pub async fn get_as<T: DeserializeOwned>(&self, path: &str) -> ClientResult<T> {
-        let value = self.get(path).await?;
-        serde_json::from_value(value)
-            .map_err(|e| ClientError::Protocol(format!("unexpected answer from {path}: {e}")))
+        typed(path, self.get(path).await?)
+    }
+
+    pub async fn post_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> ClientResult<T> {
+        typed(path, self.post(path, body).await?)
+    }
+
+    pub async fn patch_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> ClientResult<T> {
+        typed(path, self.patch(path, body).await?)
+    }
+
+    pub async fn put_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> ClientResult<T> {
+        typed(path, self.put(path, body).await?)
     }
 
     /// Raw bytes (`/api/sessions/:id/output`).
@@ -109,7 +136,7 @@ impl Client {
     /// `GET /api/messages/stream`: messages as they are posted (after `after`, if given).
     pub async fn message_stream(
         &self,
-        query: &[(&str, &str)],
+        query: &crate::model::ListMessages,
     ) -> ClientResult<impl Stream<Item = ClientResult<Value>>> {
         use eventsource_stream::Eventsource;
         let response = self
@@ -138,14 +165,7 @@ impl Client {
     }
 
     /// Opens the WebSocket at `path` (`ws://…`), with the token.
-    pub async fn websocket(
-        &self,
-        path: &str,
-    ) -> ClientResult<
-        tokio_tungstenite::WebSocketStream<
-            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-        >,
-    > {
+    async fn websocket(&self, path: &str) -> ClientResult<Terminal> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         use tokio_tungstenite::tungstenite::Error;
         let url = format!("{}{path}", self.endpoint.url.replacen("http", "ws", 1));
@@ -225,19 +245,6 @@ impl Client {
     }
 }
 
-/// `body` (an object) with those of `members` that are present: a request body from optional
-/// fields.
-pub fn with_present(mut body: Value, members: Vec<(&str, Option<Value>)>) -> Value {
-    if let Some(object) = body.as_object_mut() {
-        for (key, value) in members {
-            if let Some(v) = value {
-                object.insert(key.to_owned(), v);
-            }
-        }
-    }
-    body
-}
-
 /// Passes a 2xx answer on; turns anything else into [`ClientError::Api`].
 async fn check(response: reqwest::Response) -> ClientResult<reqwest::Response> {
     let status = response.status();
@@ -263,4 +270,10 @@ fn api_error(status: StatusCode, body: &Value) -> ClientError {
         message,
         details: body["details"].clone(),
     }
+}
+
+/// An answer read as the model type it should be.
+fn typed<T: DeserializeOwned>(path: &str, value: Value) -> ClientResult<T> {
+    serde_json::from_value(value)
+        .map_err(|e| ClientError::Protocol(format!("unexpected answer from {path}: {e}")))
 }

@@ -108,18 +108,14 @@ impl ServerHandler for BatonMcp {
                 })?,
                 id => id.to_owned(),
             };
-        let task = self
-            .client
-            .get(&format!("/api/tasks/{}", crate::cli::encode(&id)))
-            .await
-            .map_err(|e| match e {
-                ClientError::Api {
-                    status: 404,
-                    message,
-                    ..
-                } => McpError::resource_not_found(message, None),
-                other => McpError::internal_error(other.to_string(), None),
-            })?;
+        let task = self.client.get_task(&id).await.map_err(|e| match e {
+            ClientError::Api {
+                status: 404,
+                message,
+                ..
+            } => McpError::resource_not_found(message, None),
+            other => McpError::internal_error(other.to_string(), None),
+        })?;
         let text = serde_json::to_string_pretty(&task).unwrap_or_default();
         let contents = ResourceContents::text(text, uri).with_mime_type("application/json");
         Ok(ReadResourceResult::new(vec![contents]).into())

@@ -6,11 +6,13 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{tool, tool_router, ErrorData as McpError};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
 
-use crate::cli::encode as enc;
-use crate::client::{with_present, AgentEnv, Client, ClientError};
+use crate::client::{AgentEnv, Client, ClientError};
+use crate::model::{
+    ListMessages, ListSessions, ListTasks, NewMessage, NewSession, NewSubtask, NewTask, Priority,
+    SessionReport, SubtaskPatch, SubtaskStatus, TaskPatch, TaskStatus,
+};
 
 /// The MCP server: a client of the API plus who the agent is.
 #[derive(Clone)]
@@ -139,23 +141,35 @@ pub struct StartSessionArgs {
     pub name: Option<String>,
 }
 
-/// A tool's answer: the API's JSON, or its error sentence as a tool error.
-fn answer(result: Result<Value, ClientError>) -> Result<CallToolResult, McpError> {
+/// A tool's answer: what the API answered, as JSON, or its error sentence as a tool error.
+fn answer(result: Result<impl Serialize, ClientError>) -> Result<CallToolResult, McpError> {
     Ok(match result {
         Ok(value) => CallToolResult::success(vec![ContentBlock::text(
-            serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()),
+            serde_json::to_string_pretty(&value).unwrap_or_default(),
         )]),
         Err(err) => CallToolResult::error(vec![ContentBlock::text(err.to_string())]),
     })
 }
 
-fn query(pairs: Vec<(&str, Option<String>)>) -> String {
-    let present: Vec<(&str, String)> = pairs
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect();
-    serde_urlencoded::to_string(present).unwrap_or_default()
+/// A value the tool takes as text (for the model's sake) read as the API's type; a wrong one is
+/// said the way the API says it.
+fn one_of<T>(
+    field: &str,
+    value: Option<String>,
+    parse: fn(&str) -> Option<T>,
+    expected: &str,
+) -> Result<Option<T>, ClientError> {
+    value
+        .map(|v| {
+            parse(&v).ok_or_else(|| {
+                ClientError::Setup(format!("{field}: '{v}' is not one of {expected}"))
+            })
+        })
+        .transpose()
 }
+
+const STATUSES: &str = "pending, queued, in_progress, blocked, completed, failed, cancelled";
+const PRIORITIES: &str = "low, medium, high";
 
 impl BatonMcp {
     pub fn new(client: Client, context: AgentEnv) -> Self {
@@ -179,8 +193,8 @@ impl BatonMcp {
     }
 
     pub(super) async fn task_title(&self, id: &str) -> String {
-        match self.client.get(&format!("/api/tasks/{}", enc(id))).await {
-            Ok(task) => task["title"].as_str().unwrap_or(id).to_owned(),
+        match self.client.get_task(id).await {
+            Ok(task) => task.title,
             Err(_) => id.to_owned(),
         }
     }
@@ -194,11 +208,12 @@ impl BatonMcp {
         Parameters(a): Parameters<ListTasksArgs>,
     ) -> Result<CallToolResult, McpError> {
         let result = async {
-            let q = query(vec![
-                ("projectId", Some(self.project(a.project_id)?)),
-                ("status", a.status),
-            ]);
-            self.client.get(&format!("/api/tasks?{q}")).await
+            let q = ListTasks {
+                project_id: Some(self.project(a.project_id)?),
+                status: a.status,
+                ..Default::default()
+            };
+            self.client.list_tasks(&q).await
         };
         answer(result.await)
     }
@@ -212,7 +227,7 @@ impl BatonMcp {
     ) -> Result<CallToolResult, McpError> {
         let result = async {
             let id = self.task(a.task_id)?;
-            self.client.get(&format!("/api/tasks/{}", enc(&id))).await
+            self.client.get_task(&id).await
         };
         answer(result.await)
     }
@@ -225,17 +240,17 @@ impl BatonMcp {
         Parameters(a): Parameters<CreateTaskArgs>,
     ) -> Result<CallToolResult, McpError> {
         let result = async {
-            let body = with_present(
-                json!({ "projectId": self.project(a.project_id)?, "title": a.title }),
-                vec![
-                    ("description", a.description.map(Value::from)),
-                    ("prompt", a.prompt.map(Value::from)),
-                    ("priority", a.priority.map(Value::from)),
-                    ("tags", a.tags.map(|t| json!(t))),
-                    ("dependsOn", a.depends_on.map(|d| json!(d))),
-                ],
-            );
-            self.client.post("/api/tasks", &body).await
+            let input = NewTask {
+                project_id: self.project(a.project_id)?,
+                title: a.title,
+                description: a.description,
+                prompt: a.prompt,
+                status: None,
+                priority: one_of("priority", a.priority, Priority::parse, PRIORITIES)?,
+                tags: a.tags,
+                depends_on: a.depends_on,
+            };
+            self.client.create_task(&input).await
         };
         answer(result.await)
     }
@@ -249,20 +264,16 @@ impl BatonMcp {
     ) -> Result<CallToolResult, McpError> {
         let result = async {
             let id = self.task(a.task_id)?;
-            let patch = with_present(
-                Value::Object(Map::new()),
-                vec![
-                    ("title", a.title.map(Value::from)),
-                    ("description", a.description.map(Value::from)),
-                    ("prompt", a.prompt.map(Value::from)),
-                    ("status", a.status.map(Value::from)),
-                    ("priority", a.priority.map(Value::from)),
-                    ("tags", a.tags.map(|t| json!(t))),
-                ],
-            );
-            self.client
-                .patch(&format!("/api/tasks/{}", enc(&id)), &patch)
-                .await
+            let patch = TaskPatch {
+                title: a.title,
+                description: a.description,
+                prompt: a.prompt,
+                status: one_of("status", a.status, TaskStatus::parse, STATUSES)?,
+                priority: one_of("priority", a.priority, Priority::parse, PRIORITIES)?,
+                tags: a.tags,
+                completed_at: None,
+            };
+            self.client.update_task(&id, &patch).await
         };
         answer(result.await)
     }
@@ -274,12 +285,11 @@ impl BatonMcp {
     ) -> Result<CallToolResult, McpError> {
         let result = async {
             let id = self.task(a.task_id)?;
-            self.client
-                .post(
-                    &format!("/api/tasks/{}/subtasks", enc(&id)),
-                    &json!({ "title": a.title }),
-                )
-                .await
+            let input = NewSubtask {
+                title: a.title,
+                status: None,
+            };
+            self.client.add_subtask(&id, &input).await
         };
         answer(result.await)
     }
@@ -291,19 +301,16 @@ impl BatonMcp {
     ) -> Result<CallToolResult, McpError> {
         let result = async {
             let id = self.task(a.task_id)?;
-            let patch = with_present(
-                Value::Object(Map::new()),
-                vec![
-                    ("status", a.status.map(Value::from)),
-                    ("title", a.title.map(Value::from)),
-                ],
-            );
-            self.client
-                .patch(
-                    &format!("/api/tasks/{}/subtasks/{}", enc(&id), enc(&a.subtask_id)),
-                    &patch,
-                )
-                .await
+            let patch = SubtaskPatch {
+                title: a.title,
+                status: one_of(
+                    "status",
+                    a.status,
+                    SubtaskStatus::parse,
+                    "pending, completed",
+                )?,
+            };
+            self.client.update_subtask(&id, &a.subtask_id, &patch).await
         };
         answer(result.await)
     }
@@ -316,20 +323,15 @@ impl BatonMcp {
         Parameters(a): Parameters<PostMessageArgs>,
     ) -> Result<CallToolResult, McpError> {
         let result = async {
-            let task = a.task_id.or_else(|| self.context.only_task());
-            let body = with_present(
-                json!({ "projectId": self.project(None)?, "body": a.body }),
-                vec![
-                    ("type", a.kind.map(Value::from)),
-                    ("taskId", task.map(Value::from)),
-                    (
-                        "sessionId",
-                        self.context.session_id.clone().map(Value::from),
-                    ),
-                    ("parentIds", a.parent_ids.map(|p| json!(p))),
-                ],
-            );
-            self.client.post("/api/messages", &body).await
+            let input = NewMessage {
+                project_id: self.project(None)?,
+                task_id: a.task_id.or_else(|| self.context.only_task()),
+                session_id: self.context.session_id.clone(),
+                r#type: a.kind,
+                body: a.body,
+                parent_ids: a.parent_ids,
+            };
+            self.client.post_message(&input).await
         };
         answer(result.await)
     }
@@ -342,13 +344,14 @@ impl BatonMcp {
         Parameters(a): Parameters<ListMessagesArgs>,
     ) -> Result<CallToolResult, McpError> {
         let result = async {
-            let q = query(vec![
-                ("projectId", Some(self.project(None)?)),
-                ("taskId", a.task_id),
-                ("after", a.after),
-                ("limit", Some(a.limit.unwrap_or(50).to_string())),
-            ]);
-            self.client.get(&format!("/api/messages?{q}")).await
+            let q = ListMessages {
+                project_id: Some(self.project(None)?),
+                task_id: a.task_id,
+                after: a.after,
+                limit: Some(a.limit.unwrap_or(50).to_string()),
+                ..Default::default()
+            };
+            self.client.list_messages(&q).await
         };
         answer(result.await)
     }
@@ -364,12 +367,11 @@ impl BatonMcp {
             let session = self.context.session_id.clone().ok_or_else(|| {
                 ClientError::Setup("report_progress works inside an agent session only".into())
             })?;
-            self.client
-                .post(
-                    &format!("/api/sessions/{}/report", enc(&session)),
-                    &json!({ "text": a.text, "progress": a.progress }),
-                )
-                .await
+            let report = SessionReport {
+                text: a.text,
+                progress: a.progress,
+            };
+            self.client.report(&session, &report).await
         };
         answer(result.await)
     }
@@ -382,11 +384,12 @@ impl BatonMcp {
         Parameters(a): Parameters<ListSessionsArgs>,
     ) -> Result<CallToolResult, McpError> {
         let result = async {
-            let q = query(vec![
-                ("projectId", Some(self.project(a.project_id)?)),
-                ("status", a.status),
-            ]);
-            self.client.get(&format!("/api/sessions?{q}")).await
+            let q = ListSessions {
+                project_id: Some(self.project(a.project_id)?),
+                status: a.status,
+                task_id: None,
+            };
+            self.client.list_sessions(&q).await
         };
         answer(result.await)
     }
@@ -399,15 +402,14 @@ impl BatonMcp {
         Parameters(a): Parameters<StartSessionArgs>,
     ) -> Result<CallToolResult, McpError> {
         let result = async {
-            let body = with_present(
-                json!({
-                    "projectId": self.project(None)?,
-                    "taskIds": a.task_ids,
-                    "agentId": a.agent_id,
-                }),
-                vec![("name", a.name.map(Value::from))],
-            );
-            self.client.post("/api/sessions", &body).await
+            let input = NewSession {
+                project_id: self.project(None)?,
+                task_ids: Some(a.task_ids),
+                agent_id: Some(a.agent_id),
+                name: a.name,
+                ..Default::default()
+            };
+            self.client.create_session(&input).await
         };
         answer(result.await)
     }

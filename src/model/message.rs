@@ -20,7 +20,8 @@ pub struct Message {
     pub created_at: i64,
 }
 
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewMessage {
     pub project_id: String,
@@ -40,7 +41,8 @@ pub struct NewMessage {
 }
 
 /// Filters and paging of `GET /api/messages`.
-#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListMessages {

@@ -19,7 +19,8 @@ pub struct Project {
     pub updated_at: i64,
 }
 
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({ "name": "web app" }))]
 pub struct NewProject {
@@ -33,7 +34,8 @@ pub struct NewProject {
     pub settings: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProjectPatch {
     #[serde(default)]

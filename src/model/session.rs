@@ -94,7 +94,8 @@ pub enum Activity {
     Waiting,
 }
 
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewSession {
     /// A client-chosen id (letters, digits, `_`, `-`, `.`; at most 128); generated when absent.
@@ -146,7 +147,8 @@ pub struct DeleteSession {
 }
 
 /// Body of `POST /api/sessions/:id/stop` (optional).
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StopSession {
     /// How long after SIGTERM before SIGKILL (default 5000 ms, at most 600000).
@@ -155,7 +157,8 @@ pub struct StopSession {
     pub grace_ms: Option<u64>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionPatch {
     #[serde(default)]
@@ -169,7 +172,8 @@ pub struct SessionPatch {
 }
 
 /// Filters of `GET /api/sessions`.
-#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListSessions {
@@ -183,7 +187,8 @@ pub struct ListSessions {
 
 /// Body of `POST /api/sessions/:id/report`: what an agent says about its own progress. At
 /// least one of the two.
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionReport {
     /// One line: what the agent is doing now.
@@ -198,7 +203,8 @@ pub struct SessionReport {
 
 /// Body of `POST /api/sessions/:id/input`: text typed into the session's terminal, as if on
 /// its keyboard (`"y\r"`, `"\u001b"` for Esc).
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionInput {
     #[schema(min_length = 1, max_length = 16384)]

@@ -156,7 +156,8 @@ pub struct Task {
     pub completed_at: Option<i64>,
 }
 
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewTask {
     pub project_id: String,
@@ -177,7 +178,8 @@ pub struct NewTask {
     pub depends_on: Option<Vec<String>>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TaskPatch {
     #[serde(default)]
@@ -202,7 +204,8 @@ pub struct TaskPatch {
     pub completed_at: Option<Option<i64>>,
 }
 
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewSubtask {
     #[schema(schema_with = super::schema::title)]
@@ -211,7 +214,8 @@ pub struct NewSubtask {
     pub status: Option<SubtaskStatus>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubtaskPatch {
     #[serde(default)]
@@ -221,7 +225,8 @@ pub struct SubtaskPatch {
     pub status: Option<SubtaskStatus>,
 }
 
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetDependencies {
     /// The complete list of tasks this task depends on (replaces the old list).
@@ -247,7 +252,8 @@ pub enum SortOrder {
 }
 
 /// Filters, sorting and paging of `GET /api/tasks`.
-#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListTasks {
