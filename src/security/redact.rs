@@ -88,14 +88,25 @@ pub fn redact_text(text: &str) -> Cow<'_, str> {
     CREDENTIAL.replace_all(text, REDACTED)
 }
 
-/// Hides secrets in a JSON value, in place: the values of secret-named members, and credentials
-/// in every string.
+/// Hides secrets in a JSON value, in place: the values of secret-named members, credentials in
+/// every string, and in a list of strings (an argv) the values of secret-named options.
 pub fn redact_json(value: &mut Value) {
     match value {
         Value::String(s) => {
             if let Cow::Owned(hidden) = redact_text(s) {
                 *s = hidden;
             }
+        }
+        Value::Array(items) if items.iter().all(Value::is_string) => {
+            let strings: Vec<String> = items
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect();
+            *items = split_argv(&strings)
+                .0
+                .into_iter()
+                .map(Value::String)
+                .collect();
         }
         Value::Array(items) => items.iter_mut().for_each(redact_json),
         Value::Object(members) => {
@@ -130,6 +141,32 @@ pub fn split_env(
         } else {
             shown.insert(name.clone(), value.clone());
         }
+    }
+    (shown, secret)
+}
+
+/// Splits a command's arguments into what may be shown and stored, and the secret ones by
+/// position: a credential-shaped argument, the value of a secret-named option
+/// (`--api-key=…`, or the argument after `--api-key`).
+pub fn split_argv(argv: &[String]) -> (Vec<String>, BTreeMap<usize, String>) {
+    let mut shown = Vec::with_capacity(argv.len());
+    let mut secret = BTreeMap::new();
+    let mut value_of_secret_option = false;
+    for (i, arg) in argv.iter().enumerate() {
+        let option = arg.starts_with('-').then(|| arg.trim_start_matches('-'));
+        let hidden = match option.and_then(|o| o.split_once('=')) {
+            _ if value_of_secret_option => REDACTED.to_owned(),
+            Some((name, _)) if is_secret_name(name) => {
+                let flag = arg.split_once('=').map_or(arg.as_str(), |(flag, _)| flag);
+                format!("{flag}={REDACTED}")
+            }
+            _ => redact_text(arg).into_owned(),
+        };
+        value_of_secret_option = option.is_some_and(|o| !o.contains('=') && is_secret_name(o));
+        if hidden != *arg {
+            secret.insert(i, arg.clone());
+        }
+        shown.push(hidden);
     }
     (shown, secret)
 }
@@ -256,6 +293,7 @@ mod tests {
             "secret": "my-webhook-secret-123",
             "env": { "ANTHROPIC_API_KEY": "anything", "PATH": "/bin", "NUM_TOKENS": 12 },
             "list": [{ "password": "hunter2" }, "ghp_0123456789abcdefABCDEF"],
+            "command": ["agent", "--api-key", "plainlooking", "--fast"],
             "token": null,
             "n": 3,
         });
@@ -267,6 +305,7 @@ mod tests {
                 "secret": REDACTED,
                 "env": { "ANTHROPIC_API_KEY": REDACTED, "PATH": "/bin", "NUM_TOKENS": 12 },
                 "list": [{ "password": REDACTED }, REDACTED],
+                "command": ["agent", "--api-key", REDACTED, "--fast"],
                 "token": null,
                 "n": 3,
             })
@@ -289,6 +328,40 @@ mod tests {
             String::from_utf8(out).unwrap(),
             format!("refused path=/api/tasks/{REDACTED} done\n")
         );
+    }
+
+    #[test]
+    fn a_commands_secret_arguments_are_found_by_shape_and_by_option_name() {
+        let argv: Vec<String> = [
+            "agent",
+            "--api-key",
+            "0123abcd",
+            "--token=xyz",
+            "--model",
+            "big",
+            "use sk-ant-api03-abcdefghijkl",
+            "--max-tokens",
+            "100",
+        ]
+        .map(String::from)
+        .to_vec();
+        let (shown, secret) = split_argv(&argv);
+        assert_eq!(
+            shown,
+            [
+                "agent",
+                "--api-key",
+                REDACTED,
+                &format!("--token={REDACTED}"),
+                "--model",
+                "big",
+                &format!("use {REDACTED}"),
+                "--max-tokens",
+                "100",
+            ]
+        );
+        assert_eq!(secret.keys().copied().collect::<Vec<_>>(), [2, 3, 6]);
+        assert_eq!(secret[&3], "--token=xyz");
     }
 
     #[test]

@@ -498,7 +498,7 @@ impl Service {
         if let Some(run) = self.runtime.get(id) {
             self.stop_run(&run, DEFAULT_GRACE).await?;
         }
-        let argv: Vec<String> = from_text("session.command", &row.command);
+        let mut argv: Vec<String> = from_text("session.command", &row.command);
         if argv.is_empty() {
             return Err(ServiceError::conflict(
                 "no_command",
@@ -520,7 +520,7 @@ impl Service {
         // The server may listen elsewhere now, and the tasks may have changed: a new run gets
         // the current values.
         let mut env: BTreeMap<String, String> = from_text("session.env", &row.env);
-        super::secret_env::restore(&self.runtime.session_dir(id), &mut env)?;
+        super::secret_env::restore(&self.runtime.session_dir(id), &mut env, &mut argv)?;
         env.insert("BATON_API_URL".into(), self.api_url.to_string());
         let linked = views::sessions(&self.db, &self.runtime, vec![row.clone()]).await?;
         let task_ids = linked
@@ -545,10 +545,10 @@ impl Service {
         let now = now_ms();
         let mut active: session::ActiveModel = row.into();
         active.status = Set(SessionStatus::Running.as_str().to_owned());
-        active.env = Set(crate::store::json::to_text(&super::secret_env::keep(
-            &self.runtime.session_dir(id),
-            &launch.env,
-        )?));
+        let shown =
+            super::secret_env::keep(&self.runtime.session_dir(id), &launch.env, &launch.argv)?;
+        active.env = Set(crate::store::json::to_text(&shown.env));
+        active.command = Set(crate::store::json::to_text(&shown.argv));
         active.pid = Set(Some(run.terminal.pid() as i32));
         active.exit_code = Set(None);
         active.signal = Set(None);

@@ -1,64 +1,101 @@
-//! A session's secret environment (API keys and the like, as [`redact`] recognises them) is
-//! never stored in its database row, which shows `[redacted]` in their place: the values live in
-//! `secret-env.json` in the session's folder, readable by its owner only, for a restart to use.
+//! A session's secrets — its environment's secret variables and its command's secret arguments,
+//! as [`redact`] recognises them — are never stored in its database row, which shows
+//! `[redacted]` in their place: the values live in `secrets.json` in the session's folder,
+//! readable by its owner only, for a restart to use.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
 use super::error::{ServiceError, ServiceResult};
 use crate::security::redact::{self, REDACTED};
 
-const FILE: &str = "secret-env.json";
+const FILE: &str = "secrets.json";
 
-/// Keeps `env`'s secrets in `session_dir` and returns what the row may hold.
+/// What the file keeps.
+#[derive(Default, Serialize, Deserialize)]
+struct Kept {
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    /// Whole arguments, by position.
+    #[serde(default)]
+    argv: BTreeMap<usize, String>,
+}
+
+/// What a session's row may hold.
+pub struct Shown {
+    pub env: BTreeMap<String, String>,
+    pub argv: Vec<String>,
+}
+
+/// Keeps the secrets of `env` and `argv` in `session_dir` and returns what the row may hold.
 pub fn keep(
     session_dir: &Path,
     env: &BTreeMap<String, String>,
-) -> ServiceResult<BTreeMap<String, String>> {
-    let (shown, secret) = redact::split_env(env);
+    argv: &[String],
+) -> ServiceResult<Shown> {
+    let (shown_env, env_secrets) = redact::split_env(env);
+    let (shown_argv, argv_secrets) = redact::split_argv(argv);
     let path = session_dir.join(FILE);
-    if secret.is_empty() {
+    if env_secrets.is_empty() && argv_secrets.is_empty() {
         match std::fs::remove_file(&path) {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(unavailable(err)),
             _ => {}
         }
     } else {
-        let text = serde_json::to_string(&secret).expect("a map of strings serializes");
+        let kept = Kept {
+            env: env_secrets,
+            argv: argv_secrets,
+        };
+        let text = serde_json::to_string(&kept).expect("maps of strings serialize");
         super::runs::write_private(&path, &text).map_err(unavailable)?;
     }
-    Ok(shown)
+    Ok(Shown {
+        env: shown_env,
+        argv: shown_argv,
+    })
 }
 
-/// Puts the kept secrets back into a stored environment (for a restart). A secret whose file
-/// is gone stays `[redacted]`: the agent then sees that, rather than the server's own value.
-pub fn restore(session_dir: &Path, env: &mut BTreeMap<String, String>) -> ServiceResult<()> {
-    if !env.values().any(|v| v == REDACTED) {
+/// Puts the kept secrets back into what the row held (for a restart). A secret whose file is
+/// gone stays `[redacted]`: the agent then sees that, rather than the server's own value.
+pub fn restore(
+    session_dir: &Path,
+    env: &mut BTreeMap<String, String>,
+    argv: &mut [String],
+) -> ServiceResult<()> {
+    let hidden = env
+        .values()
+        .chain(argv.iter())
+        .any(|v| v.contains(REDACTED));
+    if !hidden {
         return Ok(());
     }
     let text = match std::fs::read_to_string(session_dir.join(FILE)) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            tracing::warn!(dir = %session_dir.display(), "a session's secret environment is gone");
+            tracing::warn!(dir = %session_dir.display(), "a session's kept secrets are gone");
             return Ok(());
         }
         Err(err) => return Err(unavailable(err)),
     };
-    let secret: BTreeMap<String, String> = serde_json::from_str(&text)
+    let kept: Kept = serde_json::from_str(&text)
         .map_err(|e| ServiceError::Unavailable(format!("{FILE} is unreadable: {e}")))?;
     for (name, value) in env.iter_mut() {
-        if value == REDACTED {
-            if let Some(kept) = secret.get(name) {
-                value.clone_from(kept);
-            }
+        if let (true, Some(original)) = (value == REDACTED, kept.env.get(name)) {
+            value.clone_from(original);
+        }
+    }
+    for (i, arg) in argv.iter_mut().enumerate() {
+        if let Some(original) = kept.argv.get(&i) {
+            arg.clone_from(original);
         }
     }
     Ok(())
 }
 
 fn unavailable(err: std::io::Error) -> ServiceError {
-    ServiceError::Unavailable(format!(
-        "cannot keep the session's secret environment: {err}"
-    ))
+    ServiceError::Unavailable(format!("cannot keep the session's secrets: {err}"))
 }
 
 #[cfg(test)]
@@ -75,9 +112,13 @@ mod tests {
             ),
             ("MODE".to_owned(), "fast".to_owned()),
         ]);
-        let shown = keep(dir.path(), &env).unwrap();
-        assert_eq!(shown["ANTHROPIC_API_KEY"], REDACTED);
-        assert_eq!(shown["MODE"], "fast");
+        let argv: Vec<String> = ["agent", "--token", "abc123", "--fast"]
+            .map(String::from)
+            .to_vec();
+        let shown = keep(dir.path(), &env, &argv).unwrap();
+        assert_eq!(shown.env["ANTHROPIC_API_KEY"], REDACTED);
+        assert_eq!(shown.env["MODE"], "fast");
+        assert_eq!(shown.argv, ["agent", "--token", REDACTED, "--fast"]);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -87,19 +128,16 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let mut restored = shown.clone();
-        restore(dir.path(), &mut restored).unwrap();
-        assert_eq!(restored, env);
+        let (mut restored_env, mut restored_argv) = (shown.env.clone(), shown.argv.clone());
+        restore(dir.path(), &mut restored_env, &mut restored_argv).unwrap();
+        assert_eq!((restored_env, restored_argv), (env, argv));
 
-        // Without secrets the file goes away.
-        keep(
-            dir.path(),
-            &BTreeMap::from([("MODE".to_owned(), "x".to_owned())]),
-        )
-        .unwrap();
+        // Without secrets the file goes away; what was hidden stays hidden.
+        keep(dir.path(), &BTreeMap::new(), &["sh".to_owned()]).unwrap();
         assert!(!dir.path().join(FILE).exists());
-        let mut lost = shown;
-        restore(dir.path(), &mut lost).unwrap();
-        assert_eq!(lost["ANTHROPIC_API_KEY"], REDACTED);
+        let (mut lost_env, mut lost_argv) = (shown.env, shown.argv);
+        restore(dir.path(), &mut lost_env, &mut lost_argv).unwrap();
+        assert_eq!(lost_env["ANTHROPIC_API_KEY"], REDACTED);
+        assert_eq!(lost_argv[2], REDACTED);
     }
 }

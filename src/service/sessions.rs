@@ -79,9 +79,15 @@ impl Service {
             .map(|l| self.start_process(&id, &project.id, l))
             .transpose()?;
         let now = now_ms();
-        let env = match &launch {
-            Some(l) => secret_env::keep(&self.runtime.session_dir(&id), &l.env)?,
-            None => self.agent_env(&input.project_id, &id, &task_ids),
+        let (env, argv) = match &launch {
+            Some(l) => {
+                let shown = secret_env::keep(&self.runtime.session_dir(&id), &l.env, &l.argv)?;
+                (shown.env, shown.argv)
+            }
+            None => (
+                self.agent_env(&input.project_id, &id, &task_ids),
+                Vec::new(),
+            ),
         };
         let written = async {
             session::ActiveModel {
@@ -89,9 +95,7 @@ impl Service {
                 project_id: Set(input.project_id.clone()),
                 name: Set(name),
                 agent_id: Set(agent_id),
-                command: Set(to_text(
-                    &launch.as_ref().map(|l| l.argv.clone()).unwrap_or_default(),
-                )),
+                command: Set(to_text(&argv)),
                 cwd: Set(launch.as_ref().map(|l| l.cwd.display().to_string())),
                 env: Set(to_text(&env)),
                 status: Set(SessionStatus::Running.as_str().to_owned()),

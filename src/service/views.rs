@@ -200,7 +200,11 @@ pub async fn sessions<C: ConnectionTrait>(
                     .unwrap_or_default(),
                 last_activity: row.last_activity.max(last_output),
                 task_ids: links.remove(&row.id).unwrap_or_default(),
-                command: from_text("session.command", &row.command),
+                command: redact::split_argv(&from_text::<Vec<String>>(
+                    "session.command",
+                    &row.command,
+                ))
+                .0,
                 // Rows written before secrets were kept apart may hold them: hidden here too.
                 env: redact::split_env(&from_text("session.env", &row.env)).0,
                 status: SessionStatus::parse(&row.status).unwrap_or(SessionStatus::Interrupted),

@@ -6,6 +6,8 @@ use serde_json::json;
 use crate::common::{agent_bin, Server};
 
 const KEY: &str = "sk-ant-api03-canary0123456789abcdef";
+/// A secret that only its option's name gives away.
+const ARG_SECRET: &str = "plainlooking0123";
 
 /// Everything the database holds: the SQLite files' bytes (WAL included), or on PostgreSQL
 /// every row of every table as text.
@@ -54,7 +56,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 }
 
 #[tokio::test]
-async fn a_sessions_secret_environment_reaches_the_agent_but_no_door_and_no_row() {
+async fn a_sessions_secrets_reach_the_agent_but_no_door_and_no_row() {
     let s = Server::start().await;
     let (p, folder) = s.project_with_folder().await;
     let created = s
@@ -62,7 +64,7 @@ async fn a_sessions_secret_environment_reaches_the_agent_but_no_door_and_no_row(
             "/api/sessions",
             json!({
                 "projectId": p,
-                "command": [agent_bin()],
+                "command": [agent_bin(), "--api-key", ARG_SECRET, "--fast"],
                 "env": { "ANTHROPIC_API_KEY": KEY, "SERVICE_URL": "http://x", "EXTRA": "ghp_0123456789abcdefABCDEF" },
             }),
         )
@@ -75,8 +77,15 @@ async fn a_sessions_secret_environment_reaches_the_agent_but_no_door_and_no_row(
         "by the value's shape"
     );
     assert_eq!(created.body["env"]["SERVICE_URL"], "http://x");
+    assert_eq!(
+        created.body["command"],
+        json!([agent_bin(), "--api-key", "[redacted]", "--fast"]),
+        "an option's secret value in the command"
+    );
 
-    let mut term = s.terminal(&sid, "").await;
+    let mut term = s.terminal(&sid, "?offset=0").await;
+    term.until(&format!("args: --api-key|{ARG_SECRET}|--fast"))
+        .await;
     term.until("agent> ").await;
     term.type_line(&format!("env-is ANTHROPIC_API_KEY {KEY}"))
         .await;
@@ -111,11 +120,7 @@ async fn a_sessions_secret_environment_reaches_the_agent_but_no_door_and_no_row(
         !contains(&database_bytes(&s).await, KEY),
         "the key is in the database"
     );
-    let kept = s
-        .data_dir
-        .join("sessions")
-        .join(&sid)
-        .join("secret-env.json");
+    let kept = s.data_dir.join("sessions").join(&sid).join("secrets.json");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777,
@@ -126,10 +131,14 @@ async fn a_sessions_secret_environment_reaches_the_agent_but_no_door_and_no_row(
     term.type_line("exit 0").await;
     term.until_exit().await;
     s.wait_session(&sid, |v| v["status"] == "completed").await;
+    let log = s.data_dir.join("sessions").join(&sid).join("output.log");
+    let before = std::fs::metadata(&log).unwrap().len();
     let r = s.post_empty(&format!("/api/sessions/{sid}/restart")).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["env"]["ANTHROPIC_API_KEY"], "[redacted]");
-    let mut term = s.terminal(&sid, "").await;
+    let mut term = s.terminal(&sid, &format!("?offset={before}")).await;
+    term.until(&format!("args: --api-key|{ARG_SECRET}|--fast"))
+        .await;
     term.until("agent> ").await;
     term.type_line(&format!("env-is ANTHROPIC_API_KEY {KEY}"))
         .await;
@@ -138,6 +147,9 @@ async fn a_sessions_secret_environment_reaches_the_agent_but_no_door_and_no_row(
         !contains(&database_bytes(&s).await, KEY),
         "the key is in the database after restart"
     );
+    assert!(!contains(&database_bytes(&s).await, ARG_SECRET));
+    let shown = s.get(&format!("/api/sessions/{sid}")).await.body;
+    assert_eq!(shown["command"][2], "[redacted]");
 }
 
 #[tokio::test]
