@@ -251,6 +251,7 @@ impl Service {
         let _lock = self.write_lock().await;
         let row = self.profile_row(id).await?;
         let kept: BTreeMap<String, String> = from_text("agent_profile.env", &row.env);
+        let kept_args: Vec<String> = from_text("agent_profile.args", &row.args);
         let mut active: agent_profile::ActiveModel = row.into();
         if let Some(name) = &patch.name {
             active.name = Set(validate::required_line("name", name, validate::MAX_NAME)?);
@@ -260,7 +261,17 @@ impl Service {
         }
         if let Some(args) = &patch.args {
             check_args(args)?;
-            active.args = Set(to_text(args));
+            // Likewise for a secret argument sent back as it was shown.
+            let shown = redact::split_argv(&kept_args).0;
+            let args: Vec<String> = args
+                .iter()
+                .enumerate()
+                .map(|(i, arg)| match (shown.get(i), kept_args.get(i)) {
+                    (Some(seen), Some(old)) if arg == seen && arg.contains(REDACTED) => old.clone(),
+                    _ => arg.clone(),
+                })
+                .collect();
+            active.args = Set(to_text(&args));
         }
         if let Some(env) = &patch.env {
             check_env("env", env)?;
@@ -327,7 +338,7 @@ impl Service {
             None => None,
         };
         AgentProfile {
-            args: from_text("agent_profile.args", &row.args),
+            args: redact::split_argv(&from_text::<Vec<String>>("agent_profile.args", &row.args)).0,
             env: redact::split_env(&from_text("agent_profile.env", &row.env)).0,
             prompt_mode: PromptMode::parse(&row.prompt_mode).unwrap_or(PromptMode::None),
             quiet_ms: u32::try_from(row.quiet_ms).unwrap_or(DEFAULT_QUIET_MS),

@@ -158,17 +158,27 @@ async fn an_agent_profiles_secrets_are_shown_redacted_and_kept_when_sent_back() 
     let created = s
         .post(
             "/api/agents",
-            json!({ "name": "keyed", "program": agent_bin(), "env": { "OPENAI_API_KEY": KEY, "MODE": "a" } }),
+            json!({
+                "name": "keyed",
+                "program": agent_bin(),
+                "args": ["--token", ARG_SECRET],
+                "env": { "OPENAI_API_KEY": KEY, "MODE": "a" },
+            }),
         )
         .await;
     assert_eq!(created.status, 201, "{:?}", created.body);
     assert_eq!(created.body["env"]["OPENAI_API_KEY"], "[redacted]");
+    assert_eq!(created.body["args"], json!(["--token", "[redacted]"]));
     // The UI sends back what it was shown, with one change.
     let mut env = created.body["env"].clone();
     env["MODE"] = json!("b");
     let id = created.id();
+    let args = created.body["args"].clone();
     let r = s
-        .patch(&format!("/api/agents/{id}"), json!({ "env": env }))
+        .patch(
+            &format!("/api/agents/{id}"),
+            json!({ "env": env, "args": args }),
+        )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["env"]["MODE"], "b");
@@ -179,7 +189,9 @@ async fn an_agent_profiles_secrets_are_shown_redacted_and_kept_when_sent_back() 
         .await;
     assert_eq!(session.status, 201, "{:?}", session.body);
     assert_eq!(session.body["env"]["OPENAI_API_KEY"], "[redacted]");
-    let mut term = s.terminal(&session.id(), "").await;
+    assert_eq!(session.body["command"][2], "[redacted]");
+    let mut term = s.terminal(&session.id(), "?offset=0").await;
+    term.until(&format!("args: --token|{ARG_SECRET}")).await;
     term.until("agent> ").await;
     term.type_line(&format!("env-is OPENAI_API_KEY {KEY}"))
         .await;
