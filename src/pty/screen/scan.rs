@@ -20,14 +20,19 @@ pub struct Scanner {
 enum Found {
     /// A complete sequence of this many bytes, a query or not.
     Done(usize, Option<Vec<Query>>),
+    /// This many bytes began a sequence that was cancelled (by ESC, CAN or SUB): a terminal
+    /// shows nothing for them.
+    Aborted(usize),
     /// The bytes end inside the sequence.
     Incomplete,
 }
 
-/// A piece of the output: plain bytes, or one complete escape sequence and what it asks.
+/// A piece of the output: plain bytes, one complete escape sequence and what it asks, or the
+/// start of a cancelled one.
 enum Piece<'a> {
     Bytes(&'a [u8]),
     Sequence(&'a [u8], Option<Vec<Query>>),
+    Aborted,
 }
 
 impl Scanner {
@@ -43,12 +48,13 @@ impl Scanner {
     }
 
     /// `chunk` without its queries. Bytes of a sequence that the chunk leaves unfinished are held
-    /// back until the next chunk completes it.
+    /// back until the next chunk completes it. A cancelled sequence's start is dropped too (the
+    /// terminal would drop it): kept, it could join what follows a removed query into a new one.
     pub fn strip(&mut self, chunk: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(chunk.len());
         self.walk(chunk, |piece| match piece {
             Piece::Bytes(bytes) | Piece::Sequence(bytes, None) => out.extend_from_slice(bytes),
-            Piece::Sequence(_, Some(_)) => {}
+            Piece::Sequence(_, Some(_)) | Piece::Aborted => {}
         });
         out
     }
@@ -72,6 +78,10 @@ impl Scanner {
             match sequence(&data[start..]) {
                 Found::Done(len, queries) => {
                     piece(Piece::Sequence(&data[start..start + len], queries));
+                    at = start + len;
+                }
+                Found::Aborted(len) => {
+                    piece(Piece::Aborted);
                     at = start + len;
                 }
                 Found::Incomplete if data.len() - start <= MAX_SEQUENCE => {
@@ -114,6 +124,12 @@ fn csi(bytes: &[u8]) -> Found {
                 )
             }
             b';' | b':' => params.push(current.take().unwrap_or(0)),
+            // ESC starts another sequence; CAN and SUB cancel this one (and are consumed).
+            ESC => return Found::Aborted(i),
+            0x18 | 0x1a => return Found::Aborted(i + 1),
+            // Other controls are carried out in the middle of a sequence, as a terminal does;
+            // DEL is ignored.
+            0x00..=0x1f | 0x7f => {}
             0x20..=0x2f => marker.push(b),
             0x40..=0x7e => {
                 if let Some(p) = current {
@@ -142,7 +158,12 @@ fn osc(bytes: &[u8]) -> Found {
         Some((len, terminator)) => {
             let params: Vec<&[u8]> = body[..len].split(|&b| b == b';').collect();
             let found = queries::of_osc(&params);
-            Found::Done(2 + len + terminator, Some(found).filter(|f| !f.is_empty()))
+            match (found.is_empty(), terminator) {
+                // Cut short by another sequence, and no query: nothing to show.
+                (true, 0) => Found::Aborted(2 + len),
+                (true, _) => Found::Done(2 + len + terminator, None),
+                (false, _) => Found::Done(2 + len + terminator, Some(found)),
+            }
         }
     }
 }
@@ -210,6 +231,20 @@ mod tests {
         long.extend(std::iter::repeat_n(b'x', 1000));
         assert!(s.scan(&long).is_empty());
         assert_eq!(s.scan(b"\x1b[c"), vec![Query::PrimaryAttributes]);
+    }
+
+    /// Found by the property below: a sequence cut short by a query must not be kept, or it
+    /// joins what follows the removed query into a new query (`ESC [` + `ESC[c` + `c`).
+    #[test]
+    fn a_cancelled_sequence_does_not_join_into_a_new_query() {
+        let out = Scanner::default().strip(b"\x1b[\x1b[cc");
+        assert_eq!(out, b"c");
+        assert!(Scanner::default().scan(&out).is_empty());
+        // An OSC cut short the same way.
+        let out = Scanner::default().strip(b"\x1b]11;\x1b]11;?\x07?\x07");
+        assert!(Scanner::default().scan(&out).is_empty(), "{out:?}");
+        // A control inside a CSI is carried out, as a terminal does: still a query.
+        assert_eq!(Scanner::default().scan(b"\x1b[\n6n").len(), 1);
     }
 
     proptest::proptest! {
