@@ -88,6 +88,16 @@ impl Actor {
         )
     }
 
+    /// May this caller act as session `session` of `project` (report for it, type into or watch
+    /// its terminal)? Asked before looking anything up, with the caller's own project: an agent
+    /// learns nothing of another session, and a session's project is its agent's own.
+    pub fn may_act_as(&self, project: &str, session: &str) -> ServiceResult<()> {
+        self.may(
+            access::Operation::ActAs,
+            access::Target::Session { project, session },
+        )
+    }
+
     /// May this caller do what only the person may?
     pub fn may_administer(&self, area: access::Admin) -> ServiceResult<()> {
         self.may(access::Operation::Administer(area), access::Target::Any)

@@ -4,7 +4,6 @@
 
 use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
 
-use super::access::{Operation, Target};
 use super::error::{ServiceError, ServiceResult};
 use super::messages::{insert, Draft};
 use super::{lookup, validate, views, Actor, Service};
@@ -44,22 +43,12 @@ impl Service {
                 ))
             }
         };
-        // Before looking (see `terminal_feed::act_as`).
-        let act_as = |project: &str| {
-            actor.may(
-                Operation::ActAs,
-                Target::Session {
-                    project,
-                    session: id,
-                },
-            )
-        };
-        act_as(actor.project_scope().unwrap_or_default())?;
+        actor.may_act_as(actor.project_scope().unwrap_or_default(), id)?;
 
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         let row = lookup::session(&txn, id).await?;
-        act_as(&row.project_id)?;
+        actor.may_act_as(&row.project_id, id)?;
         let linked = views::session_by_id(&txn, &self.runtime, id).await?;
         let now = now_ms();
         let mut active: session::ActiveModel = row.clone().into();

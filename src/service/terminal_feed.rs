@@ -11,7 +11,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
 
-use super::access::{Operation, Target};
 use super::error::{ServiceError, ServiceResult};
 use super::runtime::Run;
 use super::{Actor, Service};
@@ -149,7 +148,7 @@ impl Service {
         // the record just before the end was written and announce an exit without a code.)
         let run = self.session_run(id);
         let session = self.get_session(id, actor).await?;
-        act_as(actor, &session.project_id, id)?;
+        actor.may_act_as(&session.project_id, id)?;
         let output = self.session_output(id)?;
         // A running session shows its current screen, unless the viewer resumes from a recent
         // offset (then the bytes it missed are exact and few).
@@ -244,7 +243,7 @@ impl Service {
     fn running(&self, id: &str, actor: &Actor) -> ServiceResult<Arc<Run>> {
         // Before looking: an agent learns nothing of another session's terminal. A session's
         // own project is the agent's own, so that is the project to ask about.
-        act_as(actor, actor.project_scope().unwrap_or_default(), id)?;
+        actor.may_act_as(actor.project_scope().unwrap_or_default(), id)?;
         let run = self.session_run(id).ok_or_else(|| {
             ServiceError::conflict(
                 "not_running",
@@ -252,14 +251,9 @@ impl Service {
                 serde_json::json!({}),
             )
         })?;
-        act_as(actor, &run.project_id, id)?;
+        actor.may_act_as(&run.project_id, id)?;
         Ok(run)
     }
-}
-
-/// A terminal is used as its session: an agent uses its own only.
-fn act_as(actor: &Actor, project: &str, session: &str) -> ServiceResult<()> {
-    actor.may(Operation::ActAs, Target::Session { project, session })
 }
 
 #[cfg(test)]
