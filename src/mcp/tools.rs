@@ -153,23 +153,17 @@ fn answer(result: Result<impl Serialize, ClientError>) -> Result<CallToolResult,
 
 /// A value the tool takes as text (for the model's sake) read as the API's type; a wrong one is
 /// said the way the API says it.
-fn one_of<T>(
-    field: &str,
-    value: Option<String>,
-    parse: fn(&str) -> Option<T>,
-    expected: &str,
-) -> Result<Option<T>, ClientError> {
+fn one_of<T>(field: &str, value: Option<String>) -> Result<Option<T>, ClientError>
+where
+    T: std::str::FromStr + strum::IntoEnumIterator + Into<&'static str>,
+{
     value
         .map(|v| {
-            parse(&v).ok_or_else(|| {
-                ClientError::Setup(format!("{field}: '{v}' is not one of {expected}"))
-            })
+            crate::model::one_of(&v)
+                .map_err(|problem| ClientError::Setup(format!("{field}: {problem}")))
         })
         .transpose()
 }
-
-const STATUSES: &str = "pending, queued, in_progress, blocked, completed, failed, cancelled";
-const PRIORITIES: &str = "low, medium, high";
 
 impl BatonMcp {
     pub fn new(client: Client, context: AgentEnv) -> Self {
@@ -246,7 +240,7 @@ impl BatonMcp {
                 description: a.description,
                 prompt: a.prompt,
                 status: None,
-                priority: one_of("priority", a.priority, Priority::parse, PRIORITIES)?,
+                priority: one_of::<Priority>("priority", a.priority)?,
                 tags: a.tags,
                 depends_on: a.depends_on,
             };
@@ -268,8 +262,8 @@ impl BatonMcp {
                 title: a.title,
                 description: a.description,
                 prompt: a.prompt,
-                status: one_of("status", a.status, TaskStatus::parse, STATUSES)?,
-                priority: one_of("priority", a.priority, Priority::parse, PRIORITIES)?,
+                status: one_of::<TaskStatus>("status", a.status)?,
+                priority: one_of::<Priority>("priority", a.priority)?,
                 tags: a.tags,
                 completed_at: None,
             };
@@ -303,12 +297,7 @@ impl BatonMcp {
             let id = self.task(a.task_id)?;
             let patch = SubtaskPatch {
                 title: a.title,
-                status: one_of(
-                    "status",
-                    a.status,
-                    SubtaskStatus::parse,
-                    "pending, completed",
-                )?,
+                status: one_of::<SubtaskStatus>("status", a.status)?,
             };
             self.client.update_subtask(&id, &a.subtask_id, &patch).await
         };

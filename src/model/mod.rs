@@ -31,6 +31,18 @@ pub use task::{
 };
 pub use webhook::{CreatedWebhook, Delivery, DeliveryStatus, ListDeliveries, NewWebhook, Webhook};
 
+/// An enum's value, read from its spelling; a wrong one is told with every spelling there is
+/// (`'x' is not one of pending, queued, …`).
+pub fn one_of<T>(text: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + strum::IntoEnumIterator + Into<&'static str>,
+{
+    text.parse().map_err(|_| {
+        let all: Vec<&'static str> = T::iter().map(Into::into).collect();
+        format!("'{text}' is not one of {}", all.join(", "))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use strum::IntoEnumIterator;
@@ -57,5 +69,14 @@ mod tests {
         check(PromptMode::as_str, PromptMode::parse);
         check(McpStyle::as_str, McpStyle::parse);
         check(DeliveryStatus::as_str, DeliveryStatus::parse);
+    }
+
+    #[test]
+    fn a_wrong_spelling_is_told_with_every_right_one() {
+        assert_eq!(one_of::<Priority>("high"), Ok(Priority::High));
+        assert_eq!(
+            one_of::<Priority>("urgent"),
+            Err("'urgent' is not one of low, medium, high".to_owned())
+        );
     }
 }

@@ -25,8 +25,6 @@ use crate::model::{DeleteSession, ListSessions, NewSession, Session, SessionPatc
 use crate::store::entity::{session, session_task};
 use crate::store::json::to_text;
 
-const STATUSES: &str = "starting, running, waiting, completed, failed, stopped, interrupted";
-
 impl Service {
     pub async fn create_session(&self, input: NewSession, actor: &Actor) -> ServiceResult<Session> {
         let id = match &input.id {
@@ -166,9 +164,7 @@ impl Service {
             select = select.filter(session::Column::ProjectId.eq(project_id.as_str()));
         }
         let status = query.status.as_deref();
-        if let Some(statuses) =
-            validate::comma_list("status", status, SessionStatus::parse, STATUSES)?
-        {
+        if let Some(statuses) = validate::comma_list::<SessionStatus>("status", status)? {
             select =
                 select.filter(session::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
         }

@@ -17,8 +17,6 @@ use crate::model::{
 };
 use crate::store::entity::{session, session_task, task, task_dependency, task_tag};
 
-const STATUSES: &str = "pending, queued, in_progress, blocked, completed, failed, cancelled";
-
 impl Service {
     pub async fn create_task(&self, input: NewTask, actor: &Actor) -> ServiceResult<Task> {
         let title = validate::required_line("title", &input.title, validate::MAX_TITLE)?;
@@ -88,14 +86,11 @@ impl Service {
             select = select.filter(task::Column::ProjectId.eq(project_id.as_str()));
         }
         let status = query.status.as_deref();
-        if let Some(statuses) = validate::comma_list("status", status, TaskStatus::parse, STATUSES)?
-        {
+        if let Some(statuses) = validate::comma_list::<TaskStatus>("status", status)? {
             select = select.filter(task::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
         }
         let priority = query.priority.as_deref();
-        if let Some(priorities) =
-            validate::comma_list("priority", priority, Priority::parse, "low, medium, high")?
-        {
+        if let Some(priorities) = validate::comma_list::<Priority>("priority", priority)? {
             select =
                 select.filter(task::Column::Priority.is_in(priorities.iter().map(|p| p.rank())));
         }

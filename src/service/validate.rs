@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::error::{ServiceError, ServiceResult};
+use crate::model::one_of;
 
 pub const MAX_NAME: usize = 200;
 pub const MAX_TITLE: usize = 500;
@@ -120,24 +121,18 @@ pub fn number(
     }
 }
 
-/// A comma list of values each parsed by `parse`, or `None` when the parameter is absent. Empty
-/// items are refused, `status=` included: the OpenAPI document asks for at least one item.
-pub fn comma_list<T>(
-    field: &str,
-    value: Option<&str>,
-    parse: impl Fn(&str) -> Option<T>,
-    expected: &str,
-) -> ServiceResult<Option<Vec<T>>> {
+/// A comma list of an enum's spellings, or `None` when the parameter is absent. Empty items are
+/// refused, `status=` included: the OpenAPI document asks for at least one item.
+pub fn comma_list<T>(field: &str, value: Option<&str>) -> ServiceResult<Option<Vec<T>>>
+where
+    T: std::str::FromStr + strum::IntoEnumIterator + Into<&'static str>,
+{
     let Some(value) = value else {
         return Ok(None);
     };
     value
         .split(',')
-        .map(|item| {
-            parse(item.trim()).ok_or_else(|| {
-                ServiceError::invalid(field, format!("'{item}' is not one of {expected}"))
-            })
-        })
+        .map(|item| one_of(item.trim()).map_err(|problem| ServiceError::invalid(field, problem)))
         .collect::<ServiceResult<Vec<T>>>()
         .map(Some)
 }
@@ -196,7 +191,7 @@ mod tests {
             if let Ok(n) = number("limit", Some(&text), 1, 1, 1000) {
                 proptest::prop_assert!((1..=1000).contains(&n));
             }
-            let _ = comma_list("status", Some(&text), crate::model::TaskStatus::parse, "pending, completed");
+            let _ = comma_list::<crate::model::TaskStatus>("status", Some(&text));
         }
     }
 }
