@@ -146,11 +146,12 @@ impl Guard {
                 });
             }
         }
-        let has_body = headers.contains_key(header::TRANSFER_ENCODING)
-            || headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.trim() != "0");
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let has_body =
+            headers.contains_key(header::TRANSFER_ENCODING) || declared.is_some_and(|len| len > 0);
         let may_carry_body = matches!(
             *method,
             Method::POST | Method::PUT | Method::PATCH | Method::DELETE
@@ -159,10 +160,6 @@ impl Guard {
         if needs_json && !is_json(headers) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let declared = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|len| len > MAX_BODY as u64) {
             return Err(ApiError::PayloadTooLarge { limit: MAX_BODY });
         }

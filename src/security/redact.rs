@@ -171,6 +171,16 @@ pub fn split_argv(argv: &[String]) -> (Vec<String>, BTreeMap<usize, String>) {
     (shown, secret)
 }
 
+/// Puts back into `env` the values `kept` for the variables that show [`REDACTED`] (an
+/// environment shown redacted and sent back, or read from a row that never held its secrets).
+pub fn put_back(env: &mut BTreeMap<String, String>, kept: &BTreeMap<String, String>) {
+    for (name, value) in env.iter_mut() {
+        if let (true, Some(original)) = (value == REDACTED, kept.get(name)) {
+            value.clone_from(original);
+        }
+    }
+}
+
 /// A log writer (for `tracing_subscriber`) that hides credentials in every line it writes,
 /// whatever a log statement put in it: a path, an error, a program's message.
 pub struct RedactingWriter<M>(pub M);

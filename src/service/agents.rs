@@ -277,13 +277,7 @@ impl Service {
             check_env("env", env)?;
             // Secrets are shown as `[redacted]`: sent back so, they keep their stored value.
             let mut env = env.clone();
-            for (name, value) in env.iter_mut() {
-                if value == REDACTED {
-                    if let Some(old) = kept.get(name) {
-                        value.clone_from(old);
-                    }
-                }
-            }
+            redact::put_back(&mut env, &kept);
             active.env = Set(to_text(&env));
         }
         if let Some(mode) = patch.prompt_mode {

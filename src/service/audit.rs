@@ -163,18 +163,16 @@ impl Service {
     ) -> ServiceResult<Vec<AuditEntry>> {
         actor.may_administer(Admin::Audit)?;
         let limit = validate::number("limit", query.limit.as_deref(), 100, 1, validate::MAX_PAGE)?;
-        let time = |field, value: Option<&str>| {
+        // Times and sequence numbers: whole numbers the database stores as i64.
+        let whole = |field, value: Option<&str>, min| {
             value
-                .map(|v| validate::number(field, Some(v), 0, 0, i64::MAX as u64).map(|n| n as i64))
+                .map(|v| validate::number(field, Some(v), min, min, i64::MAX as u64))
                 .transpose()
+                .map(|n| n.map(|n| n as i64))
         };
-        let since = time("since", query.since.as_deref())?;
-        let until = time("until", query.until.as_deref())?;
-        let before = query
-            .before
-            .as_deref()
-            .map(|v| validate::number("before", Some(v), 1, 1, i64::MAX as u64).map(|n| n as i64))
-            .transpose()?;
+        let since = whole("since", query.since.as_deref(), 0)?;
+        let until = whole("until", query.until.as_deref(), 0)?;
+        let before = whole("before", query.before.as_deref(), 1)?;
         let mut select = audit_log::Entity::find();
         if let Some(who) = &query.actor {
             select = select.filter(audit_log::Column::Actor.eq(who.as_str()));

@@ -81,11 +81,7 @@ pub fn restore(
     };
     let kept: Kept = serde_json::from_str(&text)
         .map_err(|e| ServiceError::Unavailable(format!("{FILE} is unreadable: {e}")))?;
-    for (name, value) in env.iter_mut() {
-        if let (true, Some(original)) = (value == REDACTED, kept.env.get(name)) {
-            value.clone_from(original);
-        }
-    }
+    redact::put_back(env, &kept.env);
     for (i, arg) in argv.iter_mut().enumerate() {
         if let Some(original) = kept.argv.get(&i) {
             arg.clone_from(original);
