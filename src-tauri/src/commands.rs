@@ -8,18 +8,20 @@ use baton::model::{
     AgentProfile, ListMessages, ListSessions, ListTasks, Message, NewAgentProfile, NewMessage,
     NewProject, NewSession, NewSubtask, Project, Session, SubtaskPatch, Task, TaskPatch,
 };
-use baton::model::{HistoryEntry, NewTask, Subtask};
+use baton::model::{AgentProfilePatch, HistoryEntry, NewTask, Subtask};
 use baton::server::Server;
 use baton::service::audit::{self, Change, Door};
 use baton::service::terminal_feed::FeedItem;
 use baton::service::{Actor, ServiceError};
-use serde::Serialize;
-use tauri::ipc::{Channel, InvokeResponseBody};
+use std::marker::PhantomData;
+
+use serde::{Deserialize, Serialize};
+use tauri::ipc::{Channel, InvokeResponseBody, IpcResponse};
 use tauri::{AppHandle, State};
 
 use crate::Desktop;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, specta::Type)]
 pub struct CommandError {
     error: String,
     code: String,
@@ -48,8 +50,62 @@ fn bad_body(err: serde_json::Error) -> CommandError {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, CommandError> {
-    serde_json::from_value(value).map_err(bad_body)
+/// A command's JSON body, typed as `T` in the generated bindings but received as JSON, so that a
+/// body that does not fit gets the API's `invalid_field` error (not Tauri's own) and the audit log
+/// keeps what was asked.
+pub struct Body<T> {
+    value: serde_json::Value,
+    shape: PhantomData<T>,
+}
+
+impl<T: serde::de::DeserializeOwned> Body<T> {
+    fn parse(&self) -> Result<T, CommandError> {
+        serde_json::from_value(self.value.clone()).map_err(bad_body)
+    }
+
+    fn into_value(self) -> serde_json::Value {
+        self.value
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Body<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self {
+            value: serde_json::Value::deserialize(deserializer)?,
+            shape: PhantomData,
+        })
+    }
+}
+
+impl<T: specta::Type> specta::Type for Body<T> {
+    fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+        T::definition(types)
+    }
+}
+
+/// One message on a terminal channel: output bytes (an `ArrayBuffer`), or a JSON control message
+/// (`replay`, `screen`, `exit`, `lagged`).
+pub struct TerminalFrame(InvokeResponseBody);
+
+impl IpcResponse for TerminalFrame {
+    fn body(self) -> tauri::Result<InvokeResponseBody> {
+        Ok(self.0)
+    }
+}
+
+impl specta::Type for TerminalFrame {
+    fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+        <serde_json::Value as specta::Type>::definition(types)
+    }
+}
+
+/// The loopback API's address and admin token, and the port saved for the next start.
+#[derive(Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiInfo {
+    url: String,
+    token: String,
+    saved_port: Option<u16>,
 }
 
 type R<T> = Result<T, CommandError>;
@@ -92,47 +148,54 @@ async fn audited<T: Serialize>(
 const DESKTOP: Actor = Actor::Desktop;
 
 #[tauri::command]
+#[specta::specta]
 async fn list_projects(d: State<'_, Desktop>) -> R<Vec<Project>> {
     Ok(d.service.list_projects(&DESKTOP).await?)
 }
 
 #[tauri::command]
-async fn create_project(d: State<'_, Desktop>, body: serde_json::Value) -> R<Project> {
-    let input = parse::<NewProject>(body.clone())?;
+#[specta::specta]
+async fn create_project(d: State<'_, Desktop>, body: Body<NewProject>) -> R<Project> {
+    let input = body.parse()?;
     let result = d.service.create_project(input, &DESKTOP).await;
-    audited(&d, "create_project", &[], Some(body), result).await
+    audited(&d, "create_project", &[], Some(body.into_value()), result).await
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn list_tasks(d: State<'_, Desktop>, project_id: String) -> R<Vec<Task>> {
     let query = ListTasks {
         project_id: Some(project_id),
         ..Default::default()
     };
-    Ok(d.service.list_tasks(&query, &DESKTOP).await?.0)
+    Ok(d.service.list_tasks(&query, &DESKTOP).await?.tasks.clone())
 }
 
 #[tauri::command]
-async fn create_task(d: State<'_, Desktop>, body: serde_json::Value) -> R<Task> {
-    let input = parse::<NewTask>(body.clone())?;
+#[specta::specta]
+async fn create_task(d: State<'_, Desktop>, body: Body<NewTask>) -> R<Task> {
+    let input = body.parse()?;
     let result = d.service.create_task(input, &DESKTOP).await;
-    audited(&d, "create_task", &[], Some(body), result).await
+    audited(&d, "create_task", &[], Some(body.into_value()), result).await
 }
 
 #[tauri::command]
-async fn update_task(d: State<'_, Desktop>, id: String, patch: serde_json::Value) -> R<Task> {
-    let input = parse::<TaskPatch>(patch.clone())?;
+#[specta::specta]
+async fn update_task(d: State<'_, Desktop>, id: String, patch: Body<TaskPatch>) -> R<Task> {
+    let input = patch.parse()?;
     let result = d.service.update_task(&id, input, &DESKTOP).await;
-    audited(&d, "update_task", &[&id], Some(patch), result).await
+    audited(&d, "update_task", &[&id], Some(patch.into_value()), result).await
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn delete_task(d: State<'_, Desktop>, id: String) -> R<()> {
     let result = d.service.delete_task(&id, &DESKTOP).await;
     audited(&d, "delete_task", &[&id], None, result).await
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn add_subtask(d: State<'_, Desktop>, task_id: String, title: String) -> R<Subtask> {
     let body = serde_json::json!({ "title": title });
     let input = NewSubtask {
@@ -144,22 +207,24 @@ async fn add_subtask(d: State<'_, Desktop>, task_id: String, title: String) -> R
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn update_subtask(
     d: State<'_, Desktop>,
     task_id: String,
     subtask_id: String,
-    patch: serde_json::Value,
+    patch: Body<SubtaskPatch>,
 ) -> R<Subtask> {
-    let input = parse::<SubtaskPatch>(patch.clone())?;
+    let input = patch.parse()?;
     let result = d
         .service
         .update_subtask(&task_id, &subtask_id, input, &DESKTOP)
         .await;
     let ids = [task_id.as_str(), subtask_id.as_str()];
-    audited(&d, "update_subtask", &ids, Some(patch), result).await
+    audited(&d, "update_subtask", &ids, Some(patch.into_value()), result).await
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn set_dependencies(
     d: State<'_, Desktop>,
     task_id: String,
@@ -174,11 +239,13 @@ async fn set_dependencies(
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn task_history(d: State<'_, Desktop>, task_id: String) -> R<Vec<HistoryEntry>> {
     Ok(d.service.task_history(&task_id, &DESKTOP).await?)
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn list_sessions(d: State<'_, Desktop>, project_id: String) -> R<Vec<Session>> {
     let query = ListSessions {
         project_id: Some(project_id),
@@ -188,13 +255,15 @@ async fn list_sessions(d: State<'_, Desktop>, project_id: String) -> R<Vec<Sessi
 }
 
 #[tauri::command]
-async fn start_session(d: State<'_, Desktop>, body: serde_json::Value) -> R<Session> {
-    let input = parse::<NewSession>(body.clone())?;
+#[specta::specta]
+async fn start_session(d: State<'_, Desktop>, body: Body<NewSession>) -> R<Session> {
+    let input = body.parse()?;
     let result = d.service.create_session(input, &DESKTOP).await;
-    audited(&d, "start_session", &[], Some(body), result).await
+    audited(&d, "start_session", &[], Some(body.into_value()), result).await
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn stop_session(d: State<'_, Desktop>, id: String) -> R<Session> {
     let result = d
         .service
@@ -204,24 +273,28 @@ async fn stop_session(d: State<'_, Desktop>, id: String) -> R<Session> {
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn restart_session(d: State<'_, Desktop>, id: String) -> R<Session> {
     let result = d.service.restart_session(&id, &DESKTOP).await;
     audited(&d, "restart_session", &[&id], None, result).await
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn list_agents(d: State<'_, Desktop>) -> R<Vec<AgentProfile>> {
     Ok(d.service.list_agent_profiles(&DESKTOP).await?)
 }
 
 #[tauri::command]
-async fn create_agent(d: State<'_, Desktop>, body: serde_json::Value) -> R<AgentProfile> {
-    let input = parse::<NewAgentProfile>(body.clone())?;
+#[specta::specta]
+async fn create_agent(d: State<'_, Desktop>, body: Body<NewAgentProfile>) -> R<AgentProfile> {
+    let input = body.parse()?;
     let result = d.service.create_agent_profile(input, &DESKTOP).await;
-    audited(&d, "create_agent", &[], Some(body), result).await
+    audited(&d, "create_agent", &[], Some(body.into_value()), result).await
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn list_messages(
     d: State<'_, Desktop>,
     project_id: String,
@@ -236,38 +309,46 @@ async fn list_messages(
 }
 
 #[tauri::command]
-async fn post_message(d: State<'_, Desktop>, body: serde_json::Value) -> R<Message> {
-    let input = parse::<NewMessage>(body.clone())?;
+#[specta::specta]
+async fn post_message(d: State<'_, Desktop>, body: Body<NewMessage>) -> R<Message> {
+    let input = body.parse()?;
     let result = d.service.post_message(input, &DESKTOP).await;
-    audited(&d, "post_message", &[], Some(body), result).await
+    audited(&d, "post_message", &[], Some(body.into_value()), result).await
 }
 
 /// The loopback API's address and token, for the settings page.
 #[tauri::command]
-fn api_info(d: State<'_, Desktop>) -> serde_json::Value {
-    let saved = baton::config::saved_port(&d.data_dir);
-    serde_json::json!({ "url": d.url, "token": d.service.runtime().admin.expose(), "savedPort": saved })
+#[specta::specta]
+fn api_info(d: State<'_, Desktop>) -> ApiInfo {
+    ApiInfo {
+        url: d.url.clone(),
+        token: d.service.runtime().admin.expose().to_owned(),
+        saved_port: baton::config::saved_port(&d.data_dir),
+    }
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn regenerate_token(d: State<'_, Desktop>) -> R<String> {
     let result = d.service.regenerate_token(&DESKTOP);
     audited(&d, "regenerate_token", &[], None, result).await
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn update_agent(
     d: State<'_, Desktop>,
     id: String,
-    patch: serde_json::Value,
+    patch: Body<AgentProfilePatch>,
 ) -> R<AgentProfile> {
-    let input = parse(patch.clone())?;
+    let input = patch.parse()?;
     let result = d.service.update_agent_profile(&id, input, &DESKTOP).await;
-    audited(&d, "update_agent", &[&id], Some(patch), result).await
+    audited(&d, "update_agent", &[&id], Some(patch.into_value()), result).await
 }
 
 /// The window has painted its first screen: logged with the time since the process started.
 #[tauri::command]
+#[specta::specta]
 fn ui_painted() {
     if let Some(started) = crate::STARTED.get() {
         tracing::info!(ms = started.elapsed().as_millis() as u64, "first paint");
@@ -276,6 +357,7 @@ fn ui_painted() {
 
 /// Saves the API port for the next start (0 or null: a free one).
 #[tauri::command]
+#[specta::specta]
 fn set_api_port(d: State<'_, Desktop>, port: Option<u16>) -> R<()> {
     let value = serde_json::json!({ "apiPort": port.filter(|p| *p != 0) });
     std::fs::write(
@@ -292,11 +374,12 @@ fn set_api_port(d: State<'_, Desktop>, port: Option<u16>) -> R<()> {
 /// Streams a session's terminal to `output`: JSON for the replay header and the exit, raw bytes
 /// for output. Returns an id for `terminal_detach`.
 #[tauri::command]
+#[specta::specta]
 async fn terminal_attach(
     d: State<'_, Desktop>,
     session_id: String,
     offset: Option<u64>,
-    output: Channel<InvokeResponseBody>,
+    output: Channel<TerminalFrame>,
 ) -> R<u64> {
     let mut feed = d
         .service
@@ -312,7 +395,7 @@ async fn terminal_attach(
                 }
                 other => json(other.control().unwrap_or_default()),
             };
-            if output.send(message).is_err() {
+            if output.send(TerminalFrame(message)).is_err() {
                 break;
             }
         }
@@ -329,6 +412,7 @@ fn json(value: serde_json::Value) -> InvokeResponseBody {
 }
 
 #[tauri::command]
+#[specta::specta]
 fn terminal_detach(d: State<'_, Desktop>, attachment: u64) {
     if let Some(task) = d
         .attachments
@@ -341,6 +425,7 @@ fn terminal_detach(d: State<'_, Desktop>, attachment: u64) {
 }
 
 #[tauri::command]
+#[specta::specta]
 async fn terminal_write(d: State<'_, Desktop>, session_id: String, data: String) -> R<()> {
     Ok(d.service
         .write_terminal(&session_id, data.into_bytes(), &DESKTOP)
@@ -348,6 +433,7 @@ async fn terminal_write(d: State<'_, Desktop>, session_id: String, data: String)
 }
 
 #[tauri::command]
+#[specta::specta]
 fn terminal_resize(d: State<'_, Desktop>, session_id: String, cols: u16, rows: u16) -> R<()> {
     Ok(d.service
         .resize_terminal(&session_id, cols, rows, &DESKTOP)?)
@@ -355,6 +441,7 @@ fn terminal_resize(d: State<'_, Desktop>, session_id: String, cols: u16, rows: u
 
 /// Stops every agent cleanly, then the core, then the app (after the UI asked, if it had to).
 #[tauri::command]
+#[specta::specta]
 async fn quit(app: AppHandle, server: State<'_, Mutex<Option<Server>>>) -> R<()> {
     let server = server.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(server) = server {
@@ -366,8 +453,10 @@ async fn quit(app: AppHandle, server: State<'_, Mutex<Option<Server>>>) -> R<()>
     Ok(())
 }
 
-pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
-    tauri::generate_handler![
+/// Every command the window may call: the one list the invoke handler and the TypeScript
+/// bindings (`ui/src/generated/desktop.ts`) are both made from.
+pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
         ui_painted,
         list_projects,
         create_project,
@@ -395,6 +484,19 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         terminal_detach,
         terminal_write,
         terminal_resize,
-        quit
-    ]
+        quit,
+    ])
+}
+
+/// Writes the TypeScript bindings of [`builder`]'s commands to `path`.
+#[cfg(test)]
+pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
+    builder()
+        .error_handling(tauri_specta::ErrorHandlingMode::Throw)
+        .dangerously_cast_bigints_to_number()
+        .export(
+            specta_typescript::Typescript::default().header("// Generated from src-tauri/src/commands.rs by tauri-specta: do not edit.\n// Regenerate: BATON_UPDATE_CONTRACT=1 cargo test -p baton-desktop --lib bindings\n"),
+            path,
+        )
+        .map_err(|e| e.to_string())
 }

@@ -133,7 +133,7 @@ pub fn run() {
                 }
             }
         })
-        .invoke_handler(commands::handler())
+        .invoke_handler(commands::builder().invoke_handler())
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(err) = result {
         eprintln!("baton-desktop: {err}");
@@ -144,6 +144,26 @@ pub fn run() {
 #[cfg(test)]
 mod tests {
     use super::software_rendering_env;
+
+    /// The UI calls the commands through `ui/src/generated/desktop.ts`, made from the command
+    /// list: a command added, renamed or retyped without regenerating it fails here.
+    #[test]
+    fn the_checked_in_bindings_are_current() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/generated/desktop.ts");
+        let fresh = std::env::temp_dir().join(format!("baton-desktop-{}.ts", std::process::id()));
+        super::commands::export_bindings(&fresh).unwrap();
+        let current = std::fs::read_to_string(&fresh).unwrap();
+        let _ = std::fs::remove_file(&fresh);
+        if std::env::var_os("BATON_UPDATE_CONTRACT").is_some() {
+            std::fs::write(&path, &current).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            checked_in == current,
+            "ui/src/generated/desktop.ts is stale: run `BATON_UPDATE_CONTRACT=1 cargo test -p baton-desktop --lib bindings` and commit it"
+        );
+    }
 
     #[test]
     fn software_rendering_turns_off_what_only_a_gpu_pays_for() {

@@ -1,7 +1,9 @@
 //! `/api/tasks`: tasks, their subtasks, dependencies and history.
 
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderName, StatusCode};
+use axum::response::IntoResponse;
 use axum::{Extension, Json};
 
 use super::error::ApiError;
@@ -26,9 +28,13 @@ pub async fn list(
     State(s): State<AppState>,
     Extension(actor): Extension<Actor>,
     ApiQuery(query): ApiQuery<ListTasks>,
-) -> Result<([(HeaderName, String); 1], Json<Vec<Task>>)> {
-    let (tasks, total) = s.service.list_tasks(&query, &actor).await?;
-    Ok(([(TOTAL_COUNT, total.to_string())], Json(tasks)))
+) -> Result<impl IntoResponse> {
+    let page = s.service.list_tasks(&query, &actor).await?;
+    let headers = [
+        (TOTAL_COUNT, page.total.to_string()),
+        (CONTENT_TYPE, "application/json".to_owned()),
+    ];
+    Ok((headers, page.json()))
 }
 
 #[utoipa::path(post, path = "/api/tasks", tag = "tasks", request_body = NewTask,

@@ -150,6 +150,9 @@ pub struct Published {
 #[derive(Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Arc<Published>>,
+    /// How many events were published: every change publishes, so an answer computed at one
+    /// version is current until the next (what the list cache keys on).
+    version: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Default for EventBus {
@@ -161,15 +164,25 @@ impl Default for EventBus {
 impl EventBus {
     pub fn new() -> Self {
         let (tx, _) = broadcast::channel(CAPACITY);
-        Self { tx }
+        Self {
+            tx,
+            version: Arc::default(),
+        }
     }
 
     /// Publishes `event` to every current subscriber; never blocks.
     pub fn publish(&self, event: Event) {
         let json = Arc::from(event.to_envelope());
         tracing::debug!(event = event.name(), "publish");
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // An error only means nobody listens right now.
         let _unheard = self.tx.send(Arc::new(Published { event, json }));
+    }
+
+    /// The number of events published so far.
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// How a task's prompt reaches the agent.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(
     Clone,
     Copy,
@@ -41,6 +42,7 @@ impl PromptMode {
 }
 
 /// How Baton's own MCP server (`baton mcp`) is configured for an agent when it starts.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(
     Clone,
     Copy,
@@ -77,6 +79,7 @@ impl McpStyle {
     }
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentProfile {
@@ -106,6 +109,7 @@ pub struct AgentProfile {
     pub updated_at: i64,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({ "name": "My shell", "program": "sh", "args": ["-i"], "quietMs": 2000 }))]
@@ -136,6 +140,7 @@ pub struct NewAgentProfile {
     pub mcp: Option<McpStyle>,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AgentProfilePatch {
@@ -155,6 +160,7 @@ pub struct AgentProfilePatch {
     pub prompt_mode: Option<PromptMode>,
     /// `null` removes the pattern.
     #[serde(default, deserialize_with = "super::nullable")]
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     #[schema(value_type = Option<String>)]
     pub wait_pattern: Option<Option<String>>,
     #[serde(default)]

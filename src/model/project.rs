@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use super::nullable;
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Project {
@@ -13,13 +14,14 @@ pub struct Project {
     /// An absolute path to an existing folder, or null.
     pub base_path: Option<String>,
     /// Free-form settings object.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::schema::settings)]
     pub settings: serde_json::Map<String, serde_json::Value>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({ "name": "web app" }))]
@@ -30,11 +32,12 @@ pub struct NewProject {
     #[schema(schema_with = super::schema::absolute_path_or_null)]
     pub base_path: Option<String>,
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = super::schema::settings_or_null)]
     pub settings: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProjectPatch {
@@ -47,6 +50,6 @@ pub struct ProjectPatch {
     pub base_path: Option<Option<String>>,
     /// Replaces the settings object.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = super::schema::settings_or_null)]
     pub settings: Option<serde_json::Map<String, serde_json::Value>>,
 }

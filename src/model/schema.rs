@@ -207,3 +207,24 @@ pub fn event_patterns() -> RefOr<Schema> {
 pub fn absolute_path_or_null() -> RefOr<Schema> {
     string(true).pattern(Some("^/")).into()
 }
+
+fn free_object(nullable: bool) -> RefOr<Schema> {
+    use utoipa::openapi::schema::AdditionalProperties;
+    let kind = if nullable {
+        SchemaType::from_iter([Type::Object, Type::Null])
+    } else {
+        SchemaType::new(Type::Object)
+    };
+    ObjectBuilder::new()
+        .schema_type(kind)
+        .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+        .into()
+}
+
+/// A project's settings: an object of any keys and values.
+pub fn settings() -> RefOr<Schema> {
+    free_object(false)
+}
+pub fn settings_or_null() -> RefOr<Schema> {
+    free_object(true)
+}

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(
     Clone,
     Copy,
@@ -52,6 +53,7 @@ impl SessionStatus {
     }
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
@@ -87,6 +89,7 @@ pub struct Session {
     pub updated_at: i64,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Activity {
@@ -95,6 +98,7 @@ pub enum Activity {
 }
 
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewSession {
@@ -137,6 +141,7 @@ pub struct NewSession {
 }
 
 /// Query of `DELETE /api/sessions/:id`.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -148,6 +153,7 @@ pub struct DeleteSession {
 
 /// Body of `POST /api/sessions/:id/stop` (optional).
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StopSession {
@@ -158,6 +164,7 @@ pub struct StopSession {
 }
 
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionPatch {
@@ -173,6 +180,7 @@ pub struct SessionPatch {
 
 /// Filters of `GET /api/sessions`.
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -188,6 +196,7 @@ pub struct ListSessions {
 /// Body of `POST /api/sessions/:id/report`: what an agent says about its own progress. At
 /// least one of the two.
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionReport {
@@ -204,6 +213,7 @@ pub struct SessionReport {
 /// Body of `POST /api/sessions/:id/input`: text typed into the session's terminal, as if on
 /// its keyboard (`"y\r"`, `"\u001b"` for Esc).
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionInput {
@@ -212,6 +222,7 @@ pub struct SessionInput {
 }
 
 /// The answer to a report: the session as it is now and the `PROGRESS` message posted.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Reported {

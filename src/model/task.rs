@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(
     Clone,
     Copy,
@@ -41,6 +42,7 @@ impl TaskStatus {
     }
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(
     Clone,
     Copy,
@@ -93,6 +95,7 @@ impl Priority {
     }
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(
     Clone,
     Copy,
@@ -123,6 +126,7 @@ impl SubtaskStatus {
     }
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Subtask {
@@ -135,6 +139,7 @@ pub struct Subtask {
     pub completed_at: Option<i64>,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Task {
@@ -157,6 +162,7 @@ pub struct Task {
 }
 
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewTask {
@@ -179,6 +185,7 @@ pub struct NewTask {
 }
 
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TaskPatch {
@@ -200,11 +207,13 @@ pub struct TaskPatch {
     /// Accepted for Agent Maestro clients: the completion time to record when `status` becomes
     /// `completed` (defaults to now). Baton otherwise derives it from the status.
     #[serde(default, deserialize_with = "super::nullable")]
+    #[cfg_attr(feature = "specta", specta(type = Option<i64>))]
     #[schema(value_type = Option<i64>)]
     pub completed_at: Option<Option<i64>>,
 }
 
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewSubtask {
@@ -215,6 +224,7 @@ pub struct NewSubtask {
 }
 
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubtaskPatch {
@@ -226,6 +236,7 @@ pub struct SubtaskPatch {
 }
 
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetDependencies {
@@ -233,6 +244,7 @@ pub struct SetDependencies {
     pub depends_on: Vec<String>,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum SortField {
@@ -243,6 +255,7 @@ pub enum SortField {
     Title,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SortOrder {
@@ -253,6 +266,7 @@ pub enum SortOrder {
 
 /// Filters, sorting and paging of `GET /api/tasks`.
 #[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Serialize, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -283,6 +297,7 @@ pub struct ListTasks {
 }
 
 /// One recorded change of a task.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Webhook {
@@ -15,6 +16,7 @@ pub struct Webhook {
 }
 
 /// The answer to creating a hook: the only time its secret is shown.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedWebhook {
@@ -24,6 +26,7 @@ pub struct CreatedWebhook {
     pub secret: String,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({ "url": "http://127.0.0.1:9/hook", "events": ["task:*"] }))]
@@ -40,6 +43,7 @@ pub struct NewWebhook {
     pub events: Vec<String>,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(
     Clone,
     Copy,
@@ -75,6 +79,7 @@ impl DeliveryStatus {
 }
 
 /// One event for one hook (`X-Baton-Delivery` is its id).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
@@ -96,6 +101,7 @@ pub struct Delivery {
 }
 
 /// Paging of `GET /api/webhooks/:id/deliveries` (newest first).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]

@@ -15,6 +15,7 @@ mod error;
 pub mod handover;
 mod history;
 mod ids;
+mod list_cache;
 mod lookup;
 pub mod mcp_config;
 mod message_stream;
@@ -44,6 +45,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 pub use error::{ServiceError, ServiceResult};
 pub use runs::{DEFAULT_GRACE, DEFAULT_SIZE};
+pub use tasks::TaskPage;
 
 use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;
@@ -135,6 +137,8 @@ pub struct Service {
     versions: Arc<agents::VersionCache>,
     metrics: Arc<Metrics>,
     webhooks: Arc<webhook_delivery::Webhooks>,
+    /// Task list answers, until the next change.
+    task_lists: Arc<list_cache::ListCache<tasks::TaskPage>>,
     /// When this service started: a monotonic instant for the uptime, and the wall time.
     started: (std::time::Instant, i64),
 }
@@ -155,6 +159,7 @@ impl Service {
             versions: Arc::default(),
             metrics: Arc::default(),
             webhooks: Arc::default(),
+            task_lists: Arc::default(),
             started: (std::time::Instant::now(), crate::clock::now_ms()),
         }
     }

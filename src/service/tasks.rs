@@ -7,6 +7,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::json;
+use std::sync::{Arc, OnceLock};
 
 use super::error::{ServiceError, ServiceResult};
 use super::{dependencies, history, ids, lookup, rules, validate, views, Actor, Service};
@@ -16,6 +17,23 @@ use crate::model::{
     ListTasks, NewTask, Priority, SortField, SortOrder, Task, TaskPatch, TaskStatus,
 };
 use crate::store::entity::{session, session_task, task, task_dependency, task_tag};
+
+/// One page of the task list, as the service answers it (and keeps it until the next change).
+pub struct TaskPage {
+    pub tasks: Vec<Task>,
+    /// Tasks matching the filters, before paging.
+    pub total: u64,
+    json: OnceLock<bytes::Bytes>,
+}
+
+impl TaskPage {
+    /// The tasks as a JSON array, made once per page.
+    pub fn json(&self) -> bytes::Bytes {
+        self.json
+            .get_or_init(|| serde_json::to_vec(&self.tasks).unwrap_or_default().into())
+            .clone()
+    }
+}
 
 impl Service {
     pub async fn create_task(&self, input: NewTask, actor: &Actor) -> ServiceResult<Task> {
@@ -74,7 +92,7 @@ impl Service {
         &self,
         query: &ListTasks,
         actor: &Actor,
-    ) -> ServiceResult<(Vec<Task>, u64)> {
+    ) -> ServiceResult<Arc<TaskPage>> {
         if let Some(project_id) = &query.project_id {
             actor.may_read(project_id)?;
         }
@@ -147,6 +165,13 @@ impl Service {
         )?;
         let offset = validate::number("offset", query.offset.as_deref(), 0, 0, i64::MAX as u64)?;
 
+        // Checked and allowed: an answer computed since the last change will do. Agents see
+        // their own project only, so the caller's scope is part of the question.
+        let version = self.bus.version();
+        let key = format!("{:?}|{query:?}", actor.project_scope());
+        if let Some(page) = self.task_lists.get(&key, version) {
+            return Ok(page);
+        }
         let total = select.clone().count(&self.db).await?;
         let order = match order {
             SortOrder::Asc => Order::Asc,
@@ -168,7 +193,13 @@ impl Service {
             .offset(offset)
             .all(&self.db)
             .await?;
-        Ok((views::tasks(&self.db, rows).await?, total))
+        let page = Arc::new(TaskPage {
+            tasks: views::tasks(&self.db, rows).await?,
+            total,
+            json: OnceLock::new(),
+        });
+        self.task_lists.put(key, version, page.clone());
+        Ok(page)
     }
 
     /// Applies the fields present in `patch`. A patch that changes nothing returns the task as it

@@ -581,3 +581,55 @@ async fn deleting_a_task_removes_it_and_its_session_links() {
     );
     assert_eq!(s.delete(&format!("/api/tasks/{t}")).await.status, 404);
 }
+
+async fn listed(s: &Server) -> String {
+    titles(&s.get("/api/tasks?sort=title").await.body).join(",")
+}
+
+/// The task list answers repeated questions from a cache: every door's change must show in the
+/// very next answer, and an agent must never get the answer computed for someone else.
+#[tokio::test]
+async fn a_repeated_list_shows_every_change_at_once_and_is_never_shared_across_callers() {
+    let s = Server::start().await;
+    let (p, folder) = s.project_with_folder().await;
+    let other = s.project("other").await;
+    let id = s.task(&p, json!({ "title": "first" })).await;
+    s.task(&other, json!({ "title": "elsewhere" })).await;
+
+    let mut all = listed(&s).await;
+    assert_eq!(all, "elsewhere,first");
+    assert_eq!(listed(&s).await, all);
+    s.patch(&format!("/api/tasks/{id}"), json!({ "title": "renamed" }))
+        .await;
+    all = listed(&s).await;
+    assert_eq!(
+        all, "elsewhere,renamed",
+        "a change shows in the next answer"
+    );
+    s.post(
+        &format!("/api/tasks/{id}/subtasks"),
+        json!({ "title": "step" }),
+    )
+    .await;
+    let tasks = s.get("/api/tasks?sort=title").await.body;
+    assert_eq!(tasks[1]["subtasks"][0]["title"], "step");
+    s.delete(&format!("/api/tasks/{id}")).await;
+    assert_eq!(listed(&s).await, "elsewhere");
+
+    // The same query from an agent of `p`: its own project only, not the admin's answer.
+    s.task(&p, json!({ "title": "mine" })).await;
+    assert_eq!(listed(&s).await, "elsewhere,mine");
+    let (_session, token) = s.agent_token(&p, folder.path()).await;
+    // Asked by the admin just before, at the same version of the data:
+    assert_eq!(listed(&s).await, "elsewhere,mine");
+    let mine: Value = reqwest::Client::new()
+        .get(format!("{}/api/tasks?sort=title", s.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(titles(&mine), ["mine"]);
+}

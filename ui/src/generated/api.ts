@@ -803,7 +803,9 @@ export interface components {
         NewProject: {
             basePath?: string | null;
             name: string;
-            settings?: Record<string, never> | null;
+            settings?: {
+                [key: string]: unknown;
+            } | null;
         };
         NewSession: {
             /** @description An agent profile: starts its program in a terminal. */
@@ -870,16 +872,18 @@ export interface components {
             createdAt: number;
             id: string;
             name: string;
-            /** @description Free-form settings object. */
-            settings: Record<string, never>;
+            settings: {
+                [key: string]: unknown;
+            };
             /** Format: int64 */
             updatedAt: number;
         };
         ProjectPatch: {
             basePath?: string | null;
             name?: string | null;
-            /** @description Replaces the settings object. */
-            settings?: Record<string, never> | null;
+            settings?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * @description How a task's prompt reaches the agent.

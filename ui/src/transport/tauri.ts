@@ -1,15 +1,18 @@
-// The desktop transport: one Tauri command per call, the event bus as the `baton://event` Tauri
-// event, and terminal bytes over a Channel as raw binary (never JSON arrays of numbers).
+// The desktop transport: one Tauri command per call (through the bindings generated from the
+// Rust command list, `../generated/desktop.ts`), the event bus as the `baton://event` Tauri event,
+// and terminal bytes over a Channel as raw binary (never JSON arrays of numbers).
 
-import { Channel, invoke } from '@tauri-apps/api/core';
+import { Channel } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type { Api, LinkState, TerminalConnection, TerminalHandlers } from './api';
 import { ApiError } from './api';
 import type { BusEvent } from '../types';
+import { commands } from '../generated/desktop';
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+/** A command's answer, its error turned into the API's error type. */
+async function call<T>(answer: Promise<T>): Promise<T> {
   try {
-    return await invoke<T>(command, args);
+    return await answer;
   } catch (e: any) {
     throw new ApiError(0, e?.code ?? 'error', e?.error ?? String(e), e?.details);
   }
@@ -21,34 +24,34 @@ export function isDesktop(): boolean {
 
 /** Tells the desktop that the first screen is painted (it logs the time since start). */
 export function reportPainted() {
-  requestAnimationFrame(() => setTimeout(() => { invoke('ui_painted').catch(() => {}); }, 0));
+  requestAnimationFrame(() => setTimeout(() => { commands.uiPainted().catch(() => {}); }, 0));
 }
 
 export async function tauriApi(): Promise<Api> {
-  const info = await call<{ url: string; token: string; savedPort: number | null }>('api_info');
+  const info = await call(commands.apiInfo());
   return {
-    listProjects: () => call('list_projects'),
-    createProject: (body) => call('create_project', { body }),
-    listTasks: (projectId) => call('list_tasks', { projectId }),
-    createTask: (body) => call('create_task', { body }),
-    updateTask: (id, patch) => call('update_task', { id, patch }),
-    deleteTask: (id) => call('delete_task', { id }),
-    addSubtask: (taskId, title) => call('add_subtask', { taskId, title }),
-    updateSubtask: (taskId, subtaskId, patch) => call('update_subtask', { taskId, subtaskId, patch }),
-    setDependencies: (taskId, dependsOn) => call('set_dependencies', { taskId, dependsOn }),
-    taskHistory: (taskId) => call('task_history', { taskId }),
-    listSessions: (projectId) => call('list_sessions', { projectId }),
-    startSession: (body) => call('start_session', { body }),
-    stopSession: (id) => call('stop_session', { id }),
-    restartSession: (id) => call('restart_session', { id }),
-    sendInput: (id, text) => call('terminal_write', { sessionId: id, data: text }),
-    listAgents: () => call('list_agents'),
-    createAgent: (body) => call('create_agent', { body }),
-    updateAgent: (id, patch) => call('update_agent', { id, patch }),
-    regenerateToken: async () => { info.token = await call<string>('regenerate_token'); return info.token; },
-    setApiPort: async (port) => { await call('set_api_port', { port }); info.savedPort = port; },
-    listMessages: (projectId, taskId) => call('list_messages', { projectId, taskId: taskId ?? null }),
-    postMessage: (body) => call('post_message', { body }),
+    listProjects: () => call(commands.listProjects()),
+    createProject: (body) => call(commands.createProject(body)),
+    listTasks: (projectId) => call(commands.listTasks(projectId)),
+    createTask: (body) => call(commands.createTask(body)),
+    updateTask: (id, patch) => call(commands.updateTask(id, patch)),
+    deleteTask: (id) => call(commands.deleteTask(id)).then(() => undefined),
+    addSubtask: (taskId, title) => call(commands.addSubtask(taskId, title)),
+    updateSubtask: (taskId, subtaskId, patch) => call(commands.updateSubtask(taskId, subtaskId, patch)),
+    setDependencies: (taskId, dependsOn) => call(commands.setDependencies(taskId, dependsOn)),
+    taskHistory: (taskId) => call(commands.taskHistory(taskId)),
+    listSessions: (projectId) => call(commands.listSessions(projectId)),
+    startSession: (body) => call(commands.startSession(body)),
+    stopSession: (id) => call(commands.stopSession(id)),
+    restartSession: (id) => call(commands.restartSession(id)),
+    sendInput: (id, text) => call(commands.terminalWrite(id, text)).then(() => undefined),
+    listAgents: () => call(commands.listAgents()),
+    createAgent: (body) => call(commands.createAgent(body)),
+    updateAgent: (id, patch) => call(commands.updateAgent(id, patch)),
+    regenerateToken: async () => { info.token = await call(commands.regenerateToken()); return info.token; },
+    setApiPort: async (port) => { await call(commands.setApiPort(port)); info.savedPort = port; },
+    listMessages: (projectId, taskId) => call(commands.listMessages(projectId, taskId ?? null)),
+    postMessage: (body) => call(commands.postMessage(body)),
 
     events(onEvent: (e: BusEvent) => void, onState: (s: LinkState) => void) {
       const stops: Array<() => void> = [];
@@ -69,15 +72,15 @@ export async function tauriApi(): Promise<Api> {
         if (m.type === 'exit') { ended = true; h.onExit(m.code ?? null, m.signal ?? null); }
         if (m.type === 'lagged') { ended = true; h.onDrop(); }
       };
-      const attachment = call<number>('terminal_attach', { sessionId, offset, output })
+      const attachment = call(commands.terminalAttach(sessionId, offset, output as unknown as Parameters<typeof commands.terminalAttach>[2]))
         .catch(() => { if (!ended) h.onDrop(); return null; });
       return {
         write: (data) => {
           const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
-          call('terminal_write', { sessionId, data: text }).catch(() => {});
+          call(commands.terminalWrite(sessionId, text)).catch(() => {});
         },
-        resize: (cols, rows) => { call('terminal_resize', { sessionId, cols, rows }).catch(() => {}); },
-        close: () => { ended = true; attachment.then((id) => { if (id !== null) call('terminal_detach', { attachment: id }); }); },
+        resize: (cols, rows) => { call(commands.terminalResize(sessionId, cols, rows)).catch(() => {}); },
+        close: () => { ended = true; attachment.then((id) => { if (id !== null) call(commands.terminalDetach(id)); }); },
       };
     },
 
@@ -90,6 +93,6 @@ export function onCloseRequested(hasRunning: () => number) {
   listen('baton://close-requested', async () => {
     const running = hasRunning();
     if (running && !confirm(`${running} agent(s) are running. Stop them and quit?`)) return;
-    await call('quit');
+    await call(commands.quit());
   });
 }
