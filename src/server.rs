@@ -150,6 +150,8 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
         .start_webhooks(config.webhooks.clone(), shutdown.clone())
         .await
         .map_err(StartError::Service)?;
+    // Queued work survives a restart: admission resumes here.
+    service.start_queue().await.map_err(StartError::Service)?;
     if config.audit_retention_days > 0 {
         service.keep_audit_for(config.audit_retention_days, shutdown.clone());
     }

@@ -11,6 +11,7 @@ mod m20261124_000002_runs;
 mod m20261124_000003_doors;
 mod m20261201_000004_input_boxes;
 mod m20261201_000005_audit_log;
+mod m20261201_000006_queue;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_doors::Migration),
             Box::new(m20261201_000004_input_boxes::Migration),
             Box::new(m20261201_000005_audit_log::Migration),
+            Box::new(m20261201_000006_queue::Migration),
         ]
     }
 }

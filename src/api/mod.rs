@@ -10,7 +10,9 @@ pub mod extract;
 pub mod guard;
 mod messages;
 mod projects;
+mod queue;
 pub mod rate_limit;
+mod runs;
 mod sessions;
 pub mod state;
 mod system;
@@ -72,7 +74,9 @@ impl Default for Success {
     security(("bearer" = [])),
     tags(
         (name = "projects"), (name = "tasks"), (name = "sessions"), (name = "agents"), (name = "messages"),
-        (name = "events", description = "WebSocket at /ws"), (name = "webhooks"), (name = "system")
+        (name = "events", description = "WebSocket at /ws"), (name = "webhooks"), (name = "system"),
+        (name = "runs", description = "every start of a session's process"),
+        (name = "queue", description = "executing tasks: the durable queue")
     )
 )]
 struct ApiDoc;
@@ -198,6 +202,18 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::list, webhooks::create))
         .routes(routes!(webhooks::delete))
         .routes(routes!(webhooks::deliveries))
+        .routes(routes!(runs::of_session))
+        .routes(routes!(runs::of_task))
+        .routes(routes!(runs::get))
+        .routes(routes!(runs::output))
+        .routes(routes!(queue::execute))
+        .routes(routes!(queue::cancel))
+        .routes(routes!(queue::retry))
+        .routes(routes!(queue::resume))
+        .routes(routes!(queue::status, queue::update, queue::clear))
+        .routes(routes!(queue::pause))
+        .routes(routes!(queue::resume_queue))
+        .routes(routes!(queue::priority))
         .routes(routes!(ws::upgrade));
     let (router, mut doc) = router.split_for_parts();
     // After the routes: they are what it describes.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::model::{Message, Project, Session, Task};
+use crate::model::{Message, Project, QueueStatus, Run, Session, Task};
 
 /// How many events a subscriber may fall behind before it is told it lagged.
 const CAPACITY: usize = 4096;
@@ -49,6 +49,15 @@ pub enum Event {
     TaskSessionRemoved(Link),
     #[serde(rename = "message:created")]
     MessageCreated(Message),
+    /// A session's process started (a new run).
+    #[serde(rename = "run:started")]
+    RunStarted(Run),
+    /// A run ended: its exit, why, and the part of the log it wrote.
+    #[serde(rename = "run:ended")]
+    RunEnded(Run),
+    /// The queue changed (admin and desktop only: it counts every project).
+    #[serde(rename = "queue:updated")]
+    QueueUpdated(QueueStatus),
 }
 
 /// A session↔task link, as carried by the four relationship events.
@@ -62,7 +71,7 @@ pub struct Link {
 }
 
 /// Every event name there is.
-pub const NAMES: [&str; 14] = [
+pub const NAMES: [&str; 17] = [
     "project:created",
     "project:updated",
     "project:deleted",
@@ -77,6 +86,9 @@ pub const NAMES: [&str; 14] = [
     "task:session_added",
     "task:session_removed",
     "message:created",
+    "run:started",
+    "run:ended",
+    "queue:updated",
 ];
 
 /// Whether `pattern` (an exact name, `resource:*`, or `*`) selects the event `name`.
@@ -111,6 +123,9 @@ impl Event {
             Event::TaskSessionAdded(_) => "task:session_added",
             Event::TaskSessionRemoved(_) => "task:session_removed",
             Event::MessageCreated(_) => "message:created",
+            Event::RunStarted(_) => "run:started",
+            Event::RunEnded(_) => "run:ended",
+            Event::QueueUpdated(_) => "queue:updated",
         }
     }
 
@@ -129,6 +144,9 @@ impl Event {
             | Event::TaskSessionAdded(l)
             | Event::TaskSessionRemoved(l) => &l.project_id,
             Event::MessageCreated(m) => &m.project_id,
+            Event::RunStarted(r) | Event::RunEnded(r) => &r.project_id,
+            // Every project's: no project (an agent's subscription never sees it).
+            Event::QueueUpdated(_) => "",
         }
     }
 

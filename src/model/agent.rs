@@ -97,6 +97,8 @@ pub struct AgentProfile {
     pub quiet_ms: u32,
     /// How Baton's MCP server is configured for this agent (`none` when it cannot be).
     pub mcp: McpStyle,
+    /// A clean exit (0) of the agent means its task is done (batch agents such as `claude -p`).
+    pub exit_means_done: bool,
     /// Shipped with Baton (may be edited, not deleted).
     pub builtin: bool,
     /// Whether the program is found on `PATH`.
@@ -138,6 +140,9 @@ pub struct NewAgentProfile {
     /// Default `none`.
     #[serde(default)]
     pub mcp: Option<McpStyle>,
+    /// Default false: a task is done when it is marked done.
+    #[serde(default)]
+    pub exit_means_done: Option<bool>,
 }
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -168,4 +173,6 @@ pub struct AgentProfilePatch {
     pub quiet_ms: Option<u32>,
     #[serde(default)]
     pub mcp: Option<McpStyle>,
+    #[serde(default)]
+    pub exit_means_done: Option<bool>,
 }

@@ -9,6 +9,8 @@ mod audit;
 mod message;
 mod patch;
 mod project;
+mod queue;
+mod run;
 pub mod schema;
 mod session;
 mod system;
@@ -20,6 +22,11 @@ pub use audit::{AuditEntry, ListAudit};
 pub use message::{ListMessages, Message, NewMessage};
 pub use patch::nullable;
 pub use project::{NewProject, Project, ProjectPatch};
+pub use queue::{
+    Affected, CancelTask, ClearQueue, ExecuteTask, Executed, Execution, ExecutionState, LoopSpec,
+    QueuePatch, QueuePriority, QueueScope, QueueStatus, QueuedByPriority,
+};
+pub use run::{EndReason, Run};
 pub use session::{
     Activity, DeleteSession, ListSessions, NewSession, Reported, Session, SessionInput,
     SessionPatch, SessionReport, SessionStatus, StopSession,

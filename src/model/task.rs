@@ -156,6 +156,8 @@ pub struct Task {
     pub subtasks: Vec<Subtask>,
     pub session_ids: Vec<String>,
     pub session_count: usize,
+    /// Once asked to execute: where it stands in the queue, its attempt, its loop.
+    pub execution: Option<super::Execution>,
     pub created_at: i64,
     pub updated_at: i64,
     pub completed_at: Option<i64>,

@@ -42,6 +42,8 @@ pub enum Admin {
     Audit,
     /// The system status and the metrics.
     System,
+    /// The queue's settings and status (it spans every project).
+    Queue,
 }
 
 impl Admin {
@@ -53,6 +55,7 @@ impl Admin {
             Admin::Token => "replace the token",
             Admin::Audit => "read the audit log",
             Admin::System => "read the system status and metrics",
+            Admin::Queue => "see or change the queue",
         }
     }
 }

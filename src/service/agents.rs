@@ -147,6 +147,7 @@ impl Service {
                 wait_pattern: Set(b.wait_pattern.map(str::to_owned)),
                 quiet_ms: Set(DEFAULT_QUIET_MS as i32),
                 mcp: Set(b.mcp.as_str().to_owned()),
+                exit_means_done: Set(false),
                 created_at: Set(now),
                 updated_at: Set(now),
             }
@@ -233,6 +234,7 @@ impl Service {
             wait_pattern: Set(wait_pattern),
             quiet_ms: Set(quiet_ms as i32),
             mcp: Set(input.mcp.unwrap_or(McpStyle::None).as_str().to_owned()),
+            exit_means_done: Set(input.exit_means_done.unwrap_or(false)),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -292,6 +294,9 @@ impl Service {
         if let Some(mcp) = patch.mcp {
             active.mcp = Set(mcp.as_str().to_owned());
         }
+        if let Some(done) = patch.exit_means_done {
+            active.exit_means_done = Set(done);
+        }
         if patch.prompt_mode.is_some() || patch.wait_pattern.is_some() {
             let mode = PromptMode::parse(active.prompt_mode.as_ref()).unwrap_or(PromptMode::None);
             check_typed_prompt(mode, active.wait_pattern.as_ref().as_deref())?;
@@ -337,6 +342,7 @@ impl Service {
             prompt_mode: PromptMode::parse(&row.prompt_mode).unwrap_or(PromptMode::None),
             quiet_ms: u32::try_from(row.quiet_ms).unwrap_or(DEFAULT_QUIET_MS),
             mcp: McpStyle::parse(&row.mcp).unwrap_or(McpStyle::None),
+            exit_means_done: row.exit_means_done,
             available: path.is_some(),
             path: path.map(|p| p.display().to_string()),
             version,

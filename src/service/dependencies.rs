@@ -81,6 +81,7 @@ impl Service {
         let task = views::task_by_id(&txn, task_id).await?;
         txn.commit().await?;
         self.publish_all(vec![Event::TaskUpdated(task.clone())]);
+        self.wake_queue();
         Ok(task)
     }
 }

@@ -21,9 +21,10 @@ pub mod mcp_config;
 mod message_stream;
 mod messages;
 mod projects;
+pub mod queue;
 mod reports;
 pub mod rules;
-mod runs;
+pub mod runs;
 pub mod runtime;
 mod secret_env;
 mod sessions;
@@ -137,6 +138,8 @@ pub struct Service {
     versions: Arc<agents::VersionCache>,
     metrics: Arc<Metrics>,
     webhooks: Arc<webhook_delivery::Webhooks>,
+    /// The queue's wake-up and shutdown flag.
+    queue: Arc<queue::QueueRuntime>,
     /// Task list answers, until the next change.
     task_lists: Arc<list_cache::ListCache<tasks::TaskPage>>,
     /// When this service started: a monotonic instant for the uptime, and the wall time.
@@ -160,6 +163,7 @@ impl Service {
             metrics: Arc::default(),
             webhooks: Arc::default(),
             task_lists: Arc::default(),
+            queue: Arc::default(),
             started: (std::time::Instant::now(), crate::clock::now_ms()),
         }
     }

@@ -283,6 +283,7 @@ mod tests {
             subtasks: vec![],
             session_ids: vec![],
             session_count: 0,
+            execution: None,
             created_at: 1,
             updated_at: 1,
             completed_at: None,

@@ -4,25 +4,37 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
 use super::handover::RedrawWindow;
-use crate::model::Activity;
+use crate::model::{Activity, EndReason};
 use crate::pty::{Output, PtyHost, Terminal};
 use crate::security::{SessionTokens, SharedToken};
 
 /// One process run of a session.
+/// Which run a process is: its row, and the task the queue started it for.
+#[derive(Clone, Debug, Default)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub number: u32,
+    pub task_id: Option<String>,
+    pub attempt: Option<u32>,
+}
+
 pub struct Run {
     pub session_id: String,
     pub project_id: String,
+    pub info: RunInfo,
     pub terminal: Arc<dyn Terminal>,
     pub output: Arc<Output>,
-    /// Where this run's output starts in the session's log (a restart continues the log).
-    first_byte: u64,
-    stop_requested: AtomicBool,
+    /// Where this run's output starts in the session log.
+    pub first_byte: u64,
+    /// Set once, by the first stop asked: why, and the grace before SIGKILL.
+    stop: watch::Sender<Option<(EndReason, Duration)>>,
     activity: Mutex<Activity>,
     /// When output is a redraw after resizes, not work.
     redraw: Mutex<RedrawWindow>,
@@ -36,16 +48,18 @@ impl Run {
     pub fn new(
         session_id: &str,
         project_id: &str,
+        info: RunInfo,
         terminal: Arc<dyn Terminal>,
         output: Arc<Output>,
     ) -> Self {
         Self {
             session_id: session_id.to_owned(),
             project_id: project_id.to_owned(),
+            info,
             terminal,
             first_byte: output.end(),
             output,
-            stop_requested: AtomicBool::new(false),
+            stop: watch::channel(None).0,
             activity: Mutex::new(Activity::Working),
             redraw: Mutex::new(RedrawWindow::default()),
             waiting_since: AtomicI64::new(0),
@@ -62,12 +76,24 @@ impl Run {
         *self.redraw.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn request_stop(&self) {
-        self.stop_requested.store(true, Ordering::SeqCst);
+    /// Asks the run's supervisor to stop it (the first ask wins).
+    pub fn request_stop(&self, reason: EndReason, grace: Duration) {
+        self.stop.send_if_modified(|stop| {
+            if stop.is_some() {
+                return false;
+            }
+            *stop = Some((reason, grace));
+            true
+        });
     }
 
-    pub fn stop_requested(&self) -> bool {
-        self.stop_requested.load(Ordering::SeqCst)
+    /// The stop asked, if any.
+    pub fn stop_requested(&self) -> Option<(EndReason, Duration)> {
+        *self.stop.borrow()
+    }
+
+    pub fn stop_asked(&self) -> watch::Receiver<Option<(EndReason, Duration)>> {
+        self.stop.subscribe()
     }
 
     pub fn activity(&self) -> Activity {

@@ -16,8 +16,9 @@ use sea_orm::{
 use serde_json::json;
 
 use super::error::{ServiceError, ServiceResult};
+use super::runtime::RunInfo;
 use super::{
-    history, ids, lookup, rules, secret_env, tasks::touch, validate, views, Actor, Service,
+    history, ids, lookup, rules, runs, secret_env, tasks::touch, validate, views, Actor, Service,
 };
 use crate::clock::now_ms;
 use crate::events::{Event, Link};
@@ -27,6 +28,18 @@ use crate::store::json::to_text;
 
 impl Service {
     pub async fn create_session(&self, input: NewSession, actor: &Actor) -> ServiceResult<Session> {
+        self.create_session_for(input, actor, None)
+            .await
+            .map(|(session, _)| session)
+    }
+
+    /// Creates a session; its first run belongs to `task`'s attempt when the queue starts it.
+    pub(super) async fn create_session_for(
+        &self,
+        input: NewSession,
+        actor: &Actor,
+        task: Option<(&str, u32)>,
+    ) -> ServiceResult<(Session, Option<crate::model::Run>)> {
         let id = match &input.id {
             Some(id) => {
                 ids::check_client_id("id", id)?;
@@ -68,14 +81,26 @@ impl Service {
                 prompt = Some(task.prompt);
             }
         }
-        // Start the process before writing anything: a session that cannot start leaves no row.
+        // The run's row, then the process, then the session's row, all in one transaction: a
+        // session that cannot start leaves no row, and a failure after the start rolls the rows
+        // back and kills the process (see `runs::Unsupervised`).
         let launch = self
             .plan_launch(&input, &id, &project, &task_ids, prompt)
             .await?;
-        let run = launch
-            .as_ref()
-            .map(|l| self.start_process(&id, &project.id, l))
-            .transpose()?;
+        let run_id = ids::new_id("run");
+        let mut started = None;
+        let mut log_start = 0;
+        if let Some(l) = &launch {
+            let output = self.open_output(&id)?;
+            log_start = output.end();
+            let info = RunInfo {
+                run_id: run_id.clone(),
+                number: 1,
+                task_id: task.map(|(t, _)| t.to_owned()),
+                attempt: task.map(|(_, a)| a),
+            };
+            started = Some(self.start_process(&id, &project.id, l, output, info)?);
+        }
         let now = now_ms();
         let (env, argv) = match &launch {
             Some(l) => {
@@ -87,47 +112,56 @@ impl Service {
                 Vec::new(),
             ),
         };
-        let written = async {
-            session::ActiveModel {
-                id: Set(id.clone()),
-                project_id: Set(input.project_id.clone()),
-                name: Set(name),
-                agent_id: Set(agent_id),
-                command: Set(to_text(&argv)),
-                cwd: Set(launch.as_ref().map(|l| l.cwd.display().to_string())),
-                env: Set(to_text(&env)),
-                status: Set(SessionStatus::Running.as_str().to_owned()),
-                pid: Set(run.as_ref().map(|r| r.terminal.pid() as i32)),
-                exit_code: Set(None),
-                signal: Set(None),
-                status_text: Set(None),
-                progress: Set(None),
-                started_at: Set(Some(now)),
-                last_activity: Set(Some(now)),
-                completed_at: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
-            for task_id in &task_ids {
-                link(&txn, &id, task_id, actor, now).await?;
-            }
-            Ok::<_, ServiceError>(())
+        session::ActiveModel {
+            id: Set(id.clone()),
+            project_id: Set(input.project_id.clone()),
+            name: Set(name),
+            agent_id: Set(agent_id),
+            command: Set(to_text(&argv)),
+            cwd: Set(launch.as_ref().map(|l| l.cwd.display().to_string())),
+            env: Set(to_text(&env)),
+            status: Set(SessionStatus::Running.as_str().to_owned()),
+            pid: Set(started.as_ref().map(|r| r.run().terminal.pid() as i32)),
+            exit_code: Set(None),
+            signal: Set(None),
+            status_text: Set(None),
+            progress: Set(None),
+            started_at: Set(Some(now)),
+            last_activity: Set(Some(now)),
+            completed_at: Set(None),
+            launch: Set(launch.as_ref().map(|l| to_text(&l.stored()))),
+            created_at: Set(now),
+            updated_at: Set(now),
         }
-        .await;
-        if let (Err(_), Some(run)) = (&written, &run) {
-            // No row, no process.
-            self.runtime.tokens.revoke(&id);
-            if let Err(err) = run.terminal.signal(libc::SIGKILL) {
-                tracing::warn!(%err, "cannot kill a process whose session was not saved");
-            }
+        .insert(&txn)
+        .await?;
+        for task_id in &task_ids {
+            link(&txn, &id, task_id, actor, now).await?;
         }
-        written?;
+        let opened = match started {
+            Some(_) => Some(
+                runs::records::open(
+                    &txn,
+                    runs::records::Opening {
+                        id: run_id,
+                        session_id: &id,
+                        task_id: task.map(|(t, _)| t),
+                        attempt: task.map(|(_, a)| a),
+                        log_start,
+                    },
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let session = views::session_by_id(&txn, &self.runtime, &id).await?;
         let tasks = task_views_in_order(&txn, &task_ids).await?;
         txn.commit().await?;
+        if let (Some(started), Some(launch)) = (started, &launch) {
+            self.supervise(started.hand_over(), launch);
+        }
 
+        let run = opened.map(|row| runs::records::view(row, &session.project_id));
         let mut events = vec![Event::SessionCreated(session.clone())];
         for task in tasks {
             let link = link_of(&session, &task.id);
@@ -135,11 +169,9 @@ impl Service {
             events.push(Event::SessionTaskAdded(link.clone()));
             events.push(Event::TaskSessionAdded(link));
         }
+        events.extend(run.clone().map(Event::RunStarted));
         self.publish_all(events);
-        if let (Some(run), Some(launch)) = (run, launch) {
-            self.supervise(run, launch.watch);
-        }
-        Ok(session)
+        Ok((session, run))
     }
 
     pub async fn get_session(&self, id: &str, actor: &Actor) -> ServiceResult<Session> {

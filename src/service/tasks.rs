@@ -16,7 +16,9 @@ use crate::events::Event;
 use crate::model::{
     ListTasks, NewTask, Priority, SortField, SortOrder, Task, TaskPatch, TaskStatus,
 };
-use crate::store::entity::{session, session_task, task, task_dependency, task_tag};
+use crate::store::entity::{
+    session, session_task, task, task_dependency, task_execution, task_tag,
+};
 
 /// One page of the task list, as the service answers it (and keeps it until the next change).
 pub struct TaskPage {
@@ -283,6 +285,10 @@ impl Service {
         let task = views::task_by_id(&txn, id).await?;
         txn.commit().await?;
         self.publish_all(vec![Event::TaskUpdated(task.clone())]);
+        if after.status != before.status {
+            // Done tasks let their dependents start; a task moved out of the queue leaves it.
+            self.wake_queue();
+        }
         Ok(task)
     }
 
@@ -322,6 +328,10 @@ impl Service {
             touch(&txn, dependent, now).await?;
         }
         task::Entity::delete_by_id(id.to_owned()).exec(&txn).await?;
+        // Out of the queue too (a run it had goes on in its session, as the task's no more).
+        task_execution::Entity::delete_by_id(id.to_owned())
+            .exec(&txn)
+            .await?;
         let sessions = views::sessions(
             &txn,
             &self.runtime,
@@ -354,6 +364,7 @@ impl Service {
         }
         events.extend(dependents.into_iter().map(Event::TaskUpdated));
         self.publish_all(events);
+        self.wake_queue();
         Ok(())
     }
 }

@@ -137,6 +137,11 @@ where
         .map(Some)
 }
 
+/// `text` cut to at most `max` characters (a name made from a longer title).
+pub fn clip(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,6 +121,7 @@ pub async fn tasks<C: ConnectionTrait>(
             .into_iter()
             .map(|r| (r.task_id, r.depends_on_id)),
     );
+    let mut executions = super::queue::executions(conn, &ids).await?;
     let mut sessions = group(
         session_task::Entity::find()
             .filter(session_task::Column::TaskId.is_in(ids))
@@ -141,6 +142,7 @@ pub async fn tasks<C: ConnectionTrait>(
                 depends_on: deps.remove(&row.id).unwrap_or_default(),
                 session_count: session_ids.len(),
                 session_ids,
+                execution: executions.remove(&row.id),
                 status: TaskStatus::parse(&row.status).unwrap_or(TaskStatus::Pending),
                 priority: Priority::from_rank(row.priority),
                 id: row.id,

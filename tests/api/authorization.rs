@@ -149,6 +149,35 @@ const EXPECTED: &[(&str, &str, &str, Outcome, Outcome)] = &[
     ),
     ("DELETE", "/api/webhooks/{id}", "", Deny, Deny),
     ("GET", "/api/webhooks/{id}/deliveries", "", Deny, Deny),
+    // Runs: read by the project's agents.
+    ("GET", "/api/sessions/{id}/runs", "", Allow, Deny),
+    ("GET", "/api/tasks/{id}/runs", "", Allow, Deny),
+    ("GET", "/api/runs/{id}", "", Allow, Deny),
+    ("GET", "/api/runs/{id}/output", "", Allow, Deny),
+    // Executing tasks: a project's agents may run its tasks (a 409 is a decision taken).
+    (
+        "POST",
+        "/api/tasks/{id}/execute",
+        r#"{"agentId":"{profile}"}"#,
+        Allow,
+        Deny,
+    ),
+    ("POST", "/api/tasks/{id}/cancel", "", Allow, Deny),
+    ("POST", "/api/tasks/{id}/retry", "", Allow, Deny),
+    ("POST", "/api/tasks/{id}/resume", "", Allow, Deny),
+    (
+        "POST",
+        "/api/queue/priority",
+        r#"{"taskIds":["{tid}"],"priority":"high"}"#,
+        Allow,
+        Deny,
+    ),
+    // The queue itself spans every project: the person's.
+    ("GET", "/api/queue", "", Deny, Deny),
+    ("PATCH", "/api/queue", r#"{"maxConcurrent":4}"#, Deny, Deny),
+    ("DELETE", "/api/queue", r#"{"confirm":true}"#, Deny, Deny),
+    ("POST", "/api/queue/pause", "", Deny, Deny),
+    ("POST", "/api/queue/resume", "", Deny, Deny),
     // The event stream: everyone may open it; what each sees is filtered (tested below).
     ("GET", "/ws", "", Allow, Allow),
 ];
@@ -161,6 +190,7 @@ struct Fixtures {
     session: String,
     profile: String,
     webhook: String,
+    run: String,
 }
 
 impl Fixtures {
@@ -191,6 +221,17 @@ impl Fixtures {
             )
             .await
             .id();
+        let ran = s
+            .post(
+                "/api/sessions",
+                json!({ "projectId": project, "command": ["sh", "-c", "exit 0"] }),
+            )
+            .await
+            .id();
+        let run = s.get(&format!("/api/sessions/{ran}/runs")).await.body[0]["id"]
+            .as_str()
+            .expect("a session with a command has a run")
+            .to_owned();
         Self {
             project: project.to_owned(),
             task,
@@ -198,6 +239,7 @@ impl Fixtures {
             session,
             profile,
             webhook,
+            run,
         }
     }
 
@@ -211,6 +253,8 @@ impl Fixtures {
             &self.profile
         } else if template.starts_with("/api/webhooks/") {
             &self.webhook
+        } else if template.starts_with("/api/runs/") {
+            &self.run
         } else {
             &self.session
         };
@@ -224,6 +268,7 @@ impl Fixtures {
             .replace("{id}", id)
             .replace("{sid}", sid)
             .replace("{tid}", &self.task)
+            .replace("{profile}", &self.profile)
     }
 }
 
@@ -251,7 +296,7 @@ async fn call(s: &Server, token: &str, method: &str, path: &str, body: &str) -> 
             format!("{}{path}", s.url),
         )
         .bearer_auth(token);
-    if ["POST", "PUT", "PATCH"].contains(&method) {
+    if ["POST", "PUT", "PATCH"].contains(&method) || !body.is_empty() {
         request = request.header("content-type", "application/json");
     }
     if !body.is_empty() {

@@ -21,6 +21,8 @@ pub struct Model {
     pub quiet_ms: i32,
     /// How Baton's MCP server is configured for this agent: `none`, `claude`, `codex`, `gemini`.
     pub mcp: String,
+    /// A clean exit (0) of its agent means the task is done (batch agents such as `claude -p`).
+    pub exit_means_done: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }

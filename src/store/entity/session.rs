@@ -27,6 +27,9 @@ pub struct Model {
     pub started_at: Option<i64>,
     pub last_activity: Option<i64>,
     pub completed_at: Option<i64>,
+    /// JSON: the launch settings restarts and retries reuse (size, how waiting is detected, the
+    /// prompt to type); argv, cwd and env are the columns above.
+    pub launch: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

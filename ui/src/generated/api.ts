@@ -135,6 +135,109 @@ export interface paths {
         patch: operations["projects_update"];
         trace?: never;
     };
+    "/api/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The queue over every project: its limit, what runs, what waits by priority, pauses, and the last hour's throughput. Admin token only. */
+        get: operations["queue_status"];
+        put?: never;
+        post?: never;
+        /** @description Sends every queued (and blocked) task back to `pending`; running ones go on. Needs `{"confirm": true}`. Admin token only. */
+        delete: operations["queue_clear"];
+        options?: never;
+        head?: never;
+        /** @description Sets how many runs the queue keeps going at once. Admin token only. */
+        patch: operations["queue_update"];
+        trace?: never;
+    };
+    "/api/queue/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Nothing new starts (in one project, with `projectId`); running ones go on. Admin token only. */
+        post: operations["queue_pause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queue/priority": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Sets the priority of several tasks at once (their place in the queue): all or none. */
+        post: operations["queue_priority"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queue/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Undoes a pause (of one project, with `projectId`). Admin token only. */
+        post: operations["queue_resume_queue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["runs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{id}/output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The raw bytes this run wrote to its session's log (so far, while it runs; at most 16 MiB from its start). `X-Output-Offset` is where they start in the session's log. */
+        get: operations["runs_output"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sessions": {
         parameters: {
             query?: never;
@@ -229,6 +332,23 @@ export interface paths {
         put?: never;
         /** @description Starts the session's command again as a new run (stopping the current one first); its output continues the same log. */
         post: operations["sessions_restart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The session's runs, first to last (a restart is the next run). */
+        get: operations["runs_of_session"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -334,6 +454,23 @@ export interface paths {
         patch: operations["tasks_update"];
         trace?: never;
     };
+    "/api/tasks/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A queued or blocked task is cancelled; a running one has its run stopped (SIGTERM, SIGKILL after 5 s) and is cancelled. */
+        post: operations["queue_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{id}/dependencies": {
         parameters: {
             query?: never;
@@ -350,6 +487,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{id}/execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Queues the task for its agent (or blocks it until its dependencies are completed). When a slot is free it starts at once: 200 with the run; otherwise 202 with its place in the queue. */
+        post: operations["queue_execute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{id}/history": {
         parameters: {
             query?: never;
@@ -358,6 +512,57 @@ export interface paths {
             cookie?: never;
         };
         get: operations["tasks_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A completed task is reopened and queued again, so that its loop runs again. */
+        post: operations["queue_resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A failed or cancelled task is queued again as its next attempt. */
+        post: operations["queue_retry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The runs the queue started for the task, in the order they started. */
+        get: operations["runs_of_task"];
         put?: never;
         post?: never;
         delete?: never;
@@ -523,6 +728,11 @@ export interface components {
     schemas: {
         /** @enum {string} */
         Activity: "working" | "waiting";
+        /** @description How many tasks a queue operation changed. */
+        Affected: {
+            /** Format: int32 */
+            affectedCount: number;
+        };
         AgentProfile: {
             args: string[];
             /** @description Whether the program is found on `PATH`. */
@@ -535,6 +745,8 @@ export interface components {
             env: {
                 [key: string]: string;
             };
+            /** @description A clean exit (0) of the agent means its task is done (batch agents such as `claude -p`). */
+            exitMeansDone: boolean;
             id: string;
             /** @description How Baton's MCP server is configured for this agent (`none` when it cannot be). */
             mcp: components["schemas"]["McpStyle"];
@@ -561,6 +773,7 @@ export interface components {
             env?: {
                 [key: string]: string;
             } | null;
+            exitMeansDone?: boolean | null;
             mcp?: null | components["schemas"]["McpStyle"];
             name?: string | null;
             program?: string | null;
@@ -597,6 +810,13 @@ export interface components {
             status: number;
             /** @description The ids the operation named or created. */
             targets: string[];
+        };
+        CancelTask: {
+            reason?: string | null;
+        };
+        ClearQueue: {
+            /** @description Must be true: every queued task goes back to `pending`. */
+            confirm: boolean;
         };
         /** @description The answer to creating a hook: the only time its secret is shown. */
         CreatedWebhook: components["schemas"]["Webhook"] & {
@@ -635,6 +855,11 @@ export interface components {
         };
         /** @enum {string} */
         DeliveryStatus: "pending" | "delivered" | "failed";
+        /**
+         * @description Why a run ended.
+         * @enum {string}
+         */
+        EndReason: "exited" | "stopped" | "cancelled" | "interrupted" | "failed_to_start";
         /** @description The error body every failure carries. */
         ErrorBody: {
             /** @description A stable machine-readable code (`invalid_field`, `not_found`, `dependency_cycle`, …). */
@@ -713,7 +938,80 @@ export interface components {
             data: components["schemas"]["Message"];
             /** @enum {string} */
             event: "message:created";
+        } | {
+            /** @description A session's process started (a new run). */
+            data: components["schemas"]["Run"];
+            /** @enum {string} */
+            event: "run:started";
+        } | {
+            /** @description A run ended: its exit, why, and the part of the log it wrote. */
+            data: components["schemas"]["Run"];
+            /** @enum {string} */
+            event: "run:ended";
+        } | {
+            /** @description The queue changed (admin and desktop only: it counts every project). */
+            data: components["schemas"]["QueueStatus"];
+            /** @enum {string} */
+            event: "queue:updated";
         };
+        ExecuteTask: {
+            /** @description The agent profile to run; default: the project's `defaultAgentId` setting. */
+            agentId?: string | null;
+            loop?: null | components["schemas"]["LoopSpec"];
+            /**
+             * Format: int32
+             * @description Attempts before the task fails (1–100; default 1: no retry).
+             */
+            maxAttempts?: number | null;
+            priority?: null | components["schemas"]["Priority"];
+        };
+        /** @description The answer to `execute`: queued (with its place), blocked (with why), or started. */
+        Executed: {
+            /** Format: int32 */
+            queuePosition?: number | null;
+            run?: null | components["schemas"]["Run"];
+            status: components["schemas"]["ExecutionState"];
+            task: components["schemas"]["Task"];
+        };
+        /** @description A task's execution: shown on the task as `execution` once it was asked to execute. */
+        Execution: {
+            agentId?: string | null;
+            /**
+             * Format: int32
+             * @description 1, 2, … (a retry, or a failed run with attempts left, is the next).
+             */
+            attempt: number;
+            loop?: null | components["schemas"]["LoopSpec"];
+            /** Format: int32 */
+            maxAttempts: number;
+            /**
+             * Format: int64
+             * @description Not started before this time (a backoff, a loop's cooldown).
+             */
+            notBefore?: number | null;
+            /**
+             * Format: int32
+             * @description 1 = next to start; only while queued.
+             */
+            queuePosition?: number | null;
+            /** Format: int64 */
+            queuedAt?: number | null;
+            /** @description Why it is blocked, failed or cancelled. */
+            reason?: string | null;
+            /**
+             * Format: int32
+             * @description Runs started in this attempt.
+             */
+            runs: number;
+            /** @description The session its runs run in. */
+            sessionId?: string | null;
+            state: components["schemas"]["ExecutionState"];
+        };
+        /**
+         * @description Where an executed task stands.
+         * @enum {string}
+         */
+        ExecutionState: "queued" | "blocked" | "running" | "completed" | "failed" | "cancelled";
         Health: {
             /** @description Always `ok` while the server answers. */
             status: string;
@@ -742,6 +1040,19 @@ export interface components {
         Link: {
             sessionId: string;
             taskId: string;
+        };
+        /** @description Restart until done: when a run ends and the task is not done, start it again. */
+        LoopSpec: {
+            /**
+             * Format: int64
+             * @description Wait this long between runs (0–86400000 ms; default 0).
+             */
+            cooldownMs?: number;
+            /**
+             * Format: int32
+             * @description At most this many runs (1–1000); then the task fails.
+             */
+            maxRuns: number;
         };
         /**
          * @description How Baton's own MCP server (`baton mcp`) is configured for an agent when it starts.
@@ -778,6 +1089,8 @@ export interface components {
             env?: {
                 [key: string]: string;
             } | null;
+            /** @description Default false: a task is done when it is marked done. */
+            exitMeansDone?: boolean | null;
             id?: string | null;
             mcp?: null | components["schemas"]["McpStyle"];
             name: string;
@@ -858,7 +1171,7 @@ export interface components {
          *     }
          */
         NewWebhook: {
-            events: ("project:created" | "project:updated" | "project:deleted" | "task:created" | "task:updated" | "task:deleted" | "session:created" | "session:updated" | "session:deleted" | "session:task_added" | "session:task_removed" | "task:session_added" | "task:session_removed" | "message:created" | "project:*" | "task:*" | "session:*" | "message:*" | "*")[];
+            events: ("project:created" | "project:updated" | "project:deleted" | "task:created" | "task:updated" | "task:deleted" | "session:created" | "session:updated" | "session:deleted" | "session:task_added" | "session:task_removed" | "task:session_added" | "task:session_removed" | "message:created" | "run:started" | "run:ended" | "queue:updated" | "project:*" | "task:*" | "session:*" | "message:*" | "run:*" | "queue:*" | "*")[];
             /** @description At least 16 characters; generated when absent. */
             secret?: string | null;
             url: string;
@@ -890,6 +1203,66 @@ export interface components {
          * @enum {string}
          */
         PromptMode: "argument" | "type" | "none";
+        QueuePatch: {
+            /**
+             * Format: int32
+             * @description 1–64.
+             */
+            maxConcurrent: number;
+        };
+        QueuePriority: {
+            priority: components["schemas"]["Priority"];
+            taskIds: string[];
+        };
+        /** @description Pause or resume all, or one project. */
+        QueueScope: {
+            projectId?: string | null;
+        };
+        /** @description `GET /api/queue`. */
+        QueueStatus: {
+            /**
+             * Format: int32
+             * @description Tasks waiting for their dependencies.
+             */
+            blocked: number;
+            /**
+             * Format: int32
+             * @description Executions that ended in the last hour: completed and failed.
+             */
+            completedLastHour: number;
+            /** Format: int32 */
+            failedLastHour: number;
+            /**
+             * Format: int32
+             * @description Runs the queue keeps going at once, over all projects.
+             */
+            maxConcurrent: number;
+            /** @description The whole queue is paused: nothing new starts. */
+            paused: boolean;
+            /** @description Projects whose part of the queue is paused. */
+            pausedProjects: string[];
+            queued: components["schemas"]["QueuedByPriority"];
+            /**
+             * Format: int32
+             * @description Runs the queue started that are alive now.
+             */
+            running: number;
+            /**
+             * Format: double
+             * @description completed / (completed + failed) in the last hour; null when none ended.
+             */
+            successRate?: number | null;
+        };
+        QueuedByPriority: {
+            /** Format: int32 */
+            high: number;
+            /** Format: int32 */
+            low: number;
+            /** Format: int32 */
+            medium: number;
+            /** Format: int32 */
+            total: number;
+        };
         Queues: {
             /**
              * Format: int64
@@ -906,6 +1279,39 @@ export interface components {
         Reported: {
             message: components["schemas"]["Message"];
             session: components["schemas"]["Session"];
+        };
+        Run: {
+            /**
+             * Format: int32
+             * @description The task's attempt it belongs to.
+             */
+            attempt?: number | null;
+            endReason?: null | components["schemas"]["EndReason"];
+            /** Format: int64 */
+            endedAt?: number | null;
+            /** Format: int32 */
+            exitCode?: number | null;
+            id: string;
+            /** Format: int64 */
+            logEnd?: number | null;
+            /**
+             * Format: int64
+             * @description The byte range of the session's log it wrote: `[logStart, logEnd)`; `logEnd` is null
+             *     while it runs. `GET /api/runs/{id}/output` reads it.
+             */
+            logStart: number;
+            /**
+             * Format: int32
+             * @description 1, 2, … within its session (a restart is the next number).
+             */
+            number: number;
+            projectId: string;
+            sessionId: string;
+            signal?: string | null;
+            /** Format: int64 */
+            startedAt: number;
+            /** @description The task the queue started it for; none for a session started by hand. */
+            taskId?: string | null;
         };
         Session: {
             activity?: null | components["schemas"]["Activity"];
@@ -1055,6 +1461,7 @@ export interface components {
             /** @description Ids of the tasks this one depends on. */
             dependsOn: string[];
             description: string;
+            execution?: null | components["schemas"]["Execution"];
             id: string;
             priority: components["schemas"]["Priority"];
             projectId: string;
@@ -2139,6 +2546,562 @@ export interface operations {
             };
         };
     };
+    queue_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueStatus"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_clear: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClearQueue"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Affected"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueuePatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueStatus"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_pause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["QueueScope"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueStatus"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_priority: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueuePriority"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Affected"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_resume_queue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["QueueScope"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueStatus"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    runs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    runs_output: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": number[];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     sessions_list: {
         parameters: {
             query?: {
@@ -2861,6 +3824,71 @@ export interface operations {
             };
             /** @description the body is not declared as JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    runs_of_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"][];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3649,6 +4677,102 @@ export interface operations {
             };
         };
     };
+    queue_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["CancelTask"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not queued, blocked or running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     tasks_set_dependencies: {
         parameters: {
             query?: never;
@@ -3744,6 +4868,111 @@ export interface operations {
             };
         };
     };
+    queue_execute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["ExecuteTask"];
+            };
+        };
+        responses: {
+            /** @description started */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Executed"];
+                };
+            };
+            /** @description queued or blocked */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Executed"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description already queued, blocked or running; or completed (resume it) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     tasks_history: {
         parameters: {
             query?: never;
@@ -3761,6 +4990,275 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HistoryEntry"][];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_resume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description started */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Executed"];
+                };
+            };
+            /** @description queued or blocked */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Executed"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not a completed executed task */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_retry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description started */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Executed"];
+                };
+            };
+            /** @description queued or blocked */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Executed"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not failed or cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    runs_of_task: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"][];
                 };
             };
             /** @description a parameter or the body is not valid */

@@ -62,6 +62,7 @@ export type AgentProfilePatch_Deserialize = {
 	waitPattern?: string | null,
 	quietMs?: number | null,
 	mcp?: McpStyle | null,
+	exitMeansDone?: boolean | null,
 };
 
 export type AgentProfilePatch_Serialize = {
@@ -74,6 +75,7 @@ export type AgentProfilePatch_Serialize = {
 	waitPattern: string | null,
 	quietMs: number | null,
 	mcp: McpStyle | null,
+	exitMeansDone: boolean | null,
 };
 
 export type AgentProfile_Deserialize = {
@@ -91,6 +93,8 @@ export type AgentProfile_Deserialize = {
 	quietMs: number,
 	/**  How Baton's MCP server is configured for this agent (`none` when it cannot be). */
 	mcp: McpStyle,
+	/**  A clean exit (0) of the agent means its task is done (batch agents such as `claude -p`). */
+	exitMeansDone: boolean,
 	/**  Shipped with Baton (may be edited, not deleted). */
 	builtin: boolean,
 	/**  Whether the program is found on `PATH`. */
@@ -118,6 +122,8 @@ export type AgentProfile_Serialize = {
 	quietMs: number,
 	/**  How Baton's MCP server is configured for this agent (`none` when it cannot be). */
 	mcp: McpStyle,
+	/**  A clean exit (0) of the agent means its task is done (batch agents such as `claude -p`). */
+	exitMeansDone: boolean,
 	/**  Shipped with Baton (may be edited, not deleted). */
 	builtin: boolean,
 	/**  Whether the program is found on `PATH`. */
@@ -151,6 +157,58 @@ export type CommandError = {
 	error: string,
 	code: string,
 	details: Value,
+};
+
+/**  A task's execution: shown on the task as `execution` once it was asked to execute. */
+export type Execution = Execution_Serialize | Execution_Deserialize;
+
+/**  Where an executed task stands. */
+export type ExecutionState = 
+/**  Waiting for a free slot. */
+"queued" | 
+/**  Waiting for its dependencies. */
+"blocked" | "running" | "completed" | "failed" | "cancelled";
+
+/**  A task's execution: shown on the task as `execution` once it was asked to execute. */
+export type Execution_Deserialize = {
+	state: ExecutionState,
+	agentId?: string | null,
+	/**  Why it is blocked, failed or cancelled. */
+	reason?: string | null,
+	/**  1, 2, … (a retry, or a failed run with attempts left, is the next). */
+	attempt: number,
+	maxAttempts: number,
+	loop?: LoopSpec_Deserialize | null,
+	/**  Runs started in this attempt. */
+	runs: number,
+	/**  The session its runs run in. */
+	sessionId?: string | null,
+	/**  1 = next to start; only while queued. */
+	queuePosition?: number | null,
+	queuedAt?: number | null,
+	/**  Not started before this time (a backoff, a loop's cooldown). */
+	notBefore?: number | null,
+};
+
+/**  A task's execution: shown on the task as `execution` once it was asked to execute. */
+export type Execution_Serialize = {
+	state: ExecutionState,
+	agentId: string | null,
+	/**  Why it is blocked, failed or cancelled. */
+	reason: string | null,
+	/**  1, 2, … (a retry, or a failed run with attempts left, is the next). */
+	attempt: number,
+	maxAttempts: number,
+	loop: LoopSpec_Serialize | null,
+	/**  Runs started in this attempt. */
+	runs: number,
+	/**  The session its runs run in. */
+	sessionId: string | null,
+	/**  1 = next to start; only while queued. */
+	queuePosition: number | null,
+	queuedAt: number | null,
+	/**  Not started before this time (a backoff, a loop's cooldown). */
+	notBefore: number | null,
 };
 
 /**  One recorded change of a task. */
@@ -192,6 +250,25 @@ export type HistoryEntry_Serialize = {
 	/**  `user`, `session:<id>` or `system`. */
 	actor: string,
 	createdAt: number,
+};
+
+/**  Restart until done: when a run ends and the task is not done, start it again. */
+export type LoopSpec = LoopSpec_Serialize | LoopSpec_Deserialize;
+
+/**  Restart until done: when a run ends and the task is not done, start it again. */
+export type LoopSpec_Deserialize = {
+	/**  At most this many runs (1–1000); then the task fails. */
+	maxRuns: number,
+	/**  Wait this long between runs (0–86400000 ms; default 0). */
+	cooldownMs?: number,
+};
+
+/**  Restart until done: when a run ends and the task is not done, start it again. */
+export type LoopSpec_Serialize = {
+	/**  At most this many runs (1–1000); then the task fails. */
+	maxRuns: number,
+	/**  Wait this long between runs (0–86400000 ms; default 0). */
+	cooldownMs: number,
 };
 
 /**  How Baton's own MCP server (`baton mcp`) is configured for an agent when it starts. */
@@ -251,6 +328,8 @@ export type NewAgentProfile_Deserialize = {
 	quietMs?: number | null,
 	/**  Default `none`. */
 	mcp?: McpStyle | null,
+	/**  Default false: a task is done when it is marked done. */
+	exitMeansDone?: boolean | null,
 };
 
 export type NewAgentProfile_Serialize = {
@@ -265,6 +344,8 @@ export type NewAgentProfile_Serialize = {
 	quietMs: number | null,
 	/**  Default `none`. */
 	mcp: McpStyle | null,
+	/**  Default false: a task is done when it is marked done. */
+	exitMeansDone: boolean | null,
 };
 
 export type NewMessage = NewMessage_Serialize | NewMessage_Deserialize;
@@ -572,6 +653,8 @@ export type Task_Deserialize = {
 	subtasks: Subtask_Deserialize[],
 	sessionIds: string[],
 	sessionCount: number,
+	/**  Once asked to execute: where it stands in the queue, its attempt, its loop. */
+	execution?: Execution_Deserialize | null,
 	createdAt: number,
 	updatedAt: number,
 	completedAt?: number | null,
@@ -591,6 +674,8 @@ export type Task_Serialize = {
 	subtasks: Subtask_Serialize[],
 	sessionIds: string[],
 	sessionCount: number,
+	/**  Once asked to execute: where it stands in the queue, its attempt, its loop. */
+	execution: Execution_Serialize | null,
 	createdAt: number,
 	updatedAt: number,
 	completedAt: number | null,

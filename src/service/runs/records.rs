@@ -1,0 +1,167 @@
+//! Run rows: opened when a process starts (its number in the session, the log offset it starts
+//! at), closed when it ends (exit, reason, the log offset it ended at); read back by session, by
+//! task and by id, with the output each one wrote.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+use super::super::error::{ServiceError, ServiceResult};
+use super::super::{lookup, Actor, Service};
+use crate::clock::now_ms;
+use crate::model::{EndReason, Run};
+use crate::store::entity::{run, session};
+
+/// What a run row needs when it opens.
+pub struct Opening<'a> {
+    /// Made before the process starts (it carries it).
+    pub id: String,
+    pub session_id: &'a str,
+    pub task_id: Option<&'a str>,
+    pub attempt: Option<u32>,
+    pub log_start: u64,
+}
+
+/// Inserts the session's next run (number n + 1).
+pub async fn open<C: ConnectionTrait>(conn: &C, opening: Opening<'_>) -> ServiceResult<run::Model> {
+    let last = run::Entity::find()
+        .filter(run::Column::SessionId.eq(opening.session_id))
+        .order_by_desc(run::Column::Number)
+        .limit(1)
+        .one(conn)
+        .await?
+        .map_or(0, |r| r.number);
+    let now = now_ms();
+    let row = run::ActiveModel {
+        id: Set(opening.id),
+        session_id: Set(opening.session_id.to_owned()),
+        task_id: Set(opening.task_id.map(str::to_owned)),
+        number: Set(last + 1),
+        attempt: Set(opening.attempt.map(|a| a as i32)),
+        started_at: Set(now),
+        ended_at: Set(None),
+        exit_code: Set(None),
+        signal: Set(None),
+        end_reason: Set(None),
+        log_start: Set(opening.log_start as i64),
+        log_end: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(row.insert(conn).await?)
+}
+
+/// How a run ended.
+pub struct Closing {
+    pub reason: EndReason,
+    pub code: Option<i32>,
+    pub signal: Option<String>,
+    pub log_end: u64,
+}
+
+/// Records the end of run `id` (once: an ended run stays as it ended).
+pub async fn close<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    closing: Closing,
+) -> ServiceResult<Option<run::Model>> {
+    let Some(row) = run::Entity::find_by_id(id.to_owned()).one(conn).await? else {
+        return Ok(None);
+    };
+    if row.ended_at.is_some() {
+        return Ok(Some(row));
+    }
+    let now = now_ms();
+    let mut active: run::ActiveModel = row.into();
+    active.ended_at = Set(Some(now));
+    active.exit_code = Set(closing.code);
+    active.signal = Set(closing.signal);
+    active.end_reason = Set(Some(closing.reason.as_str().to_owned()));
+    active.log_end = Set(Some(closing.log_end as i64));
+    active.updated_at = Set(now);
+    Ok(Some(active.update(conn).await?))
+}
+
+pub fn view(row: run::Model, project_id: &str) -> Run {
+    Run {
+        id: row.id,
+        session_id: row.session_id,
+        project_id: project_id.to_owned(),
+        task_id: row.task_id,
+        number: row.number.max(0) as u32,
+        attempt: row.attempt.map(|a| a.max(0) as u32),
+        started_at: row.started_at,
+        ended_at: row.ended_at,
+        exit_code: row.exit_code,
+        signal: row.signal,
+        end_reason: row.end_reason.as_deref().and_then(EndReason::parse),
+        log_start: row.log_start.max(0) as u64,
+        log_end: row.log_end.map(|e| e.max(0) as u64),
+    }
+}
+
+/// The most output one request reads.
+pub const MAX_OUTPUT: u64 = 16 * 1024 * 1024;
+
+impl Service {
+    pub async fn list_session_runs(
+        &self,
+        session_id: &str,
+        actor: &Actor,
+    ) -> ServiceResult<Vec<Run>> {
+        let session = lookup::session(&self.db, session_id).await?;
+        actor.may_read(&session.project_id)?;
+        let rows = run::Entity::find()
+            .filter(run::Column::SessionId.eq(session_id))
+            .order_by_asc(run::Column::Number)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| view(r, &session.project_id))
+            .collect())
+    }
+
+    pub async fn list_task_runs(&self, task_id: &str, actor: &Actor) -> ServiceResult<Vec<Run>> {
+        let task = lookup::task(&self.db, task_id).await?;
+        actor.may_read(&task.project_id)?;
+        let rows = run::Entity::find()
+            .filter(run::Column::TaskId.eq(task_id))
+            .order_by_asc(run::Column::StartedAt)
+            .order_by_asc(run::Column::Id)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| view(r, &task.project_id))
+            .collect())
+    }
+
+    pub async fn get_run(&self, id: &str, actor: &Actor) -> ServiceResult<Run> {
+        let row = run::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("run", id))?;
+        let project_id = session::Entity::find_by_id(row.session_id.clone())
+            .one(&self.db)
+            .await?
+            .map(|s| s.project_id)
+            .ok_or_else(|| ServiceError::not_found("run", id))?;
+        actor.may_read(&project_id)?;
+        Ok(view(row, &project_id))
+    }
+
+    /// The bytes run `id` wrote to its session's log (up to now, while it runs), at most
+    /// [`MAX_OUTPUT`] from its start.
+    pub async fn run_output(&self, id: &str, actor: &Actor) -> ServiceResult<(Run, Vec<u8>)> {
+        let run = self.get_run(id, actor).await?;
+        let output = self.session_output(&run.session_id)?;
+        let end = run.log_end.unwrap_or_else(|| output.end());
+        let len = end.saturating_sub(run.log_start).min(MAX_OUTPUT);
+        let bytes = output
+            .read(run.log_start, len)
+            .map_err(|e| ServiceError::Unavailable(format!("cannot read the session log: {e}")))?;
+        Ok((run, bytes))
+    }
+}

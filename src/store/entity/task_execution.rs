@@ -1,0 +1,35 @@
+//! The `task_execution` table: the durable queue. One row per task asked to execute; its state
+//! says where the task is in the queue (`queued`, `blocked`, `running`) or how it ended.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "task_execution")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub task_id: String,
+    pub project_id: String,
+    pub agent_id: Option<String>,
+    pub state: String,
+    /// Why it is blocked, failed or cancelled.
+    pub reason: Option<String>,
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub loop_max_runs: Option<i32>,
+    pub loop_cooldown_ms: Option<i64>,
+    /// Runs started in this attempt (a loop counts them).
+    pub runs: i32,
+    /// The session its runs run in (made by the first run).
+    pub session_id: Option<String>,
+    /// When it entered the queue (the order within a priority).
+    pub queued_at: Option<i64>,
+    /// Not admitted before this time (backoff after a failure, a loop's cooldown).
+    pub not_before: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
