@@ -13,6 +13,11 @@
 //! For benchmarks: `--generate BYTES` writes deterministic printable lines in raw mode and exits;
 //! `--echo` writes every byte it reads straight back.
 //!
+//! For the queue tests, a batch agent (like `claude -p`): `--batch [sleep=MS] [exit=N]
+//! [log=FILE] [count=FILE done-at=N]` appends `start TASK` to FILE, sleeps, counts its runs in
+//! the count file and marks its task (`BATON_TASK_IDS`) completed through the API on run N, then
+//! exits with N (default 0).
+//!
 //! For the terminal-query tests: `--record FILE [QUERY…]` turns echo off (raw mode), prints
 //! `recording at COLSxROWS`, asks each QUERY (`da` = `ESC[c`, `cpr` = `ESC[6n`, `bg` = `OSC 11;?`),
 //! and then appends every byte it receives to FILE, printing `got …` (escaped) for each read.
@@ -76,6 +81,44 @@ fn call(method: &str, path: &str, body: Option<&str>) -> Result<u16, String> {
         .ok_or_else(|| format!("bad response {response:?}"))
 }
 
+/// `--batch`: one run of a batch agent (see the module's doc).
+fn batch(options: &[String]) {
+    let option = |name: &str| {
+        options
+            .iter()
+            .find_map(|o| o.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    };
+    let task = std::env::var("BATON_TASK_IDS").unwrap_or_default();
+    if let Some(log) = option("log") {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("the log opens");
+        let _ = writeln!(file, "start {task}");
+    }
+    say(&format!("batch run of {task}\n"));
+    if let Some(ms) = option("sleep").and_then(|v| v.parse().ok()) {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+    if let (Some(count), Some(at)) = (option("count"), option("done-at")) {
+        let n: u32 = std::fs::read_to_string(&count)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+            + 1;
+        let _ = std::fs::write(&count, n.to_string());
+        if n >= at.parse().unwrap_or(u32::MAX) {
+            let path = format!("/api/tasks/{task}");
+            match call("PATCH", &path, Some(r#"{"status":"completed"}"#)) {
+                Ok(status) => say(&format!("marked done: {status}\n")),
+                Err(e) => say(&format!("could not mark done: {e}\n")),
+            }
+        }
+    }
+    std::process::exit(option("exit").and_then(|v| v.parse().ok()).unwrap_or(0));
+}
+
 /// The deterministic printable lines `--generate BYTES` writes.
 fn generated(total: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(total + 100);
@@ -134,6 +177,7 @@ fn main() {
         [flag, bytes] if flag == "--generate" => return generate(bytes.parse().unwrap_or(0)),
         [flag] if flag == "--echo" => return echo(),
         [flag, file, queries @ ..] if flag == "--record" => return record(file, queries),
+        [flag, options @ ..] if flag == "--batch" => return batch(options),
         _ => {}
     }
     // SAFETY: installing a handler that only stores to an atomic.

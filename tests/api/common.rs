@@ -233,6 +233,12 @@ impl Server {
         self.send(self.request(Method::DELETE, path)).await
     }
 
+    /// A DELETE with a JSON body.
+    pub async fn delete_with(&self, path: &str, body: Value) -> Resp {
+        self.send(self.request(Method::DELETE, path).json(&body))
+            .await
+    }
+
     /// Creates a project and returns its id.
     pub async fn project(&self, name: &str) -> String {
         let r = self.post("/api/projects", json!({ "name": name })).await;

@@ -1,0 +1,574 @@
+//! Tasks that run themselves: execute, the queue's limit and order, dependency gating, cancel,
+//! retry, loops, and the queue surviving a restart — with batch agents (the scripted agent's
+//! `--batch` mode) over the real server. What ran when is read from `run:started` and
+//! `run:ended` events.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::common::{agent_bin, Events, Server, DEADLINE};
+
+/// A profile of batch agents with these `--batch` options.
+async fn batch_profile(s: &Server, id: &str, options: &[String], exit_means_done: bool) {
+    let mut args = vec!["--batch".to_owned()];
+    args.extend(options.iter().cloned());
+    let r = s
+        .post(
+            "/api/agents",
+            json!({ "id": id, "name": id, "program": agent_bin(), "args": args,
+                    "promptMode": "none", "exitMeansDone": exit_means_done }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+/// `run:*` events as they come.
+struct RunLog {
+    events: Events,
+    pub seen: Vec<Value>,
+}
+
+impl RunLog {
+    async fn open(s: &Server) -> Self {
+        let mut events = s.events().await;
+        events
+            .send(json!({ "type": "subscribe", "events": ["run:*", "task:updated"] }))
+            .await;
+        assert_eq!(events.next().await["type"], "subscribed");
+        Self {
+            events,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads events until `done` holds over everything seen.
+    async fn until(&mut self, what: &str, done: impl Fn(&[Value]) -> bool) {
+        let start = std::time::Instant::now();
+        while !done(&self.seen) {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "never saw {what}: {:#?}",
+                self.runs()
+            );
+            let e = self.events.next().await;
+            self.seen.push(e);
+        }
+    }
+
+    /// The run events only: (event, taskId, attempt, number).
+    fn runs(&self) -> Vec<(String, String)> {
+        self.seen
+            .iter()
+            .filter(|e| e["event"].as_str().is_some_and(|n| n.starts_with("run:")))
+            .map(|e| {
+                (
+                    e["event"].as_str().unwrap().to_owned(),
+                    e["data"]["taskId"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+async fn task_now(s: &Server, id: &str) -> Value {
+    s.get(&format!("/api/tasks/{id}")).await.body
+}
+
+/// Polls a task until `check` holds (with the deadline).
+async fn wait_task(s: &Server, id: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let t = task_now(s, id).await;
+        if check(&t) {
+            return t;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "task never reached the state: {t}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The highest number of runs alive at once, from the events in order.
+fn most_at_once(runs: &[(String, String)]) -> usize {
+    let (mut now, mut most) = (0usize, 0usize);
+    for (event, _) in runs {
+        if event == "run:started" {
+            now += 1;
+            most = most.max(now);
+        } else {
+            now = now.saturating_sub(1);
+        }
+    }
+    most
+}
+
+#[tokio::test]
+async fn the_limit_is_never_exceeded_and_higher_priority_starts_first() {
+    let s = Server::start().await;
+    let (p, dir) = s.project_with_folder().await;
+    let log = dir.path().join("starts.log");
+    let options = ["sleep=300".to_owned(), format!("log={}", log.display())];
+    batch_profile(&s, "batch", &options, true).await;
+    let limit = s.patch("/api/queue", json!({ "maxConcurrent": 2 })).await;
+    assert_eq!(limit.status, 200);
+    assert_eq!(s.post("/api/queue/pause", json!({})).await.status, 200);
+    let mut names = BTreeMap::new();
+    let plan = [
+        ("l1", "low"),
+        ("m1", "medium"),
+        ("h1", "high"),
+        ("l2", "low"),
+        ("h2", "high"),
+        ("m2", "medium"),
+    ];
+    for (name, priority) in plan {
+        let id = s
+            .task(&p, json!({ "title": name, "priority": priority }))
+            .await;
+        let r = s
+            .post(
+                &format!("/api/tasks/{id}/execute"),
+                json!({ "agentId": "batch" }),
+            )
+            .await;
+        assert_eq!(r.status, 202, "paused: it waits; {}", r.body);
+        assert_eq!(r.body["status"], "queued");
+        names.insert(id, name);
+    }
+    let queue = s.get("/api/queue").await.body;
+    assert_eq!(
+        queue["queued"],
+        json!({ "high": 2, "medium": 2, "low": 2, "total": 6 })
+    );
+    assert_eq!(queue["paused"], true);
+    let mut positions = BTreeMap::new();
+    for (id, name) in &names {
+        let t = task_now(&s, id).await;
+        assert_eq!(t["status"], "queued");
+        positions.insert(*name, t["execution"]["queuePosition"].as_i64().unwrap());
+    }
+    assert_eq!(
+        positions,
+        BTreeMap::from([
+            ("h1", 1),
+            ("h2", 2),
+            ("m1", 3),
+            ("m2", 4),
+            ("l1", 5),
+            ("l2", 6)
+        ])
+    );
+
+    let mut runs = RunLog::open(&s).await;
+    assert_eq!(s.post("/api/queue/resume", json!({})).await.status, 200);
+    runs.until("six runs ended", |seen| {
+        seen.iter().filter(|e| e["event"] == "run:ended").count() == 6
+    })
+    .await;
+    let order: Vec<&str> = runs
+        .runs()
+        .iter()
+        .filter(|(e, _)| e == "run:started")
+        .map(|(_, task)| names[task.as_str()])
+        .collect();
+    assert_eq!(order, ["h1", "h2", "m1", "m2", "l1", "l2"]);
+    assert_eq!(most_at_once(&runs.runs()), 2, "{:#?}", runs.runs());
+    for id in names.keys() {
+        let t = wait_task(&s, id, |t| t["status"] == "completed").await;
+        assert_eq!(t["execution"]["state"], "completed");
+        let task_runs = s.get(&format!("/api/tasks/{id}/runs")).await.body;
+        assert_eq!(task_runs.as_array().unwrap().len(), 1);
+        assert_eq!(task_runs[0]["endReason"], "exited");
+        assert_eq!(task_runs[0]["exitCode"], 0);
+    }
+    let queue = s.get("/api/queue").await.body;
+    assert_eq!(
+        (
+            queue["running"].as_i64(),
+            queue["completedLastHour"].as_i64()
+        ),
+        (Some(0), Some(6))
+    );
+    assert_eq!(queue["successRate"], 1.0);
+}
+
+#[tokio::test]
+async fn a_chain_runs_in_order_and_a_failed_first_link_blocks_the_rest_with_reasons() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    batch_profile(&s, "ok", &["sleep=100".into()], true).await;
+    batch_profile(&s, "fails", &["exit=3".into()], true).await;
+
+    // A → B → C, all executed at once: they run one after the other.
+    let a = s.task(&p, json!({ "title": "A" })).await;
+    let b = s.task(&p, json!({ "title": "B", "dependsOn": [a] })).await;
+    let c = s.task(&p, json!({ "title": "C", "dependsOn": [b] })).await;
+    let mut runs = RunLog::open(&s).await;
+    for id in [&c, &b, &a] {
+        s.post(
+            &format!("/api/tasks/{id}/execute"),
+            json!({ "agentId": "ok" }),
+        )
+        .await;
+    }
+    let blocked = task_now(&s, &c).await;
+    assert!(["blocked", "queued", "in_progress", "completed"]
+        .contains(&blocked["status"].as_str().unwrap()));
+    runs.until("three runs ended", |seen| {
+        seen.iter().filter(|e| e["event"] == "run:ended").count() == 3
+    })
+    .await;
+    let sequence: Vec<(String, String)> = runs.runs();
+    assert_eq!(
+        sequence,
+        [
+            ("run:started".into(), a.clone()),
+            ("run:ended".into(), a.clone()),
+            ("run:started".into(), b.clone()),
+            ("run:ended".into(), b.clone()),
+            ("run:started".into(), c.clone()),
+            ("run:ended".into(), c.clone()),
+        ]
+    );
+    wait_task(&s, &c, |t| t["status"] == "completed").await;
+
+    // The same chain with a failing first link: B and C stay blocked and say why.
+    let a = s.task(&p, json!({ "title": "A2" })).await;
+    let b = s.task(&p, json!({ "title": "B2", "dependsOn": [a] })).await;
+    let c = s.task(&p, json!({ "title": "C2", "dependsOn": [b] })).await;
+    for id in [&c, &b] {
+        let r = s
+            .post(
+                &format!("/api/tasks/{id}/execute"),
+                json!({ "agentId": "ok" }),
+            )
+            .await;
+        assert_eq!(r.status, 202);
+        assert_eq!(r.body["status"], "blocked");
+    }
+    let waiting = task_now(&s, &b).await;
+    assert_eq!(waiting["status"], "blocked");
+    assert_eq!(
+        waiting["execution"]["reason"],
+        format!("waiting for 'A2' ({a})")
+    );
+    s.post(
+        &format!("/api/tasks/{a}/execute"),
+        json!({ "agentId": "fails" }),
+    )
+    .await;
+    let failed = wait_task(&s, &a, |t| t["status"] == "failed").await;
+    assert_eq!(
+        failed["execution"]["reason"],
+        "its agent exited with code 3"
+    );
+    let b_now = wait_task(&s, &b, |t| {
+        t["execution"]["reason"] == format!("dependency 'A2' ({a}) failed")
+    })
+    .await;
+    assert_eq!(b_now["status"], "blocked");
+    let c_now = task_now(&s, &c).await;
+    assert_eq!(c_now["status"], "blocked");
+    assert_eq!(
+        c_now["execution"]["reason"],
+        format!("waiting for 'B2' ({b})")
+    );
+    assert!(s
+        .get(&format!("/api/tasks/{b}/runs"))
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn queued_and_running_tasks_are_cancelled() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    batch_profile(&s, "slow", &["sleep=60000".into()], true).await;
+    s.patch("/api/queue", json!({ "maxConcurrent": 1 })).await;
+    let running = s.task(&p, json!({ "title": "running" })).await;
+    let queued = s.task(&p, json!({ "title": "queued" })).await;
+    let started = s
+        .post(
+            &format!("/api/tasks/{running}/execute"),
+            json!({ "agentId": "slow" }),
+        )
+        .await;
+    assert_eq!(
+        started.status, 200,
+        "a free slot: it starts at once; {}",
+        started.body
+    );
+    assert_eq!(started.body["status"], "running");
+    assert_eq!(started.body["run"]["number"], 1);
+    assert_eq!(started.body["task"]["status"], "in_progress");
+    let waits = s
+        .post(
+            &format!("/api/tasks/{queued}/execute"),
+            json!({ "agentId": "slow" }),
+        )
+        .await;
+    assert_eq!(
+        (waits.status, waits.body["queuePosition"].as_i64()),
+        (202, Some(1))
+    );
+
+    let r = s
+        .post(
+            &format!("/api/tasks/{queued}/cancel"),
+            json!({ "reason": "not needed" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "cancelled");
+    assert_eq!(r.body["execution"]["reason"], "not needed");
+    let again = s
+        .post(&format!("/api/tasks/{queued}/cancel"), json!({}))
+        .await;
+    assert_eq!(
+        (again.status, again.body["code"].as_str()),
+        (409, Some("not_executing"))
+    );
+
+    let r = s
+        .post(&format!("/api/tasks/{running}/cancel"), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "cancelled");
+    let task_runs = s.get(&format!("/api/tasks/{running}/runs")).await.body;
+    assert_eq!(task_runs[0]["endReason"], "cancelled");
+    assert!(s
+        .get(&format!("/api/tasks/{queued}/runs"))
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let queue = s.get("/api/queue").await.body;
+    assert_eq!(
+        (queue["running"].as_i64(), queue["queued"]["total"].as_i64()),
+        (Some(0), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn failures_are_retried_by_attempt_and_a_retry_is_the_next_attempt() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    batch_profile(&s, "fails", &["exit=1".into()], true).await;
+    let t = s.task(&p, json!({ "title": "flaky" })).await;
+    s.post(
+        &format!("/api/tasks/{t}/execute"),
+        json!({ "agentId": "fails", "maxAttempts": 2 }),
+    )
+    .await;
+    let failed = wait_task(&s, &t, |t| t["status"] == "failed").await;
+    assert_eq!(
+        failed["execution"]["reason"],
+        "its agent exited with code 1 (attempt 2 of 2)"
+    );
+    let attempts: Vec<(i64, i64)> = s
+        .get(&format!("/api/tasks/{t}/runs"))
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["attempt"].as_i64().unwrap(),
+                r["number"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(attempts, [(1, 1), (2, 2)], "one session, runs 1 and 2");
+
+    let r = s.post(&format!("/api/tasks/{t}/retry"), json!({})).await;
+    assert!([200, 202].contains(&r.status), "{}", r.body);
+    assert_eq!(r.body["task"]["execution"]["attempt"], 3);
+    wait_task(&s, &t, |t| t["status"] == "failed").await;
+    let runs = s.get(&format!("/api/tasks/{t}/runs")).await.body;
+    assert_eq!(runs.as_array().unwrap().len(), 3);
+    assert_eq!(runs[2]["attempt"], 3);
+    let retry_again = s
+        .post(
+            &format!("/api/tasks/{t}/execute"),
+            json!({ "agentId": "nope" }),
+        )
+        .await;
+    assert_eq!(
+        (
+            retry_again.status,
+            retry_again.body["details"]["field"].as_str()
+        ),
+        (400, Some("agentId"))
+    );
+    let not_failed = s.task(&p, json!({})).await;
+    let r = s
+        .post(&format!("/api/tasks/{not_failed}/retry"), json!({}))
+        .await;
+    assert_eq!(r.status, 409);
+}
+
+#[tokio::test]
+async fn a_loop_restarts_until_the_agent_marks_the_task_done() {
+    let s = Server::start().await;
+    let (p, dir) = s.project_with_folder().await;
+    let count = dir.path().join("count");
+    let options = [format!("count={}", count.display()), "done-at=3".into()];
+    batch_profile(&s, "looper", &options, false).await;
+    let t = s.task(&p, json!({ "title": "until green" })).await;
+    s.post(
+        &format!("/api/tasks/{t}/execute"),
+        json!({ "agentId": "looper", "loop": { "maxRuns": 5, "cooldownMs": 10 } }),
+    )
+    .await;
+    let done = wait_task(&s, &t, |t| t["execution"]["state"] == "completed").await;
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["execution"]["runs"], 3);
+    let runs = s.get(&format!("/api/tasks/{t}/runs")).await.body;
+    let numbers: Vec<i64> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        [1, 2, 3],
+        "stopped exactly at the run that marked it done"
+    );
+    let sessions: std::collections::BTreeSet<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["sessionId"].as_str().unwrap())
+        .collect();
+    assert_eq!(sessions.len(), 1, "every run in the same session");
+    assert_eq!(std::fs::read_to_string(&count).unwrap().trim(), "3");
+
+    // Reopened, its loop runs again (and marks it done on its next run: the count is past 3).
+    let r = s.post(&format!("/api/tasks/{t}/resume"), json!({})).await;
+    assert!([200, 202].contains(&r.status), "{}", r.body);
+    wait_task(&s, &t, |t| {
+        t["status"] == "completed" && t["execution"]["attempt"] == 2
+    })
+    .await;
+    assert_eq!(
+        s.get(&format!("/api/tasks/{t}/runs"))
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    // A loop that never gets there fails at its limit.
+    let never = s.task(&p, json!({ "title": "never" })).await;
+    batch_profile(&s, "idle", &[], false).await;
+    s.post(
+        &format!("/api/tasks/{never}/execute"),
+        json!({ "agentId": "idle", "loop": { "maxRuns": 2 } }),
+    )
+    .await;
+    let failed = wait_task(&s, &never, |t| t["status"] == "failed").await;
+    assert_eq!(
+        failed["execution"]["reason"],
+        "ran 2 time(s) without being marked done"
+    );
+}
+
+#[tokio::test]
+async fn queued_work_survives_a_restart_and_admission_resumes() {
+    let s = Server::start().await;
+    let (p, dir) = s.project_with_folder().await;
+    let count = dir.path().join("count");
+    // Its first run takes long; later runs finish at once.
+    let slow_then_done = [
+        format!("count={}", count.display()),
+        "done-at=2".into(),
+        "sleep=1500".into(),
+    ];
+    batch_profile(&s, "first-slow", &slow_then_done, true).await;
+    batch_profile(&s, "quick", &[], true).await;
+    s.patch("/api/queue", json!({ "maxConcurrent": 1 })).await;
+    let first = s.task(&p, json!({ "title": "first" })).await;
+    let second = s.task(&p, json!({ "title": "second" })).await;
+    s.post(
+        &format!("/api/tasks/{first}/execute"),
+        json!({ "agentId": "first-slow" }),
+    )
+    .await;
+    let r = s
+        .post(
+            &format!("/api/tasks/{second}/execute"),
+            json!({ "agentId": "quick" }),
+        )
+        .await;
+    assert_eq!(r.body["status"], "queued");
+
+    let s = s.restart().await;
+    // The interrupted run is recorded so, and its task runs again; the queued one follows.
+    let done = wait_task(&s, &second, |t| t["status"] == "completed").await;
+    assert_eq!(done["execution"]["state"], "completed");
+    let first_runs = s.get(&format!("/api/tasks/{first}/runs")).await.body;
+    assert_eq!(first_runs[0]["endReason"], "interrupted");
+    assert!(first_runs.as_array().unwrap().len() >= 2, "{first_runs}");
+    wait_task(&s, &first, |t| t["status"] == "completed").await;
+    assert_eq!(
+        s.get("/api/queue").await.body["maxConcurrent"],
+        1,
+        "settings are kept"
+    );
+}
+
+#[tokio::test]
+async fn bad_execute_input_is_a_400_naming_the_field_and_changes_nothing() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    batch_profile(&s, "b", &[], true).await;
+    let t = s.task(&p, json!({})).await;
+    for (body, field) in [
+        (json!({ "agentId": "b", "maxAttempts": 0 }), "maxAttempts"),
+        (json!({ "agentId": "b", "maxAttempts": 101 }), "maxAttempts"),
+        (
+            json!({ "agentId": "b", "loop": { "maxRuns": 0 } }),
+            "loop.maxRuns",
+        ),
+        (
+            json!({ "agentId": "b", "loop": { "maxRuns": 2, "cooldownMs": 86400001u64 } }),
+            "loop.cooldownMs",
+        ),
+        (json!({}), "agentId"),
+        (json!({ "agentId": "missing" }), "agentId"),
+        (json!({ "agentId": "b", "priority": "urgent" }), "priority"),
+        (json!({ "agentId": "b", "bogus": 1 }), "bogus"),
+    ] {
+        let r = s
+            .post(&format!("/api/tasks/{t}/execute"), body.clone())
+            .await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert_eq!(r.body["details"]["field"], field, "{body}: {}", r.body);
+    }
+    let after = task_now(&s, &t).await;
+    assert_eq!(after["status"], "pending");
+    assert!(after["execution"].is_null());
+    let r = s.patch("/api/queue", json!({ "maxConcurrent": 0 })).await;
+    assert_eq!(
+        (r.status, r.body["details"]["field"].as_str()),
+        (400, Some("maxConcurrent"))
+    );
+    let r = s
+        .delete_with("/api/queue", json!({ "confirm": false }))
+        .await;
+    assert_eq!(
+        (r.status, r.body["details"]["field"].as_str()),
+        (400, Some("confirm"))
+    );
+}
