@@ -78,6 +78,7 @@ async fn seed(server: &baton::server::Server) -> String {
             status: Set(if i % 3 == 0 { "completed" } else { "pending" }.into()),
             priority: Set((i % 3) as i16),
             completed_at: Set(None),
+            thread_message_id: Set(None),
             created_at: Set(now + i as i64),
             updated_at: Set(now + i as i64),
         }

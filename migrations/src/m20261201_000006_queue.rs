@@ -1,8 +1,9 @@
 //! Tasks that run themselves: every start of a session's process is a `run` (with the byte range
 //! of the session log it wrote), a task asked to execute has a `task_execution` (the durable
 //! queue: queued, blocked, running, with attempts and loops), the queue's own settings are
-//! `queue_setting` rows, a session keeps the launch settings its restarts reuse, and a profile
-//! says whether its agent's clean exit means the task is done.
+//! `queue_setting` rows, a session keeps the launch settings its restarts reuse, a profile says
+//! whether its agent's clean exit means the task is done, and a follow-up task names the message
+//! it answers.
 
 use sea_orm_migration::prelude::*;
 
@@ -66,6 +67,7 @@ enum Session {
 enum Task {
     Table,
     Id,
+    ThreadMessageId,
 }
 
 #[derive(DeriveIden)]
@@ -264,6 +266,14 @@ impl MigrationTrait for Migration {
         manager
             .alter_table(
                 Table::alter()
+                    .table(Task::Table)
+                    .add_column(ColumnDef::new(Task::ThreadMessageId).string_len(128).null())
+                    .take(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
                     .table(AgentProfile::Table)
                     .add_column(
                         ColumnDef::new(AgentProfile::ExitMeansDone)
@@ -277,6 +287,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Task::Table)
+                    .drop_column(Task::ThreadMessageId)
+                    .take(),
+            )
+            .await?;
         manager
             .alter_table(
                 Table::alter()

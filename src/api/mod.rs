@@ -214,6 +214,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(queue::pause))
         .routes(routes!(queue::resume_queue))
         .routes(routes!(queue::priority))
+        .routes(routes!(queue::bulk))
+        .routes(routes!(queue::stats))
         .routes(routes!(ws::upgrade));
     let (router, mut doc) = router.split_for_parts();
     // After the routes: they are what it describes.

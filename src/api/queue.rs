@@ -10,8 +10,8 @@ use super::extract::{ApiJson, ApiPath, OptionalJson};
 use super::state::AppState;
 use super::ErrorBody;
 use crate::model::{
-    Affected, CancelTask, ClearQueue, ExecuteTask, Executed, ExecutionState, QueuePatch,
-    QueuePriority, QueueScope, QueueStatus, Task,
+    Affected, BulkRequest, BulkResult, CancelTask, ClearQueue, ExecuteTask, Executed,
+    ExecutionState, ProjectStats, QueuePatch, QueuePriority, QueueScope, QueueStatus, Task,
 };
 use crate::service::Actor;
 
@@ -148,4 +148,26 @@ pub async fn priority(
     ApiJson(body): ApiJson<QueuePriority>,
 ) -> Result<Json<Affected>> {
     Ok(Json(s.service.set_queue_priority(body, &actor).await?))
+}
+
+#[utoipa::path(post, path = "/api/tasks/bulk", tag = "tasks", request_body = BulkRequest,
+    description = "One operation on many tasks: `update_status` (`data.status`), `set_priority` (`data.priority`), `add_tags` / `remove_tags` (`data.tags`), `delete`, `execute` (`data` as for execute), `cancel` (`data.reason`). Each task's change is applied whole or not at all; those that fail are listed with why, the others go on. Bad `data` is a 400 before anything changes.",
+    responses((status = 200, body = BulkResult), (status = 400, body = ErrorBody)))]
+pub async fn bulk(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiJson(body): ApiJson<BulkRequest>,
+) -> Result<Json<BulkResult>> {
+    Ok(Json(s.service.bulk_tasks(body, &actor).await?))
+}
+
+#[utoipa::path(get, path = "/api/projects/{id}/stats", tag = "projects", params(("id" = String, Path)),
+    description = "Tasks by status, ended runs by reason, running sessions, the project's part of the queue, messages.",
+    responses((status = 200, body = ProjectStats), (status = 404, body = ErrorBody)))]
+pub async fn stats(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ProjectStats>> {
+    Ok(Json(s.service.project_stats(&id, &actor).await?))
 }

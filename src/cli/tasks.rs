@@ -68,6 +68,7 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
                 priority,
                 tags: (!tags.is_empty()).then_some(tags),
                 depends_on: (!depends_on.is_empty()).then_some(depends_on),
+                thread_parent: None,
             };
             let task = value(ctx.client.create_task(&input).await?);
             ctx.print(&task, |t| println!("{}", s(t, "id")));

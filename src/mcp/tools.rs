@@ -243,6 +243,7 @@ impl BatonMcp {
                 priority: one_of::<Priority>("priority", a.priority)?,
                 tags: a.tags,
                 depends_on: a.depends_on,
+                thread_parent: None,
             };
             self.client.create_task(&input).await
         };

@@ -6,6 +6,7 @@
 
 mod agent;
 mod audit;
+mod bulk;
 mod message;
 mod patch;
 mod project;
@@ -19,6 +20,7 @@ mod webhook;
 
 pub use agent::{AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode};
 pub use audit::{AuditEntry, ListAudit};
+pub use bulk::{BulkFailure, BulkOperation, BulkRequest, BulkResult, MessageStats, ProjectStats};
 pub use message::{ListMessages, Message, NewMessage};
 pub use patch::nullable;
 pub use project::{NewProject, Project, ProjectPatch};
@@ -34,7 +36,7 @@ pub use session::{
 pub use system::{DatabaseStatus, Queues, SystemStatus};
 pub use task::{
     HistoryEntry, ListTasks, NewSubtask, NewTask, Priority, SetDependencies, SortField, SortOrder,
-    Subtask, SubtaskPatch, SubtaskStatus, Task, TaskPatch, TaskStatus,
+    Subtask, SubtaskPatch, SubtaskStatus, Task, TaskPatch, TaskStatus, ThreadParent,
 };
 pub use webhook::{CreatedWebhook, Delivery, DeliveryStatus, ListDeliveries, NewWebhook, Webhook};
 

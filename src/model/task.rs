@@ -158,6 +158,8 @@ pub struct Task {
     pub session_count: usize,
     /// Once asked to execute: where it stands in the queue, its attempt, its loop.
     pub execution: Option<super::Execution>,
+    /// The message this task follows up, when it was made from one.
+    pub thread_parent: Option<ThreadParent>,
     pub created_at: i64,
     pub updated_at: i64,
     pub completed_at: Option<i64>,
@@ -184,6 +186,18 @@ pub struct NewTask {
     pub tags: Option<Vec<String>>,
     #[serde(default)]
     pub depends_on: Option<Vec<String>>,
+    /// Make it a follow-up of a `QUESTION` or `FACT` message: the task is linked to it and a
+    /// reply in the message's thread links back.
+    #[serde(default)]
+    pub thread_parent: Option<ThreadParent>,
+}
+
+/// The message a follow-up task answers.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThreadParent {
+    pub message_id: String,
 }
 
 #[serde_with::skip_serializing_none]

@@ -10,6 +10,7 @@
 pub mod access;
 mod agents;
 pub mod audit;
+mod bulk;
 mod dependencies;
 mod error;
 pub mod handover;

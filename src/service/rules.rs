@@ -284,6 +284,7 @@ mod tests {
             session_ids: vec![],
             session_count: 0,
             execution: None,
+            thread_parent: None,
             created_at: 1,
             updated_at: 1,
             completed_at: None,

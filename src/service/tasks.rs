@@ -17,7 +17,7 @@ use crate::model::{
     ListTasks, NewTask, Priority, SortField, SortOrder, Task, TaskPatch, TaskStatus,
 };
 use crate::store::entity::{
-    session, session_task, task, task_dependency, task_execution, task_tag,
+    message, session, session_task, task, task_dependency, task_execution, task_tag,
 };
 
 /// One page of the task list, as the service answers it (and keeps it until the next change).
@@ -54,6 +54,10 @@ impl Service {
         for dep in &depends_on {
             lookup::task_in_project(&txn, "dependsOn", dep, &input.project_id).await?;
         }
+        let thread = match &input.thread_parent {
+            Some(parent) => Some(thread_parent(&txn, &input.project_id, &parent.message_id).await?),
+            None => None,
+        };
         let now = now_ms();
         let id = ids::new_id("task");
         task::ActiveModel {
@@ -65,12 +69,32 @@ impl Service {
             status: Set(status.as_str().to_owned()),
             priority: Set(priority.rank()),
             completed_at: Set((status == TaskStatus::Completed).then_some(now)),
+            thread_message_id: Set(thread.as_ref().map(|m| m.id.clone())),
             created_at: Set(now),
             updated_at: Set(now),
         }
         .insert(&txn)
         .await?;
         insert_tags(&txn, &id, &tags).await?;
+        // The back-link: a reply in the message's thread, about the new task.
+        let reply = match &thread {
+            Some(parent) => Some(
+                super::messages::insert(
+                    &txn,
+                    super::messages::Draft {
+                        project_id: input.project_id.clone(),
+                        task_id: Some(id.clone()),
+                        session_id: None,
+                        kind: "FACT".into(),
+                        body: format!("Follow-up task created: {title} ({id})"),
+                        parent_ids: vec![parent.id.clone()],
+                    },
+                    actor,
+                )
+                .await?,
+            ),
+            None => None,
+        };
         dependencies::insert(&txn, &id, &depends_on, now).await?;
         history::record(
             &txn,
@@ -79,7 +103,9 @@ impl Service {
         .await?;
         let task = views::task_by_id(&txn, &id).await?;
         txn.commit().await?;
-        self.publish_all(vec![Event::TaskCreated(task.clone())]);
+        let mut events = vec![Event::TaskCreated(task.clone())];
+        events.extend(reply.map(|m| Event::MessageCreated(views::message(m))));
+        self.publish_all(events);
         Ok(task)
     }
 
@@ -399,6 +425,29 @@ pub(super) async fn touch<C: ConnectionTrait>(
     .update(conn)
     .await?;
     Ok(())
+}
+
+/// The message a follow-up task answers: a `QUESTION` or `FACT` of the same project.
+async fn thread_parent<C: ConnectionTrait>(
+    conn: &C,
+    project_id: &str,
+    message_id: &str,
+) -> ServiceResult<message::Model> {
+    const FIELD: &str = "threadParent.messageId";
+    let row = lookup::message_field(conn, FIELD, message_id).await?;
+    if row.project_id != project_id {
+        return Err(ServiceError::invalid(
+            FIELD,
+            format!("message '{message_id}' belongs to another project"),
+        ));
+    }
+    if !matches!(row.r#type.as_str(), "QUESTION" | "FACT") {
+        return Err(ServiceError::invalid(
+            FIELD,
+            format!("must be a QUESTION or FACT message, not {}", row.r#type),
+        ));
+    }
+    Ok(row)
 }
 
 /// Escapes `%`, `_` and `\` so that user text matches literally inside a `LIKE … ESCAPE '\'`.

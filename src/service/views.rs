@@ -143,6 +143,10 @@ pub async fn tasks<C: ConnectionTrait>(
                 session_count: session_ids.len(),
                 session_ids,
                 execution: executions.remove(&row.id),
+                thread_parent: row
+                    .thread_message_id
+                    .clone()
+                    .map(|message_id| crate::model::ThreadParent { message_id }),
                 status: TaskStatus::parse(&row.status).unwrap_or(TaskStatus::Pending),
                 priority: Priority::from_rank(row.priority),
                 id: row.id,

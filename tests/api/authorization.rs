@@ -172,6 +172,14 @@ const EXPECTED: &[(&str, &str, &str, Outcome, Outcome)] = &[
         Allow,
         Deny,
     ),
+    (
+        "POST",
+        "/api/tasks/bulk",
+        r#"{"operation":"set_priority","taskIds":["{tid}"],"data":{"priority":"low"}}"#,
+        Allow,
+        Allow,
+    ),
+    ("GET", "/api/projects/{id}/stats", "", Allow, Deny),
     // The queue itself spans every project: the person's.
     ("GET", "/api/queue", "", Deny, Deny),
     ("PATCH", "/api/queue", r#"{"maxConcurrent":4}"#, Deny, Deny),

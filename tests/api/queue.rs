@@ -572,3 +572,190 @@ async fn bad_execute_input_is_a_400_naming_the_field_and_changes_nothing() {
         (400, Some("confirm"))
     );
 }
+
+#[tokio::test]
+async fn bulk_changes_only_the_tasks_it_can_and_says_why_for_the_others() {
+    let s = Server::start().await;
+    let p = s.project("p").await;
+    let other = s.project("other").await;
+    let a = s.task(&p, json!({ "title": "a", "tags": ["keep"] })).await;
+    let b = s.task(&p, json!({ "title": "b" })).await;
+    let mut events = s.events().await;
+    events
+        .send(json!({ "type": "subscribe", "events": ["task:updated", "task:deleted"] }))
+        .await;
+    events.next().await;
+
+    let r = s
+        .post(
+            "/api/tasks/bulk",
+            json!({ "operation": "update_status", "taskIds": [a, "task_missing", b, a],
+                    "data": { "status": "in_progress" } }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["affectedCount"], 2);
+    assert_eq!(r.body["successful"], json!([a, b]));
+    assert_eq!(r.body["failed"][0]["id"], "task_missing");
+    assert_eq!(r.body["failed"][0]["code"], "not_found");
+    events.expect(&["task:updated", "task:updated"]).await;
+    for id in [&a, &b] {
+        assert_eq!(task_now(&s, id).await["status"], "in_progress");
+    }
+
+    let r = s
+        .post(
+            "/api/tasks/bulk",
+            json!({ "operation": "add_tags", "taskIds": [a, b], "data": { "tags": ["x", "keep"] } }),
+        )
+        .await;
+    assert_eq!(r.body["affectedCount"], 2);
+    assert_eq!(task_now(&s, &a).await["tags"], json!(["keep", "x"]));
+    let r = s
+        .post(
+            "/api/tasks/bulk",
+            json!({ "operation": "remove_tags", "taskIds": [a], "data": { "tags": ["keep"] } }),
+        )
+        .await;
+    assert_eq!(r.body["affectedCount"], 1);
+    assert_eq!(task_now(&s, &a).await["tags"], json!(["x"]));
+
+    // Bad data: a 400 naming the field, and nothing changed.
+    for (body, field) in [
+        (
+            json!({ "operation": "update_status", "taskIds": [a], "data": { "status": "done" } }),
+            "data.status",
+        ),
+        (
+            json!({ "operation": "set_priority", "taskIds": [a] }),
+            "data",
+        ),
+        (
+            json!({ "operation": "add_tags", "taskIds": [a], "data": { "tags": [""] } }),
+            "data.tags",
+        ),
+        (json!({ "operation": "delete", "taskIds": [] }), "taskIds"),
+        (
+            json!({ "operation": "explode", "taskIds": [a] }),
+            "operation",
+        ),
+    ] {
+        let r = s.post("/api/tasks/bulk", body.clone()).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert_eq!(r.body["details"]["field"], field, "{body}: {}", r.body);
+    }
+    assert_eq!(task_now(&s, &a).await["status"], "in_progress");
+
+    // Deleting across projects, as the person: each task on its own.
+    let o = s.task(&other, json!({ "title": "theirs" })).await;
+    let r = s
+        .post(
+            "/api/tasks/bulk",
+            json!({ "operation": "delete", "taskIds": [o, b] }),
+        )
+        .await;
+    assert_eq!(r.body["successful"], json!([o, b]));
+    assert_eq!(s.get(&format!("/api/tasks/{b}")).await.status, 404);
+}
+
+#[tokio::test]
+async fn project_stats_count_tasks_runs_the_queue_and_messages() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    batch_profile(&s, "quick", &[], true).await;
+    batch_profile(&s, "fails", &["exit=2".into()], true).await;
+    let done = s.task(&p, json!({ "title": "done" })).await;
+    let broken = s.task(&p, json!({ "title": "broken" })).await;
+    s.task(&p, json!({ "title": "waiting", "dependsOn": [broken] }))
+        .await;
+    s.post(
+        &format!("/api/tasks/{done}/execute"),
+        json!({ "agentId": "quick" }),
+    )
+    .await;
+    s.post(
+        &format!("/api/tasks/{broken}/execute"),
+        json!({ "agentId": "fails" }),
+    )
+    .await;
+    wait_task(&s, &done, |t| t["status"] == "completed").await;
+    wait_task(&s, &broken, |t| t["status"] == "failed").await;
+    s.post(
+        "/api/messages",
+        json!({ "projectId": p, "type": "FACT", "body": "héllo" }),
+    )
+    .await;
+    let stats = s.get(&format!("/api/projects/{p}/stats")).await.body;
+    assert_eq!(stats["tasks"]["completed"], 1);
+    assert_eq!(stats["tasks"]["failed"], 1);
+    assert_eq!(stats["tasks"]["pending"], 1);
+    assert_eq!(stats["tasks"]["blocked"], 0);
+    assert_eq!(stats["runs"]["exited"], 2);
+    assert_eq!(stats["runs"]["cancelled"], 0);
+    assert_eq!(stats["runningSessions"], 0);
+    assert_eq!(
+        (stats["queued"].as_i64(), stats["blocked"].as_i64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(stats["messages"], json!({ "count": 1, "bytes": 6 }));
+    assert_eq!(s.get("/api/projects/nope/stats").await.status, 404);
+}
+
+#[tokio::test]
+async fn a_follow_up_task_links_to_its_question_and_replies_in_the_thread() {
+    let s = Server::start().await;
+    let p = s.project("p").await;
+    let q = s
+        .post(
+            "/api/messages",
+            json!({ "projectId": p, "type": "QUESTION", "body": "Should we cache this?" }),
+        )
+        .await
+        .id();
+    let t = s
+        .post(
+            "/api/tasks",
+            json!({ "projectId": p, "title": "Add a cache", "threadParent": { "messageId": q } }),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{}", t.body);
+    assert_eq!(t.body["threadParent"], json!({ "messageId": q }));
+    let id = t.id();
+    let messages = s.get(&format!("/api/messages?projectId={p}")).await.body;
+    let reply = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["parentIds"] == json!([q]))
+        .expect("a reply in the thread");
+    assert_eq!(reply["taskId"], id);
+    assert!(reply["body"].as_str().unwrap().contains(&id));
+
+    let progress = s
+        .post(
+            "/api/messages",
+            json!({ "projectId": p, "type": "PROGRESS", "body": "50%" }),
+        )
+        .await
+        .id();
+    let other = s.project("other").await;
+    let elsewhere = s
+        .post(
+            "/api/messages",
+            json!({ "projectId": other, "type": "FACT", "body": "x" }),
+        )
+        .await
+        .id();
+    for parent in [progress.as_str(), elsewhere.as_str(), "msg_missing"] {
+        let r = s
+            .post(
+                "/api/tasks",
+                json!({ "projectId": p, "title": "x", "threadParent": { "messageId": parent } }),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{parent}: {}", r.body);
+        assert_eq!(r.body["details"]["field"], "threadParent.messageId");
+    }
+    let all = s.get(&format!("/api/tasks?projectId={p}")).await.body;
+    assert_eq!(all.as_array().unwrap().len(), 1, "nothing half-written");
+}

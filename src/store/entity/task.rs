@@ -15,6 +15,8 @@ pub struct Model {
     /// 0 low, 1 medium, 2 high: stored as a number so that sorting by priority is plain SQL.
     pub priority: i16,
     pub completed_at: Option<i64>,
+    /// The `QUESTION` or `FACT` message this task follows up (`threadParent`).
+    pub thread_message_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

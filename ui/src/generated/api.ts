@@ -135,6 +135,23 @@ export interface paths {
         patch: operations["projects_update"];
         trace?: never;
     };
+    "/api/projects/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Tasks by status, ended runs by reason, running sessions, the project's part of the queue, messages. */
+        get: operations["projects_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/queue": {
         parameters: {
             query?: never;
@@ -432,6 +449,23 @@ export interface paths {
         get: operations["tasks_list"];
         put?: never;
         post: operations["tasks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description One operation on many tasks: `update_status` (`data.status`), `set_priority` (`data.priority`), `add_tags` / `remove_tags` (`data.tags`), `delete`, `execute` (`data` as for execute), `cancel` (`data.reason`). Each task's change is applied whole or not at all; those that fail are listed with why, the others go on. Bad `data` is a 400 before anything changes. */
+        post: operations["tasks_bulk"];
         delete?: never;
         options?: never;
         head?: never;
@@ -811,6 +845,28 @@ export interface components {
             /** @description The ids the operation named or created. */
             targets: string[];
         };
+        BulkFailure: {
+            code: string;
+            error: string;
+            id: string;
+        };
+        /** @enum {string} */
+        BulkOperation: "update_status" | "set_priority" | "add_tags" | "remove_tags" | "delete" | "execute" | "cancel";
+        BulkRequest: {
+            /** @description What the operation needs (see `operation`). */
+            data?: Record<string, never> | null;
+            operation: components["schemas"]["BulkOperation"];
+            /** @description 1–500 task ids. */
+            taskIds: string[];
+        };
+        /** @description Each task's change is applied whole or not at all; the others go on. */
+        BulkResult: {
+            /** Format: int32 */
+            affectedCount: number;
+            failed: components["schemas"]["BulkFailure"][];
+            operation: components["schemas"]["BulkOperation"];
+            successful: string[];
+        };
         CancelTask: {
             reason?: string | null;
         };
@@ -1074,6 +1130,15 @@ export interface components {
             /** @description `USER`, `FACT`, `PROGRESS`, `DECISION`, `QUESTION`, `ERROR`, … (upper-case word). */
             type: string;
         };
+        MessageStats: {
+            /**
+             * Format: int64
+             * @description Bytes of message bodies.
+             */
+            bytes: number;
+            /** Format: int32 */
+            count: number;
+        };
         /**
          * @example {
          *       "args": [
@@ -1156,6 +1221,7 @@ export interface components {
             prompt?: string | null;
             status?: null | components["schemas"]["TaskStatus"];
             tags?: string[] | null;
+            threadParent?: null | components["schemas"]["ThreadParent"];
             title: string;
         };
         NewToken: {
@@ -1197,6 +1263,30 @@ export interface components {
             settings?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** @description `GET /api/projects/{id}/stats`. */
+        ProjectStats: {
+            /** Format: int32 */
+            blocked: number;
+            messages: components["schemas"]["MessageStats"];
+            /**
+             * Format: int32
+             * @description Tasks waiting in the queue (not counting blocked ones).
+             */
+            queued: number;
+            /**
+             * Format: int32
+             * @description Sessions with a live process.
+             */
+            runningSessions: number;
+            /** @description Ended runs by end reason (every reason, zeros included). */
+            runs: {
+                [key: string]: number;
+            };
+            /** @description Tasks by status (every status, zeros included). */
+            tasks: {
+                [key: string]: number;
+            };
         };
         /**
          * @description How a task's prompt reaches the agent.
@@ -1471,6 +1561,7 @@ export interface components {
             status: components["schemas"]["TaskStatus"];
             subtasks: components["schemas"]["Subtask"][];
             tags: string[];
+            threadParent?: null | components["schemas"]["ThreadParent"];
             title: string;
             /** Format: int64 */
             updatedAt: number;
@@ -1491,6 +1582,10 @@ export interface components {
         };
         /** @enum {string} */
         TaskStatus: "pending" | "queued" | "in_progress" | "blocked" | "completed" | "failed" | "cancelled";
+        /** @description The message a follow-up task answers. */
+        ThreadParent: {
+            messageId: string;
+        };
         Version: {
             /** Format: int32 */
             apiVersion: number;
@@ -2528,6 +2623,71 @@ export interface operations {
             };
             /** @description the body is not declared as JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    projects_stats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectStats"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4386,6 +4546,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    tasks_bulk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkResult"];
                 };
             };
             400: {

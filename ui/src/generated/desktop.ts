@@ -445,6 +445,11 @@ export type NewTask_Deserialize = {
 	priority?: Priority | null,
 	tags?: string[] | null,
 	dependsOn?: string[] | null,
+	/**
+	 *  Make it a follow-up of a `QUESTION` or `FACT` message: the task is linked to it and a
+	 *  reply in the message's thread links back.
+	 */
+	threadParent?: ThreadParent | null,
 };
 
 export type NewTask_Serialize = {
@@ -456,6 +461,11 @@ export type NewTask_Serialize = {
 	priority?: Priority,
 	tags?: string[],
 	dependsOn?: string[],
+	/**
+	 *  Make it a follow-up of a `QUESTION` or `FACT` message: the task is linked to it and a
+	 *  reply in the message's thread links back.
+	 */
+	threadParent?: ThreadParent,
 };
 
 export type Priority = "low" | "medium" | "high";
@@ -655,6 +665,8 @@ export type Task_Deserialize = {
 	sessionCount: number,
 	/**  Once asked to execute: where it stands in the queue, its attempt, its loop. */
 	execution?: Execution_Deserialize | null,
+	/**  The message this task follows up, when it was made from one. */
+	threadParent?: ThreadParent | null,
 	createdAt: number,
 	updatedAt: number,
 	completedAt?: number | null,
@@ -676,9 +688,16 @@ export type Task_Serialize = {
 	sessionCount: number,
 	/**  Once asked to execute: where it stands in the queue, its attempt, its loop. */
 	execution: Execution_Serialize | null,
+	/**  The message this task follows up, when it was made from one. */
+	threadParent: ThreadParent | null,
 	createdAt: number,
 	updatedAt: number,
 	completedAt: number | null,
+};
+
+/**  The message a follow-up task answers. */
+export type ThreadParent = {
+	messageId: string,
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
