@@ -8,6 +8,7 @@ pub mod entry;
 mod messages;
 mod output;
 mod projects;
+mod queue;
 mod report;
 mod run;
 mod sessions;
@@ -92,6 +93,9 @@ pub enum Command {
     /// The project's message bus: post, list, follow.
     #[command(subcommand)]
     Msg(MsgCommand),
+    /// The queue that runs tasks: its status, limit, pause and resume, clearing it.
+    #[command(subcommand)]
+    Queue(QueueCommand),
     /// Report what this agent is doing now, one line (a PROGRESS message; the session keeps it).
     #[command(long_about = "Report what this agent is doing now, in one line.\n\n\
                             It becomes a PROGRESS message on the project's message bus and the \
@@ -122,6 +126,30 @@ pub enum Command {
     /// Serve the Model Context Protocol on stdin/stdout for an agent (tools for tasks, messages,
     /// progress and sessions; the current task as a resource).
     Mcp,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// What runs, what waits, the limit and the last hour.
+    Status,
+    /// Nothing new starts (all projects, or one with --project).
+    Pause {
+        #[arg(long, short = 'p', value_name = "ID")]
+        project: Option<String>,
+    },
+    /// Undo a pause.
+    Resume {
+        #[arg(long, short = 'p', value_name = "ID")]
+        project: Option<String>,
+    },
+    /// How many runs the queue keeps going at once (1–64).
+    Limit { max: u32 },
+    /// Send every queued task back to pending (running ones go on).
+    Clear {
+        /// Really: there is no undo.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +241,37 @@ pub enum TaskCommand {
     /// Subtasks: add one, or tick one off.
     #[command(subcommand)]
     Subtask(SubtaskCommand),
+    /// Run a task: queue it for an agent (it starts when a slot is free and its dependencies
+    /// are done).
+    Run {
+        id: Option<String>,
+        /// The agent profile (default: the project's defaultAgentId setting).
+        #[arg(long, value_name = "PROFILE")]
+        agent: Option<String>,
+        #[arg(long, value_enum)]
+        priority: Option<Priority>,
+        /// Attempts before it fails (a failed run is retried after a backoff).
+        #[arg(long, value_name = "N")]
+        attempts: Option<u32>,
+        /// Restart the agent until the task is done, at most N runs.
+        #[arg(long = "loop", value_name = "N")]
+        loop_runs: Option<u32>,
+        /// Wait this long between a loop's runs.
+        #[arg(long, value_name = "MS", requires = "loop_runs")]
+        cooldown_ms: Option<u64>,
+    },
+    /// Cancel a queued, blocked or running task (a running one has its agent stopped).
+    Cancel {
+        id: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Queue a failed or cancelled task again, as its next attempt.
+    Retry { id: Option<String> },
+    /// Reopen a completed task so that it runs (its loop) again.
+    Resume { id: Option<String> },
+    /// The runs of a task: when, how each ended.
+    Runs { id: Option<String> },
     /// Make a task wait for others (adds to its dependencies; --replace sets them).
     Depend {
         /// The tasks it waits for.

@@ -63,6 +63,7 @@ async fn dispatch(global: &Global, command: Command) -> ClientResult<()> {
         Command::Task(c) => super::tasks::run(&ctx, c).await,
         Command::Session(c) => super::sessions::run(&ctx, c).await,
         Command::Msg(c) => super::messages::run(&ctx, c).await,
+        Command::Queue(c) => super::queue::run(&ctx, c).await,
         Command::Status { text, session } => {
             super::report::run(&ctx, session, Some(text.join(" ")), None).await
         }

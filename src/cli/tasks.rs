@@ -7,8 +7,8 @@ use super::run::Ctx;
 use super::{SubtaskCommand, TaskCommand};
 use crate::client::{ClientError, ClientResult};
 use crate::model::{
-    ListTasks, NewMessage, NewSubtask, NewTask, SetDependencies, SubtaskPatch, SubtaskStatus,
-    TaskPatch, TaskStatus,
+    CancelTask, ExecuteTask, ListTasks, LoopSpec, NewMessage, NewSubtask, NewTask, SetDependencies,
+    SubtaskPatch, SubtaskStatus, TaskPatch, TaskStatus,
 };
 
 pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
@@ -132,6 +132,72 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
             }
             ctx.print(&value(task), |t| println!("{} is blocked", s(t, "id")));
         }
+        TaskCommand::Run {
+            id,
+            agent,
+            priority,
+            attempts,
+            loop_runs,
+            cooldown_ms,
+        } => {
+            let id = ctx.task(id)?;
+            let input = ExecuteTask {
+                agent_id: agent,
+                priority,
+                max_attempts: attempts,
+                loop_spec: loop_runs.map(|max_runs| LoopSpec {
+                    max_runs,
+                    cooldown_ms: cooldown_ms.unwrap_or(0),
+                }),
+            };
+            let executed = value(ctx.client.execute_task(&id, &input).await?);
+            ctx.print(&executed, print_executed);
+        }
+        TaskCommand::Cancel { id, reason } => {
+            let id = ctx.task(id)?;
+            let task = value(ctx.client.cancel_task(&id, &CancelTask { reason }).await?);
+            ctx.print(&task, |t| println!("{} is {}", s(t, "id"), s(t, "status")));
+        }
+        TaskCommand::Retry { id } => {
+            let id = ctx.task(id)?;
+            let executed = value(ctx.client.retry_task(&id).await?);
+            ctx.print(&executed, print_executed);
+        }
+        TaskCommand::Resume { id } => {
+            let id = ctx.task(id)?;
+            let executed = value(ctx.client.resume_task(&id).await?);
+            ctx.print(&executed, print_executed);
+        }
+        TaskCommand::Runs { id } => {
+            let id = ctx.task(id)?;
+            let runs = value(ctx.client.task_runs(&id).await?);
+            ctx.print(&runs, |v| {
+                let rows = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| {
+                        let ended = match (r["endReason"].as_str(), r["exitCode"].as_i64()) {
+                            (None, _) => "running".to_owned(),
+                            (Some(reason), Some(code)) => format!("{reason} ({code})"),
+                            (Some(reason), None) => reason.to_owned(),
+                        };
+                        vec![
+                            s(r, "id"),
+                            s(r, "attempt"),
+                            s(r, "number"),
+                            s(r, "sessionId"),
+                            age(r, "startedAt"),
+                            ended,
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &["id", "attempt", "run", "session", "started", "ended"],
+                    rows,
+                );
+            });
+        }
         TaskCommand::Delete { id } => {
             ctx.client.delete_task(&id).await?;
             ctx.print(&serde_json::json!({ "success": true }), |_| {
@@ -185,6 +251,30 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
 
 async fn get(ctx: &Ctx, id: &str) -> ClientResult<Value> {
     Ok(value(ctx.client.get_task(id).await?))
+}
+
+/// `queued (position 3)`, `blocked: waiting for …`, or `running (run run_…)`.
+fn print_executed(e: &Value) {
+    let task = &e["task"];
+    let state = s(e, "status");
+    match state.as_str() {
+        "queued" => println!(
+            "{} is queued (position {})",
+            s(task, "id"),
+            s(e, "queuePosition")
+        ),
+        "blocked" => println!(
+            "{} is blocked: {}",
+            s(task, "id"),
+            s(&task["execution"], "reason")
+        ),
+        _ => println!(
+            "{} is {} (session {})",
+            s(task, "id"),
+            state,
+            s(&e["run"], "sessionId")
+        ),
+    }
 }
 
 async fn patch_and_print(ctx: &Ctx, id: &str, patch: &TaskPatch) -> ClientResult<()> {

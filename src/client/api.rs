@@ -6,9 +6,10 @@ use serde::Serialize;
 
 use super::{Client, ClientResult};
 use crate::model::{
-    ListMessages, ListSessions, ListTasks, Message, NewMessage, NewProject, NewSession, NewSubtask,
-    NewTask, Project, Reported, Session, SessionReport, SetDependencies, StopSession, Subtask,
-    SubtaskPatch, Task, TaskPatch,
+    Affected, CancelTask, ClearQueue, ExecuteTask, Executed, ListMessages, ListSessions, ListTasks,
+    Message, NewMessage, NewProject, NewSession, NewSubtask, NewTask, Project, QueuePatch,
+    QueueScope, QueueStatus, Reported, Run, Session, SessionReport, SetDependencies, StopSession,
+    Subtask, SubtaskPatch, Task, TaskPatch,
 };
 
 /// A path segment (an id), percent-encoded.
@@ -126,5 +127,53 @@ impl Client {
 
     pub async fn post_message(&self, input: &NewMessage) -> ClientResult<Message> {
         self.post_as("/api/messages", input).await
+    }
+
+    pub async fn execute_task(&self, id: &str, input: &ExecuteTask) -> ClientResult<Executed> {
+        self.post_as(&format!("/api/tasks/{}/execute", seg(id)), input)
+            .await
+    }
+
+    pub async fn cancel_task(&self, id: &str, input: &CancelTask) -> ClientResult<Task> {
+        self.post_as(&format!("/api/tasks/{}/cancel", seg(id)), input)
+            .await
+    }
+
+    pub async fn retry_task(&self, id: &str) -> ClientResult<Executed> {
+        self.post_as(
+            &format!("/api/tasks/{}/retry", seg(id)),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn resume_task(&self, id: &str) -> ClientResult<Executed> {
+        self.post_as(
+            &format!("/api/tasks/{}/resume", seg(id)),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn task_runs(&self, id: &str) -> ClientResult<Vec<Run>> {
+        self.get_as(&format!("/api/tasks/{}/runs", seg(id))).await
+    }
+
+    pub async fn queue_status(&self) -> ClientResult<QueueStatus> {
+        self.get_as("/api/queue").await
+    }
+
+    pub async fn update_queue(&self, patch: &QueuePatch) -> ClientResult<QueueStatus> {
+        self.patch_as("/api/queue", patch).await
+    }
+
+    pub async fn pause_queue(&self, scope: &QueueScope, paused: bool) -> ClientResult<QueueStatus> {
+        let verb = if paused { "pause" } else { "resume" };
+        self.post_as(&format!("/api/queue/{verb}"), scope).await
+    }
+
+    pub async fn clear_queue(&self) -> ClientResult<Affected> {
+        self.delete_as("/api/queue", &ClearQueue { confirm: true })
+            .await
     }
 }

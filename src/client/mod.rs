@@ -94,6 +94,15 @@ impl Client {
         self.call(Method::DELETE, path, None::<&()>).await
     }
 
+    /// A DELETE with a body (`DELETE /api/queue {"confirm": true}`).
+    pub async fn delete_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> ClientResult<T> {
+        typed(path, self.call(Method::DELETE, path, Some(body)).await?)
+    }
+
     /// A typed answer.
     pub async fn get_as<T: DeserializeOwned>(&self, path: &str) -> ClientResult<T> {
         typed(path, self.get(path).await?)

@@ -48,7 +48,8 @@ const INSTRUCTIONS: &str = "Baton runs you in a terminal on a task. Use these to
 task (resource baton://task/current), split it into subtasks and tick them off, report progress \
 (report_progress) as you go, ask questions or note decisions on the project's message bus \
 (post_message with type QUESTION or DECISION), and hand work to another agent (create_task, then \
-start_session). Ids default to your own project, session and task.";
+execute_task to queue it, or start_session to start an agent at once; cancel_task stops it). Ids \
+default to your own project, session and task.";
 
 #[rmcp::tool_handler(router = self.tool_router)]
 impl ServerHandler for BatonMcp {

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{AgentEnv, Client, ClientError};
 use crate::model::{
-    ListMessages, ListSessions, ListTasks, NewMessage, NewSession, NewSubtask, NewTask, Priority,
-    SessionReport, SubtaskPatch, SubtaskStatus, TaskPatch, TaskStatus,
+    CancelTask, ExecuteTask, ListMessages, ListSessions, ListTasks, LoopSpec, NewMessage,
+    NewSession, NewSubtask, NewTask, Priority, SessionReport, SubtaskPatch, SubtaskStatus,
+    TaskPatch, TaskStatus,
 };
 
 /// The MCP server: a client of the API plus who the agent is.
@@ -52,6 +53,29 @@ pub struct CreateTaskArgs {
     pub depends_on: Option<Vec<String>>,
     /// The project (default: this session's).
     pub project_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecuteTaskArgs {
+    /// The task (default: this session's task).
+    pub task_id: Option<String>,
+    /// The agent profile to run it (default: the project's defaultAgentId setting).
+    pub agent_id: Option<String>,
+    /// low, medium or high: its place in the queue.
+    pub priority: Option<String>,
+    /// Attempts before it fails (default 1).
+    pub max_attempts: Option<u32>,
+    /// Restart the agent until the task is done, at most this many runs.
+    pub loop_max_runs: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelTaskArgs {
+    /// The task (default: this session's task).
+    pub task_id: Option<String>,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -269,6 +293,44 @@ impl BatonMcp {
                 completed_at: None,
             };
             self.client.update_task(&id, &patch).await
+        };
+        answer(result.await)
+    }
+
+    #[tool(
+        description = "Run a task of your project with an agent: it is queued and starts when a slot is free and its dependencies are completed (the answer says queued, blocked or running)."
+    )]
+    async fn execute_task(
+        &self,
+        Parameters(a): Parameters<ExecuteTaskArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let id = self.task(a.task_id)?;
+            let input = ExecuteTask {
+                agent_id: a.agent_id,
+                priority: one_of::<Priority>("priority", a.priority)?,
+                max_attempts: a.max_attempts,
+                loop_spec: a.loop_max_runs.map(|max_runs| LoopSpec {
+                    max_runs,
+                    cooldown_ms: 0,
+                }),
+            };
+            self.client.execute_task(&id, &input).await
+        };
+        answer(result.await)
+    }
+
+    #[tool(
+        description = "Cancel a queued, blocked or running task of your project (a running one has its agent stopped)."
+    )]
+    async fn cancel_task(
+        &self,
+        Parameters(a): Parameters<CancelTaskArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let id = self.task(a.task_id)?;
+            let input = CancelTask { reason: a.reason };
+            self.client.cancel_task(&id, &input).await
         };
         answer(result.await)
     }

@@ -157,7 +157,9 @@ async fn an_agent_uses_baton_over_mcp_and_the_api_sees_the_effects() {
         names,
         [
             "add_subtask",
+            "cancel_task",
             "create_task",
+            "execute_task",
             "get_task",
             "list_messages",
             "list_sessions",

@@ -759,3 +759,94 @@ async fn a_follow_up_task_links_to_its_question_and_replies_in_the_thread() {
     let all = s.get(&format!("/api/tasks?projectId={p}")).await.body;
     assert_eq!(all.as_array().unwrap().len(), 1, "nothing half-written");
 }
+
+#[tokio::test]
+async fn the_cli_and_mcp_run_cancel_and_retry_tasks_and_drive_the_queue() {
+    use crate::cli::{baton, ok};
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    batch_profile(&s, "slow", &["sleep=60000".into()], true).await;
+    batch_profile(&s, "quick", &[], true).await;
+
+    // The CLI, from outside.
+    let limit = ok(&s, &["queue", "limit", "1", "--json"]).await;
+    assert!(
+        limit.stdout.contains("\"maxConcurrent\": 1"),
+        "{}",
+        limit.stdout
+    );
+    let t = s.task(&p, json!({ "title": "by the cli" })).await;
+    let run = ok(
+        &s,
+        &["task", "run", &t, "--agent", "slow", "--attempts", "2"],
+    )
+    .await;
+    assert!(run.stdout.contains("running"), "{}", run.stdout);
+    let waiting = s.task(&p, json!({ "title": "second" })).await;
+    let queued = ok(&s, &["task", "run", &waiting, "--agent", "quick"]).await;
+    assert_eq!(
+        queued.stdout.trim(),
+        format!("{waiting} is queued (position 1)")
+    );
+    let status = ok(&s, &["queue", "status"]).await;
+    assert!(
+        status
+            .stdout
+            .starts_with("running: 1 of 1 running, 1 queued"),
+        "{}",
+        status.stdout
+    );
+    ok(&s, &["queue", "pause"]).await;
+    let cleared = baton(&s, &["queue", "clear"]).await;
+    assert_ne!(cleared.code, 0, "clearing needs --yes");
+    let cleared = ok(&s, &["queue", "clear", "--yes"]).await;
+    assert_eq!(cleared.stdout.trim(), "1 task(s) back to pending");
+    assert_eq!(task_now(&s, &waiting).await["status"], "pending");
+    ok(&s, &["queue", "resume"]).await;
+    let cancelled = ok(&s, &["task", "cancel", &t, "--reason", "enough"]).await;
+    assert_eq!(cancelled.stdout.trim(), format!("{t} is cancelled"));
+    let runs = ok(&s, &["task", "runs", &t, "--json"]).await;
+    let runs: Value = serde_json::from_str(&runs.stdout).unwrap();
+    assert_eq!(runs[0]["endReason"], "cancelled");
+    let retried = ok(&s, &["task", "retry", &t, "--json"]).await;
+    let retried: Value = serde_json::from_str(&retried.stdout).unwrap();
+    assert_eq!(retried["task"]["execution"]["attempt"], 2);
+    ok(&s, &["task", "cancel", &t]).await;
+
+    // MCP, as an agent of the project.
+    let sid = s
+        .post("/api/sessions", json!({ "projectId": p }))
+        .await
+        .id();
+    let own = s.task(&p, json!({ "title": "by an agent" })).await;
+    let mut mcp = crate::mcp::Mcp::initialized(&[
+        ("BATON_API_URL", &s.url),
+        ("BATON_TOKEN", &s.token),
+        ("BATON_PROJECT_ID", &p),
+        ("BATON_SESSION_ID", &sid),
+        ("BATON_TASK_IDS", &own),
+    ])
+    .await;
+    let (error, text) = mcp
+        .call("execute_task", json!({ "agentId": "quick" }))
+        .await;
+    assert!(!error, "{text}");
+    wait_task(&s, &own, |t| t["status"] == "completed").await;
+    let other = s.task(&p, json!({ "title": "to cancel" })).await;
+    s.post("/api/queue/pause", json!({})).await;
+    s.post(
+        &format!("/api/tasks/{other}/execute"),
+        json!({ "agentId": "quick" }),
+    )
+    .await;
+    let (error, text) = mcp
+        .call(
+            "cancel_task",
+            json!({ "taskId": other, "reason": "changed my mind" }),
+        )
+        .await;
+    assert!(!error, "{text}");
+    assert_eq!(task_now(&s, &other).await["status"], "cancelled");
+    let (error, text) = mcp.call("cancel_task", json!({ "taskId": other })).await;
+    assert!(error && text.contains("not queued"), "{text}");
+}
