@@ -9,6 +9,10 @@ use baton::model::{
     NewProject, NewSession, NewSubtask, Project, Session, SubtaskPatch, Task, TaskPatch,
 };
 use baton::model::{AgentProfilePatch, HistoryEntry, NewTask, Subtask};
+use baton::model::{
+    BulkRequest, BulkResult, CancelTask, ExecuteTask, Executed, QueuePatch, QueueScope,
+    QueueStatus, Run,
+};
 use baton::server::Server;
 use baton::service::audit::{self, Change, Door};
 use baton::service::terminal_feed::FeedItem;
@@ -316,6 +320,93 @@ async fn post_message(d: State<'_, Desktop>, body: Body<NewMessage>) -> R<Messag
     audited(&d, "post_message", &[], Some(body.into_value()), result).await
 }
 
+#[tauri::command]
+#[specta::specta]
+async fn execute_task(d: State<'_, Desktop>, id: String, body: Body<ExecuteTask>) -> R<Executed> {
+    let input = body.parse()?;
+    let result = d.service.execute_task(&id, input, &DESKTOP).await;
+    audited(&d, "execute_task", &[&id], Some(body.into_value()), result).await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn cancel_task(d: State<'_, Desktop>, id: String, reason: Option<String>) -> R<Task> {
+    let body = serde_json::json!({ "reason": reason });
+    let result = d
+        .service
+        .cancel_task(&id, CancelTask { reason }, &DESKTOP)
+        .await;
+    audited(&d, "cancel_task", &[&id], Some(body), result).await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn retry_task(d: State<'_, Desktop>, id: String) -> R<Executed> {
+    let result = d.service.retry_task(&id, &DESKTOP).await;
+    audited(&d, "retry_task", &[&id], None, result).await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn resume_task(d: State<'_, Desktop>, id: String) -> R<Executed> {
+    let result = d.service.resume_task(&id, &DESKTOP).await;
+    audited(&d, "resume_task", &[&id], None, result).await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn bulk_tasks(d: State<'_, Desktop>, body: Body<BulkRequest>) -> R<BulkResult> {
+    let input = body.parse()?;
+    let result = d.service.bulk_tasks(input, &DESKTOP).await;
+    audited(&d, "bulk_tasks", &[], Some(body.into_value()), result).await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn task_runs(d: State<'_, Desktop>, id: String) -> R<Vec<Run>> {
+    Ok(d.service.list_task_runs(&id, &DESKTOP).await?)
+}
+
+/// The bytes a run wrote, as text (invalid UTF-8 replaced).
+#[tauri::command]
+#[specta::specta]
+async fn run_output(d: State<'_, Desktop>, id: String) -> R<String> {
+    let (_, bytes) = d.service.run_output(&id, &DESKTOP).await?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn queue_status(d: State<'_, Desktop>) -> R<QueueStatus> {
+    Ok(d.service.queue_status(&DESKTOP).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn set_queue_limit(d: State<'_, Desktop>, max_concurrent: u32) -> R<QueueStatus> {
+    let body = serde_json::json!({ "maxConcurrent": max_concurrent });
+    let result = d
+        .service
+        .update_queue(QueuePatch { max_concurrent }, &DESKTOP)
+        .await;
+    audited(&d, "set_queue_limit", &[], Some(body), result).await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn pause_queue(d: State<'_, Desktop>, paused: bool) -> R<QueueStatus> {
+    let result = d
+        .service
+        .pause_queue(QueueScope::default(), paused, &DESKTOP)
+        .await;
+    let operation = if paused {
+        "pause_queue"
+    } else {
+        "resume_queue"
+    };
+    audited(&d, operation, &[], None, result).await
+}
+
 /// The loopback API's address and token, for the settings page.
 #[tauri::command]
 #[specta::specta]
@@ -479,6 +570,16 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
         api_info,
         regenerate_token,
         update_agent,
+        execute_task,
+        cancel_task,
+        retry_task,
+        resume_task,
+        bulk_tasks,
+        task_runs,
+        run_output,
+        queue_status,
+        set_queue_limit,
+        pause_queue,
         set_api_port,
         terminal_attach,
         terminal_detach,

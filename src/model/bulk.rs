@@ -47,7 +47,7 @@ pub struct BulkRequest {
     pub task_ids: Vec<String>,
     /// What the operation needs (see `operation`).
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = super::schema::object_or_null)]
     pub data: Option<serde_json::Value>,
 }
 

@@ -228,3 +228,7 @@ pub fn settings() -> RefOr<Schema> {
 pub fn settings_or_null() -> RefOr<Schema> {
     free_object(true)
 }
+/// Any object (its keys depend on something else, e.g. a bulk operation's `data`), or null.
+pub fn object_or_null() -> RefOr<Schema> {
+    free_object(true)
+}

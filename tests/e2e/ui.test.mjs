@@ -406,6 +406,62 @@ test("a waiting agent's question and a quick reply from the sidebar; dialogs tak
   await page.keyboard.press('Escape');
 });
 
+test('tasks run themselves: queue from a card, pause and resume, cancel and retry, runs with their output, bulk', async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await api('POST', '/api/agents', { id: 'batch', name: 'Batch', program: AGENT, args: ['--batch', 'sleep=200'], promptMode: 'none', exitMeansDone: true });
+  await api('POST', '/api/agents', { id: 'slow', name: 'Slow', program: AGENT, args: ['--batch', 'sleep=60000'], promptMode: 'none', exitMeansDone: true });
+  const p = await projectId();
+  await page.getByRole('button', { name: 'Board' }).click();
+  const t = (await api('POST', '/api/tasks', { projectId: p, title: 'Queued from the board' })).body;
+  const card = page.locator(`.card[data-task="${t.id}"]`);
+  await card.waitFor();
+
+  // Paused, a queued task shows its place; resumed, it runs and completes.
+  await page.locator('.queue-panel button[data-action="pause-queue"]').click();
+  await page.locator('.queue-panel[data-queue="paused"]').waitFor();
+  await card.locator('button[data-action="execute"]').click();
+  await page.locator('button[data-queue-agent="batch"]').click();
+  await page.locator('.overlay').waitFor({ state: 'detached', timeout: 3000 }).catch(async () => {
+    throw new Error(`the dialog stayed: ${await page.locator('.overlay').textContent()}`);
+  });
+  await card.locator('.exec-line', { hasText: '#1 in queue' }).waitFor();
+  assert.equal((await api('GET', `/api/tasks/${t.id}`)).body.status, 'queued');
+  await page.locator('.queue-panel button[data-action="resume-queue"]').click();
+  await page.locator(`.column[data-status="completed"] .card[data-task="${t.id}"]`).waitFor({ timeout: DEADLINE });
+
+  // Its run, and what that run printed.
+  await card.click();
+  await page.locator('.runs li[data-run]').first().waitFor();
+  await page.locator('.runs .linklike').first().click();
+  await page.locator('.run-output', { hasText: `batch run of ${t.id}` }).waitFor();
+
+  // A running task is cancelled from its card, then retried as attempt 2.
+  const slow = (await api('POST', '/api/tasks', { projectId: p, title: 'Slow one' })).body;
+  await api('POST', `/api/tasks/${slow.id}/execute`, { agentId: 'slow', maxAttempts: 2 });
+  const slowCard = page.locator(`.card[data-task="${slow.id}"]`);
+  await page.locator(`.column[data-status="in_progress"] .card[data-task="${slow.id}"]`).waitFor();
+  await slowCard.locator('button[data-action="cancel"]').click();
+  await page.locator(`.column[data-status="cancelled"] .card[data-task="${slow.id}"]`).waitFor({ timeout: DEADLINE });
+  await slowCard.locator('button[data-action="retry"]').click();
+  await slowCard.locator('.exec-line', { hasText: 'attempt 2/2' }).waitFor();
+  await until(async () => (await api('GET', `/api/tasks/${slow.id}`)).body.status === 'in_progress', 'the retry to run');
+  await slowCard.locator('button[data-action="cancel"]').click();
+  await page.locator(`.column[data-status="cancelled"] .card[data-task="${slow.id}"]`).waitFor({ timeout: DEADLINE });
+
+  // Several tasks at once: tick them, set their priority, delete them.
+  const a = (await api('POST', '/api/tasks', { projectId: p, title: 'Bulk A' })).body;
+  const b = (await api('POST', '/api/tasks', { projectId: p, title: 'Bulk B' })).body;
+  for (const id of [a.id, b.id]) await page.locator(`.card[data-task="${id}"] input.pick`).click();
+  await page.locator('.bulk-bar[data-picked="2"]').waitFor();
+  await page.locator('.bulk-bar select').selectOption('high');
+  await until(async () => (await api('GET', `/api/tasks/${a.id}`)).body.priority === 'high' && (await api('GET', `/api/tasks/${b.id}`)).body.priority === 'high', 'both tasks high');
+  await page.screenshot({ path: join(SHOTS, 'queue-board.png') });
+  page.once('dialog', (d) => d.accept());
+  await page.locator('.bulk-bar button[data-bulk="delete"]').click();
+  await until(async () => (await api('GET', `/api/tasks/${a.id}`)).status === 404 && (await api('GET', `/api/tasks/${b.id}`)).status === 404, 'both tasks deleted');
+  await page.locator('.bulk-bar').waitFor({ state: 'detached' });
+});
+
 test('screenshots at 1280×800 and 1920×1080, light and dark', async () => {
   for (const [w, h] of [[1280, 800], [1920, 1080]]) {
     for (const scheme of ['dark', 'light']) {

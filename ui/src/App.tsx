@@ -5,7 +5,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import type { Store, State } from './store';
 import { PENDING, useStore } from './store';
 import type { TerminalPane as TerminalPaneType } from './Terminal';
-import type { HistoryEntry, Session, Task, TaskStatus } from './types';
+import type { BulkRequest, HistoryEntry, Run, Session, Task, TaskStatus } from './types';
 import { isActive } from './types';
 import { helpRows, keyLabel, shortcut } from './keys';
 import { ago, dotClass, statusLabel } from './labels';
@@ -146,6 +146,7 @@ function Sidebar({ store, state }: { store: Store; state: State }) {
         </select>
         <button class="small" title="New project" onClick={() => store.set({ dialog: 'new-project' })}>+</button>
       </div>
+      <QueuePanel store={store} state={state} />
       <div class="section-title">Sessions</div>
       <ul class="sessions">
         {sessions.map((s, i) => (
@@ -166,6 +167,82 @@ function Sidebar({ store, state }: { store: Store; state: State }) {
       <div class="section-title">Messages</div>
       <Feed store={store} state={state} />
     </aside>
+  );
+}
+
+/** The queue over every project: what runs of how many, what waits, pause and the limit. */
+function QueuePanel({ store, state }: { store: Store; state: State }) {
+  const q = state.queue;
+  if (!q) return null;
+  const act = (f: () => Promise<unknown>) => f().then((r) => { if (r && typeof r === 'object' && 'maxConcurrent' in r) store.set({ queue: r as State['queue'] }); }).catch((e) => store.fail(e));
+  return (
+    <div class="queue-panel" data-queue={q.paused ? 'paused' : 'running'}>
+      <div class="section-title">Queue</div>
+      <div class="row queue-line">
+        <span class="grow"><b class="queue-running">{q.running}/{q.maxConcurrent}</b> running · <b class="queue-queued">{q.queued.total}</b> queued{q.blocked ? ` · ${q.blocked} blocked` : ''}</span>
+        <button class="small" data-action={q.paused ? 'resume-queue' : 'pause-queue'} title={q.paused ? 'Resume the queue' : 'Pause: nothing new starts'}
+          onClick={() => act(() => store.api.pauseQueue(!q.paused))}>{q.paused ? 'Resume' : 'Pause'}</button>
+      </div>
+      <label class="row muted">at most
+        <input class="queue-limit" type="number" min={1} max={64} value={q.maxConcurrent} aria-label="Concurrent runs"
+          onChange={(e) => { const n = Number((e.target as HTMLInputElement).value); if (n >= 1 && n <= 64) act(() => store.api.setQueueLimit(n)); }} />
+        at once{q.paused ? <b class="paused-flag"> · paused</b> : null}</label>
+      {q.successRate !== null && q.successRate !== undefined && <small class="muted">last hour: {q.completedLastHour} done, {q.failedLastHour} failed</small>}
+    </div>
+  );
+}
+
+/** Where an executed task stands, in a few words: `#2 in queue`, `attempt 2/3`, the reason. */
+function executionLine(task: Task): string | null {
+  const e = task.execution;
+  if (!e) return null;
+  const parts: string[] = [];
+  if (e.state === 'queued') parts.push(e.queuePosition ? `#${e.queuePosition} in queue` : 'queued');
+  if (e.maxAttempts > 1 || e.attempt > 1) parts.push(`attempt ${e.attempt}/${Math.max(e.attempt, e.maxAttempts)}`);
+  if (e.loop) parts.push(`run ${e.runs}/${e.loop.maxRuns}`);
+  return parts.join(' · ') || null;
+}
+
+/** The queue actions a task has now: queue it, cancel it, retry it, reopen it. */
+function TaskActions({ store, task }: { store: Store; task: Task }) {
+  const act = (f: () => Promise<unknown>) => f().catch((e) => store.fail(e));
+  const state = task.execution?.state;
+  const open = state === 'queued' || state === 'blocked' || state === 'running';
+  return (
+    <span class="task-actions" onClick={(e) => e.stopPropagation()}>
+      {!open && task.status !== 'completed' && !(state === 'failed' || state === 'cancelled') &&
+        <button class="small" data-action="execute" title="Queue it for an agent" onClick={() => store.set({ dialog: { run: task.id } })}>▶</button>}
+      {open && <button class="small" data-action="cancel" title="Cancel" onClick={() => act(() => store.api.cancelTask(task.id))}>✕</button>}
+      {(state === 'failed' || state === 'cancelled') && <button class="small" data-action="retry" title="Retry (next attempt)" onClick={() => act(() => store.api.retryTask(task.id))}>↻</button>}
+      {state === 'completed' && task.execution?.loop && <button class="small" data-action="resume" title="Reopen: run its loop again" onClick={() => act(() => store.api.resumeTask(task.id))}>⟳</button>}
+    </span>
+  );
+}
+
+/** Shown while tasks are ticked: one action for all of them. */
+function BulkBar({ store, state }: { store: Store; state: State }) {
+  const [note, setNote] = useState('');
+  const ids = state.picked.filter((id) => state.tasks[id]);
+  if (!ids.length) return null;
+  const run = async (body: Omit<BulkRequest, 'taskIds'>) => {
+    try {
+      const r = await store.api.bulkTasks({ ...body, taskIds: ids });
+      setNote(r.failed.length ? `${r.affectedCount} done, ${r.failed.length} failed: ${r.failed.map((f) => f.error).join('; ')}` : `${r.affectedCount} done`);
+    } catch (e) { store.fail(e); }
+  };
+  const agent = state.agents.find((a) => a.available)?.id;
+  return (
+    <div class="bulk-bar" data-picked={ids.length}>
+      <b>{ids.length} selected</b>
+      <button data-bulk="execute" disabled={!agent} title={agent ? `Queue with ${agent}` : 'No agent available'} onClick={() => run({ operation: 'execute', data: { agentId: agent } })}>Queue</button>
+      <button data-bulk="cancel" onClick={() => run({ operation: 'cancel' })}>Cancel</button>
+      <select aria-label="Set priority" value="" onChange={(e) => { const p = (e.target as HTMLSelectElement).value; if (p) run({ operation: 'set_priority', data: { priority: p } }); }}>
+        <option value="">Priority…</option>{['high', 'medium', 'low'].map((p) => <option value={p}>{p}</option>)}
+      </select>
+      <button data-bulk="delete" class="danger" onClick={() => { if (confirm(`Delete ${ids.length} task(s)?`)) run({ operation: 'delete' }); }}>Delete</button>
+      <button class="ghost" onClick={() => { store.set({ picked: [] }); setNote(''); }}>Clear</button>
+      {note && <span class="muted bulk-note">{note}</span>}
+    </div>
   );
 }
 
@@ -216,6 +293,8 @@ function Board({ store, state }: { store: Store; state: State }) {
       </ul></div>;
   }
   return (
+    <div class="board-wrap">
+    <BulkBar store={store} state={state} />
     <div class="board">
       {columns.map((col) => (
         <section class={`column ${dragging ? 'droppable' : ''}`} data-status={col.status}
@@ -227,6 +306,7 @@ function Board({ store, state }: { store: Store; state: State }) {
           ))}
         </section>
       ))}
+    </div>
     </div>
   );
 }
@@ -244,7 +324,18 @@ function Card({ task, store, state, onDrag }: { task: Task; store: Store; state:
       }}
       onDragEnd={() => onDrag(null)}
       onClick={() => store.set({ selected: { kind: 'task', id: task.id } })}>
-      <div class="card-title">{task.title}</div>
+      <div class="card-title">
+        <input type="checkbox" class="pick" aria-label="Select" checked={state.picked.includes(task.id)}
+          onClick={(e) => { e.stopPropagation(); store.pick(task.id); }} />
+        <span class="grow">{task.title}</span>
+        <TaskActions store={store} task={task} />
+      </div>
+      {(executionLine(task) || (task.execution?.reason && task.status !== 'completed')) && (
+        <div class="card-exec" data-exec={task.execution?.state}>
+          {executionLine(task) && <span class="exec-line">{executionLine(task)}</span>}
+          {task.execution?.reason && task.status !== 'completed' && <span class="exec-reason muted" title={task.execution.reason}>{task.execution.reason}</span>}
+        </div>
+      )}
       <div class="card-meta">
         <span class={`prio ${task.priority}`}>{task.priority}</span>
         {task.tags.map((t) => <span class="tag">{t}</span>)}
@@ -370,7 +461,9 @@ function TaskDetails({ store, state, task }: { store: Store; state: State; task:
           {['low', 'medium', 'high'].map((p) => <option value={p}>{p}</option>)}
         </select>
         <button class="primary" onClick={() => store.set({ dialog: { run: task.id } })}>Run with… <span class="kbd">R</span></button>
+        <TaskActions store={store} task={task} />
       </div>
+      {task.execution && <p class="muted exec-detail">{task.execution.state}{executionLine(task) ? ` · ${executionLine(task)}` : ''}{task.execution.reason ? ` — ${task.execution.reason}` : ''}</p>}
       <label>Description<textarea rows={3} value={task.description} onChange={edit('description')} /></label>
       <label>Prompt<textarea rows={4} value={task.prompt} onChange={edit('prompt')} /></label>
       <div class="section-title">Subtasks</div>
@@ -392,6 +485,8 @@ function TaskDetails({ store, state, task }: { store: Store; state: State; task:
         ))}
         {task.sessionIds.length === 0 && <li class="muted">None yet.</li>}
       </ul>
+      <div class="section-title">Runs</div>
+      <Runs store={store} task={task} />
       <div class="section-title">Messages</div>
       <Feed store={store} state={state} taskId={task.id} />
       <div class="section-title">History</div>
@@ -404,6 +499,39 @@ function TaskDetails({ store, state, task }: { store: Store; state: State; task:
       <button class="danger" onClick={() => { if (confirm(`Delete “${task.title}”?`)) act(() => store.api.deleteTask(task.id)); }}>Delete task</button>
     </div>
   );
+}
+
+/** The task's runs, each one's output readable on its own. */
+function Runs({ store, task }: { store: Store; task: Task }) {
+  const [runs, setRuns] = useState<Run[]>([]);
+  const [shown, setShown] = useState<{ id: string; text: string } | null>(null);
+  useEffect(() => { store.api.taskRuns(task.id).then(setRuns).catch(() => setRuns([])); }, [task.id, task.updatedAt, task.execution?.runs, task.execution?.state]);
+  const open = async (id: string) => {
+    if (shown?.id === id) { setShown(null); return; }
+    try { setShown({ id, text: plain(await store.api.runOutput(id)) }); } catch (e) { store.fail(e); }
+  };
+  if (!runs.length) return <p class="muted">None yet.</p>;
+  return (
+    <ul class="runs">
+      {runs.map((r) => (
+        <li data-run={r.id}>
+          <span class="linklike" onClick={() => open(r.id)}>Run {r.number}{r.attempt ? ` (attempt ${r.attempt})` : ''}</span>{' '}
+          <span class="muted">{new Date(r.startedAt).toLocaleTimeString()} · {r.endReason ? `${r.endReason.replace('_', ' ')}${r.exitCode !== null && r.exitCode !== undefined ? ` (${r.exitCode})` : ''}` : 'running'}</span>
+          {shown?.id === r.id && <pre class="run-output">{shown.text || '(no output)'}</pre>}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Terminal output as plain text: escape sequences and carriage returns dropped. */
+function plain(text: string): string {
+  return text
+    .replace(/\x1b\][^\x07\x1b]*(\x07|\x1b\\)/g, '')
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
+    .replace(/\x1b[@-_]/g, '')
+    .replace(/\r\n/g, '\n')
+    .replace(/\r/g, '');
 }
 
 function Dialog({ store, state }: { store: Store; state: State }) {
@@ -489,6 +617,15 @@ function RunWith({ store, state, taskId }: { store: Store; state: State; taskId:
       await startInPane(store, { projectId: task.projectId, taskIds: [taskId], agentId, name: `${agentId}: ${task.title}`.slice(0, 200) });
     } catch (err: any) { setError(err.message); }
   };
+  const [attempts, setAttempts] = useState(1);
+  // Profiles may have been added elsewhere (the CLI, a script): the list is read again.
+  useEffect(() => { store.api.listAgents().then((agents) => store.set({ agents })).catch(() => {}); }, []);
+  const queue = async (agentId: string) => {
+    try {
+      await store.api.executeTask(taskId, { agentId, maxAttempts: attempts });
+      store.set({ dialog: null });
+    } catch (err: any) { setError(err.message); }
+  };
   // Profiles whose program is missing come last, saying how to get it.
   const agents = [...state.agents].sort((a, b) => Number(b.available) - Number(a.available));
   return (
@@ -496,11 +633,14 @@ function RunWith({ store, state, taskId }: { store: Store; state: State; taskId:
       <h3>Run “{task?.title}” with…</h3>
       <ul class="agents">
         {agents.map((a) => (
-          <li><button class="agent" data-agent={a.id} disabled={!a.available} onClick={() => run(a.id)}>
+          <li class="row"><button class="agent grow" data-agent={a.id} disabled={!a.available} onClick={() => run(a.id)}>
             <b>{a.available ? '✔' : '✘'} {a.name}</b> <span class="muted">{a.available ? a.version ?? a.path : installHint(a.program)}</span>
-          </button></li>
+          </button>
+          <button class="small" data-queue-agent={a.id} disabled={!a.available} title="Queue it: it starts when a slot is free and its dependencies are done" onClick={() => queue(a.id)}>Queue</button></li>
         ))}
       </ul>
+      <label class="row muted">attempts before it fails
+        <input type="number" min={1} max={100} value={attempts} aria-label="Attempts" onChange={(e) => setAttempts(Math.max(1, Math.min(100, Number((e.target as HTMLInputElement).value) || 1)))} /></label>
       {error && <p class="error">{error}</p>}
     </div>
   );

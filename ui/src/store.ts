@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import type { Api, LinkState } from './transport/api';
-import type { AgentProfile, BusEvent, Message, Project, Session, Task } from './types';
+import type { AgentProfile, BusEvent, Message, Project, QueueStatus, Session, Task } from './types';
 import { isActive } from './types';
 
 export type View = 'board' | 'terminals';
@@ -28,6 +28,10 @@ export interface State {
   focusSeq: number;
   /** The right panel: shown, and its width in pixels. */
   details: { open: boolean; width: number };
+  /** The queue over every project (null until read). */
+  queue: QueueStatus | null;
+  /** Tasks ticked on the board for a bulk action. */
+  picked: string[];
 }
 
 /** The tab of a pane drawn before its session exists (so that its size is known first). */
@@ -53,6 +57,7 @@ export class Store {
     projects: [], projectId: localStorage.getItem(PROJECT_KEY), tasks: {}, sessions: {}, agents: [],
     messages: [], link: 'connecting', view: 'board', selected: null, tabs: [], activeTab: null,
     layout: 1, filter: '', error: null, dialog: null, focusSeq: 0, details: savedDetails(),
+    queue: null, picked: [],
   };
   private listeners = new Set<() => void>();
   /** Sessions whose waiting we already announced. */
@@ -101,10 +106,12 @@ export class Store {
   }
 
   async reload() {
-    const [projects, agents] = await Promise.all([this.api.listProjects(), this.api.listAgents()]);
+    const [projects, agents, queue] = await Promise.all([
+      this.api.listProjects(), this.api.listAgents(), this.api.queueStatus().catch(() => null),
+    ]);
     let projectId = this.state.projectId;
     if (!projects.some((p) => p.id === projectId)) projectId = projects[0]?.id ?? null;
-    this.set({ projects, agents, projectId });
+    this.set({ projects, agents, projectId, queue });
     await this.loadProject();
   }
 
@@ -134,7 +141,7 @@ export class Store {
 
   async selectProject(projectId: string) {
     this.restoring = true;
-    this.set({ projectId, selected: null, tabs: [], activeTab: null });
+    this.set({ projectId, selected: null, tabs: [], activeTab: null, picked: [] });
     this.restoring = false;
     await this.loadProject();
   }
@@ -152,6 +159,12 @@ export class Store {
       tabs, activeTab: sessionId, view: 'terminals', selected: { kind: 'session', id: sessionId },
       focusSeq: this.state.focusSeq + 1,
     });
+  }
+
+  /** Ticks a task for a bulk action (or unticks it). */
+  pick(taskId: string) {
+    const picked = this.state.picked.includes(taskId) ? this.state.picked.filter((p) => p !== taskId) : [...this.state.picked, taskId];
+    this.set({ picked });
   }
 
   closeTab(sessionId: string) {
@@ -178,9 +191,12 @@ export class Store {
         break;
       case 'task:deleted': {
         const { [data.id]: _gone, ...rest } = s.tasks;
-        this.set({ tasks: rest, selected: s.selected?.id === data.id ? null : s.selected });
+        this.set({ tasks: rest, selected: s.selected?.id === data.id ? null : s.selected, picked: s.picked.filter((p) => p !== data.id) });
         break;
       }
+      case 'queue:updated':
+        this.set({ queue: data });
+        break;
       case 'session:created': case 'session:updated':
         if (mine(data.projectId)) {
           this.set({ sessions: { ...s.sessions, [data.id]: data } });

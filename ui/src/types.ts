@@ -17,6 +17,13 @@ export type AgentProfile = Schemas['AgentProfile'];
 export type Message = Schemas['Message'];
 export type HistoryEntry = Schemas['HistoryEntry'];
 export type ErrorBody = Schemas['ErrorBody'];
+export type Run = Schemas['Run'];
+export type Execution = Schemas['Execution'];
+export type Executed = Schemas['Executed'];
+export type ExecuteTask = Schemas['ExecuteTask'];
+export type QueueStatus = Schemas['QueueStatus'];
+export type BulkRequest = Schemas['BulkRequest'];
+export type BulkResult = Schemas['BulkResult'];
 /** An event of `/ws` (and the desktop's event channel): a union on `event`. */
 export type BusEvent = Schemas['Event'];
 

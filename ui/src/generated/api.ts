@@ -853,8 +853,9 @@ export interface components {
         /** @enum {string} */
         BulkOperation: "update_status" | "set_priority" | "add_tags" | "remove_tags" | "delete" | "execute" | "cancel";
         BulkRequest: {
-            /** @description What the operation needs (see `operation`). */
-            data?: Record<string, never> | null;
+            data?: {
+                [key: string]: unknown;
+            } | null;
             operation: components["schemas"]["BulkOperation"];
             /** @description 1–500 task ids. */
             taskIds: string[];

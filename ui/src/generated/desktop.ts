@@ -31,6 +31,17 @@ export const commands = {
 	apiInfo: () => __TAURI_INVOKE<ApiInfo_Serialize>("api_info"),
 	regenerateToken: () => __TAURI_INVOKE<string>("regenerate_token"),
 	updateAgent: (id: string, patch: AgentProfilePatch_Deserialize) => __TAURI_INVOKE<AgentProfile_Serialize>("update_agent", { id, patch }),
+	executeTask: (id: string, body: ExecuteTask_Deserialize) => __TAURI_INVOKE<Executed_Serialize>("execute_task", { id, body }),
+	cancelTask: (id: string, reason: string | null) => __TAURI_INVOKE<Task_Serialize>("cancel_task", { id, reason }),
+	retryTask: (id: string) => __TAURI_INVOKE<Executed_Serialize>("retry_task", { id }),
+	resumeTask: (id: string) => __TAURI_INVOKE<Executed_Serialize>("resume_task", { id }),
+	bulkTasks: (body: BulkRequest_Deserialize) => __TAURI_INVOKE<BulkResult>("bulk_tasks", { body }),
+	taskRuns: (id: string) => __TAURI_INVOKE<Run_Serialize[]>("task_runs", { id }),
+	/**  The bytes a run wrote, as text (invalid UTF-8 replaced). */
+	runOutput: (id: string) => __TAURI_INVOKE<string>("run_output", { id }),
+	queueStatus: () => __TAURI_INVOKE<QueueStatus_Serialize>("queue_status"),
+	setQueueLimit: (maxConcurrent: number) => __TAURI_INVOKE<QueueStatus_Serialize>("set_queue_limit", { maxConcurrent }),
+	pauseQueue: (paused: boolean) => __TAURI_INVOKE<QueueStatus_Serialize>("pause_queue", { paused }),
 	/**  Saves the API port for the next start (0 or null: a free one). */
 	setApiPort: (port: number | null) => __TAURI_INVOKE<null>("set_api_port", { port }),
 	/**
@@ -153,10 +164,112 @@ export type ApiInfo_Serialize = {
 	savedPort: number | null,
 };
 
+export type BulkFailure = {
+	id: string,
+	error: string,
+	code: string,
+};
+
+export type BulkOperation = 
+/**  `data: {"status": …}` */
+"update_status" | 
+/**  `data: {"priority": …}` */
+"set_priority" | 
+/**  `data: {"tags": […]}` */
+"add_tags" | 
+/**  `data: {"tags": […]}` */
+"remove_tags" | "delete" | 
+/**  `data`: what `execute` takes (`agentId`, `maxAttempts`, `loop`, …). */
+"execute" | 
+/**  `data: {"reason": …}` (optional). */
+"cancel";
+
+export type BulkRequest = BulkRequest_Serialize | BulkRequest_Deserialize;
+
+export type BulkRequest_Deserialize = {
+	operation: BulkOperation,
+	/**  1–500 task ids. */
+	taskIds: string[],
+	/**  What the operation needs (see `operation`). */
+	data?: Value | null,
+};
+
+export type BulkRequest_Serialize = {
+	operation: BulkOperation,
+	/**  1–500 task ids. */
+	taskIds: string[],
+	/**  What the operation needs (see `operation`). */
+	data: Value | null,
+};
+
+/**  Each task's change is applied whole or not at all; the others go on. */
+export type BulkResult = {
+	operation: BulkOperation,
+	affectedCount: number,
+	successful: string[],
+	failed: BulkFailure[],
+};
+
 export type CommandError = {
 	error: string,
 	code: string,
 	details: Value,
+};
+
+/**  Why a run ended. */
+export type EndReason = 
+/**  The process ended by itself (its exit code says how). */
+"exited" | 
+/**  The person (or a script) stopped it. */
+"stopped" | 
+/**  Its task was cancelled. */
+"cancelled" | 
+/**  Baton went away while it ran (shut down, or crashed). */
+"interrupted" | 
+/**  Its process could not be started. */
+"failed_to_start";
+
+export type ExecuteTask = ExecuteTask_Serialize | ExecuteTask_Deserialize;
+
+export type ExecuteTask_Deserialize = {
+	/**  The agent profile to run; default: the project's `defaultAgentId` setting. */
+	agentId?: string | null,
+	/**  Sets the task's priority (its place in the queue). */
+	priority?: Priority | null,
+	/**  Attempts before the task fails (1–100; default 1: no retry). */
+	maxAttempts?: number | null,
+	loop?: LoopSpec_Deserialize | null,
+};
+
+export type ExecuteTask_Serialize = {
+	/**  The agent profile to run; default: the project's `defaultAgentId` setting. */
+	agentId?: string,
+	/**  Sets the task's priority (its place in the queue). */
+	priority?: Priority,
+	/**  Attempts before the task fails (1–100; default 1: no retry). */
+	maxAttempts?: number,
+	loop?: LoopSpec_Serialize,
+};
+
+/**  The answer to `execute`: queued (with its place), blocked (with why), or started. */
+export type Executed = Executed_Serialize | Executed_Deserialize;
+
+/**  The answer to `execute`: queued (with its place), blocked (with why), or started. */
+export type Executed_Deserialize = {
+	status: ExecutionState,
+	queuePosition?: number | null,
+	/**  The run, when it started at once. */
+	run?: Run_Deserialize | null,
+	task: Task_Deserialize,
+};
+
+/**  The answer to `execute`: queued (with its place), blocked (with why), or started. */
+export type Executed_Serialize = {
+	status: ExecutionState,
+	queuePosition: number | null,
+	/**  The run, when it started at once. */
+	run: Run_Serialize | null,
+	task: Task_Serialize,
 };
 
 /**  A task's execution: shown on the task as `execution` once it was asked to execute. */
@@ -502,6 +615,106 @@ export type PromptMode =
 "type" | 
 /**  Not at all. */
 "none";
+
+/**  `GET /api/queue`. */
+export type QueueStatus = QueueStatus_Serialize | QueueStatus_Deserialize;
+
+/**  `GET /api/queue`. */
+export type QueueStatus_Deserialize = {
+	/**  Runs the queue keeps going at once, over all projects. */
+	maxConcurrent: number,
+	/**  Runs the queue started that are alive now. */
+	running: number,
+	queued: QueuedByPriority,
+	/**  Tasks waiting for their dependencies. */
+	blocked: number,
+	/**  The whole queue is paused: nothing new starts. */
+	paused: boolean,
+	/**  Projects whose part of the queue is paused. */
+	pausedProjects: string[],
+	/**  Executions that ended in the last hour: completed and failed. */
+	completedLastHour: number,
+	failedLastHour: number,
+	/**  completed / (completed + failed) in the last hour; null when none ended. */
+	successRate?: number | null,
+};
+
+/**  `GET /api/queue`. */
+export type QueueStatus_Serialize = {
+	/**  Runs the queue keeps going at once, over all projects. */
+	maxConcurrent: number,
+	/**  Runs the queue started that are alive now. */
+	running: number,
+	queued: QueuedByPriority,
+	/**  Tasks waiting for their dependencies. */
+	blocked: number,
+	/**  The whole queue is paused: nothing new starts. */
+	paused: boolean,
+	/**  Projects whose part of the queue is paused. */
+	pausedProjects: string[],
+	/**  Executions that ended in the last hour: completed and failed. */
+	completedLastHour: number,
+	failedLastHour: number,
+	/**  completed / (completed + failed) in the last hour; null when none ended. */
+	successRate: number | null,
+};
+
+export type QueuedByPriority = {
+	high: number,
+	medium: number,
+	low: number,
+	total: number,
+};
+
+export type Run = Run_Serialize | Run_Deserialize;
+
+export type Run_Deserialize = {
+	id: string,
+	sessionId: string,
+	projectId: string,
+	/**  The task the queue started it for; none for a session started by hand. */
+	taskId?: string | null,
+	/**  1, 2, … within its session (a restart is the next number). */
+	number: number,
+	/**  The task's attempt it belongs to. */
+	attempt?: number | null,
+	startedAt: number,
+	endedAt?: number | null,
+	exitCode?: number | null,
+	signal?: string | null,
+	/**  Null while it runs. */
+	endReason?: EndReason | null,
+	/**
+	 *  The byte range of the session's log it wrote: `[logStart, logEnd)`; `logEnd` is null
+	 *  while it runs. `GET /api/runs/{id}/output` reads it.
+	 */
+	logStart: number,
+	logEnd?: number | null,
+};
+
+export type Run_Serialize = {
+	id: string,
+	sessionId: string,
+	projectId: string,
+	/**  The task the queue started it for; none for a session started by hand. */
+	taskId: string | null,
+	/**  1, 2, … within its session (a restart is the next number). */
+	number: number,
+	/**  The task's attempt it belongs to. */
+	attempt: number | null,
+	startedAt: number,
+	endedAt: number | null,
+	exitCode: number | null,
+	signal: string | null,
+	/**  Null while it runs. */
+	endReason: EndReason | null,
+	/**
+	 *  The byte range of the session's log it wrote: `[logStart, logEnd)`; `logEnd` is null
+	 *  while it runs. `GET /api/runs/{id}/output` reads it.
+	 */
+	logStart: number,
+	logEnd: number | null,
+};
 
 export type Session = Session_Serialize | Session_Deserialize;
 

@@ -1,7 +1,10 @@
 // One transport interface; two implementations: HTTP + WebSocket (browser, `baton serve`) and
 // Tauri commands + events + channels (the desktop window). Nothing else in the UI knows which.
 
-import type { AgentProfile, BusEvent, HistoryEntry, Message, Project, Session, Subtask, Task } from '../types';
+import type {
+  AgentProfile, BulkRequest, BulkResult, BusEvent, ExecuteTask, Executed, HistoryEntry, Message, Project,
+  QueueStatus, Run, Session, Subtask, Task,
+} from '../types';
 
 export interface TerminalHandlers {
   onReplay(offset: number): void;
@@ -48,6 +51,18 @@ export interface Api {
   setApiPort?(port: number | null): Promise<void>;
   listMessages(projectId: string, taskId?: string): Promise<Message[]>;
   postMessage(body: { projectId: string; taskId?: string; body: string; type?: string }): Promise<Message>;
+  /** Queue the task for an agent (it starts when a slot is free and its dependencies are done). */
+  executeTask(id: string, body: ExecuteTask): Promise<Executed>;
+  cancelTask(id: string, reason?: string): Promise<Task>;
+  retryTask(id: string): Promise<Executed>;
+  resumeTask(id: string): Promise<Executed>;
+  bulkTasks(body: BulkRequest): Promise<BulkResult>;
+  taskRuns(id: string): Promise<Run[]>;
+  /** The bytes a run wrote, as text. */
+  runOutput(id: string): Promise<string>;
+  queueStatus(): Promise<QueueStatus>;
+  setQueueLimit(maxConcurrent: number): Promise<QueueStatus>;
+  pauseQueue(paused: boolean): Promise<QueueStatus>;
   /** Live events; `onState` tells when the link drops and comes back. Returns a stop function. */
   events(onEvent: (e: BusEvent) => void, onState: (s: LinkState) => void): () => void;
   terminal(sessionId: string, offset: number | null, handlers: TerminalHandlers): TerminalConnection;

@@ -63,6 +63,20 @@ export function httpApi(base: string, initialToken: string): Api {
     listMessages: (projectId, taskId) =>
       call('GET', `/api/messages?projectId=${q(projectId)}${taskId ? `&taskId=${q(taskId)}` : ''}`),
     postMessage: (body) => call('POST', '/api/messages', body),
+    executeTask: (id, body) => call('POST', `/api/tasks/${q(id)}/execute`, body),
+    cancelTask: (id, reason) => call('POST', `/api/tasks/${q(id)}/cancel`, reason ? { reason } : {}),
+    retryTask: (id) => call('POST', `/api/tasks/${q(id)}/retry`, {}),
+    resumeTask: (id) => call('POST', `/api/tasks/${q(id)}/resume`, {}),
+    bulkTasks: (body) => call('POST', '/api/tasks/bulk', body),
+    taskRuns: (id) => call('GET', `/api/tasks/${q(id)}/runs`),
+    runOutput: async (id) => {
+      const res = await fetch(`${base}/api/runs/${q(id)}/output`, { headers: { Authorization: `Bearer ${token}` } });
+      if (!res.ok) throw new ApiError(res.status, 'error', res.statusText, null);
+      return new TextDecoder().decode(await res.arrayBuffer());
+    },
+    queueStatus: () => call('GET', '/api/queue'),
+    setQueueLimit: (maxConcurrent) => call('PATCH', '/api/queue', { maxConcurrent }),
+    pauseQueue: (paused) => call('POST', `/api/queue/${paused ? 'pause' : 'resume'}`, {}),
 
     events(onEvent: (e: BusEvent) => void, onState: (s: LinkState) => void) {
       let ws: WebSocket | null = null;

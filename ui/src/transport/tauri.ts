@@ -52,6 +52,17 @@ export async function tauriApi(): Promise<Api> {
     setApiPort: async (port) => { await call(commands.setApiPort(port)); info.savedPort = port; },
     listMessages: (projectId, taskId) => call(commands.listMessages(projectId, taskId ?? null)),
     postMessage: (body) => call(commands.postMessage(body)),
+    executeTask: (id, body) => call(commands.executeTask(id, body)),
+    cancelTask: (id, reason) => call(commands.cancelTask(id, reason ?? null)),
+    retryTask: (id) => call(commands.retryTask(id)),
+    resumeTask: (id) => call(commands.resumeTask(id)),
+    // `data` is any JSON object; the generated binding types it as a JSON value.
+    bulkTasks: (body) => call(commands.bulkTasks(body as Parameters<typeof commands.bulkTasks>[0])),
+    taskRuns: (id) => call(commands.taskRuns(id)),
+    runOutput: (id) => call(commands.runOutput(id)),
+    queueStatus: () => call(commands.queueStatus()),
+    setQueueLimit: (max) => call(commands.setQueueLimit(max)),
+    pauseQueue: (paused) => call(commands.pauseQueue(paused)),
 
     events(onEvent: (e: BusEvent) => void, onState: (s: LinkState) => void) {
       const stops: Array<() => void> = [];
