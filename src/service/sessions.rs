@@ -154,6 +154,9 @@ impl Service {
             ),
             None => None,
         };
+        if let (Some((task_id, _)), Some(_)) = (task, &started) {
+            self.mark_started(&txn, task_id, &id).await?;
+        }
         let session = views::session_by_id(&txn, &self.runtime, &id).await?;
         let tasks = task_views_in_order(&txn, &task_ids).await?;
         txn.commit().await?;

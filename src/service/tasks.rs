@@ -291,6 +291,9 @@ impl Service {
         }
         .update(&txn)
         .await?;
+        if after.status != before.status {
+            super::queue::follow_status(&txn, id, after.status, now).await?;
+        }
         if after.tags != before.tags {
             task_tag::Entity::delete_many()
                 .filter(task_tag::Column::TaskId.eq(id))

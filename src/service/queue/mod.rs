@@ -19,8 +19,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
 };
 use serde_json::json;
 use tokio::sync::Notify;
@@ -56,6 +58,9 @@ pub struct QueueRuntime {
     wake: Notify,
     pump: tokio::sync::Mutex<()>,
     shutting_down: AtomicBool,
+    /// A run ended since the queue was last published: the next round publishes it (once for
+    /// a burst of ends, not once each).
+    moved: AtomicBool,
 }
 
 /// How a task's run ended, as the supervisor reports it.
@@ -97,28 +102,46 @@ pub fn execution_view(row: &task_execution::Model, position: Option<u32>) -> Exe
 
 /// Every queued task as admission sees it (priority from the task).
 async fn candidates<C: ConnectionTrait>(conn: &C) -> ServiceResult<Vec<Candidate>> {
-    let queued = task_execution::Entity::find()
-        .filter(task_execution::Column::State.eq(ExecutionState::Queued.as_str()))
-        .all(conn)
-        .await?;
-    let ids: Vec<String> = queued.iter().map(|e| e.task_id.clone()).collect();
-    let priorities: HashMap<String, i16> = task::Entity::find()
-        .filter(task::Column::Id.is_in(ids))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.priority))
-        .collect();
-    Ok(queued
-        .into_iter()
-        .map(|e| Candidate {
-            priority: Priority::from_rank(priorities.get(&e.task_id).copied().unwrap_or(1)),
-            queued_at: e.queued_at.unwrap_or(e.updated_at),
-            not_before: e.not_before,
-            project_id: e.project_id,
-            task_id: e.task_id,
+    // One query, only the columns admission reads: the queue may hold thousands.
+    let backend = conn.get_database_backend();
+    let rows = conn.query_all_raw(backend.build(&queued_rows())).await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Candidate {
+                task_id: row.try_get_by_index(0)?,
+                project_id: row.try_get_by_index(1)?,
+                queued_at: row
+                    .try_get_by_index::<Option<i64>>(2)?
+                    .unwrap_or(row.try_get_by_index(3)?),
+                not_before: row.try_get_by_index(4)?,
+                priority: Priority::from_rank(row.try_get_by_index(5)?),
+            })
         })
-        .collect())
+        .collect()
+}
+
+/// The queued tasks: id, project, queued at, updated at, not before, priority.
+fn queued_rows() -> SelectStatement {
+    use sea_orm::sea_query::ExprTrait;
+    let e = task_execution::Entity;
+    Query::select()
+        .columns([
+            (e, task_execution::Column::TaskId),
+            (e, task_execution::Column::ProjectId),
+            (e, task_execution::Column::QueuedAt),
+            (e, task_execution::Column::UpdatedAt),
+            (e, task_execution::Column::NotBefore),
+        ])
+        .column((task::Entity, task::Column::Priority))
+        .from(e)
+        .inner_join(
+            task::Entity,
+            Expr::col((task::Entity, task::Column::Id)).equals((e, task_execution::Column::TaskId)),
+        )
+        .and_where(
+            Expr::col((e, task_execution::Column::State)).eq(ExecutionState::Queued.as_str()),
+        )
+        .take()
 }
 
 /// The executions of `task_ids`, with queue positions for the queued ones.
@@ -145,6 +168,42 @@ pub(super) async fn executions<C: ConnectionTrait>(
             (row.task_id, view)
         })
         .collect())
+}
+
+/// A task changed by hand to a status outside the queue (completed, cancelled, back to pending…)
+/// leaves it: its queued or blocked execution ends, in the same transaction as the change.
+pub(super) async fn follow_status<C: ConnectionTrait>(
+    conn: &C,
+    task_id: &str,
+    status: TaskStatus,
+    now: i64,
+) -> ServiceResult<()> {
+    if matches!(status, TaskStatus::Queued | TaskStatus::Blocked) {
+        return Ok(());
+    }
+    let Some(execution) = task_execution::Entity::find_by_id(task_id.to_owned())
+        .one(conn)
+        .await?
+        .filter(|e| {
+            matches!(
+                state_of(e),
+                ExecutionState::Queued | ExecutionState::Blocked
+            )
+        })
+    else {
+        return Ok(());
+    };
+    let mut active: task_execution::ActiveModel = execution.into();
+    active.state = Set(match status {
+        TaskStatus::Completed => ExecutionState::Completed,
+        _ => ExecutionState::Cancelled,
+    }
+    .as_str()
+    .to_owned());
+    active.reason = Set(Some(format!("the task was set to {}", status.as_str())));
+    active.updated_at = Set(now);
+    active.update(conn).await?;
+    Ok(())
 }
 
 /// Sets a task's status on the queue's behalf, with its history; false when it already was.
@@ -208,6 +267,26 @@ async fn dependencies<C: ConnectionTrait>(
         .collect();
     deps.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(deps)
+}
+
+/// `SELECT priority, COUNT(*)` of the queued tasks.
+fn queued_by_priority() -> SelectStatement {
+    use sea_orm::sea_query::ExprTrait;
+    Query::select()
+        .column((task::Entity, task::Column::Priority))
+        .expr(Expr::cust("COUNT(*)"))
+        .from(task_execution::Entity)
+        .inner_join(
+            task::Entity,
+            Expr::col((task::Entity, task::Column::Id))
+                .equals((task_execution::Entity, task_execution::Column::TaskId)),
+        )
+        .and_where(
+            Expr::col((task_execution::Entity, task_execution::Column::State))
+                .eq(ExecutionState::Queued.as_str()),
+        )
+        .group_by_col((task::Entity, task::Column::Priority))
+        .take()
 }
 
 /// A project's own queue settings, from its settings object.
@@ -369,31 +448,46 @@ impl Service {
 
     async fn queue_summary(&self) -> ServiceResult<QueueStatus> {
         let limits = self.limits(&self.db).await?;
+        // Counted in the database (the queue may hold thousands).
         let mut queued = QueuedByPriority::default();
-        for c in candidates(&self.db).await? {
-            match c.priority {
-                Priority::High => queued.high += 1,
-                Priority::Medium => queued.medium += 1,
-                Priority::Low => queued.low += 1,
-            }
-            queued.total += 1;
-        }
-        let since = now_ms() - 3_600_000;
-        let recent = task_execution::Entity::find()
-            .filter(task_execution::Column::UpdatedAt.gte(since))
-            .all(&self.db)
-            .await?;
-        let count =
-            |state: ExecutionState| recent.iter().filter(|r| state_of(r) == state).count() as u32;
-        let (completed, failed) = (
-            count(ExecutionState::Completed),
-            count(ExecutionState::Failed),
-        );
-        let blocked = task_execution::Entity::find()
-            .filter(task_execution::Column::State.eq(ExecutionState::Blocked.as_str()))
-            .all(&self.db)
+        let backend = self.db.get_database_backend();
+        for row in self
+            .db
+            .query_all_raw(backend.build(&queued_by_priority()))
             .await?
-            .len() as u32;
+        {
+            let priority: i16 = row.try_get_by_index(0)?;
+            let n = row.try_get_by_index::<i64>(1)?.max(0) as u32;
+            match Priority::from_rank(priority) {
+                Priority::High => queued.high += n,
+                Priority::Medium => queued.medium += n,
+                Priority::Low => queued.low += n,
+            }
+            queued.total += n;
+        }
+        let count_states = |since: Option<i64>| {
+            let mut select = task_execution::Entity::find()
+                .select_only()
+                .column(task_execution::Column::State)
+                .column_as(Expr::cust("COUNT(*)"), "n")
+                .group_by(task_execution::Column::State);
+            if let Some(since) = since {
+                select = select.filter(task_execution::Column::UpdatedAt.gte(since));
+            }
+            select.into_tuple::<(String, i64)>().all(&self.db)
+        };
+        let recent = count_states(Some(now_ms() - 3_600_000)).await?;
+        let all = count_states(None).await?;
+        let count = |rows: &[(String, i64)], state: ExecutionState| {
+            rows.iter()
+                .find(|(s, _)| s == state.as_str())
+                .map_or(0, |(_, n)| (*n).max(0) as u32)
+        };
+        let (completed, failed) = (
+            count(&recent, ExecutionState::Completed),
+            count(&recent, ExecutionState::Failed),
+        );
+        let blocked = count(&all, ExecutionState::Blocked);
         Ok(QueueStatus {
             max_concurrent: limits.max_concurrent,
             running: limits.running,
@@ -705,96 +799,133 @@ impl Service {
         self.executed(id).await
     }
 
-    /// A task's run ended: decide what that means for the task ([`lifecycle::after_run`]) and
-    /// record it.
-    pub(super) async fn queue_run_ended(&self, task_id: &str, end: RunEnd) -> ServiceResult<()> {
-        {
-            let _lock = self.write_lock().await;
-            let txn = self.db.begin().await?;
-            let Some(execution) = task_execution::Entity::find_by_id(task_id.to_owned())
-                .one(&txn)
-                .await?
-            else {
-                return Ok(());
-            };
-            // Cancelled (or changed) while the run ended: nothing more to decide.
-            if state_of(&execution) != ExecutionState::Running {
-                return Ok(());
-            }
-            let Some(row) = task::Entity::find_by_id(task_id.to_owned())
-                .one(&txn)
-                .await?
-            else {
-                return Ok(());
-            };
-            let now = now_ms();
-            let ended = Ended {
-                reason: end.reason,
-                code: end.code,
-                signal: end.signal,
-                task_done: TaskStatus::parse(&row.status) == Some(TaskStatus::Completed),
-                exit_means_done: end.exit_means_done,
-            };
-            let plan = Plan {
-                attempt: execution.attempt.max(1) as u32,
-                max_attempts: execution.max_attempts.max(1) as u32,
-                runs: execution.runs.max(0) as u32,
-                loop_spec: loop_of(&execution),
-            };
-            let next = lifecycle::after_run(&ended, plan, now);
-            tracing::info!(
-                task = task_id,
-                run = end.run_id,
-                ?next,
-                "a task's run ended"
-            );
-            let attempt = execution.attempt;
-            let mut active: task_execution::ActiveModel = execution.into();
-            active.updated_at = Set(now);
-            let status = match next {
-                Next::Completed => {
-                    active.state = Set(ExecutionState::Completed.as_str().to_owned());
-                    active.reason = Set(None);
-                    TaskStatus::Completed
-                }
-                Next::Again {
-                    not_before,
-                    new_attempt,
-                } => {
-                    active.state = Set(ExecutionState::Queued.as_str().to_owned());
-                    active.not_before = Set(Some(not_before));
-                    active.queued_at = Set(Some(now));
-                    if new_attempt {
-                        active.attempt = Set(attempt + 1);
-                        active.runs = Set(0);
-                    }
-                    TaskStatus::Queued
-                }
-                Next::Resume => {
-                    active.state = Set(ExecutionState::Queued.as_str().to_owned());
-                    TaskStatus::Queued
-                }
-                Next::Failed(why) => {
-                    active.state = Set(ExecutionState::Failed.as_str().to_owned());
-                    active.reason = Set(Some(why));
-                    TaskStatus::Failed
-                }
-                Next::Cancelled(why) => {
-                    active.state = Set(ExecutionState::Cancelled.as_str().to_owned());
-                    active.reason = Set(Some(why));
-                    TaskStatus::Cancelled
-                }
-            };
-            active.update(&txn).await?;
-            set_task_status(&txn, &row, status, &Actor::System, now).await?;
-            let task = views::task_by_id(&txn, task_id).await?;
-            txn.commit().await?;
-            self.publish_all(vec![Event::TaskUpdated(task)]);
-        }
+    /// After a run of the queue's ended (its end recorded): the queue is published and looks
+    /// again.
+    pub(super) async fn queue_moved(&self) {
         if !self.queue().shutting_down.load(Ordering::SeqCst) {
-            self.publish_queue().await;
+            self.queue().moved.store(true, Ordering::SeqCst);
             self.wake_queue();
         }
+    }
+
+    /// Decides and records what a run's end means for its task, inside the caller's transaction
+    /// (the supervisor records the run's end and this in one commit); the events to publish
+    /// once it is committed.
+    pub(super) async fn run_ended_in<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        task_id: &str,
+        end: RunEnd,
+    ) -> ServiceResult<Vec<Event>> {
+        let Some(execution) = task_execution::Entity::find_by_id(task_id.to_owned())
+            .one(conn)
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        // Cancelled (or changed) while the run ended: nothing more to decide.
+        if state_of(&execution) != ExecutionState::Running {
+            return Ok(Vec::new());
+        }
+        let Some(row) = task::Entity::find_by_id(task_id.to_owned())
+            .one(conn)
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let now = now_ms();
+        let ended = Ended {
+            reason: end.reason,
+            code: end.code,
+            signal: end.signal,
+            task_done: TaskStatus::parse(&row.status) == Some(TaskStatus::Completed),
+            exit_means_done: end.exit_means_done,
+        };
+        let plan = Plan {
+            attempt: execution.attempt.max(1) as u32,
+            max_attempts: execution.max_attempts.max(1) as u32,
+            runs: execution.runs.max(0) as u32,
+            loop_spec: loop_of(&execution),
+        };
+        let next = lifecycle::after_run(&ended, plan, now);
+        tracing::info!(
+            task = task_id,
+            run = end.run_id,
+            ?next,
+            "a task's run ended"
+        );
+        let attempt = execution.attempt;
+        let mut active: task_execution::ActiveModel = execution.into();
+        active.updated_at = Set(now);
+        let status = match next {
+            Next::Completed => {
+                active.state = Set(ExecutionState::Completed.as_str().to_owned());
+                active.reason = Set(None);
+                TaskStatus::Completed
+            }
+            Next::Again {
+                not_before,
+                new_attempt,
+            } => {
+                active.state = Set(ExecutionState::Queued.as_str().to_owned());
+                active.not_before = Set(Some(not_before));
+                active.queued_at = Set(Some(now));
+                if new_attempt {
+                    active.attempt = Set(attempt + 1);
+                    active.runs = Set(0);
+                }
+                TaskStatus::Queued
+            }
+            Next::Resume => {
+                active.state = Set(ExecutionState::Queued.as_str().to_owned());
+                TaskStatus::Queued
+            }
+            Next::Failed(why) => {
+                active.state = Set(ExecutionState::Failed.as_str().to_owned());
+                active.reason = Set(Some(why));
+                TaskStatus::Failed
+            }
+            Next::Cancelled(why) => {
+                active.state = Set(ExecutionState::Cancelled.as_str().to_owned());
+                active.reason = Set(Some(why));
+                TaskStatus::Cancelled
+            }
+        };
+        active.update(conn).await?;
+        set_task_status(conn, &row, status, &Actor::System, now).await?;
+        Ok(vec![Event::TaskUpdated(
+            views::task_by_id(conn, task_id).await?,
+        )])
+    }
+
+    /// Inside the transaction that starts a run for `task_id` (in `session_id`): its execution
+    /// runs (one more run), and the task is in progress.
+    pub(super) async fn mark_started<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        task_id: &str,
+        session_id: &str,
+    ) -> ServiceResult<()> {
+        let Some(execution) = task_execution::Entity::find_by_id(task_id.to_owned())
+            .one(conn)
+            .await?
+        else {
+            return Ok(());
+        };
+        let now = now_ms();
+        let runs = execution.runs + 1;
+        let mut active: task_execution::ActiveModel = execution.into();
+        active.state = Set(ExecutionState::Running.as_str().to_owned());
+        active.runs = Set(runs);
+        if !session_id.is_empty() {
+            active.session_id = Set(Some(session_id.to_owned()));
+        }
+        active.not_before = Set(None);
+        active.reason = Set(None);
+        active.updated_at = Set(now);
+        active.update(conn).await?;
+        let row = lookup::task(conn, task_id).await?;
+        set_task_status(conn, &row, TaskStatus::InProgress, &Actor::System, now).await?;
         Ok(())
     }
 
@@ -820,29 +951,69 @@ impl Service {
             }
             started = true;
         }
-        if changed || started {
+        let moved = self.queue().moved.swap(false, Ordering::SeqCst);
+        if changed || started || moved {
             self.publish_queue().await;
         }
         Ok(wake)
     }
 
-    /// Blocked tasks whose dependencies are done are queued; queued or blocked executions whose
-    /// task was changed by hand (completed, cancelled, back to pending) or deleted are dropped.
+    /// Blocked tasks whose dependencies are done are queued; blocked executions whose task was
+    /// changed by hand (completed, cancelled, back to pending) are dropped.
     async fn regate(&self) -> ServiceResult<bool> {
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
+        // Queued tasks changed by hand leave the queue where they are changed (`update_task`);
+        // here only the blocked ones are looked at again.
         let waiting = task_execution::Entity::find()
-            .filter(task_execution::Column::State.is_in([
-                ExecutionState::Blocked.as_str(),
-                ExecutionState::Queued.as_str(),
-            ]))
+            .filter(task_execution::Column::State.eq(ExecutionState::Blocked.as_str()))
             .all(&txn)
             .await?;
         let now = now_ms();
         let mut events = Vec::new();
+        // Everything the decisions read, in four queries whatever the queue's length.
+        let ids: Vec<String> = waiting.iter().map(|e| e.task_id.clone()).collect();
+        let tasks: HashMap<String, task::Model> = task::Entity::find()
+            .filter(task::Column::Id.is_in(ids))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        let blocked: Vec<String> = waiting
+            .iter()
+            .filter(|e| state_of(e) == ExecutionState::Blocked)
+            .map(|e| e.task_id.clone())
+            .collect();
+        let edges = task_dependency::Entity::find()
+            .filter(task_dependency::Column::TaskId.is_in(blocked))
+            .all(&txn)
+            .await?;
+        let dep_ids: Vec<String> = edges.iter().map(|d| d.depends_on_id.clone()).collect();
+        let dep_rows: HashMap<String, task::Model> = task::Entity::find()
+            .filter(task::Column::Id.is_in(dep_ids))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        let deps_of = |id: &str| -> Vec<lifecycle::Dependency> {
+            let mut deps: Vec<lifecycle::Dependency> = edges
+                .iter()
+                .filter(|d| d.task_id == id)
+                .filter_map(|d| dep_rows.get(&d.depends_on_id))
+                .map(|t| lifecycle::Dependency {
+                    id: t.id.clone(),
+                    title: t.title.clone(),
+                    status: TaskStatus::parse(&t.status).unwrap_or(TaskStatus::Pending),
+                })
+                .collect();
+            deps.sort_by(|a, b| a.id.cmp(&b.id));
+            deps
+        };
         for execution in waiting {
             let id = execution.task_id.clone();
-            let Some(row) = task::Entity::find_by_id(id.clone()).one(&txn).await? else {
+            let Some(row) = tasks.get(&id).cloned() else {
                 task_execution::Entity::delete_by_id(id).exec(&txn).await?;
                 continue;
             };
@@ -865,7 +1036,7 @@ impl Service {
             if state != ExecutionState::Blocked {
                 continue;
             }
-            let gate = lifecycle::gate(&dependencies(&txn, &id).await?);
+            let gate = lifecycle::gate(&deps_of(&id));
             let (next, reason, task_status) = match gate {
                 Gate::Ready => (ExecutionState::Queued, None, TaskStatus::Queued),
                 Gate::Waiting(why) | Gate::Stuck(why) => {
@@ -895,35 +1066,21 @@ impl Service {
     /// Starts a run for queued task `task_id`: in the session of its earlier runs when there is
     /// one, else in a new session of its agent. A start that fails counts as a run that failed.
     async fn start_execution(&self, task_id: &str) -> ServiceResult<()> {
-        let (execution, task_row) = {
-            let _lock = self.write_lock().await;
-            let txn = self.db.begin().await?;
-            let Some(execution) = task_execution::Entity::find_by_id(task_id.to_owned())
-                .one(&txn)
-                .await?
-                .filter(|e| state_of(e) == ExecutionState::Queued)
-            else {
-                return Ok(());
-            };
-            let task_row = lookup::task(&txn, task_id).await?;
-            let now = now_ms();
-            let mut active: task_execution::ActiveModel = execution.clone().into();
-            active.state = Set(ExecutionState::Running.as_str().to_owned());
-            active.runs = Set(execution.runs + 1);
-            active.not_before = Set(None);
-            active.reason = Set(None);
-            active.updated_at = Set(now);
-            let execution = active.update(&txn).await?;
-            set_task_status(&txn, &task_row, TaskStatus::InProgress, &Actor::System, now).await?;
-            txn.commit().await?;
-            (execution, task_row)
+        let Some(execution) = task_execution::Entity::find_by_id(task_id.to_owned())
+            .one(&self.db)
+            .await?
+            .filter(|e| state_of(e) == ExecutionState::Queued)
+        else {
+            return Ok(());
         };
+        let task_row = lookup::task(&self.db, task_id).await?;
         let attempt = execution.attempt.max(1) as u32;
-        let session = match &execution.session_id {
+        // The execution is marked running in the transaction that records the run.
+        let started = match &execution.session_id {
             Some(id) if lookup::session(&self.db, id).await.is_ok() => self
                 .restart_session_for(id, &Actor::System, Some((task_id, attempt)))
                 .await
-                .map(|(s, _)| s),
+                .map(drop),
             _ => {
                 let input = NewSession {
                     project_id: task_row.project_id.clone(),
@@ -934,50 +1091,41 @@ impl Service {
                 };
                 self.create_session_for(input, &Actor::System, Some((task_id, attempt)))
                     .await
-                    .map(|(s, _)| s)
+                    .map(drop)
             }
         };
-        match session {
-            Ok(session) => {
-                let _lock = self.write_lock().await;
-                task_execution::Entity::update_many()
-                    .col_expr(
-                        task_execution::Column::SessionId,
-                        sea_orm::sea_query::Expr::value(session.id.clone()),
-                    )
-                    .filter(task_execution::Column::TaskId.eq(task_id))
-                    .exec(&self.db)
-                    .await?;
-                let task = views::task_by_id(&self.db, task_id).await?;
-                self.publish_all(vec![Event::TaskUpdated(task)]);
-                Ok(())
-            }
-            Err(err) => {
-                tracing::warn!(%err, task = task_id, "the task's agent could not start");
-                let why = format!("could not start: {}", err.public_message());
-                self.queue_run_ended(
-                    task_id,
-                    RunEnd {
-                        run_id: String::new(),
-                        reason: EndReason::FailedToStart,
-                        code: None,
-                        signal: None,
-                        exit_means_done: false,
-                    },
+        let Err(err) = started else { return Ok(()) };
+        tracing::warn!(%err, task = task_id, "the task's agent could not start");
+        let why = format!("could not start: {}", err.public_message());
+        {
+            // A start that failed is a run that failed: attempts and backoff apply.
+            let _lock = self.write_lock().await;
+            let txn = self.db.begin().await?;
+            let session = execution.session_id.clone().unwrap_or_default();
+            self.mark_started(&txn, task_id, &session).await?;
+            let end = RunEnd {
+                run_id: String::new(),
+                reason: EndReason::FailedToStart,
+                code: None,
+                signal: None,
+                exit_means_done: false,
+            };
+            self.run_ended_in(&txn, task_id, end).await?;
+            // Say why on the execution when it failed for good.
+            task_execution::Entity::update_many()
+                .col_expr(
+                    task_execution::Column::Reason,
+                    sea_orm::sea_query::Expr::value(why),
                 )
+                .filter(task_execution::Column::TaskId.eq(task_id))
+                .filter(task_execution::Column::State.eq(ExecutionState::Failed.as_str()))
+                .exec(&txn)
                 .await?;
-                // Say why on the execution when it failed for good.
-                task_execution::Entity::update_many()
-                    .col_expr(
-                        task_execution::Column::Reason,
-                        sea_orm::sea_query::Expr::value(why),
-                    )
-                    .filter(task_execution::Column::TaskId.eq(task_id))
-                    .filter(task_execution::Column::State.eq(ExecutionState::Failed.as_str()))
-                    .exec(&self.db)
-                    .await?;
-                Err(err)
-            }
+            let task = views::task_by_id(&txn, task_id).await?;
+            txn.commit().await?;
+            self.publish_all(vec![Event::TaskUpdated(task)]);
         }
+        self.queue_moved().await;
+        Err(err)
     }
 }

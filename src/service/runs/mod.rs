@@ -501,11 +501,27 @@ impl Service {
             },
         )
         .await?;
+        // What the end means for the queue's task, in the same commit.
+        let task_events = match &run.info.task_id {
+            Some(task_id) => {
+                let end = super::queue::RunEnd {
+                    run_id: run.info.run_id.clone(),
+                    reason,
+                    code: Some(exit.code),
+                    signal: exit.signal.clone(),
+                    exit_means_done,
+                };
+                self.run_ended_in(&txn, task_id, end).await?
+            }
+            None => Vec::new(),
+        };
         let Some(row) = session::Entity::find_by_id(run.session_id.clone())
             .one(&txn)
             .await?
         else {
             txn.commit().await?;
+            self.publish_all(task_events);
+            self.wake_queue();
             return Ok(()); // deleted meanwhile
         };
         let now = now_ms();
@@ -530,17 +546,11 @@ impl Service {
         if let Some(closed) = closed {
             events.push(Event::RunEnded(records::view(closed, &run.project_id)));
         }
+        events.extend(task_events);
         self.publish_all(events);
         drop(lock);
-        if let Some(task_id) = &run.info.task_id {
-            let ended = super::queue::RunEnd {
-                run_id: run.info.run_id.clone(),
-                reason,
-                code: Some(exit.code),
-                signal: exit.signal.clone(),
-                exit_means_done,
-            };
-            self.queue_run_ended(task_id, ended).await?;
+        if run.info.task_id.is_some() {
+            self.queue_moved().await;
         }
         Ok(())
     }
@@ -711,14 +721,18 @@ impl Service {
         active.completed_at = Set(None);
         active.updated_at = Set(now);
         active.update(&txn).await?;
+        let mut events = Vec::new();
+        if let Some((task_id, _)) = task {
+            self.mark_started(&txn, task_id, id).await?;
+            events.push(Event::TaskUpdated(views::task_by_id(&txn, task_id).await?));
+        }
         txn.commit().await?;
         self.supervise(started.hand_over(), &launch);
         let session = views::session_by_id(&self.db, &self.runtime, id).await?;
         let run = records::view(opened, &session.project_id);
-        self.publish_all(vec![
-            Event::SessionUpdated(session.clone()),
-            Event::RunStarted(run.clone()),
-        ]);
+        events.insert(0, Event::SessionUpdated(session.clone()));
+        events.insert(1, Event::RunStarted(run.clone()));
+        self.publish_all(events);
         Ok((session, run))
     }
 

@@ -1,0 +1,177 @@
+//! The queue under load, against bare spawns measured in the same run (this machine is noisy):
+//!
+//! - **baton**: 1,000 tasks executed at a limit of 8 with batch agents that exit at once (the
+//!   scripted agent's `--batch`), queued while the queue is paused, then resumed.
+//!   - *admission latency*: from the moment a task could start (a slot freed, or the resume)
+//!     to its `run:started`, p50 and p99. Target: p99 < 50 ms.
+//!   - *throughput*: tasks per second from the resume to the last `run:ended`.
+//! - **bare**: the same 1,000 agent programs spawned through the same PTY engine (`LocalHost`),
+//!   8 at a time, each waited for: what running them costs with no queue, database or events.
+//!   Target: Baton's throughput ≥ 0.8× bare.
+//!
+//! Run: `cargo bench --bench queue` (`BENCH_TASKS`, default 1000; `BENCH_LIMIT`, default 8).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use baton::config::Config;
+use baton::events::Event;
+use baton::model::{ExecuteTask, NewAgentProfile, NewProject, NewTask, QueuePatch, QueueScope};
+use baton::pty::{LocalHost, Output, PtyHost, Size, SpawnRequest};
+use baton::service::Actor;
+
+const AGENT: &str = env!("CARGO_BIN_EXE_baton-test-agent");
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let mut config = Config::new(dir.path().join("data"));
+    config.port = 0;
+    config.rates = baton::api::rate_limit::Rates {
+        person_per_sec: 0,
+        agent_per_sec: 0,
+    };
+    let server = baton::server::start(&config).await.expect("start baton");
+    let service = server.service().clone();
+    let project = service
+        .create_project(
+            NewProject {
+                name: "bench".into(),
+                base_path: Some(folder.path().display().to_string()),
+                settings: None,
+            },
+            &Actor::User,
+        )
+        .await
+        .unwrap()
+        .id;
+    let input: NewAgentProfile = serde_json::from_value(serde_json::json!({
+        "id": "batch", "name": "batch", "program": AGENT, "args": ["--batch"],
+        "promptMode": "none", "exitMeansDone": true,
+    }))
+    .unwrap();
+    service
+        .create_agent_profile(input, &Actor::User)
+        .await
+        .unwrap();
+    service
+        .update_queue(
+            QueuePatch {
+                max_concurrent: limit,
+            },
+            &Actor::User,
+        )
+        .await
+        .unwrap();
+    service
+        .pause_queue(QueueScope::default(), true, &Actor::User)
+        .await
+        .unwrap();
+    for i in 0..tasks {
+        let task: NewTask = serde_json::from_value(serde_json::json!({
+            "projectId": project, "title": format!("task {i}"),
+        }))
+        .unwrap();
+        let id = service.create_task(task, &Actor::User).await.unwrap().id;
+        let execute = ExecuteTask {
+            agent_id: Some("batch".into()),
+            ..Default::default()
+        };
+        service
+            .execute_task(&id, execute, &Actor::User)
+            .await
+            .unwrap();
+    }
+    let mut events = service.subscribe(&Actor::User);
+    let resumed = Instant::now();
+    service
+        .pause_queue(QueueScope::default(), false, &Actor::User)
+        .await
+        .unwrap();
+    // A slot frees at the resume (for each of the first `limit`) and at every run's end; a
+    // start takes the earliest free slot.
+    let mut free: VecDeque<Instant> = std::iter::repeat_n(resumed, limit as usize).collect();
+    let mut latencies = Vec::with_capacity(tasks);
+    let mut ended = 0;
+    while ended < tasks {
+        let published = tokio::time::timeout(Duration::from_secs(60), events.recv())
+            .await
+            .expect("the queue stalled")
+            .expect("the bus");
+        match &published.event {
+            Event::RunStarted(_) => {
+                let slot = free.pop_front().expect("never more runs than slots");
+                latencies.push(slot.elapsed().as_secs_f64() * 1000.0);
+            }
+            Event::RunEnded(_) => {
+                ended += 1;
+                free.push_back(Instant::now());
+            }
+            _ => {}
+        }
+    }
+    let seconds = resumed.elapsed().as_secs_f64();
+    server.stop().await.unwrap();
+    (latencies, tasks as f64 / seconds)
+}
+
+/// The same programs through the PTY engine alone, `limit` at a time.
+async fn bare_run(tasks: usize, limit: usize) -> f64 {
+    let host: Arc<dyn PtyHost> = Arc::new(LocalHost);
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let mut running = tokio::task::JoinSet::new();
+    for i in 0..tasks {
+        if running.len() >= limit {
+            running.join_next().await.unwrap().unwrap();
+        }
+        let output = Arc::new(Output::open(&dir.path().join(format!("{i}.log"))).unwrap());
+        let request = SpawnRequest {
+            argv: vec![AGENT.into(), "--batch".into()],
+            cwd: dir.path().to_path_buf(),
+            env: std::env::vars().collect(),
+            size: Size {
+                cols: 120,
+                rows: 32,
+            },
+        };
+        let terminal = host.spawn(request, output).unwrap();
+        running.spawn(async move {
+            let mut exited = terminal.exited();
+            let _ = exited.wait_for(Option::is_some).await;
+        });
+    }
+    while running.join_next().await.is_some() {}
+    tasks as f64 / started.elapsed().as_secs_f64()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let tasks = env("BENCH_TASKS", 1000);
+    let limit = env("BENCH_LIMIT", 8);
+    let bare = bare_run(tasks, limit).await;
+    let (mut latencies, ours) = baton_run(tasks, limit as u32).await;
+    let (p50, p99) = (
+        percentile(&mut latencies, 0.5),
+        percentile(&mut latencies, 0.99),
+    );
+    println!(
+        "queue: {tasks} tasks at a limit of {limit}: admission latency p50 {p50:.2} ms, p99 {p99:.2} ms (target p99 < 50 ms)"
+    );
+    println!(
+        "queue: throughput {ours:.1} tasks/s; bare spawns through the PTY engine, {limit} at a time: {bare:.1}/s; ratio {:.2}x (target >= 0.8x)",
+        ours / bare
+    );
+}
