@@ -850,3 +850,80 @@ async fn the_cli_and_mcp_run_cancel_and_retry_tasks_and_drive_the_queue() {
     let (error, text) = mcp.call("cancel_task", json!({ "taskId": other })).await;
     assert!(error && text.contains("not queued"), "{text}");
 }
+
+#[tokio::test]
+async fn a_project_limit_and_a_project_pause_hold_back_that_project_only() {
+    let s = Server::start().await;
+    let (busy, _dir) = s.project_with_folder().await;
+    let r = s
+        .patch(
+            &format!("/api/projects/{busy}"),
+            json!({ "settings": { "maxConcurrent": 1, "defaultAgentId": "slow" } }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (free, _dir2) = s.project_with_folder().await;
+    batch_profile(&s, "slow", &["sleep=60000".into()], true).await;
+    let a = s.task(&busy, json!({ "title": "a" })).await;
+    let b = s.task(&busy, json!({ "title": "b" })).await;
+    let c = s.task(&free, json!({ "title": "c" })).await;
+    // No agentId: the project's defaultAgentId.
+    assert_eq!(
+        s.post(&format!("/api/tasks/{a}/execute"), json!({}))
+            .await
+            .body["status"],
+        "running"
+    );
+    assert_eq!(
+        s.post(&format!("/api/tasks/{b}/execute"), json!({}))
+            .await
+            .body["status"],
+        "queued",
+        "its project is at its limit"
+    );
+    let r = s
+        .post(
+            &format!("/api/tasks/{c}/execute"),
+            json!({ "agentId": "slow" }),
+        )
+        .await;
+    assert_eq!(
+        r.body["status"], "running",
+        "another project is not held back: {}",
+        r.body
+    );
+
+    // One project paused: its queued task waits while the other project's starts.
+    assert_eq!(
+        s.post("/api/queue/pause", json!({ "projectId": free }))
+            .await
+            .body["pausedProjects"],
+        json!([free])
+    );
+    let d = s.task(&free, json!({ "title": "d" })).await;
+    assert_eq!(
+        s.post(
+            &format!("/api/tasks/{d}/execute"),
+            json!({ "agentId": "slow" })
+        )
+        .await
+        .body["status"],
+        "queued"
+    );
+    s.post(&format!("/api/tasks/{a}/cancel"), json!({})).await;
+    wait_task(&s, &b, |t| t["status"] == "in_progress").await;
+    assert_eq!(task_now(&s, &d).await["status"], "queued");
+    s.post("/api/queue/resume", json!({ "projectId": free }))
+        .await;
+    wait_task(&s, &d, |t| t["status"] == "in_progress").await;
+    let r = s
+        .post("/api/queue/pause", json!({ "projectId": "proj_missing" }))
+        .await;
+    assert_eq!(
+        (r.status, r.body["details"]["field"].as_str()),
+        (400, Some("projectId"))
+    );
+    for id in [&b, &c, &d] {
+        s.post(&format!("/api/tasks/{id}/cancel"), json!({})).await;
+    }
+}
