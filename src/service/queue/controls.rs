@@ -1,18 +1,20 @@
 //! The person's controls over the queue: its concurrency, pausing (all, or one project),
 //! clearing it, and moving tasks up or down by priority.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 
 use super::super::access::Admin;
 use super::super::error::{ServiceError, ServiceResult};
-use super::super::{history, lookup, views, Actor, Service};
-use super::{set_task_status, KEY_MAX, KEY_PAUSED, KEY_PAUSED_PROJECT, MAX_CONCURRENT};
+use super::super::{lookup, views, Actor, Service};
+use super::{
+    set_priority, set_task_status, KEY_MAX, KEY_PAUSED, KEY_PAUSED_PROJECT, MAX_CONCURRENT,
+};
 use crate::clock::now_ms;
 use crate::events::Event;
 use crate::model::{
-    Affected, ClearQueue, ExecutionState, Priority, QueuePatch, QueuePriority, QueueScope,
-    QueueStatus, TaskStatus,
+    Affected, ClearQueue, ExecutionState, QueuePatch, QueuePriority, QueueScope, QueueStatus,
+    TaskStatus,
 };
 use crate::store::entity::{task, task_execution};
 
@@ -138,26 +140,9 @@ impl Service {
                 }
                 let row = lookup::as_field(lookup::task(&txn, id).await, "taskIds")?;
                 actor.may_write(&row.project_id)?;
-                let old = Priority::from_rank(row.priority);
-                if old == input.priority {
+                if !set_priority(&txn, &row, input.priority, actor, now).await? {
                     continue;
                 }
-                task::ActiveModel {
-                    id: Set(id.clone()),
-                    priority: Set(input.priority.rank()),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .update(&txn)
-                .await?;
-                history::record(
-                    &txn,
-                    history::Entry::new(id, "updated", actor, now)
-                        .field("priority")
-                        .old_value(json!(old.as_str()))
-                        .new_value(json!(input.priority.as_str())),
-                )
-                .await?;
                 events.push(Event::TaskUpdated(views::task_by_id(&txn, id).await?));
             }
             txn.commit().await?;

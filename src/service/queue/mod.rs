@@ -193,6 +193,16 @@ pub(super) async fn follow_status<C: ConnectionTrait>(
     else {
         return Ok(());
     };
+    leave(conn, execution, status, now).await
+}
+
+/// Ends a waiting execution whose task was set to `status` by hand.
+async fn leave<C: ConnectionTrait>(
+    conn: &C,
+    execution: task_execution::Model,
+    status: TaskStatus,
+    now: i64,
+) -> ServiceResult<()> {
     let mut active: task_execution::ActiveModel = execution.into();
     active.state = Set(match status {
         TaskStatus::Completed => ExecutionState::Completed,
@@ -204,6 +214,37 @@ pub(super) async fn follow_status<C: ConnectionTrait>(
     active.updated_at = Set(now);
     active.update(conn).await?;
     Ok(())
+}
+
+/// Sets a task's priority, with its history; false when it already had it.
+pub(super) async fn set_priority<C: ConnectionTrait>(
+    conn: &C,
+    row: &task::Model,
+    priority: Priority,
+    actor: &Actor,
+    now: i64,
+) -> ServiceResult<bool> {
+    let old = Priority::from_rank(row.priority);
+    if old == priority {
+        return Ok(false);
+    }
+    task::ActiveModel {
+        id: Set(row.id.clone()),
+        priority: Set(priority.rank()),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .update(conn)
+    .await?;
+    history::record(
+        conn,
+        history::Entry::new(&row.id, "updated", actor, now)
+            .field("priority")
+            .old_value(json!(old.as_str()))
+            .new_value(json!(priority.as_str())),
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Sets a task's status on the queue's behalf, with its history; false when it already was.
@@ -577,23 +618,8 @@ impl Service {
                 ));
             }
             let now = now_ms();
-            if let Some(priority) = input.priority.filter(|p| p.rank() != row.priority) {
-                task::ActiveModel {
-                    id: Set(id.to_owned()),
-                    priority: Set(priority.rank()),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .update(&txn)
-                .await?;
-                history::record(
-                    &txn,
-                    history::Entry::new(id, "updated", actor, now)
-                        .field("priority")
-                        .old_value(json!(Priority::from_rank(row.priority).as_str()))
-                        .new_value(json!(priority.as_str())),
-                )
-                .await?;
+            if let Some(priority) = input.priority {
+                set_priority(&txn, &row, priority, actor, now).await?;
             }
             if existing.is_some() {
                 task_execution::Entity::delete_by_id(id.to_owned())
@@ -1020,16 +1046,7 @@ impl Service {
             let status = TaskStatus::parse(&row.status).unwrap_or(TaskStatus::Pending);
             let state = state_of(&execution);
             if !matches!(status, TaskStatus::Queued | TaskStatus::Blocked) {
-                let mut active: task_execution::ActiveModel = execution.into();
-                active.state = Set(match status {
-                    TaskStatus::Completed => ExecutionState::Completed,
-                    _ => ExecutionState::Cancelled,
-                }
-                .as_str()
-                .to_owned());
-                active.reason = Set(Some(format!("the task was set to {}", status.as_str())));
-                active.updated_at = Set(now);
-                active.update(&txn).await?;
+                leave(&txn, execution, status, now).await?;
                 events.push(Event::TaskUpdated(views::task_by_id(&txn, &id).await?));
                 continue;
             }
