@@ -20,6 +20,9 @@ use crate::security::{SessionTokens, SharedToken};
 #[derive(Clone, Debug, Default)]
 pub struct RunInfo {
     pub run_id: String,
+    /// Where the session's log ended before the process started: its output starts here
+    /// (bytes printed between the spawn and this record count too).
+    pub log_start: u64,
     pub number: u32,
     pub task_id: Option<String>,
     pub attempt: Option<u32>,
@@ -55,9 +58,9 @@ impl Run {
         Self {
             session_id: session_id.to_owned(),
             project_id: project_id.to_owned(),
+            first_byte: info.log_start,
             info,
             terminal,
-            first_byte: output.end(),
             output,
             stop: watch::channel(None).0,
             activity: Mutex::new(Activity::Working),

@@ -95,6 +95,7 @@ impl Service {
             log_start = output.end();
             let info = RunInfo {
                 run_id: run_id.clone(),
+                log_start,
                 number: 1,
                 task_id: task.map(|(t, _)| t.to_owned()),
                 attempt: task.map(|(_, a)| a),

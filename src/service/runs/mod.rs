@@ -699,6 +699,7 @@ impl Service {
         .await?;
         let info = RunInfo {
             run_id: opened.id.clone(),
+            log_start: opened.log_start.max(0) as u64,
             number: opened.number as u32,
             task_id: opened.task_id.clone(),
             attempt: task.map(|(_, a)| a),
