@@ -81,9 +81,13 @@ impl Service {
                 prompt = Some(task.prompt);
             }
         }
-        // The run's row, then the process, then the session's row, all in one transaction: a
+        // The process, then the session's and the run's rows, all in one transaction: a
         // session that cannot start leaves no row, and a failure after the start rolls the rows
-        // back and kills the process (see `runs::Unsupervised`).
+        // back and kills the process (see `runs::Unsupervised`). The process starts under the
+        // write lock on purpose: an agent that acts at once (reports, marks its task done) waits
+        // until its start is recorded, so the record can never undo what it did. (Spawning
+        // before the lock was tried for queue throughput: a loop's agent then marked its task
+        // done before its run was recorded as started, and the record set it back.)
         let launch = self
             .plan_launch(&input, &id, &project, &task_ids, prompt)
             .await?;
