@@ -48,6 +48,9 @@ pub const MAX_ATTEMPTS: u32 = 100;
 pub const MAX_LOOP_RUNS: u32 = 1000;
 pub const MAX_COOLDOWN_MS: u64 = 86_400_000;
 
+/// The error `mark_started` gives when the task left the queue between admission and start.
+const NOT_QUEUED: &str = "not_queued";
+
 const KEY_MAX: &str = "maxConcurrent";
 const KEY_PAUSED: &str = "paused";
 const KEY_PAUSED_PROJECT: &str = "paused:";
@@ -932,11 +935,17 @@ impl Service {
         task_id: &str,
         session_id: &str,
     ) -> ServiceResult<()> {
-        let Some(execution) = task_execution::Entity::find_by_id(task_id.to_owned())
+        let execution = task_execution::Entity::find_by_id(task_id.to_owned())
             .one(conn)
-            .await?
-        else {
-            return Ok(());
+            .await?;
+        // Cancelled (or changed by hand) since admission chose it: the start is undone (its
+        // transaction rolls back, its process is killed).
+        let Some(execution) = execution.filter(|e| state_of(e) == ExecutionState::Queued) else {
+            return Err(ServiceError::conflict(
+                NOT_QUEUED,
+                format!("task '{task_id}' left the queue before it started"),
+                json!({}),
+            ));
         };
         let now = now_ms();
         let runs = execution.runs + 1;
@@ -1112,6 +1121,9 @@ impl Service {
             }
         };
         let Err(err) = started else { return Ok(()) };
+        if err.code() == NOT_QUEUED {
+            return Ok(());
+        }
         tracing::warn!(%err, task = task_id, "the task's agent could not start");
         let why = format!("could not start: {}", err.public_message());
         {
@@ -1119,7 +1131,10 @@ impl Service {
             let _lock = self.write_lock().await;
             let txn = self.db.begin().await?;
             let session = execution.session_id.clone().unwrap_or_default();
-            self.mark_started(&txn, task_id, &session).await?;
+            match self.mark_started(&txn, task_id, &session).await {
+                Err(e) if e.code() == NOT_QUEUED => return Ok(()),
+                other => other?,
+            }
             let end = RunEnd {
                 run_id: String::new(),
                 reason: EndReason::FailedToStart,
