@@ -585,3 +585,26 @@ async fn a_method_a_route_does_not_have_is_405_with_allow_and_a_bodiless_request
         .await;
     assert_eq!(r.status, 415);
 }
+
+/// Two `Authorization` headers are refused, whatever their order: a request must not be taken
+/// for whichever credential a layer happens to read first.
+#[tokio::test]
+async fn two_authorization_headers_are_refused() {
+    let s = Server::start().await;
+    let p = s.project("p").await;
+    let client = reqwest::Client::new();
+    for (first, second) in [
+        (s.token.as_str(), "bst_forged"),
+        ("bst_forged", s.token.as_str()),
+    ] {
+        let r = client
+            .get(format!("{}/api/projects/{p}", s.url))
+            .header("authorization", format!("Bearer {first}"))
+            .header("authorization", format!("Bearer {second}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    assert_eq!(s.get(&format!("/api/projects/{p}")).await.status, 200);
+}
