@@ -27,7 +27,7 @@ pub async fn of_session(
 }
 
 #[utoipa::path(get, path = "/api/tasks/{id}/runs", tag = "runs", params(("id" = String, Path)),
-    description = "The runs the queue started for the task, in the order they started.",
+    description = "The task's runs, in the order they started: those the queue started for it, and those of sessions linked to it (started by hand).",
     responses((status = 200, body = Vec<Run>), (status = 404, body = ErrorBody)))]
 pub async fn of_task(
     State(s): State<AppState>,

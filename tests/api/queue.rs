@@ -927,3 +927,39 @@ async fn a_project_limit_and_a_project_pause_hold_back_that_project_only() {
         s.post(&format!("/api/tasks/{id}/cancel"), json!({})).await;
     }
 }
+
+#[tokio::test]
+async fn a_tasks_runs_include_those_of_sessions_started_by_hand_for_it() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    let t = s.task(&p, json!({ "title": "by hand" })).await;
+    let other = s.task(&p, json!({ "title": "other" })).await;
+    let sid = s
+        .post(
+            "/api/sessions",
+            json!({ "projectId": p, "taskIds": [t], "command": [agent_bin(), "--batch"] }),
+        )
+        .await
+        .id();
+    s.wait_session(&sid, |x| x["status"] == "completed").await;
+    let runs = s.get(&format!("/api/tasks/{t}/runs")).await.body;
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+    assert_eq!(
+        (runs[0]["sessionId"].as_str(), runs[0]["taskId"].as_str()),
+        (Some(sid.as_str()), None)
+    );
+    let output = s
+        .get(&format!(
+            "/api/runs/{}/output",
+            runs[0]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(output.status, 200);
+    assert!(s
+        .get(&format!("/api/tasks/{other}/runs"))
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

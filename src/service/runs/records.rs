@@ -3,15 +3,15 @@
 //! task and by id, with the output each one wrote.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use super::super::error::{ServiceError, ServiceResult};
 use super::super::{lookup, Actor, Service};
 use crate::clock::now_ms;
 use crate::model::{EndReason, Run};
-use crate::store::entity::{run, session};
+use crate::store::entity::{run, session, session_task};
 
 /// What a run row needs when it opens.
 pub struct Opening<'a> {
@@ -126,8 +126,20 @@ impl Service {
     pub async fn list_task_runs(&self, task_id: &str, actor: &Actor) -> ServiceResult<Vec<Run>> {
         let task = lookup::task(&self.db, task_id).await?;
         actor.may_read(&task.project_id)?;
+        // The queue's runs for it, and the runs of the sessions linked to it (started by hand).
+        let linked: Vec<String> = session_task::Entity::find()
+            .filter(session_task::Column::TaskId.eq(task_id))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|l| l.session_id)
+            .collect();
         let rows = run::Entity::find()
-            .filter(run::Column::TaskId.eq(task_id))
+            .filter(
+                Condition::any()
+                    .add(run::Column::TaskId.eq(task_id))
+                    .add(run::Column::SessionId.is_in(linked)),
+            )
             .order_by_asc(run::Column::StartedAt)
             .order_by_asc(run::Column::Id)
             .all(&self.db)

@@ -595,7 +595,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The runs the queue started for the task, in the order they started. */
+        /** @description The task's runs, in the order they started: those the queue started for it, and those of sessions linked to it (started by hand). */
         get: operations["runs_of_task"];
         put?: never;
         post?: never;
