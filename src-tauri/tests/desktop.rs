@@ -312,6 +312,68 @@ async fn drive() {
     })
     .await;
 
+    // The queue through the window's own commands: the panel reads it, a card queues a task
+    // for a batch agent, and the task completes by itself.
+    client
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css(".queue-panel"))
+        .await
+        .unwrap();
+    let r = http
+        .post(format!("{url}/api/agents"))
+        .bearer_auth(&token)
+        .json(
+            &json!({ "id": "batch", "name": "Batch", "program": agent, "args": ["--batch"],
+                       "promptMode": "none", "exitMeansDone": true }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let queued = http
+        .post(format!("{url}/api/tasks"))
+        .bearer_auth(&token)
+        .json(&json!({ "projectId": pid, "title": "Queued from the window" }))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    click(&client, Locator::XPath("//button[text()='Board']")).await;
+    click(
+        &client,
+        Locator::Css(&format!(
+            "[data-task='{queued}'] button[data-action=execute]"
+        )),
+    )
+    .await;
+    click(&client, Locator::Css("button[data-queue-agent=batch]")).await;
+    until("the queued task completed", || async {
+        api(format!("/api/tasks/{queued}"))
+            .await
+            .filter(|t| t["status"] == "completed")
+    })
+    .await;
+    let audit = api("/api/audit?actor=desktop".into()).await.unwrap();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["operation"] == "execute_task" && r["door"] == "desktop"),
+        "execute_task is not in the audit log: {audit}"
+    );
+    click(
+        &client,
+        Locator::XPath("//button[starts-with(., 'Terminals')]"),
+    )
+    .await;
+
     let shots = target_dir().parent().unwrap().join("desktop-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     std::fs::write(shots.join("window.png"), client.screenshot().await.unwrap()).unwrap();
