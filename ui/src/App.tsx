@@ -486,7 +486,7 @@ function TaskDetails({ store, state, task }: { store: Store; state: State; task:
         {task.sessionIds.length === 0 && <li class="muted">None yet.</li>}
       </ul>
       <div class="section-title">Runs</div>
-      <Runs store={store} task={task} />
+      <Runs store={store} task={task} seq={state.runsSeq} />
       <div class="section-title">Messages</div>
       <Feed store={store} state={state} taskId={task.id} />
       <div class="section-title">History</div>
@@ -502,10 +502,10 @@ function TaskDetails({ store, state, task }: { store: Store; state: State; task:
 }
 
 /** The task's runs, each one's output readable on its own. */
-function Runs({ store, task }: { store: Store; task: Task }) {
+function Runs({ store, task, seq }: { store: Store; task: Task; seq: number }) {
   const [runs, setRuns] = useState<Run[]>([]);
   const [shown, setShown] = useState<{ id: string; text: string } | null>(null);
-  useEffect(() => { store.api.taskRuns(task.id).then(setRuns).catch(() => setRuns([])); }, [task.id, task.updatedAt, task.execution?.runs, task.execution?.state]);
+  useEffect(() => { store.api.taskRuns(task.id).then(setRuns).catch(() => setRuns([])); }, [task.id, task.updatedAt, seq]);
   const open = async (id: string) => {
     if (shown?.id === id) { setShown(null); return; }
     try { setShown({ id, text: plain(await store.api.runOutput(id)) }); } catch (e) { store.fail(e); }

@@ -32,6 +32,8 @@ export interface State {
   queue: QueueStatus | null;
   /** Tasks ticked on the board for a bulk action. */
   picked: string[];
+  /** Bumped by every run that starts or ends (the details' list of runs reads them again). */
+  runsSeq: number;
 }
 
 /** The tab of a pane drawn before its session exists (so that its size is known first). */
@@ -57,7 +59,7 @@ export class Store {
     projects: [], projectId: localStorage.getItem(PROJECT_KEY), tasks: {}, sessions: {}, agents: [],
     messages: [], link: 'connecting', view: 'board', selected: null, tabs: [], activeTab: null,
     layout: 1, filter: '', error: null, dialog: null, focusSeq: 0, details: savedDetails(),
-    queue: null, picked: [],
+    queue: null, picked: [], runsSeq: 0,
   };
   private listeners = new Set<() => void>();
   /** Sessions whose waiting we already announced. */
@@ -196,6 +198,9 @@ export class Store {
       }
       case 'queue:updated':
         this.set({ queue: data });
+        break;
+      case 'run:started': case 'run:ended':
+        if (mine(data.projectId)) this.set({ runsSeq: s.runsSeq + 1 });
         break;
       case 'session:created': case 'session:updated':
         if (mine(data.projectId)) {
