@@ -1,0 +1,347 @@
+//! The queue's pump: one round re-gates the blocked tasks and starts what admission allows; a
+//! start and an end of a task's run are recorded here (inside the transaction that records the
+//! run, so that both are one commit).
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+use serde_json::json;
+
+use super::super::error::{ServiceError, ServiceResult};
+use super::super::{lookup, views, Actor, Service};
+use super::*;
+
+impl Service {
+    /// After a run of the queue's ended (its end recorded): the queue is published and looks
+    /// again.
+    pub(in crate::service) async fn queue_moved(&self) {
+        if !self.queue().shutting_down.load(Ordering::SeqCst) {
+            self.queue().moved.store(true, Ordering::SeqCst);
+            self.wake_queue();
+        }
+    }
+
+    /// Decides and records what a run's end means for its task, inside the caller's transaction
+    /// (the supervisor records the run's end and this in one commit); the events to publish
+    /// once it is committed.
+    pub(in crate::service) async fn run_ended_in<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        task_id: &str,
+        end: RunEnd,
+    ) -> ServiceResult<Vec<Event>> {
+        let Some(execution) = task_execution::Entity::find_by_id(task_id.to_owned())
+            .one(conn)
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        // Cancelled (or changed) while the run ended: nothing more to decide.
+        if state_of(&execution) != ExecutionState::Running {
+            return Ok(Vec::new());
+        }
+        let Some(row) = task::Entity::find_by_id(task_id.to_owned())
+            .one(conn)
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let now = now_ms();
+        let ended = Ended {
+            reason: end.reason,
+            code: end.code,
+            signal: end.signal,
+            task_done: TaskStatus::parse(&row.status) == Some(TaskStatus::Completed),
+            exit_means_done: end.exit_means_done,
+        };
+        let plan = Plan {
+            attempt: execution.attempt.max(1) as u32,
+            max_attempts: execution.max_attempts.max(1) as u32,
+            runs: execution.runs.max(0) as u32,
+            loop_spec: loop_of(&execution),
+        };
+        let next = lifecycle::after_run(&ended, plan, now);
+        tracing::info!(
+            task = task_id,
+            run = end.run_id,
+            ?next,
+            "a task's run ended"
+        );
+        let attempt = execution.attempt;
+        let mut active: task_execution::ActiveModel = execution.into();
+        active.updated_at = Set(now);
+        let status = match next {
+            Next::Completed => {
+                active.state = Set(ExecutionState::Completed.as_str().to_owned());
+                active.reason = Set(None);
+                TaskStatus::Completed
+            }
+            Next::Again {
+                not_before,
+                new_attempt,
+            } => {
+                active.state = Set(ExecutionState::Queued.as_str().to_owned());
+                active.not_before = Set(Some(not_before));
+                active.queued_at = Set(Some(now));
+                if new_attempt {
+                    active.attempt = Set(attempt + 1);
+                    active.runs = Set(0);
+                }
+                TaskStatus::Queued
+            }
+            Next::Resume => {
+                active.state = Set(ExecutionState::Queued.as_str().to_owned());
+                TaskStatus::Queued
+            }
+            Next::Failed(why) => {
+                active.state = Set(ExecutionState::Failed.as_str().to_owned());
+                active.reason = Set(Some(why));
+                TaskStatus::Failed
+            }
+            Next::Cancelled(why) => {
+                active.state = Set(ExecutionState::Cancelled.as_str().to_owned());
+                active.reason = Set(Some(why));
+                TaskStatus::Cancelled
+            }
+        };
+        active.update(conn).await?;
+        set_task_status(conn, &row, status, &Actor::System, now).await?;
+        Ok(vec![Event::TaskUpdated(
+            views::task_by_id(conn, task_id).await?,
+        )])
+    }
+
+    /// Inside the transaction that starts a run for `task_id` (in `session_id`): its execution
+    /// runs (one more run), and the task is in progress.
+    pub(in crate::service) async fn mark_started<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        task_id: &str,
+        session_id: &str,
+    ) -> ServiceResult<()> {
+        let execution = task_execution::Entity::find_by_id(task_id.to_owned())
+            .one(conn)
+            .await?;
+        // Cancelled (or changed by hand) since admission chose it: the start is undone (its
+        // transaction rolls back, its process is killed).
+        let Some(execution) = execution.filter(|e| state_of(e) == ExecutionState::Queued) else {
+            return Err(ServiceError::conflict(
+                NOT_QUEUED,
+                format!("task '{task_id}' left the queue before it started"),
+                json!({}),
+            ));
+        };
+        let now = now_ms();
+        let runs = execution.runs + 1;
+        let mut active: task_execution::ActiveModel = execution.into();
+        active.state = Set(ExecutionState::Running.as_str().to_owned());
+        active.runs = Set(runs);
+        if !session_id.is_empty() {
+            active.session_id = Set(Some(session_id.to_owned()));
+        }
+        active.not_before = Set(None);
+        active.reason = Set(None);
+        active.updated_at = Set(now);
+        active.update(conn).await?;
+        let row = lookup::task(conn, task_id).await?;
+        set_task_status(conn, &row, TaskStatus::InProgress, &Actor::System, now).await?;
+        Ok(())
+    }
+
+    /// One round of the queue: re-gate the blocked tasks, drop executions whose task moved on,
+    /// then start what admission allows. Returns when to look again for a backoff or cooldown.
+    pub(in crate::service) async fn pump(&self) -> ServiceResult<Option<i64>> {
+        let _round = self.queue().pump.lock().await;
+        if self.queue().shutting_down.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let changed = self.regate().await?;
+        let (start, wake) = {
+            let limits = self.limits(&self.db).await?;
+            admission::admit(candidates(&self.db).await?, &limits, now_ms())
+        };
+        let mut started = false;
+        for task_id in start {
+            if self.queue().shutting_down.load(Ordering::SeqCst) {
+                break;
+            }
+            if let Err(err) = self.start_execution(&task_id).await {
+                tracing::warn!(%err, task = task_id, "a queued task could not start");
+            }
+            started = true;
+        }
+        let moved = self.queue().moved.swap(false, Ordering::SeqCst);
+        if changed || started || moved {
+            self.publish_queue().await;
+        }
+        Ok(wake)
+    }
+
+    /// Blocked tasks whose dependencies are done are queued; blocked executions whose task was
+    /// changed by hand (completed, cancelled, back to pending) are dropped.
+    async fn regate(&self) -> ServiceResult<bool> {
+        let _lock = self.write_lock().await;
+        let txn = self.db.begin().await?;
+        // Queued tasks changed by hand leave the queue where they are changed (`update_task`);
+        // here only the blocked ones are looked at again.
+        let waiting = task_execution::Entity::find()
+            .filter(task_execution::Column::State.eq(ExecutionState::Blocked.as_str()))
+            .all(&txn)
+            .await?;
+        let now = now_ms();
+        let mut events = Vec::new();
+        // Everything the decisions read, in four queries whatever the queue's length.
+        let ids: Vec<String> = waiting.iter().map(|e| e.task_id.clone()).collect();
+        let tasks: HashMap<String, task::Model> = task::Entity::find()
+            .filter(task::Column::Id.is_in(ids))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        let blocked: Vec<String> = waiting
+            .iter()
+            .filter(|e| state_of(e) == ExecutionState::Blocked)
+            .map(|e| e.task_id.clone())
+            .collect();
+        let edges = task_dependency::Entity::find()
+            .filter(task_dependency::Column::TaskId.is_in(blocked))
+            .all(&txn)
+            .await?;
+        let dep_ids: Vec<String> = edges.iter().map(|d| d.depends_on_id.clone()).collect();
+        let dep_rows: HashMap<String, task::Model> = task::Entity::find()
+            .filter(task::Column::Id.is_in(dep_ids))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        let deps_of = |id: &str| -> Vec<lifecycle::Dependency> {
+            let mut deps: Vec<lifecycle::Dependency> = edges
+                .iter()
+                .filter(|d| d.task_id == id)
+                .filter_map(|d| dep_rows.get(&d.depends_on_id))
+                .map(|t| lifecycle::Dependency {
+                    id: t.id.clone(),
+                    title: t.title.clone(),
+                    status: TaskStatus::parse(&t.status).unwrap_or(TaskStatus::Pending),
+                })
+                .collect();
+            deps.sort_by(|a, b| a.id.cmp(&b.id));
+            deps
+        };
+        for execution in waiting {
+            let id = execution.task_id.clone();
+            let Some(row) = tasks.get(&id).cloned() else {
+                task_execution::Entity::delete_by_id(id).exec(&txn).await?;
+                continue;
+            };
+            let status = TaskStatus::parse(&row.status).unwrap_or(TaskStatus::Pending);
+            let state = state_of(&execution);
+            if !matches!(status, TaskStatus::Queued | TaskStatus::Blocked) {
+                leave(&txn, execution, status, now).await?;
+                events.push(Event::TaskUpdated(views::task_by_id(&txn, &id).await?));
+                continue;
+            }
+            if state != ExecutionState::Blocked {
+                continue;
+            }
+            let gate = lifecycle::gate(&deps_of(&id));
+            let (next, reason, task_status) = match gate {
+                Gate::Ready => (ExecutionState::Queued, None, TaskStatus::Queued),
+                Gate::Waiting(why) | Gate::Stuck(why) => {
+                    (ExecutionState::Blocked, Some(why), TaskStatus::Blocked)
+                }
+            };
+            if next == state && reason == execution.reason {
+                continue;
+            }
+            let mut active: task_execution::ActiveModel = execution.into();
+            active.state = Set(next.as_str().to_owned());
+            active.reason = Set(reason);
+            if next == ExecutionState::Queued {
+                active.queued_at = Set(Some(now));
+            }
+            active.updated_at = Set(now);
+            active.update(&txn).await?;
+            set_task_status(&txn, &row, task_status, &Actor::System, now).await?;
+            events.push(Event::TaskUpdated(views::task_by_id(&txn, &id).await?));
+        }
+        txn.commit().await?;
+        let changed = !events.is_empty();
+        self.publish_all(events);
+        Ok(changed)
+    }
+
+    /// Starts a run for queued task `task_id`: in the session of its earlier runs when there is
+    /// one, else in a new session of its agent. A start that fails counts as a run that failed.
+    async fn start_execution(&self, task_id: &str) -> ServiceResult<()> {
+        let Some(execution) = task_execution::Entity::find_by_id(task_id.to_owned())
+            .one(&self.db)
+            .await?
+            .filter(|e| state_of(e) == ExecutionState::Queued)
+        else {
+            return Ok(());
+        };
+        let task_row = lookup::task(&self.db, task_id).await?;
+        let attempt = execution.attempt.max(1) as u32;
+        // The execution is marked running in the transaction that records the run.
+        let started = match &execution.session_id {
+            Some(id) if lookup::session(&self.db, id).await.is_ok() => self
+                .restart_session_for(id, &Actor::System, Some((task_id, attempt)))
+                .await
+                .map(drop),
+            _ => {
+                let input = NewSession {
+                    project_id: task_row.project_id.clone(),
+                    agent_id: execution.agent_id.clone(),
+                    name: Some(crate::service::validate::clip(&task_row.title, 200)),
+                    task_ids: Some(vec![task_id.to_owned()]),
+                    ..Default::default()
+                };
+                self.create_session_for(input, &Actor::System, Some((task_id, attempt)))
+                    .await
+                    .map(drop)
+            }
+        };
+        let Err(err) = started else { return Ok(()) };
+        if err.code() == NOT_QUEUED {
+            return Ok(());
+        }
+        tracing::warn!(%err, task = task_id, "the task's agent could not start");
+        let why = format!("could not start: {}", err.public_message());
+        {
+            // A start that failed is a run that failed: attempts and backoff apply.
+            let _lock = self.write_lock().await;
+            let txn = self.db.begin().await?;
+            let session = execution.session_id.clone().unwrap_or_default();
+            match self.mark_started(&txn, task_id, &session).await {
+                Err(e) if e.code() == NOT_QUEUED => return Ok(()),
+                other => other?,
+            }
+            let end = RunEnd {
+                run_id: String::new(),
+                reason: EndReason::FailedToStart,
+                code: None,
+                signal: None,
+                exit_means_done: false,
+            };
+            self.run_ended_in(&txn, task_id, end).await?;
+            // Say why on the execution when it failed for good.
+            task_execution::Entity::update_many()
+                .col_expr(
+                    task_execution::Column::Reason,
+                    sea_orm::sea_query::Expr::value(why),
+                )
+                .filter(task_execution::Column::TaskId.eq(task_id))
+                .filter(task_execution::Column::State.eq(ExecutionState::Failed.as_str()))
+                .exec(&txn)
+                .await?;
+            let task = views::task_by_id(&txn, task_id).await?;
+            txn.commit().await?;
+            self.publish_all(vec![Event::TaskUpdated(task)]);
+        }
+        self.queue_moved().await;
+        Err(err)
+    }
+}
