@@ -85,15 +85,8 @@ impl Service {
                     .exec(&txn)
                     .await?;
             }
-            let gate = lifecycle::gate(&dependencies(&txn, id).await?);
-            let (state, reason, task_status) = match &gate {
-                Gate::Ready => (ExecutionState::Queued, None, TaskStatus::Queued),
-                Gate::Waiting(why) | Gate::Stuck(why) => (
-                    ExecutionState::Blocked,
-                    Some(why.clone()),
-                    TaskStatus::Blocked,
-                ),
-            };
+            let (state, reason, task_status) =
+                lifecycle::gate(&dependencies(&txn, id).await?).placement();
             task_execution::ActiveModel {
                 task_id: Set(id.to_owned()),
                 project_id: Set(row.project_id.clone()),
@@ -118,8 +111,9 @@ impl Service {
             txn.commit().await?;
             self.publish_all(vec![Event::TaskUpdated(task)]);
         }
-        self.publish_queue().await;
-        // Start it now if it can: the answer says whether it started.
+        // Start it now if it can (the answer says whether it started); the round publishes the
+        // queue once, as it stands after admission.
+        self.queue().moved.store(true, Ordering::SeqCst);
         self.pump().await?;
         self.executed(id).await
     }
@@ -210,8 +204,7 @@ impl Service {
             )
             .await?;
         }
-        self.publish_queue().await;
-        self.wake_queue();
+        self.queue_moved().await;
         views::task_by_id(&self.db, id).await
     }
 
@@ -259,13 +252,8 @@ impl Service {
                 ));
             };
             let now = now_ms();
-            let gate = lifecycle::gate(&dependencies(&txn, id).await?);
-            let (state, reason, status) = match gate {
-                Gate::Ready => (ExecutionState::Queued, None, TaskStatus::Queued),
-                Gate::Waiting(why) | Gate::Stuck(why) => {
-                    (ExecutionState::Blocked, Some(why), TaskStatus::Blocked)
-                }
-            };
+            let (state, reason, status) =
+                lifecycle::gate(&dependencies(&txn, id).await?).placement();
             let attempt = execution.attempt + 1;
             let max_attempts = execution.max_attempts.max(attempt);
             let mut active: task_execution::ActiveModel = execution.into();
@@ -283,7 +271,7 @@ impl Service {
             txn.commit().await?;
             self.publish_all(vec![Event::TaskUpdated(task)]);
         }
-        self.publish_queue().await;
+        self.queue().moved.store(true, Ordering::SeqCst);
         self.pump().await?;
         self.executed(id).await
     }

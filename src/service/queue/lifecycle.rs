@@ -7,7 +7,7 @@
 //! The task's status follows: queued → in_progress (a run started) → completed / failed /
 //! cancelled, or back to queued; blocked while a dependency is not completed.
 
-use crate::model::{EndReason, LoopSpec, TaskStatus};
+use crate::model::{EndReason, ExecutionState, LoopSpec, TaskStatus};
 
 /// A dependency as gating sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +26,18 @@ pub enum Gate {
     /// Some failed or were cancelled: blocked until someone acts (retry them, or change the
     /// dependencies).
     Stuck(String),
+}
+
+impl Gate {
+    /// Where the task goes: its execution's state, the reason it shows, the task's status.
+    pub fn placement(self) -> (ExecutionState, Option<String>, TaskStatus) {
+        match self {
+            Gate::Ready => (ExecutionState::Queued, None, TaskStatus::Queued),
+            Gate::Waiting(why) | Gate::Stuck(why) => {
+                (ExecutionState::Blocked, Some(why), TaskStatus::Blocked)
+            }
+        }
+    }
 }
 
 fn names(deps: &[&Dependency]) -> String {

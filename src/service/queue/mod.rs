@@ -42,7 +42,7 @@ use crate::model::{
 use crate::store::entity::{project, queue_setting, task, task_dependency, task_execution};
 use crate::store::json::from_text;
 use admission::{Candidate, Limits};
-use lifecycle::{Ended, Gate, Next, Plan};
+use lifecycle::{Ended, Next, Plan};
 
 /// The global limit when none was set.
 pub const DEFAULT_MAX_CONCURRENT: u32 = 4;
@@ -199,16 +199,6 @@ pub(super) async fn follow_status<C: ConnectionTrait>(
     else {
         return Ok(());
     };
-    leave(conn, execution, status, now).await
-}
-
-/// Ends a waiting execution whose task was set to `status` by hand.
-async fn leave<C: ConnectionTrait>(
-    conn: &C,
-    execution: task_execution::Model,
-    status: TaskStatus,
-    now: i64,
-) -> ServiceResult<()> {
     let mut active: task_execution::ActiveModel = execution.into();
     active.state = Set(match status {
         TaskStatus::Completed => ExecutionState::Completed,
@@ -291,29 +281,47 @@ async fn dependencies<C: ConnectionTrait>(
     conn: &C,
     task_id: &str,
 ) -> ServiceResult<Vec<lifecycle::Dependency>> {
-    let ids: Vec<String> = task_dependency::Entity::find()
-        .filter(task_dependency::Column::TaskId.eq(task_id))
+    let mut of = dependencies_of(conn, vec![task_id.to_owned()]).await?;
+    Ok(of.remove(task_id).unwrap_or_default())
+}
+
+/// The dependencies of each of `task_ids` as gating sees them (sorted by id), in two queries
+/// whatever their number.
+async fn dependencies_of<C: ConnectionTrait>(
+    conn: &C,
+    task_ids: Vec<String>,
+) -> ServiceResult<HashMap<String, Vec<lifecycle::Dependency>>> {
+    let edges = task_dependency::Entity::find()
+        .filter(task_dependency::Column::TaskId.is_in(task_ids))
         .all(conn)
-        .await?
-        .into_iter()
-        .map(|d| d.depends_on_id)
-        .collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
+        .await?;
+    if edges.is_empty() {
+        return Ok(HashMap::new());
     }
-    let mut deps: Vec<lifecycle::Dependency> = task::Entity::find()
+    let ids: Vec<String> = edges.iter().map(|d| d.depends_on_id.clone()).collect();
+    let rows: HashMap<String, task::Model> = task::Entity::find()
         .filter(task::Column::Id.is_in(ids))
         .all(conn)
         .await?
         .into_iter()
-        .map(|t| lifecycle::Dependency {
-            status: TaskStatus::parse(&t.status).unwrap_or(TaskStatus::Pending),
-            id: t.id,
-            title: t.title,
-        })
+        .map(|t| (t.id.clone(), t))
         .collect();
-    deps.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(deps)
+    let mut of: HashMap<String, Vec<lifecycle::Dependency>> = HashMap::new();
+    for edge in edges {
+        if let Some(t) = rows.get(&edge.depends_on_id) {
+            of.entry(edge.task_id)
+                .or_default()
+                .push(lifecycle::Dependency {
+                    id: t.id.clone(),
+                    title: t.title.clone(),
+                    status: TaskStatus::parse(&t.status).unwrap_or(TaskStatus::Pending),
+                });
+        }
+    }
+    for deps in of.values_mut() {
+        deps.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    Ok(of)
 }
 
 /// `SELECT priority, COUNT(*)` of the queued tasks.

@@ -177,8 +177,9 @@ impl Service {
         Ok(wake)
     }
 
-    /// Blocked tasks whose dependencies are done are queued; blocked executions whose task was
-    /// changed by hand (completed, cancelled, back to pending) are dropped.
+    /// Blocked tasks whose dependencies are done are queued, and the others' reasons kept
+    /// current. (A task changed by hand leaves the queue in the transaction that changes it:
+    /// `follow_status`.)
     async fn regate(&self) -> ServiceResult<bool> {
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
@@ -190,70 +191,22 @@ impl Service {
             .await?;
         let now = now_ms();
         let mut events = Vec::new();
-        // Everything the decisions read, in four queries whatever the queue's length.
+        // Everything the decisions read, in three queries whatever the queue's length.
         let ids: Vec<String> = waiting.iter().map(|e| e.task_id.clone()).collect();
         let tasks: HashMap<String, task::Model> = task::Entity::find()
-            .filter(task::Column::Id.is_in(ids))
+            .filter(task::Column::Id.is_in(ids.clone()))
             .all(&txn)
             .await?
             .into_iter()
             .map(|t| (t.id.clone(), t))
             .collect();
-        let blocked: Vec<String> = waiting
-            .iter()
-            .filter(|e| state_of(e) == ExecutionState::Blocked)
-            .map(|e| e.task_id.clone())
-            .collect();
-        let edges = task_dependency::Entity::find()
-            .filter(task_dependency::Column::TaskId.is_in(blocked))
-            .all(&txn)
-            .await?;
-        let dep_ids: Vec<String> = edges.iter().map(|d| d.depends_on_id.clone()).collect();
-        let dep_rows: HashMap<String, task::Model> = task::Entity::find()
-            .filter(task::Column::Id.is_in(dep_ids))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|t| (t.id.clone(), t))
-            .collect();
-        let deps_of = |id: &str| -> Vec<lifecycle::Dependency> {
-            let mut deps: Vec<lifecycle::Dependency> = edges
-                .iter()
-                .filter(|d| d.task_id == id)
-                .filter_map(|d| dep_rows.get(&d.depends_on_id))
-                .map(|t| lifecycle::Dependency {
-                    id: t.id.clone(),
-                    title: t.title.clone(),
-                    status: TaskStatus::parse(&t.status).unwrap_or(TaskStatus::Pending),
-                })
-                .collect();
-            deps.sort_by(|a, b| a.id.cmp(&b.id));
-            deps
-        };
+        let mut deps = dependencies_of(&txn, ids).await?;
         for execution in waiting {
             let id = execution.task_id.clone();
-            let Some(row) = tasks.get(&id).cloned() else {
-                task_execution::Entity::delete_by_id(id).exec(&txn).await?;
-                continue;
-            };
-            let status = TaskStatus::parse(&row.status).unwrap_or(TaskStatus::Pending);
-            let state = state_of(&execution);
-            if !matches!(status, TaskStatus::Queued | TaskStatus::Blocked) {
-                leave(&txn, execution, status, now).await?;
-                events.push(Event::TaskUpdated(views::task_by_id(&txn, &id).await?));
-                continue;
-            }
-            if state != ExecutionState::Blocked {
-                continue;
-            }
-            let gate = lifecycle::gate(&deps_of(&id));
-            let (next, reason, task_status) = match gate {
-                Gate::Ready => (ExecutionState::Queued, None, TaskStatus::Queued),
-                Gate::Waiting(why) | Gate::Stuck(why) => {
-                    (ExecutionState::Blocked, Some(why), TaskStatus::Blocked)
-                }
-            };
-            if next == state && reason == execution.reason {
+            let Some(row) = tasks.get(&id) else { continue };
+            let (next, reason, task_status) =
+                lifecycle::gate(&deps.remove(&id).unwrap_or_default()).placement();
+            if next == ExecutionState::Blocked && reason == execution.reason {
                 continue;
             }
             let mut active: task_execution::ActiveModel = execution.into();
@@ -264,7 +217,7 @@ impl Service {
             }
             active.updated_at = Set(now);
             active.update(&txn).await?;
-            set_task_status(&txn, &row, task_status, &Actor::System, now).await?;
+            set_task_status(&txn, row, task_status, &Actor::System, now).await?;
             events.push(Event::TaskUpdated(views::task_by_id(&txn, &id).await?));
         }
         txn.commit().await?;
