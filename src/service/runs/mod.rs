@@ -16,7 +16,9 @@ use std::time::Duration;
 use strum::IntoEnumIterator;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -31,7 +33,7 @@ use crate::model::{
 };
 use crate::pty::{find_program, Exit, Output, PtyError, Size, SpawnRequest};
 use crate::security::Grant;
-use crate::store::entity::{agent_profile, project, run, session};
+use crate::store::entity::{agent_profile, project, run, session, session_task};
 use crate::store::json::from_text;
 pub(super) use launch::{baton_env, default_cwd, profile_argv, Launch, Stored, Watch};
 use machine::{Effect, Input, Machine};
@@ -638,12 +640,16 @@ impl Service {
         };
         let mut env: BTreeMap<String, String> = from_text("session.env", &row.env);
         super::secret_env::restore(&self.runtime.session_dir(&row.id), &mut env, &mut argv)?;
-        let task_ids = views::sessions(&self.db, &self.runtime, vec![row.clone()])
+        // The tasks linked now, in the order the session shows them.
+        let task_ids: Vec<String> = session_task::Entity::find()
+            .filter(session_task::Column::SessionId.eq(row.id.as_str()))
+            .order_by_asc(session_task::Column::CreatedAt)
+            .order_by_asc(session_task::Column::TaskId)
+            .all(&self.db)
             .await?
             .into_iter()
-            .next()
-            .map(|s| s.task_ids)
-            .unwrap_or_default();
+            .map(|l| l.task_id)
+            .collect();
         baton_env(&mut env, &self.api_url, &row.project_id, &row.id, &task_ids);
         let stored = row
             .launch
