@@ -45,9 +45,15 @@ pub fn order(candidates: &mut [Candidate]) {
 
 /// The tasks to start now, in the order to start them, and when to look again if some wait
 /// only for their time (the earliest `not_before` in the future).
-pub fn admit(
+pub fn admit(candidates: Vec<Candidate>, limits: &Limits, now: i64) -> (Vec<String>, Option<i64>) {
+    admit_page(candidates, &mut limits.clone(), now)
+}
+
+/// [`admit`] over one page of the queue (pages taken in served order): the tasks it starts are
+/// counted into `limits`, so the next page is admitted as if the queue had been read whole.
+pub fn admit_page(
     mut candidates: Vec<Candidate>,
-    limits: &Limits,
+    limits: &mut Limits,
     now: i64,
 ) -> (Vec<String>, Option<i64>) {
     order(&mut candidates);
@@ -56,10 +62,8 @@ pub fn admit(
     if limits.paused {
         return (started, None);
     }
-    let mut running = limits.running;
-    let mut by_project = limits.running_by_project.clone();
     for c in candidates {
-        if running >= limits.max_concurrent {
+        if limits.running >= limits.max_concurrent {
             break;
         }
         if limits.paused_projects.contains(&c.project_id) {
@@ -69,17 +73,27 @@ pub fn admit(
             wake = Some(wake.map_or(at, |w: i64| w.min(at)));
             continue;
         }
-        let in_project = by_project.entry(c.project_id.clone()).or_default();
+        let in_project = limits
+            .running_by_project
+            .entry(c.project_id.clone())
+            .or_default();
         if let Some(&limit) = limits.project_limits.get(&c.project_id) {
             if *in_project >= limit {
                 continue;
             }
         }
         *in_project += 1;
-        running += 1;
+        limits.running += 1;
         started.push(c.task_id);
     }
     (started, wake)
+}
+
+impl Limits {
+    /// Whether a slot is free under the global limit and the queue runs.
+    pub fn may_start_any(&self) -> bool {
+        !self.paused && self.running < self.max_concurrent
+    }
 }
 
 /// 1-based places in the queue, by task id.
@@ -182,5 +196,46 @@ mod tests {
             (vec!["now".to_owned()], Some(300))
         );
         assert_eq!(admit(queue, &limits(4), 600).0, ["later", "soon", "now"]);
+    }
+
+    #[test]
+    fn admitting_page_by_page_equals_admitting_the_whole_queue() {
+        let mut all = Vec::new();
+        for i in 0..40 {
+            let priority = [Priority::Low, Priority::Medium, Priority::High][i % 3];
+            let mut one = c(
+                &format!("t{i:02}"),
+                ["a", "b", "c"][i % 3],
+                priority,
+                (i % 7) as i64,
+            );
+            if i % 5 == 0 {
+                one.not_before = Some(100 + i as i64);
+            }
+            all.push(one);
+        }
+        let mut limits = limits(9);
+        limits.project_limits.insert("a".into(), 2);
+        limits.running_by_project.insert("b".into(), 1);
+        limits.running = 1;
+        let whole = admit(all.clone(), &limits, 50);
+        order(&mut all);
+        for size in [1, 3, 7, 40] {
+            let mut paged = limits.clone();
+            let (mut started, mut wake) = (Vec::new(), None::<i64>);
+            for page in all.chunks(size) {
+                if !paged.may_start_any() {
+                    break;
+                }
+                let (s, w) = admit_page(page.to_vec(), &mut paged, 50);
+                started.extend(s);
+                wake = match (wake, w) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            assert_eq!((started, wake), whole, "pages of {size}");
+        }
+        assert_eq!(whole.0.len(), 8, "the limit of 9 with one running");
     }
 }

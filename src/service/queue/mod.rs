@@ -108,9 +108,69 @@ pub fn execution_view(row: &task_execution::Model, position: Option<u32>) -> Exe
 
 /// Every queued task as admission sees it (priority from the task).
 async fn candidates<C: ConnectionTrait>(conn: &C) -> ServiceResult<Vec<Candidate>> {
-    // One query, only the columns admission reads: the queue may hold thousands.
     let backend = conn.get_database_backend();
-    let rows = conn.query_all_raw(backend.build(&queued_rows())).await?;
+    read_candidates(conn, backend.build(&queued_rows())).await
+}
+
+/// Where a page of the queue ended: the last row's priority rank and time queued.
+type PageEnd = (i16, i64);
+
+/// Queued tasks in served order, one page after `after` (keyset pagination on priority and time
+/// queued). Rows tied with the page's last one on both are all taken, so the id tie-break of
+/// [`admission::order`] is exact across pages. The second value is where the next page starts,
+/// or `None` after the last page. Admission reads the queue this way: a round usually fills
+/// its free slots from the first page, however long the queue.
+async fn candidates_page<C: ConnectionTrait>(
+    conn: &C,
+    after: Option<PageEnd>,
+    size: u64,
+) -> ServiceResult<(Vec<Candidate>, Option<PageEnd>)> {
+    use sea_orm::sea_query::{ExprTrait, Order};
+    let backend = conn.get_database_backend();
+    let rank = || Expr::col((task::Entity, task::Column::Priority));
+    let mut query = queued_rows();
+    if let Some((p, k)) = after {
+        query.and_where(rank().lt(p).or(rank().eq(p).and(queued_key().gt(k))));
+    }
+    query
+        .order_by_expr(rank(), Order::Desc)
+        .order_by_expr(queued_key(), Order::Asc)
+        .limit(size);
+    let mut page = read_candidates(conn, backend.build(&query)).await?;
+    if (page.len() as u64) < size {
+        return Ok((page, None));
+    }
+    let Some(last) = page.last() else {
+        return Ok((page, None));
+    };
+    let end = (last.priority.rank(), last.queued_at);
+    let mut ties = queued_rows();
+    ties.and_where(rank().eq(end.0))
+        .and_where(queued_key().eq(end.1));
+    for tie in read_candidates(conn, backend.build(&ties)).await? {
+        if !page.iter().any(|c| c.task_id == tie.task_id) {
+            page.push(tie);
+        }
+    }
+    Ok((page, Some(end)))
+}
+
+/// When a task was queued, as the queue orders it (its update time before it had one).
+fn queued_key() -> sea_orm::sea_query::SimpleExpr {
+    let e = task_execution::Entity;
+    sea_orm::sea_query::Func::coalesce([
+        Expr::col((e, task_execution::Column::QueuedAt)),
+        Expr::col((e, task_execution::Column::UpdatedAt)),
+    ])
+    .into()
+}
+
+async fn read_candidates<C: ConnectionTrait>(
+    conn: &C,
+    statement: sea_orm::Statement,
+) -> ServiceResult<Vec<Candidate>> {
+    // Only the columns admission reads: the queue may hold thousands.
+    let rows = conn.query_all_raw(statement).await?;
     rows.into_iter()
         .map(|row| {
             Ok(Candidate {
@@ -148,6 +208,31 @@ fn queued_rows() -> SelectStatement {
             Expr::col((e, task_execution::Column::State)).eq(ExecutionState::Queued.as_str()),
         )
         .take()
+}
+
+/// The tasks admission starts now, reading the queue a page at a time, and when to look again.
+async fn admitted<C: ConnectionTrait>(
+    conn: &C,
+    mut limits: Limits,
+    now: i64,
+) -> ServiceResult<(Vec<String>, Option<i64>)> {
+    const PAGE: u64 = 64;
+    let (mut start, mut wake) = (Vec::new(), None::<i64>);
+    let mut after = None;
+    while limits.may_start_any() {
+        let (page, next) = candidates_page(conn, after, PAGE).await?;
+        let (started, w) = admission::admit_page(page, &mut limits, now);
+        start.extend(started);
+        wake = match (wake, w) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match next {
+            Some(end) => after = Some(end),
+            None => break,
+        }
+    }
+    Ok((start, wake))
 }
 
 /// The executions of `task_ids`, with queue positions for the queued ones.

@@ -158,7 +158,7 @@ impl Service {
         let changed = self.regate().await?;
         let (start, wake) = {
             let limits = self.limits(&self.db).await?;
-            admission::admit(candidates(&self.db).await?, &limits, now_ms())
+            admitted(&self.db, limits, now_ms()).await?
         };
         let mut started = false;
         for task_id in start {
