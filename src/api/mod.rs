@@ -5,6 +5,7 @@
 
 mod agents;
 pub mod audit;
+mod commands;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -76,7 +77,8 @@ impl Default for Success {
         (name = "projects"), (name = "tasks"), (name = "sessions"), (name = "agents"), (name = "messages"),
         (name = "events", description = "WebSocket at /ws"), (name = "webhooks"), (name = "system"),
         (name = "runs", description = "every start of a session's process"),
-        (name = "queue", description = "executing tasks: the durable queue")
+        (name = "queue", description = "executing tasks: the durable queue"),
+        (name = "commands", description = "the safety check of commands Baton runs")
     )
 )]
 struct ApiDoc;
@@ -216,6 +218,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(queue::priority))
         .routes(routes!(queue::bulk))
         .routes(routes!(queue::stats))
+        .routes(routes!(commands::validate))
         .routes(routes!(ws::upgrade));
     let (router, mut doc) = router.split_for_parts();
     // After the routes: they are what it describes.

@@ -7,6 +7,7 @@
 mod agent;
 mod audit;
 mod bulk;
+mod command;
 mod message;
 mod patch;
 mod project;
@@ -21,6 +22,7 @@ mod webhook;
 pub use agent::{AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode};
 pub use audit::{AuditEntry, ListAudit};
 pub use bulk::{BulkFailure, BulkOperation, BulkRequest, BulkResult, MessageStats, ProjectStats};
+pub use command::{CommandCheck, CommandText, ValidateCommand};
 pub use message::{ListMessages, Message, NewMessage};
 pub use patch::nullable;
 pub use project::{NewProject, Project, ProjectPatch};

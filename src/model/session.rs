@@ -138,6 +138,10 @@ pub struct NewSession {
     #[serde(default)]
     #[schema(minimum = 2, maximum = 1000)]
     pub rows: Option<u16>,
+    /// Run a `command` the safety check calls dangerous anyway (the person only; see
+    /// `POST /api/commands/validate`).
+    #[serde(default)]
+    pub confirm: Option<bool>,
 }
 
 /// Query of `DELETE /api/sessions/:id`.

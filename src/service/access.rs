@@ -44,6 +44,8 @@ pub enum Admin {
     System,
     /// The queue's settings and status (it spans every project).
     Queue,
+    /// Running a command the safety check calls dangerous.
+    ConfirmDanger,
 }
 
 impl Admin {
@@ -56,6 +58,7 @@ impl Admin {
             Admin::Audit => "read the audit log",
             Admin::System => "read the system status and metrics",
             Admin::Queue => "see or change the queue",
+            Admin::ConfirmDanger => "confirm a dangerous command",
         }
     }
 }
@@ -127,13 +130,15 @@ mod tests {
         }
     }
 
-    const ALL_ADMIN: [Admin; 6] = [
+    const ALL_ADMIN: [Admin; 8] = [
         Admin::Projects,
         Admin::Agents,
         Admin::Webhooks,
         Admin::Token,
         Admin::Audit,
         Admin::System,
+        Admin::Queue,
+        Admin::ConfirmDanger,
     ];
 
     fn operations() -> Vec<Operation> {

@@ -21,6 +21,14 @@ pub enum ServiceError {
         message: String,
         details: Value,
     },
+    /// The request is understood but Baton will not do it as asked (a dangerous command not
+    /// confirmed, a tool that is missing); 422.
+    #[error("{message}")]
+    Refused {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     /// The caller may not do this (an agent acting outside its own project or session).
     #[error("{0}")]
     Forbidden(String),
@@ -56,12 +64,21 @@ impl ServiceError {
 }
 
 impl ServiceError {
+    pub fn refused(code: &'static str, message: impl Into<String>, details: Value) -> Self {
+        ServiceError::Refused {
+            code,
+            message: message.into(),
+            details,
+        }
+    }
+
     /// The HTTP status this failure is, for every door (the desktop's audit records use it too).
     pub fn status(&self) -> u16 {
         match self {
             ServiceError::NotFound { .. } => 404,
             ServiceError::Invalid { .. } => 400,
             ServiceError::Conflict { .. } => 409,
+            ServiceError::Refused { .. } => 422,
             ServiceError::Forbidden(_) => 403,
             ServiceError::Unavailable(_) => 503,
             ServiceError::Database(_) => 500,
@@ -73,7 +90,7 @@ impl ServiceError {
         match self {
             ServiceError::NotFound { .. } => "not_found",
             ServiceError::Invalid { .. } => "invalid_field",
-            ServiceError::Conflict { code, .. } => code,
+            ServiceError::Conflict { code, .. } | ServiceError::Refused { code, .. } => code,
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::Unavailable(_) => "unavailable",
             ServiceError::Database(_) => "internal",
@@ -89,7 +106,9 @@ impl ServiceError {
             ServiceError::Invalid { field, message } => {
                 serde_json::json!({ "field": field, "problem": message })
             }
-            ServiceError::Conflict { details, .. } => details.clone(),
+            ServiceError::Conflict { details, .. } | ServiceError::Refused { details, .. } => {
+                details.clone()
+            }
             _ => serde_json::json!({}),
         };
         redact::redact_json(&mut details);

@@ -74,6 +74,16 @@ impl Service {
         }
         let project = lookup::project_field(&txn, "projectId", &input.project_id).await?;
         actor.may_write(&project.id)?;
+        if let Some(command) = &input.command {
+            let cwd = input.cwd.as_deref().or(project.base_path.as_deref());
+            self.guard_command(
+                "command",
+                command,
+                cwd.map(std::path::Path::new),
+                input.confirm.unwrap_or(false),
+                actor,
+            )?;
+        }
         let mut prompt = None;
         for task_id in &task_ids {
             let task = lookup::task_in_project(&txn, "taskIds", task_id, &input.project_id).await?;

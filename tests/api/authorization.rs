@@ -28,6 +28,13 @@ const EXPECTED: &[(&str, &str, &str, Outcome, Outcome)] = &[
     ("GET", "/api/version", "", Allow, Allow),
     ("POST", "/api/token/regenerate", "", Deny, Deny),
     ("GET", "/api/system/status", "", Deny, Deny),
+    (
+        "POST",
+        "/api/commands/validate",
+        r#"{"command":"ls","projectId":"{project}"}"#,
+        Allow,
+        Deny,
+    ),
     ("GET", "/metrics", "", Deny, Deny),
     ("GET", "/api/audit", "", Deny, Deny),
     // Projects: an agent reads its own; lists are narrowed to it.

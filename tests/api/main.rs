@@ -15,6 +15,7 @@ mod observability;
 mod persistence;
 mod projects;
 mod queue;
+mod safety;
 mod screens;
 mod secrets;
 mod security;

@@ -54,6 +54,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/commands/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Checks a command (a line, or an argv array) the way Baton checks every command it runs for someone: `dangers` make it refused (422 `dangerous_command`) unless the person confirms; `warnings` do not stop it. */
+        post: operations["commands_validate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -875,6 +892,19 @@ export interface components {
             /** @description Must be true: every queued task goes back to `pending`. */
             confirm: boolean;
         };
+        /** @description The answer of the check. */
+        CommandCheck: {
+            /** @description What makes the command dangerous: it is refused unless the person confirms. */
+            dangers: string[];
+            /** @description No danger found (warnings may remain). */
+            safe: boolean;
+            /** @description What to do instead. */
+            suggestions: string[];
+            /** @description Risky but allowed. */
+            warnings: string[];
+        };
+        /** @description A command: a line as a person types it, or an argv array as Baton runs it. */
+        CommandText: string | string[];
         /** @description The answer to creating a hook: the only time its secret is shown. */
         CreatedWebhook: components["schemas"]["Webhook"] & {
             /** @description The HMAC-SHA256 key of `X-Baton-Signature-256`. Not shown again. */
@@ -1197,6 +1227,11 @@ export interface components {
             command?: [
                 string
             ] | null;
+            /**
+             * @description Run a `command` the safety check calls dangerous anyway (the person only; see
+             *     `POST /api/commands/validate`).
+             */
+            confirm?: boolean | null;
             cwd?: string | null;
             env?: {
                 [key: string]: string;
@@ -1586,6 +1621,18 @@ export interface components {
         /** @description The message a follow-up task answers. */
         ThreadParent: {
             messageId: string;
+        };
+        /**
+         * @description Body of `POST /api/commands/validate`.
+         * @example {
+         *       "command": "rm -rf ~",
+         *       "projectId": "proj_1"
+         *     }
+         */
+        ValidateCommand: {
+            command: components["schemas"]["CommandText"];
+            /** @description The project whose folder the command would run in ("the repository root"). */
+            projectId?: string | null;
         };
         Version: {
             /** Format: int32 */
@@ -2035,6 +2082,91 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    commands_validate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ValidateCommand"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandCheck"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

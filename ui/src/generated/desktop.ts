@@ -521,6 +521,11 @@ export type NewSession_Deserialize = {
 	/**  Terminal size, default 120×32. */
 	cols?: number | null,
 	rows?: number | null,
+	/**
+	 *  Run a `command` the safety check calls dangerous anyway (the person only; see
+	 *  `POST /api/commands/validate`).
+	 */
+	confirm?: boolean | null,
 };
 
 export type NewSession_Serialize = {
@@ -545,6 +550,11 @@ export type NewSession_Serialize = {
 	/**  Terminal size, default 120×32. */
 	cols?: number,
 	rows?: number,
+	/**
+	 *  Run a `command` the safety check calls dangerous anyway (the person only; see
+	 *  `POST /api/commands/validate`).
+	 */
+	confirm?: boolean,
 };
 
 export type NewTask = NewTask_Serialize | NewTask_Deserialize;
