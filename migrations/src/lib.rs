@@ -12,6 +12,7 @@ mod m20261124_000003_doors;
 mod m20261201_000004_input_boxes;
 mod m20261201_000005_audit_log;
 mod m20261201_000006_queue;
+mod m20261203_000007_workspaces;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_input_boxes::Migration),
             Box::new(m20261201_000005_audit_log::Migration),
             Box::new(m20261201_000006_queue::Migration),
+            Box::new(m20261203_000007_workspaces::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ mod tasks;
 mod terminal;
 pub mod ui;
 mod webhooks;
+mod workspaces;
 mod ws;
 
 use std::sync::Arc;
@@ -78,7 +79,8 @@ impl Default for Success {
         (name = "events", description = "WebSocket at /ws"), (name = "webhooks"), (name = "system"),
         (name = "runs", description = "every start of a session's process"),
         (name = "queue", description = "executing tasks: the durable queue"),
-        (name = "commands", description = "the safety check of commands Baton runs")
+        (name = "commands", description = "the safety check of commands Baton runs"),
+        (name = "workspaces", description = "a task's own git worktree, its diff, merge and archive")
     )
 )]
 struct ApiDoc;
@@ -219,6 +221,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(queue::bulk))
         .routes(routes!(queue::stats))
         .routes(routes!(commands::validate))
+        .routes(routes!(workspaces::get))
+        .routes(routes!(workspaces::diff))
         .routes(routes!(ws::upgrade));
     let (router, mut doc) = router.split_for_parts();
     // After the routes: they are what it describes.

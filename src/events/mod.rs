@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::model::{Message, Project, QueueStatus, Run, Session, Task};
+use crate::model::{Message, Project, QueueStatus, Run, Session, Task, Workspace};
 
 /// How many events a subscriber may fall behind before it is told it lagged.
 const CAPACITY: usize = 4096;
@@ -58,6 +58,9 @@ pub enum Event {
     /// The queue changed (admin and desktop only: it counts every project).
     #[serde(rename = "queue:updated")]
     QueueUpdated(QueueStatus),
+    /// A task's worktree was made (or restored).
+    #[serde(rename = "workspace:updated")]
+    WorkspaceUpdated(Workspace),
 }
 
 /// A session↔task link, as carried by the four relationship events.
@@ -71,7 +74,7 @@ pub struct Link {
 }
 
 /// Every event name there is.
-pub const NAMES: [&str; 17] = [
+pub const NAMES: [&str; 18] = [
     "project:created",
     "project:updated",
     "project:deleted",
@@ -89,6 +92,7 @@ pub const NAMES: [&str; 17] = [
     "run:started",
     "run:ended",
     "queue:updated",
+    "workspace:updated",
 ];
 
 /// Whether `pattern` (an exact name, `resource:*`, or `*`) selects the event `name`.
@@ -126,6 +130,7 @@ impl Event {
             Event::RunStarted(_) => "run:started",
             Event::RunEnded(_) => "run:ended",
             Event::QueueUpdated(_) => "queue:updated",
+            Event::WorkspaceUpdated(_) => "workspace:updated",
         }
     }
 
@@ -147,6 +152,7 @@ impl Event {
             Event::RunStarted(r) | Event::RunEnded(r) => &r.project_id,
             // Every project's: no project (an agent's subscription never sees it).
             Event::QueueUpdated(_) => "",
+            Event::WorkspaceUpdated(w) => &w.project_id,
         }
     }
 

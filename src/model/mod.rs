@@ -18,6 +18,7 @@ mod session;
 mod system;
 mod task;
 mod webhook;
+mod workspace;
 
 pub use agent::{AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode};
 pub use audit::{AuditEntry, ListAudit};
@@ -41,6 +42,7 @@ pub use task::{
     Subtask, SubtaskPatch, SubtaskStatus, Task, TaskPatch, TaskStatus, ThreadParent,
 };
 pub use webhook::{CreatedWebhook, Delivery, DeliveryStatus, ListDeliveries, NewWebhook, Webhook};
+pub use workspace::{DiffFile, DiffHunk, FileChange, TaskDiff, Workspace};
 
 /// An enum's value, read from its spelling; a wrong one is told with every spelling there is
 /// (`'x' is not one of pending, queued, …`).

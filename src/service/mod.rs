@@ -40,6 +40,7 @@ pub mod validate;
 mod views;
 pub mod webhook_delivery;
 mod webhooks;
+pub mod workspace;
 
 use std::fmt;
 use std::sync::Arc;
@@ -145,6 +146,8 @@ pub struct Service {
     queue: Arc<queue::QueueRuntime>,
     /// Task list answers, until the next change.
     task_lists: Arc<list_cache::ListCache<tasks::TaskPage>>,
+    /// Git work on workspaces (making, merging, removing worktrees), one at a time.
+    workspaces: Arc<Mutex<()>>,
     /// When this service started: a monotonic instant for the uptime, and the wall time.
     started: (std::time::Instant, i64),
 }
@@ -167,6 +170,7 @@ impl Service {
             webhooks: Arc::default(),
             task_lists: Arc::default(),
             queue: Arc::default(),
+            workspaces: Arc::default(),
             started: (std::time::Instant::now(), crate::clock::now_ms()),
         }
     }

@@ -25,6 +25,9 @@ impl Service {
             .as_deref()
             .map(validate::base_path)
             .transpose()?;
+        if let Some(settings) = &input.settings {
+            check_settings(settings)?;
+        }
         let now = now_ms();
         let row = project::ActiveModel {
             id: Set(ids::new_id("proj")),
@@ -77,6 +80,9 @@ impl Service {
             Some(None) => Some(None),
             None => None,
         };
+        if let Some(settings) = &patch.settings {
+            check_settings(settings)?;
+        }
         let _lock = self.write_lock().await;
         let row = lookup::project(&self.db, id).await?;
         let before = views::project(row.clone());
@@ -147,4 +153,11 @@ fn active_statuses() -> Vec<&'static str> {
         .filter(|s| s.is_active())
         .map(SessionStatus::as_str)
         .collect()
+}
+
+/// The settings Baton reads itself (the workspace ones) must make sense; others are free-form.
+fn check_settings(settings: &serde_json::Map<String, serde_json::Value>) -> ServiceResult<()> {
+    super::workspace::settings::parse(settings)
+        .map(drop)
+        .map_err(|w| ServiceError::invalid(w.field, w.problem))
 }

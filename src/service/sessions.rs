@@ -59,6 +59,15 @@ impl Service {
         let mut task_ids = input.task_ids.clone().unwrap_or_default();
         dedup_keep_order(&mut task_ids);
 
+        // A task's own worktree, made before the write lock (a checkout can take a while).
+        let starts = input.command.is_some() || input.agent_id.is_some();
+        let workspace = match (&input.cwd, task_ids.first()) {
+            (None, Some(task_id)) if starts => {
+                self.prepare_workspace(&input.project_id, task_id, actor)
+                    .await?
+            }
+            _ => None,
+        };
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         if session::Entity::find_by_id(id.clone())
@@ -75,11 +84,18 @@ impl Service {
         let project = lookup::project_field(&txn, "projectId", &input.project_id).await?;
         actor.may_write(&project.id)?;
         if let Some(command) = &input.command {
-            let cwd = input.cwd.as_deref().or(project.base_path.as_deref());
+            let cwd = match &workspace {
+                Some(w) => Some(w.clone()),
+                None => input
+                    .cwd
+                    .as_ref()
+                    .or(project.base_path.as_ref())
+                    .map(Into::into),
+            };
             self.guard_command(
                 "command",
                 command,
-                cwd.map(std::path::Path::new),
+                cwd.as_deref(),
                 input.confirm.unwrap_or(false),
                 actor,
             )?;
@@ -99,7 +115,7 @@ impl Service {
         // before the lock was tried for queue throughput: a loop's agent then marked its task
         // done before its run was recorded as started, and the record set it back.)
         let launch = self
-            .plan_launch(&input, &id, &project, &task_ids, prompt)
+            .plan_launch(&input, &id, &project, &task_ids, prompt, workspace)
             .await?;
         let run_id = ids::new_id("run");
         let mut started = None;

@@ -75,6 +75,8 @@ const EXPECTED: &[(&str, &str, &str, Outcome, Outcome)] = &[
         Deny,
     ),
     ("GET", "/api/tasks/{id}/history", "", Allow, Deny),
+    ("GET", "/api/tasks/{id}/workspace", "", Allow, Deny),
+    ("GET", "/api/tasks/{id}/diff", "", Allow, Deny),
     (
         "POST",
         "/api/tasks/{id}/subtasks",

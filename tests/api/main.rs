@@ -24,3 +24,4 @@ mod streams;
 mod tasks;
 mod terminals;
 mod webhooks;
+mod workspaces;

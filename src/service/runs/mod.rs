@@ -92,6 +92,7 @@ impl Service {
         project: &project::Model,
         task_ids: &[String],
         prompt: Option<String>,
+        workspace: Option<PathBuf>,
     ) -> ServiceResult<Option<Launch>> {
         let (argv, profile_env, watch, field, mcp, exit_means_done) =
             match (&input.command, &input.agent_id) {
@@ -140,8 +141,8 @@ impl Service {
                 format!("program not found: {}", argv[0]),
             ));
         }
-        let cwd = match (&input.cwd, &project.base_path) {
-            (Some(cwd), _) => {
+        let cwd = match (&input.cwd, workspace, &project.base_path) {
+            (Some(cwd), _, _) => {
                 let path = PathBuf::from(cwd);
                 if !path.is_absolute() || !path.is_dir() {
                     return Err(ServiceError::invalid(
@@ -151,8 +152,9 @@ impl Service {
                 }
                 path
             }
-            (None, Some(base)) => PathBuf::from(base),
-            (None, None) => default_cwd(),
+            (None, Some(worktree), _) => worktree,
+            (None, None, Some(base)) => PathBuf::from(base),
+            (None, None, None) => default_cwd(),
         };
         let extra = input.env.clone().unwrap_or_default();
         agents::check_env("env", &extra)?;

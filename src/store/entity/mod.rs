@@ -17,3 +17,5 @@ pub mod task_history;
 pub mod task_tag;
 pub mod webhook;
 pub mod webhook_delivery;
+pub mod workspace;
+pub mod workspace_archive;

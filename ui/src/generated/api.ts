@@ -538,6 +538,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The task's changes against the merge base with its base branch: commits, uncommitted and untracked files (as .gitignore allows). Per file: status, additions, deletions, binary, unified hunks; hunk text is capped at 2 MiB (`truncated`). */
+        get: operations["workspaces_diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{id}/execute": {
         parameters: {
             query?: never;
@@ -652,6 +669,23 @@ export interface paths {
         options?: never;
         head?: never;
         patch: operations["tasks_update_subtask"];
+        trace?: never;
+    };
+    "/api/tasks/{id}/workspace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Where the task's agents work: its own worktree and branch (made on its first session in a git project), or the shared project folder and why. */
+        get: operations["workspaces_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/token/regenerate": {
@@ -942,6 +976,36 @@ export interface components {
         };
         /** @enum {string} */
         DeliveryStatus: "pending" | "delivered" | "failed";
+        /** @description One changed file. */
+        DiffFile: {
+            /** Format: int32 */
+            additions: number;
+            binary: boolean;
+            /** Format: int32 */
+            deletions: number;
+            hunks: components["schemas"]["DiffHunk"][];
+            /** @description Where a renamed or copied file came from. */
+            oldPath?: string | null;
+            path: string;
+            status: components["schemas"]["FileChange"];
+            /** @description Some of its hunk lines were left out (the size cap). */
+            truncated: boolean;
+        };
+        /** @description One hunk of a file's unified diff. */
+        DiffHunk: {
+            /** @description The `@@ -a,b +c,d @@ …` line. */
+            header: string;
+            /** @description Each line with its mark: ` ` context, `+` added, `-` removed, `\` a note. */
+            lines: string[];
+            /** Format: int32 */
+            newLines: number;
+            /** Format: int32 */
+            newStart: number;
+            /** Format: int32 */
+            oldLines: number;
+            /** Format: int32 */
+            oldStart: number;
+        };
         /**
          * @description Why a run ended.
          * @enum {string}
@@ -1040,6 +1104,11 @@ export interface components {
             data: components["schemas"]["QueueStatus"];
             /** @enum {string} */
             event: "queue:updated";
+        } | {
+            /** @description A task's worktree was made (or restored). */
+            data: components["schemas"]["Workspace"];
+            /** @enum {string} */
+            event: "workspace:updated";
         };
         ExecuteTask: {
             /** @description The agent profile to run; default: the project's `defaultAgentId` setting. */
@@ -1099,6 +1168,11 @@ export interface components {
          * @enum {string}
          */
         ExecutionState: "queued" | "blocked" | "running" | "completed" | "failed" | "cancelled";
+        /**
+         * @description How a file changed.
+         * @enum {string}
+         */
+        FileChange: "added" | "modified" | "deleted" | "renamed" | "copied";
         Health: {
             /** @description Always `ok` while the server answers. */
             status: string;
@@ -1273,7 +1347,7 @@ export interface components {
          *     }
          */
         NewWebhook: {
-            events: ("project:created" | "project:updated" | "project:deleted" | "task:created" | "task:updated" | "task:deleted" | "session:created" | "session:updated" | "session:deleted" | "session:task_added" | "session:task_removed" | "task:session_added" | "task:session_removed" | "message:created" | "run:started" | "run:ended" | "queue:updated" | "project:*" | "task:*" | "session:*" | "message:*" | "run:*" | "queue:*" | "*")[];
+            events: ("project:created" | "project:updated" | "project:deleted" | "task:created" | "task:updated" | "task:deleted" | "session:created" | "session:updated" | "session:deleted" | "session:task_added" | "session:task_removed" | "task:session_added" | "task:session_removed" | "message:created" | "run:started" | "run:ended" | "queue:updated" | "workspace:updated" | "project:*" | "task:*" | "session:*" | "message:*" | "run:*" | "queue:*" | "workspace:*" | "*")[];
             /** @description At least 16 characters; generated when absent. */
             secret?: string | null;
             url: string;
@@ -1602,6 +1676,24 @@ export interface components {
             /** Format: int64 */
             updatedAt: number;
         };
+        /**
+         * @description `GET /api/tasks/{id}/diff`: the task's changes against the merge base with its base branch,
+         *     committed or not, untracked files included.
+         */
+        TaskDiff: {
+            /** Format: int32 */
+            additions: number;
+            baseBranch: string;
+            branch: string;
+            /** Format: int32 */
+            deletions: number;
+            files: components["schemas"]["DiffFile"][];
+            /** @description The commit the diff is taken against. */
+            mergeBase: string;
+            taskId: string;
+            /** @description Hunk text was left out past the size cap (counts stay exact). */
+            truncated: boolean;
+        };
         TaskPatch: {
             /**
              * Format: int64
@@ -1649,6 +1741,24 @@ export interface components {
             /** Format: int64 */
             updatedAt: number;
             url: string;
+        };
+        /** @description A task's workspace. */
+        Workspace: {
+            baseBranch?: string | null;
+            branch?: string | null;
+            /** Format: int64 */
+            createdAt?: number | null;
+            /** @description `worktree` (its own folder and branch) or `shared` (the project folder). */
+            mode: string;
+            /** @description The folder the task's agents run in. */
+            path?: string | null;
+            projectId: string;
+            /**
+             * @description Why the task shares the project folder (not a git repository, the project's setting, no
+             *     folder), when it does.
+             */
+            reason?: string | null;
+            taskId: string;
         };
     };
     responses: never;
@@ -5237,6 +5347,80 @@ export interface operations {
             };
         };
     };
+    workspaces_diff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskDiff"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the task has no worktree */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     queue_execute: {
         parameters: {
             query?: never;
@@ -5915,6 +6099,71 @@ export interface operations {
             };
             /** @description the body is not declared as JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    workspaces_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workspace"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,86 @@
+//! Workspaces: a task's own git worktree and branch, its diff against the base branch, its
+//! conflicts with sibling tasks, archives of removed workspaces, and its files.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A task's workspace.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Workspace {
+    pub task_id: String,
+    pub project_id: String,
+    /// `worktree` (its own folder and branch) or `shared` (the project folder).
+    pub mode: String,
+    /// Why the task shares the project folder (not a git repository, the project's setting, no
+    /// folder), when it does.
+    pub reason: Option<String>,
+    /// The folder the task's agents run in.
+    pub path: Option<String>,
+    pub branch: Option<String>,
+    pub base_branch: Option<String>,
+    pub created_at: Option<i64>,
+}
+
+/// How a file changed.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FileChange {
+    Added,
+    Modified,
+    Deleted,
+    Renamed,
+    Copied,
+}
+
+/// One hunk of a file's unified diff.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffHunk {
+    /// The `@@ -a,b +c,d @@ …` line.
+    pub header: String,
+    pub old_start: u32,
+    pub old_lines: u32,
+    pub new_start: u32,
+    pub new_lines: u32,
+    /// Each line with its mark: ` ` context, `+` added, `-` removed, `\` a note.
+    pub lines: Vec<String>,
+}
+
+/// One changed file.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffFile {
+    pub path: String,
+    /// Where a renamed or copied file came from.
+    pub old_path: Option<String>,
+    pub status: FileChange,
+    pub additions: u32,
+    pub deletions: u32,
+    pub binary: bool,
+    pub hunks: Vec<DiffHunk>,
+    /// Some of its hunk lines were left out (the size cap).
+    pub truncated: bool,
+}
+
+/// `GET /api/tasks/{id}/diff`: the task's changes against the merge base with its base branch,
+/// committed or not, untracked files included.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDiff {
+    pub task_id: String,
+    pub branch: String,
+    pub base_branch: String,
+    /// The commit the diff is taken against.
+    pub merge_base: String,
+    pub files: Vec<DiffFile>,
+    pub additions: u32,
+    pub deletions: u32,
+    /// Hunk text was left out past the size cap (counts stay exact).
+    pub truncated: bool,
+}

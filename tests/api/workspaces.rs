@@ -1,0 +1,253 @@
+//! Workspaces over the real server on real repositories made by the tests (Debian's `git`):
+//! each task in its own worktree and branch, `.worktreeinclude`, the diff of what an agent
+//! changed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use crate::common::Server;
+
+/// Runs git in `dir` (argv), asserting it succeeds; its output.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A repository on `main` with a few committed files, and `.env` ignored but listed in
+/// `.worktreeinclude`.
+pub fn repository() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["config", "user.name", "Test"]);
+    git(root, &["config", "user.email", "test@example.com"]);
+    std::fs::write(root.join("README.md"), "# app\n\nline two\nline three\n").unwrap();
+    std::fs::write(root.join("gone.txt"), "to be deleted\n").unwrap();
+    std::fs::write(
+        root.join("old.txt"),
+        "a file that will be renamed, long enough to be recognised\n".repeat(4),
+    )
+    .unwrap();
+    std::fs::create_dir(root.join("src")).unwrap();
+    std::fs::write(root.join("src/lib.rs"), "pub fn one() -> u8 {\n    1\n}\n").unwrap();
+    std::fs::write(root.join(".gitignore"), ".env\ntarget/\n").unwrap();
+    std::fs::write(root.join(".worktreeinclude"), ".env\n").unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "start"]);
+    std::fs::write(root.join(".env"), "SECRET=local\n").unwrap();
+    dir
+}
+
+impl Server {
+    /// A project on `repo`.
+    pub async fn repo_project(&self, repo: &Path, settings: Value) -> String {
+        let r = self
+            .post(
+                "/api/projects",
+                json!({ "name": "repo", "basePath": repo, "settings": settings }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r.id()
+    }
+
+    /// Runs `script` (sh) as a session of `task` and waits for it to end; the session.
+    pub async fn run_in_task(&self, project: &str, task: &str, script: &str) -> Value {
+        let r = self
+            .post(
+                "/api/sessions",
+                json!({ "projectId": project, "taskIds": [task], "command": ["sh", "-c", script] }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        self.wait_session(&r.id(), |v| v["status"] != "running")
+            .await
+    }
+}
+
+#[tokio::test]
+async fn two_tasks_get_their_own_worktrees_and_branches() {
+    let s = Server::start().await;
+    let repo = repository();
+    let project = s.repo_project(repo.path(), json!({})).await;
+    let a = s.task(&project, json!({ "title": "Fix login" })).await;
+    let b = s.task(&project, json!({ "title": "Add search" })).await;
+
+    let before = s.get(&format!("/api/tasks/{a}/workspace")).await;
+    assert_eq!(before.status, 200);
+    assert_eq!(before.body["mode"], "worktree");
+    assert!(before.body["path"].is_null(), "made on the first session");
+
+    let mut events = s.events().await;
+    let ran = s
+        .run_in_task(&project, &a, "pwd > where.txt; cat .env > env.txt")
+        .await;
+    events.expect(&["workspace:updated"]).await;
+    s.run_in_task(&project, &b, "pwd > where.txt").await;
+    let wa = s.get(&format!("/api/tasks/{a}/workspace")).await.body;
+    let wb = s.get(&format!("/api/tasks/{b}/workspace")).await.body;
+    let (pa, pb) = (
+        PathBuf::from(wa["path"].as_str().unwrap()),
+        PathBuf::from(wb["path"].as_str().unwrap()),
+    );
+    assert_ne!(pa, pb);
+    assert!(pa.starts_with(&s.data_dir), "{pa:?} under the data folder");
+    assert_eq!(ran["cwd"], wa["path"]);
+    assert_eq!(
+        std::fs::read_to_string(pa.join("where.txt"))
+            .unwrap()
+            .trim(),
+        pa.canonicalize().unwrap().display().to_string()
+    );
+    assert!(wa["branch"]
+        .as_str()
+        .unwrap()
+        .starts_with("baton/fix-login-"));
+    assert!(wb["branch"]
+        .as_str()
+        .unwrap()
+        .starts_with("baton/add-search-"));
+    assert_eq!(wa["baseBranch"], "main");
+    assert_eq!(
+        git(&pa, &["branch", "--show-current"]),
+        wa["branch"].as_str().unwrap()
+    );
+    // `.worktreeinclude` brought the ignored `.env` along.
+    assert_eq!(
+        std::fs::read_to_string(pa.join("env.txt")).unwrap(),
+        "SECRET=local\n"
+    );
+    // The project folder is untouched.
+    assert!(!repo.path().join("where.txt").exists());
+    assert_eq!(git(repo.path(), &["branch", "--show-current"]), "main");
+
+    // A second session of the same task works in the same worktree.
+    let again = s.run_in_task(&project, &a, "true").await;
+    assert_eq!(again["cwd"], wa["path"]);
+}
+
+#[tokio::test]
+async fn a_shared_or_non_git_project_says_why() {
+    let s = Server::start().await;
+    let (plain, _dir) = s.project_with_folder().await;
+    let t = s.task(&plain, json!({ "title": "t" })).await;
+    let w = s.get(&format!("/api/tasks/{t}/workspace")).await.body;
+    assert_eq!(w["mode"], "shared");
+    assert!(w["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not a git repository"));
+    let repo = repository();
+    let shared = s
+        .repo_project(repo.path(), json!({ "workspaceMode": "shared" }))
+        .await;
+    let t = s.task(&shared, json!({ "title": "t" })).await;
+    let ran = s.run_in_task(&shared, &t, "true").await;
+    assert_eq!(ran["cwd"], json!(repo.path()));
+    let r = s.get(&format!("/api/tasks/{t}/diff")).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.body["code"], "no_workspace");
+    let bad = s
+        .post(
+            "/api/projects",
+            json!({ "name": "x", "settings": { "workspaceMode": "copy" } }),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.field(), "settings.workspaceMode");
+}
+
+#[tokio::test]
+async fn the_diff_lists_exactly_what_the_agent_changed() {
+    let s = Server::start().await;
+    let repo = repository();
+    let project = s.repo_project(repo.path(), json!({})).await;
+    let t = s.task(&project, json!({ "title": "change things" })).await;
+    // Committed: a modification and a rename; uncommitted: a deletion, a new text file and a
+    // new binary file (untracked), an ignored build output (not in the diff).
+    let script = "set -e
+        printf 'pub fn one() -> u8 {\\n    2\\n}\\n' > src/lib.rs
+        git mv old.txt new.txt
+        git -c user.name=A -c user.email=a@x commit -q -am work
+        rm gone.txt
+        printf 'hello\\n' > notes.md
+        printf '\\000\\001\\002binary' > logo.png
+        mkdir -p target && echo built > target/out";
+    s.run_in_task(&project, &t, script).await;
+    let r = s.get(&format!("/api/tasks/{t}/diff")).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let files: Vec<(String, String, u64, u64, bool)> = r.body["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_owned(),
+                f["status"].as_str().unwrap().to_owned(),
+                f["additions"].as_u64().unwrap(),
+                f["deletions"].as_u64().unwrap(),
+                f["binary"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let expect =
+        |p: &str, st: &str, a: u64, d: u64, bin: bool| (p.to_owned(), st.to_owned(), a, d, bin);
+    let mut files_sorted = files.clone();
+    files_sorted.sort();
+    assert_eq!(
+        files_sorted,
+        vec![
+            expect("gone.txt", "deleted", 0, 1, false),
+            expect("logo.png", "added", 0, 0, true),
+            expect("new.txt", "renamed", 0, 0, false),
+            expect("notes.md", "added", 1, 0, false),
+            expect("src/lib.rs", "modified", 1, 1, false),
+        ]
+    );
+    let renamed = r.body["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "new.txt")
+        .unwrap();
+    assert_eq!(renamed["oldPath"], "old.txt");
+    let lib = r.body["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "src/lib.rs")
+        .unwrap();
+    assert!(lib["hunks"][0]["lines"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("+    2")));
+    assert_eq!(
+        (r.body["additions"].as_u64(), r.body["deletions"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(r.body["truncated"], false);
+    assert_eq!(r.body["baseBranch"], "main");
+    // The worktree's index is untouched: the new files are still untracked there.
+    let path = s.get(&format!("/api/tasks/{t}/workspace")).await.body["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let status = git(Path::new(&path), &["status", "--porcelain"]);
+    assert!(status.contains("?? notes.md"), "{status}");
+    assert!(status.contains("D gone.txt"), "{status}");
+}
