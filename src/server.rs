@@ -152,6 +152,7 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
         .map_err(StartError::Service)?;
     // Queued work survives a restart: admission resumes here.
     service.start_queue().await.map_err(StartError::Service)?;
+    service.start_conflict_watch(shutdown.clone());
     if config.audit_retention_days > 0 {
         service.keep_audit_for(config.audit_retention_days, shutdown.clone());
     }

@@ -223,6 +223,11 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(commands::validate))
         .routes(routes!(workspaces::get))
         .routes(routes!(workspaces::diff))
+        .routes(routes!(workspaces::conflicts))
+        .routes(routes!(workspaces::commit))
+        .routes(routes!(workspaces::merge))
+        .routes(routes!(workspaces::rebase))
+        .routes(routes!(workspaces::pull_request))
         .routes(routes!(ws::upgrade));
     let (router, mut doc) = router.split_for_parts();
     // After the routes: they are what it describes.

@@ -5,10 +5,10 @@ use axum::extract::State;
 use axum::{Extension, Json};
 
 use super::error::ApiError;
-use super::extract::ApiPath;
+use super::extract::{ApiJson, ApiPath, OptionalJson};
 use super::state::AppState;
 use super::ErrorBody;
-use crate::model::{TaskDiff, Workspace};
+use crate::model::{CommitTask, MergeTask, Merged, PullRequest, TaskConflict, TaskDiff, Workspace};
 use crate::service::Actor;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -34,4 +34,67 @@ pub async fn diff(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<TaskDiff>> {
     Ok(Json(s.service.task_diff(&id, &actor).await?))
+}
+
+#[utoipa::path(get, path = "/api/tasks/{id}/conflicts", tag = "workspaces", params(("id" = String, Path)),
+    description = "The sibling tasks (and the base branch: `taskId` null) the task's work would conflict with, with the files — checked now with `git merge-tree` on snapshots of each worktree, committed or not; no worktree is touched. The same lists arrive as `task:conflicts` events when they change.",
+    responses((status = 200, body = Vec<TaskConflict>), (status = 404, body = ErrorBody)))]
+pub async fn conflicts(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<TaskConflict>>> {
+    Ok(Json(s.service.task_conflicts(&id, &actor).await?))
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/commit", tag = "workspaces", params(("id" = String, Path)),
+    request_body = CommitTask,
+    description = "Commits everything in the task's worktree (untracked files as .gitignore allows) on its branch.",
+    responses((status = 200, body = Workspace), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "no worktree, or nothing to commit", body = ErrorBody)))]
+pub async fn commit(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<CommitTask>,
+) -> Result<Json<Workspace>> {
+    Ok(Json(s.service.commit_task(&id, body, &actor).await?))
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/merge", tag = "workspaces", params(("id" = String, Path)),
+    request_body = Option<MergeTask>,
+    description = "Merges the task's branch into its base branch: a fast-forward when the base has not moved, else a merge commit (`strategy`). Refused with nothing changed (409) on uncommitted changes (`uncommitted_changes`), a conflict (`merge_conflict`, `details.files`), or a dirty folder that has the base branch checked out (`base_folder_dirty`).",
+    responses((status = 200, body = Merged), (status = 404, body = ErrorBody),
+        (status = 409, description = "refused; nothing changed", body = ErrorBody)))]
+pub async fn merge(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+    OptionalJson(body): OptionalJson<MergeTask>,
+) -> Result<Json<Merged>> {
+    Ok(Json(s.service.merge_task(&id, body, &actor).await?))
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/rebase", tag = "workspaces", params(("id" = String, Path)),
+    description = "Replays the task's commits onto its base branch in its worktree; a conflicting rebase is aborted (409 `rebase_conflict`, the files) and nothing changes.",
+    responses((status = 200, body = Workspace), (status = 404, body = ErrorBody),
+        (status = 409, description = "refused; nothing changed", body = ErrorBody)))]
+pub async fn rebase(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Workspace>> {
+    Ok(Json(s.service.rebase_task(&id, &actor).await?))
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/pull-request", tag = "workspaces", params(("id" = String, Path)),
+    description = "Pushes the task's branch to `origin` and opens a pull request with the GitHub CLI. 422 `gh_missing` or `gh_not_authenticated` says what is missing.",
+    responses((status = 200, body = PullRequest), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, description = "gh missing or not signed in", body = ErrorBody)))]
+pub async fn pull_request(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<PullRequest>> {
+    Ok(Json(s.service.open_pull_request(&id, &actor).await?))
 }

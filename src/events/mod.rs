@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::model::{Message, Project, QueueStatus, Run, Session, Task, Workspace};
+use crate::model::{Message, Project, QueueStatus, Run, Session, Task, TaskConflicts, Workspace};
 
 /// How many events a subscriber may fall behind before it is told it lagged.
 const CAPACITY: usize = 4096;
@@ -61,6 +61,9 @@ pub enum Event {
     /// A task's worktree was made (or restored).
     #[serde(rename = "workspace:updated")]
     WorkspaceUpdated(Workspace),
+    /// A task's conflicts with sibling tasks (or its base branch) changed.
+    #[serde(rename = "task:conflicts")]
+    TaskConflicts(TaskConflicts),
 }
 
 /// A session↔task link, as carried by the four relationship events.
@@ -74,7 +77,7 @@ pub struct Link {
 }
 
 /// Every event name there is.
-pub const NAMES: [&str; 18] = [
+pub const NAMES: [&str; 19] = [
     "project:created",
     "project:updated",
     "project:deleted",
@@ -93,6 +96,7 @@ pub const NAMES: [&str; 18] = [
     "run:ended",
     "queue:updated",
     "workspace:updated",
+    "task:conflicts",
 ];
 
 /// Whether `pattern` (an exact name, `resource:*`, or `*`) selects the event `name`.
@@ -131,6 +135,7 @@ impl Event {
             Event::RunEnded(_) => "run:ended",
             Event::QueueUpdated(_) => "queue:updated",
             Event::WorkspaceUpdated(_) => "workspace:updated",
+            Event::TaskConflicts(_) => "task:conflicts",
         }
     }
 
@@ -153,6 +158,7 @@ impl Event {
             // Every project's: no project (an agent's subscription never sees it).
             Event::QueueUpdated(_) => "",
             Event::WorkspaceUpdated(w) => &w.project_id,
+            Event::TaskConflicts(c) => &c.project_id,
         }
     }
 

@@ -42,7 +42,10 @@ pub use task::{
     Subtask, SubtaskPatch, SubtaskStatus, Task, TaskPatch, TaskStatus, ThreadParent,
 };
 pub use webhook::{CreatedWebhook, Delivery, DeliveryStatus, ListDeliveries, NewWebhook, Webhook};
-pub use workspace::{DiffFile, DiffHunk, FileChange, TaskDiff, Workspace};
+pub use workspace::{
+    CommitTask, DiffFile, DiffHunk, FileChange, MergeStrategy, MergeTask, Merged, PullRequest,
+    TaskConflict, TaskConflicts, TaskDiff, Workspace,
+};
 
 /// An enum's value, read from its spelling; a wrong one is told with every spelling there is
 /// (`'x' is not one of pending, queued, …`).

@@ -84,3 +84,83 @@ pub struct TaskDiff {
     /// Hunk text was left out past the size cap (counts stay exact).
     pub truncated: bool,
 }
+
+/// Body of `POST /api/tasks/{id}/commit`.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({ "message": "Fix the login form" }))]
+pub struct CommitTask {
+    pub message: String,
+}
+
+/// How to merge a task's branch into its base branch.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeStrategy {
+    /// Fast-forward when the base has not moved, else a merge commit.
+    #[default]
+    Auto,
+    /// Fast-forward or refuse (409).
+    FastForwardOnly,
+    /// Always a merge commit.
+    MergeCommit,
+}
+
+/// Body of `POST /api/tasks/{id}/merge` (optional).
+#[serde_with::skip_serializing_none]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MergeTask {
+    #[serde(default)]
+    pub strategy: Option<MergeStrategy>,
+    /// The merge commit's message (default: `Merge <branch> (<task title>)`).
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// A merge that happened.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Merged {
+    pub task_id: String,
+    pub branch: String,
+    pub base_branch: String,
+    /// The base branch's new commit.
+    pub commit: String,
+    pub fast_forward: bool,
+}
+
+/// A pull request opened with `gh`.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PullRequest {
+    pub task_id: String,
+    pub branch: String,
+    pub url: String,
+}
+
+/// Another task (or the base branch) the task's work would conflict with, and where.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskConflict {
+    /// The other task; null for the base branch itself.
+    pub task_id: Option<String>,
+    pub branch: String,
+    pub files: Vec<String>,
+}
+
+/// `task:conflicts`: a task's conflicts changed.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskConflicts {
+    pub task_id: String,
+    pub project_id: String,
+    pub conflicts: Vec<TaskConflict>,
+}

@@ -148,6 +148,8 @@ pub struct Service {
     task_lists: Arc<list_cache::ListCache<tasks::TaskPage>>,
     /// Git work on workspaces (making, merging, removing worktrees), one at a time.
     workspaces: Arc<Mutex<()>>,
+    /// Projects whose task conflicts are to be checked, and what was last published.
+    conflict_watch: Arc<workspace::conflicts::ConflictWatch>,
     /// When this service started: a monotonic instant for the uptime, and the wall time.
     started: (std::time::Instant, i64),
 }
@@ -171,6 +173,7 @@ impl Service {
             task_lists: Arc::default(),
             queue: Arc::default(),
             workspaces: Arc::default(),
+            conflict_watch: Arc::default(),
             started: (std::time::Instant::now(), crate::clock::now_ms()),
         }
     }

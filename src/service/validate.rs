@@ -33,6 +33,25 @@ pub fn required_line(field: &str, value: &str, max: usize) -> ServiceResult<Stri
     Ok(trimmed.to_owned())
 }
 
+/// A required text that may span lines (a commit message): trimmed, not empty, at most `max`
+/// characters, no NUL.
+pub fn required_text(field: &str, value: &str, max: usize) -> ServiceResult<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(ServiceError::invalid(field, "must not be empty"));
+    }
+    if trimmed.chars().count() > max {
+        return Err(ServiceError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if trimmed.contains('\0') {
+        return Err(ServiceError::invalid(field, "must not contain NUL"));
+    }
+    Ok(trimmed.to_owned())
+}
+
 /// A project's base path: absolute, and an existing folder.
 pub fn base_path(value: &str) -> ServiceResult<String> {
     let path = Path::new(value);

@@ -77,6 +77,17 @@ const EXPECTED: &[(&str, &str, &str, Outcome, Outcome)] = &[
     ("GET", "/api/tasks/{id}/history", "", Allow, Deny),
     ("GET", "/api/tasks/{id}/workspace", "", Allow, Deny),
     ("GET", "/api/tasks/{id}/diff", "", Allow, Deny),
+    ("GET", "/api/tasks/{id}/conflicts", "", Allow, Deny),
+    (
+        "POST",
+        "/api/tasks/{id}/commit",
+        r#"{"message":"m"}"#,
+        Allow,
+        Deny,
+    ),
+    ("POST", "/api/tasks/{id}/merge", "", Allow, Deny),
+    ("POST", "/api/tasks/{id}/rebase", "", Allow, Deny),
+    ("POST", "/api/tasks/{id}/pull-request", "", Allow, Deny),
     (
         "POST",
         "/api/tasks/{id}/subtasks",

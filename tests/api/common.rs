@@ -370,6 +370,16 @@ impl Events {
         got
     }
 
+    /// The next event named `name`, passing over others (each wait has the deadline).
+    pub async fn next_named(&mut self, name: &str) -> Value {
+        loop {
+            let event = self.next().await;
+            if event["event"] == name {
+                return event;
+            }
+        }
+    }
+
     /// Asserts that nothing was published before now: a ping's pong is the very next frame.
     pub async fn expect_quiet(&mut self) {
         self.send(json!({ "type": "ping" })).await;

@@ -97,7 +97,7 @@ async fn two_tasks_get_their_own_worktrees_and_branches() {
     let ran = s
         .run_in_task(&project, &a, "pwd > where.txt; cat .env > env.txt")
         .await;
-    events.expect(&["workspace:updated"]).await;
+    events.next_named("workspace:updated").await;
     s.run_in_task(&project, &b, "pwd > where.txt").await;
     let wa = s.get(&format!("/api/tasks/{a}/workspace")).await.body;
     let wb = s.get(&format!("/api/tasks/{b}/workspace")).await.body;
@@ -250,4 +250,145 @@ async fn the_diff_lists_exactly_what_the_agent_changed() {
     let status = git(Path::new(&path), &["status", "--porcelain"]);
     assert!(status.contains("?? notes.md"), "{status}");
     assert!(status.contains("D gone.txt"), "{status}");
+}
+
+/// The task's worktree folder.
+async fn worktree(s: &Server, task: &str) -> PathBuf {
+    let w = s.get(&format!("/api/tasks/{task}/workspace")).await.body;
+    PathBuf::from(w["path"].as_str().expect("a worktree"))
+}
+
+#[tokio::test]
+async fn sibling_conflicts_are_flagged_early_and_a_conflicting_merge_changes_nothing() {
+    let s = Server::start().await;
+    let repo = repository();
+    let project = s.repo_project(repo.path(), json!({})).await;
+    let a = s.task(&project, json!({ "title": "edit readme A" })).await;
+    let b = s.task(&project, json!({ "title": "edit readme B" })).await;
+    let c = s.task(&project, json!({ "title": "other file" })).await;
+    let mut events = s.events().await;
+    // A and B change the same line of README.md (A commits, B leaves it uncommitted); C adds
+    // a file of its own.
+    s.run_in_task(
+        &project,
+        &a,
+        "sed -i 's/line two/line two by A/' README.md && git -c user.name=A -c user.email=a@x commit -qam A",
+    )
+    .await;
+    s.run_in_task(&project, &b, "sed -i 's/line two/line two by B/' README.md")
+        .await;
+    s.run_in_task(&project, &c, "echo new > other.txt").await;
+
+    // Flagged by the background check after the runs ended, for both tasks, before anyone
+    // asks.
+    let mut flagged = std::collections::BTreeSet::new();
+    while flagged.len() < 2 {
+        let e = events.next_named("task:conflicts").await;
+        if !e["data"]["conflicts"].as_array().unwrap().is_empty() {
+            flagged.insert(e["data"]["taskId"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(flagged, [a.clone(), b.clone()].into_iter().collect());
+
+    let ca = s.get(&format!("/api/tasks/{a}/conflicts")).await;
+    assert_eq!(ca.status, 200, "{:?}", ca.body);
+    assert_eq!(
+        ca.body,
+        json!([{ "taskId": b, "branch": s.get(&format!("/api/tasks/{b}/workspace")).await.body["branch"], "files": ["README.md"] }])
+    );
+    let cb = s.get(&format!("/api/tasks/{b}/conflicts")).await.body;
+    assert_eq!(cb[0]["taskId"], json!(a));
+    assert_eq!(
+        s.get(&format!("/api/tasks/{c}/conflicts")).await.body,
+        json!([])
+    );
+    // Merge A (a fast-forward; the project folder has main checked out and follows).
+    let merged = s.post(&format!("/api/tasks/{a}/merge"), json!({})).await;
+    assert_eq!(merged.status, 200, "{:?}", merged.body);
+    assert_eq!(merged.body["fastForward"], true);
+    assert_eq!(
+        git(repo.path(), &["rev-parse", "main"]),
+        merged.body["commit"].as_str().unwrap()
+    );
+    assert!(std::fs::read_to_string(repo.path().join("README.md"))
+        .unwrap()
+        .contains("line two by A"));
+
+    // B now conflicts with main itself; committing and merging it changes nothing.
+    let r = s.post(&format!("/api/tasks/{b}/merge"), json!({})).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.body["code"], "uncommitted_changes");
+    let r = s
+        .post(
+            &format!("/api/tasks/{b}/commit"),
+            json!({ "message": "B's edit" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let main_before = git(repo.path(), &["rev-parse", "main"]);
+    let readme_before = std::fs::read(repo.path().join("README.md")).unwrap();
+    let r = s.post(&format!("/api/tasks/{b}/merge"), json!({})).await;
+    assert_eq!(r.status, 409, "{:?}", r.body);
+    assert_eq!(r.body["code"], "merge_conflict");
+    assert_eq!(r.body["details"]["files"], json!(["README.md"]));
+    assert_eq!(git(repo.path(), &["rev-parse", "main"]), main_before);
+    assert_eq!(
+        std::fs::read(repo.path().join("README.md")).unwrap(),
+        readme_before
+    );
+    assert_eq!(git(repo.path(), &["status", "--porcelain"]), "");
+    let cb = s.get(&format!("/api/tasks/{b}/conflicts")).await.body;
+    assert!(
+        cb.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["taskId"].is_null() && c["branch"] == "main"),
+        "{cb}"
+    );
+
+    // C merges with a merge commit (main moved on since C branched).
+    s.post(
+        &format!("/api/tasks/{c}/commit"),
+        json!({ "message": "other" }),
+    )
+    .await;
+    let r = s
+        .post(
+            &format!("/api/tasks/{c}/merge"),
+            json!({ "strategy": "fast_forward_only" }),
+        )
+        .await;
+    assert_eq!(r.body["code"], "not_fast_forward");
+    let r = s.post(&format!("/api/tasks/{c}/merge"), json!({})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["fastForward"], false);
+    let parents = git(repo.path(), &["rev-list", "--parents", "-n", "1", "main"]);
+    assert_eq!(parents.split(' ').count(), 3, "a merge commit: {parents}");
+    assert!(repo.path().join("other.txt").exists());
+    let r = s.post(&format!("/api/tasks/{c}/merge"), json!({})).await;
+    assert_eq!(r.body["code"], "nothing_to_merge");
+}
+
+#[tokio::test]
+async fn a_pull_request_without_gh_says_what_is_missing() {
+    // A PATH with git and sh but no gh.
+    let bin = tempfile::tempdir().unwrap();
+    for program in ["git", "sh"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {program}")])
+            .output()
+            .unwrap();
+        let path = String::from_utf8_lossy(&found.stdout).trim().to_owned();
+        std::os::unix::fs::symlink(path, bin.path().join(program)).unwrap();
+    }
+    let s = Server::start_with_env(&[("PATH", bin.path().to_str().unwrap())]).await;
+    let repo = repository();
+    let project = s.repo_project(repo.path(), json!({})).await;
+    let t = s.task(&project, json!({ "title": "pr" })).await;
+    s.run_in_task(&project, &t, "echo x > x.txt").await;
+    let r = s.post_empty(&format!("/api/tasks/{t}/pull-request")).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(r.body["code"], "gh_missing");
+    assert!(r.body["error"].as_str().unwrap().contains("gh auth login"));
+    let _ = worktree(&s, &t).await;
 }

@@ -5,10 +5,14 @@
 //! - `settings.rs`: the project's workspace settings and branch names (pure);
 //! - `git.rs`: running `git` with argv;
 //! - `diff.rs`: reading a unified diff into files and hunks (pure);
+//! - `integrate.rs`: commit, merge, rebase, pull request;
+//! - `conflicts.rs`: conflicts between sibling tasks, flagged before anyone merges;
 //! - this file: making a task's worktree, its view, and its diff against the base branch.
 
+pub mod conflicts;
 pub mod diff;
 pub mod git;
+mod integrate;
 pub mod settings;
 
 use std::path::{Path, PathBuf};
@@ -190,6 +194,7 @@ impl Service {
             self.publish_all(vec![Event::WorkspaceUpdated(worktree_view(&row))]);
             row
         };
+        self.conflicts_may_have_changed(&row.project_id);
         tracing::info!(task = %task.id, branch = %row.branch, "made the task's worktree");
         Ok(Some(path))
     }

@@ -522,6 +522,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{id}/commit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Commits everything in the task's worktree (untracked files as .gitignore allows) on its branch. */
+        post: operations["workspaces_commit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/conflicts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The sibling tasks (and the base branch: `taskId` null) the task's work would conflict with, with the files — checked now with `git merge-tree` on snapshots of each worktree, committed or not; no worktree is touched. The same lists arrive as `task:conflicts` events when they change. */
+        get: operations["workspaces_conflicts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{id}/dependencies": {
         parameters: {
             query?: never;
@@ -582,6 +616,57 @@ export interface paths {
         get: operations["tasks_history"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Merges the task's branch into its base branch: a fast-forward when the base has not moved, else a merge commit (`strategy`). Refused with nothing changed (409) on uncommitted changes (`uncommitted_changes`), a conflict (`merge_conflict`, `details.files`), or a dirty folder that has the base branch checked out (`base_folder_dirty`). */
+        post: operations["workspaces_merge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/pull-request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Pushes the task's branch to `origin` and opens a pull request with the GitHub CLI. 422 `gh_missing` or `gh_not_authenticated` says what is missing. */
+        post: operations["workspaces_pull_request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/rebase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Replays the task's commits onto its base branch in its worktree; a conflicting rebase is aborted (409 `rebase_conflict`, the files) and nothing changes. */
+        post: operations["workspaces_rebase"];
         delete?: never;
         options?: never;
         head?: never;
@@ -939,6 +1024,15 @@ export interface components {
         };
         /** @description A command: a line as a person types it, or an argv array as Baton runs it. */
         CommandText: string | string[];
+        /**
+         * @description Body of `POST /api/tasks/{id}/commit`.
+         * @example {
+         *       "message": "Fix the login form"
+         *     }
+         */
+        CommitTask: {
+            message: string;
+        };
         /** @description The answer to creating a hook: the only time its secret is shown. */
         CreatedWebhook: components["schemas"]["Webhook"] & {
             /** @description The HMAC-SHA256 key of `X-Baton-Signature-256`. Not shown again. */
@@ -1109,6 +1203,11 @@ export interface components {
             data: components["schemas"]["Workspace"];
             /** @enum {string} */
             event: "workspace:updated";
+        } | {
+            /** @description A task's conflicts with sibling tasks (or its base branch) changed. */
+            data: components["schemas"]["TaskConflicts"];
+            /** @enum {string} */
+            event: "task:conflicts";
         };
         ExecuteTask: {
             /** @description The agent profile to run; default: the project's `defaultAgentId` setting. */
@@ -1220,6 +1319,26 @@ export interface components {
          * @enum {string}
          */
         McpStyle: "none" | "claude" | "codex" | "gemini";
+        /**
+         * @description How to merge a task's branch into its base branch.
+         * @enum {string}
+         */
+        MergeStrategy: "auto" | "fast_forward_only" | "merge_commit";
+        /** @description Body of `POST /api/tasks/{id}/merge` (optional). */
+        MergeTask: {
+            /** @description The merge commit's message (default: `Merge <branch> (<task title>)`). */
+            message?: string | null;
+            strategy?: null | components["schemas"]["MergeStrategy"];
+        };
+        /** @description A merge that happened. */
+        Merged: {
+            baseBranch: string;
+            branch: string;
+            /** @description The base branch's new commit. */
+            commit: string;
+            fastForward: boolean;
+            taskId: string;
+        };
         Message: {
             /** @description `user`, `session:<id>` or `system`. */
             author: string;
@@ -1347,7 +1466,7 @@ export interface components {
          *     }
          */
         NewWebhook: {
-            events: ("project:created" | "project:updated" | "project:deleted" | "task:created" | "task:updated" | "task:deleted" | "session:created" | "session:updated" | "session:deleted" | "session:task_added" | "session:task_removed" | "task:session_added" | "task:session_removed" | "message:created" | "run:started" | "run:ended" | "queue:updated" | "workspace:updated" | "project:*" | "task:*" | "session:*" | "message:*" | "run:*" | "queue:*" | "workspace:*" | "*")[];
+            events: ("project:created" | "project:updated" | "project:deleted" | "task:created" | "task:updated" | "task:deleted" | "session:created" | "session:updated" | "session:deleted" | "session:task_added" | "session:task_removed" | "task:session_added" | "task:session_removed" | "message:created" | "run:started" | "run:ended" | "queue:updated" | "workspace:updated" | "task:conflicts" | "project:*" | "task:*" | "session:*" | "message:*" | "run:*" | "queue:*" | "workspace:*" | "*")[];
             /** @description At least 16 characters; generated when absent. */
             secret?: string | null;
             url: string;
@@ -1403,6 +1522,12 @@ export interface components {
          * @enum {string}
          */
         PromptMode: "argument" | "type" | "none";
+        /** @description A pull request opened with `gh`. */
+        PullRequest: {
+            branch: string;
+            taskId: string;
+            url: string;
+        };
         QueuePatch: {
             /**
              * Format: int32
@@ -1675,6 +1800,19 @@ export interface components {
             title: string;
             /** Format: int64 */
             updatedAt: number;
+        };
+        /** @description Another task (or the base branch) the task's work would conflict with, and where. */
+        TaskConflict: {
+            branch: string;
+            files: string[];
+            /** @description The other task; null for the base branch itself. */
+            taskId?: string | null;
+        };
+        /** @description `task:conflicts`: a task's conflicts changed. */
+        TaskConflicts: {
+            conflicts: components["schemas"]["TaskConflict"][];
+            projectId: string;
+            taskId: string;
         };
         /**
          * @description `GET /api/tasks/{id}/diff`: the task's changes against the merge base with its base branch,
@@ -5252,6 +5390,166 @@ export interface operations {
             };
         };
     };
+    workspaces_commit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommitTask"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workspace"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no worktree, or nothing to commit */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    workspaces_conflicts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskConflict"][];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     tasks_set_dependencies: {
         parameters: {
             query?: never;
@@ -5573,6 +5871,294 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    workspaces_merge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["MergeTask"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Merged"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description refused; nothing changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    workspaces_pull_request: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullRequest"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description gh missing or not signed in */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    workspaces_rebase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workspace"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description refused; nothing changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
