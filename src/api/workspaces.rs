@@ -5,10 +5,13 @@ use axum::extract::State;
 use axum::{Extension, Json};
 
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiPath, OptionalJson};
+use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use super::state::AppState;
-use super::ErrorBody;
-use crate::model::{CommitTask, MergeTask, Merged, PullRequest, TaskConflict, TaskDiff, Workspace};
+use super::{ErrorBody, Success};
+use crate::model::{
+    Archive, ArchiveFile, CommitTask, ListArchives, MergeTask, Merged, PullRequest,
+    RemoveWorkspace, TaskConflict, TaskDiff, Workspace,
+};
 use crate::service::Actor;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -97,4 +100,64 @@ pub async fn pull_request(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<PullRequest>> {
     Ok(Json(s.service.open_pull_request(&id, &actor).await?))
+}
+
+#[utoipa::path(delete, path = "/api/tasks/{id}/workspace", tag = "workspaces", params(("id" = String, Path), RemoveWorkspace),
+    description = "Removes the task's worktree and branch. Refused (409 `would_lose_work`, listing the uncommitted files and the commits neither merged nor pushed) while it holds work, unless the person forces it (`?force=true`; an agent's token gets 403).",
+    responses((status = 200, body = Success), (status = 404, body = ErrorBody),
+        (status = 409, description = "it would lose work, or the task has no worktree", body = ErrorBody)))]
+pub async fn remove(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<RemoveWorkspace>,
+) -> Result<Json<Success>> {
+    s.service.remove_workspace(&id, &query, &actor).await?;
+    Ok(Json(Success::default()))
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/archive", tag = "workspaces", params(("id" = String, Path)),
+    description = "Saves the task's branch commits and its uncommitted and untracked files (a git bundle in the data folder), then removes its worktree and branch.",
+    responses((status = 200, body = Archive), (status = 404, body = ErrorBody),
+        (status = 409, description = "the task has no worktree", body = ErrorBody)))]
+pub async fn archive(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Archive>> {
+    Ok(Json(s.service.archive_task(&id, &actor).await?))
+}
+
+#[utoipa::path(get, path = "/api/archives", tag = "workspaces", params(ListArchives),
+    description = "Archived workspaces, newest first (an agent's token: its own project's).",
+    responses((status = 200, body = Vec<Archive>)))]
+pub async fn archives(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiQuery(query): ApiQuery<ListArchives>,
+) -> Result<Json<Vec<Archive>>> {
+    Ok(Json(s.service.list_archives(&query, &actor).await?))
+}
+
+#[utoipa::path(get, path = "/api/archives/{id}/files", tag = "workspaces", params(("id" = String, Path)),
+    description = "The files an archive holds that differ from the base branch.",
+    responses((status = 200, body = Vec<ArchiveFile>), (status = 404, body = ErrorBody)))]
+pub async fn archive_files(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<ArchiveFile>>> {
+    Ok(Json(s.service.archive_files(&id, &actor).await?))
+}
+
+#[utoipa::path(post, path = "/api/archives/{id}/restore", tag = "workspaces", params(("id" = String, Path)),
+    description = "The task's worktree and branch come back with the same files, byte for byte; what was uncommitted is uncommitted again.",
+    responses((status = 200, body = Workspace), (status = 404, body = ErrorBody),
+        (status = 409, description = "the task has a worktree, its branch exists again, or the task was deleted", body = ErrorBody)))]
+pub async fn restore(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Workspace>> {
+    Ok(Json(s.service.restore_archive(&id, &actor).await?))
 }

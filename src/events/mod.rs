@@ -61,6 +61,9 @@ pub enum Event {
     /// A task's worktree was made (or restored).
     #[serde(rename = "workspace:updated")]
     WorkspaceUpdated(Workspace),
+    /// A task's worktree was removed (archived, or removed by hand).
+    #[serde(rename = "workspace:removed", rename_all = "camelCase")]
+    WorkspaceRemoved { task_id: String, project_id: String },
     /// A task's conflicts with sibling tasks (or its base branch) changed.
     #[serde(rename = "task:conflicts")]
     TaskConflicts(TaskConflicts),
@@ -77,7 +80,7 @@ pub struct Link {
 }
 
 /// Every event name there is.
-pub const NAMES: [&str; 19] = [
+pub const NAMES: [&str; 20] = [
     "project:created",
     "project:updated",
     "project:deleted",
@@ -97,6 +100,7 @@ pub const NAMES: [&str; 19] = [
     "queue:updated",
     "workspace:updated",
     "task:conflicts",
+    "workspace:removed",
 ];
 
 /// Whether `pattern` (an exact name, `resource:*`, or `*`) selects the event `name`.
@@ -136,6 +140,7 @@ impl Event {
             Event::QueueUpdated(_) => "queue:updated",
             Event::WorkspaceUpdated(_) => "workspace:updated",
             Event::TaskConflicts(_) => "task:conflicts",
+            Event::WorkspaceRemoved { .. } => "workspace:removed",
         }
     }
 
@@ -159,6 +164,7 @@ impl Event {
             Event::QueueUpdated(_) => "",
             Event::WorkspaceUpdated(w) => &w.project_id,
             Event::TaskConflicts(c) => &c.project_id,
+            Event::WorkspaceRemoved { project_id, .. } => project_id,
         }
     }
 

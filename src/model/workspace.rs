@@ -164,3 +164,56 @@ pub struct TaskConflicts {
     pub project_id: String,
     pub conflicts: Vec<TaskConflict>,
 }
+
+/// Query of `DELETE /api/tasks/{id}/workspace`.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RemoveWorkspace {
+    /// Remove even with uncommitted changes or commits neither merged nor pushed (the person
+    /// only); default false: such a removal is refused with 409.
+    #[param(value_type = Option<bool>)]
+    pub force: Option<String>,
+}
+
+/// A removed workspace kept in the data folder.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Archive {
+    pub id: String,
+    /// Null once the task is deleted.
+    pub task_id: Option<String>,
+    pub project_id: String,
+    pub branch: String,
+    pub base_branch: String,
+    /// The branch's last commit.
+    pub head_commit: String,
+    /// The worktree's files as they were (a commit on top of `headCommit`).
+    pub snapshot_commit: String,
+    /// How many files differ from the base branch.
+    pub files: u32,
+    /// The size of the saved bundle.
+    pub bytes: u64,
+    pub created_at: i64,
+    pub restored_at: Option<i64>,
+}
+
+/// One file of an archive, as it differs from the base branch.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchiveFile {
+    pub path: String,
+    pub status: FileChange,
+}
+
+/// Query of `GET /api/archives`.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListArchives {
+    pub project_id: Option<String>,
+}

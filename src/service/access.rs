@@ -46,6 +46,8 @@ pub enum Admin {
     Queue,
     /// Running a command the safety check calls dangerous.
     ConfirmDanger,
+    /// Removing a workspace whose work is neither merged nor pushed.
+    DiscardWork,
 }
 
 impl Admin {
@@ -59,6 +61,7 @@ impl Admin {
             Admin::System => "read the system status and metrics",
             Admin::Queue => "see or change the queue",
             Admin::ConfirmDanger => "confirm a dangerous command",
+            Admin::DiscardWork => "remove a workspace with unsaved work",
         }
     }
 }
@@ -130,7 +133,7 @@ mod tests {
         }
     }
 
-    const ALL_ADMIN: [Admin; 8] = [
+    const ALL_ADMIN: [Admin; 9] = [
         Admin::Projects,
         Admin::Agents,
         Admin::Webhooks,
@@ -139,6 +142,7 @@ mod tests {
         Admin::System,
         Admin::Queue,
         Admin::ConfirmDanger,
+        Admin::DiscardWork,
     ];
 
     fn operations() -> Vec<Operation> {

@@ -78,6 +78,13 @@ const EXPECTED: &[(&str, &str, &str, Outcome, Outcome)] = &[
     ("GET", "/api/tasks/{id}/workspace", "", Allow, Deny),
     ("GET", "/api/tasks/{id}/diff", "", Allow, Deny),
     ("GET", "/api/tasks/{id}/conflicts", "", Allow, Deny),
+    ("DELETE", "/api/tasks/{id}/workspace", "", Allow, Deny),
+    ("POST", "/api/tasks/{id}/archive", "", Allow, Deny),
+    ("GET", "/api/archives", "", Allow, Allow),
+    // No archive among the fixtures: these answer 404 to everyone (the project check is
+    // covered by the archive test's agent calls).
+    ("GET", "/api/archives/{id}/files", "", Allow, Allow),
+    ("POST", "/api/archives/{id}/restore", "", Allow, Allow),
     (
         "POST",
         "/api/tasks/{id}/commit",

@@ -392,3 +392,149 @@ async fn a_pull_request_without_gh_says_what_is_missing() {
     assert!(r.body["error"].as_str().unwrap().contains("gh auth login"));
     let _ = worktree(&s, &t).await;
 }
+
+/// Every file under `dir` but `.git`: path → (bytes, executable).
+fn files_of(dir: &Path) -> std::collections::BTreeMap<String, (Vec<u8>, bool)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if entry.file_name() == ".git" {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let mode = entry.metadata().unwrap().permissions().mode();
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, (std::fs::read(&path).unwrap(), mode & 0o111 != 0));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn removal_with_unsaved_work_is_refused_and_archive_restore_is_byte_exact() {
+    let s = Server::start().await;
+    let repo = repository();
+    let project = s.repo_project(repo.path(), json!({})).await;
+    let t = s.task(&project, json!({ "title": "keep my work" })).await;
+    let script = "set -e
+        echo committed >> README.md
+        git -c user.name=A -c user.email=a@x commit -qam one
+        printf 'pub fn one() -> u8 { 7 }\\n' > src/lib.rs
+        rm gone.txt
+        mkdir -p deep/er && printf 'untracked\\n' > deep/er/new.txt
+        printf '\\000\\377\\001 binary' > blob.bin
+        printf '#!/bin/sh\\necho hi\\n' > run.sh && chmod +x run.sh";
+    s.run_in_task(&project, &t, script).await;
+    let path = worktree(&s, &t).await;
+
+    let r = s.delete(&format!("/api/tasks/{t}/workspace")).await;
+    assert_eq!(r.status, 409, "{:?}", r.body);
+    assert_eq!(r.body["code"], "would_lose_work");
+    let mut uncommitted: Vec<&str> = r.body["details"]["uncommitted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    uncommitted.sort();
+    assert_eq!(
+        uncommitted,
+        [
+            "blob.bin",
+            "deep/er/new.txt",
+            "gone.txt",
+            "run.sh",
+            "src/lib.rs"
+        ]
+    );
+    assert_eq!(r.body["details"]["commits"].as_array().unwrap().len(), 1);
+    assert!(r.body["details"]["commits"][0]
+        .as_str()
+        .unwrap()
+        .ends_with(" one"));
+    assert!(path.is_dir(), "nothing removed");
+    // An agent may not force it.
+    let (_, token) = s.agent_token(&project, repo.path()).await;
+    let forced = reqwest::Client::new()
+        .delete(format!("{}/api/tasks/{t}/workspace?force=true", s.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forced.status(), 403);
+    assert!(path.is_dir());
+
+    let before = files_of(&path);
+    let status_before = git(&path, &["status", "--porcelain"]);
+    let branch = s.get(&format!("/api/tasks/{t}/workspace")).await.body["branch"].clone();
+    let archived = s.post_empty(&format!("/api/tasks/{t}/archive")).await;
+    assert_eq!(archived.status, 200, "{:?}", archived.body);
+    let id = archived.body["id"].as_str().unwrap().to_owned();
+    assert!(!path.exists(), "the worktree is gone");
+    let branches = git(repo.path(), &["branch", "--list", branch.as_str().unwrap()]);
+    assert_eq!(branches, "", "the branch is gone");
+    assert_eq!(
+        s.get(&format!("/api/tasks/{t}/workspace")).await.body["path"],
+        Value::Null
+    );
+    let listed = s
+        .get(&format!("/api/archives?projectId={project}"))
+        .await
+        .body;
+    assert_eq!(listed[0]["id"], json!(id));
+    assert!(listed[0]["bytes"].as_u64().unwrap() > 0);
+    let files = s.get(&format!("/api/archives/{id}/files")).await.body;
+    let mut names: Vec<(String, String)> = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().into(),
+                f["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    names.sort();
+    let pair = |p: &str, st: &str| (p.to_owned(), st.to_owned());
+    assert_eq!(
+        names,
+        [
+            pair("README.md", "modified"),
+            pair("blob.bin", "added"),
+            pair("deep/er/new.txt", "added"),
+            pair("gone.txt", "deleted"),
+            pair("run.sh", "added"),
+            pair("src/lib.rs", "modified"),
+        ]
+    );
+
+    let restored = s.post_empty(&format!("/api/archives/{id}/restore")).await;
+    assert_eq!(restored.status, 200, "{:?}", restored.body);
+    let back = PathBuf::from(restored.body["path"].as_str().unwrap());
+    assert_eq!(files_of(&back), before, "the same files, byte for byte");
+    assert_eq!(git(&back, &["status", "--porcelain"]), status_before);
+    assert_eq!(restored.body["branch"], branch);
+    let again = s.post_empty(&format!("/api/archives/{id}/restore")).await;
+    assert_eq!(again.status, 409);
+
+    // Forced by the person, it goes; a worktree with nothing unsaved goes without forcing.
+    let r = s
+        .delete(&format!("/api/tasks/{t}/workspace?force=true"))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(!back.exists());
+    let clean = s.task(&project, json!({ "title": "nothing" })).await;
+    s.run_in_task(&project, &clean, "true").await;
+    let clean_path = worktree(&s, &clean).await;
+    let r = s.delete(&format!("/api/tasks/{clean}/workspace")).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(!clean_path.exists());
+}

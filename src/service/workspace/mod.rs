@@ -6,9 +6,11 @@
 //! - `git.rs`: running `git` with argv;
 //! - `diff.rs`: reading a unified diff into files and hunks (pure);
 //! - `integrate.rs`: commit, merge, rebase, pull request;
+//! - `cleanup.rs`: removal that never loses work, archive and restore;
 //! - `conflicts.rs`: conflicts between sibling tasks, flagged before anyone merges;
 //! - this file: making a task's worktree, its view, and its diff against the base branch.
 
+mod cleanup;
 pub mod conflicts;
 pub mod diff;
 pub mod git;

@@ -37,6 +37,57 @@ export interface paths {
         patch: operations["agents_update"];
         trace?: never;
     };
+    "/api/archives": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Archived workspaces, newest first (an agent's token: its own project's). */
+        get: operations["workspaces_archives"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/archives/{id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The files an archive holds that differ from the base branch. */
+        get: operations["workspaces_archive_files"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/archives/{id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description The task's worktree and branch come back with the same files, byte for byte; what was uncommitted is uncommitted again. */
+        post: operations["workspaces_restore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit": {
         parameters: {
             query?: never;
@@ -505,6 +556,23 @@ export interface paths {
         patch: operations["tasks_update"];
         trace?: never;
     };
+    "/api/tasks/{id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Saves the task's branch commits and its uncommitted and untracked files (a git bundle in the data folder), then removes its worktree and branch. */
+        post: operations["workspaces_archive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{id}/cancel": {
         parameters: {
             query?: never;
@@ -767,7 +835,8 @@ export interface paths {
         get: operations["workspaces_get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** @description Removes the task's worktree and branch. Refused (409 `would_lose_work`, listing the uncommitted files and the commits neither merged nor pushed) while it holds work, unless the person forces it (`?force=true`; an agent's token gets 403). */
+        delete: operations["workspaces_remove"];
         options?: never;
         head?: never;
         patch?: never;
@@ -952,6 +1021,38 @@ export interface components {
             quietMs?: number | null;
             /** @description `null` removes the pattern. */
             waitPattern?: string | null;
+        };
+        /** @description A removed workspace kept in the data folder. */
+        Archive: {
+            baseBranch: string;
+            branch: string;
+            /**
+             * Format: int64
+             * @description The size of the saved bundle.
+             */
+            bytes: number;
+            /** Format: int64 */
+            createdAt: number;
+            /**
+             * Format: int32
+             * @description How many files differ from the base branch.
+             */
+            files: number;
+            /** @description The branch's last commit. */
+            headCommit: string;
+            id: string;
+            projectId: string;
+            /** Format: int64 */
+            restoredAt?: number | null;
+            /** @description The worktree's files as they were (a commit on top of `headCommit`). */
+            snapshotCommit: string;
+            /** @description Null once the task is deleted. */
+            taskId?: string | null;
+        };
+        /** @description One file of an archive, as it differs from the base branch. */
+        ArchiveFile: {
+            path: string;
+            status: components["schemas"]["FileChange"];
         };
         /** @description One change asked of Baton through any door. */
         AuditEntry: {
@@ -1203,6 +1304,14 @@ export interface components {
             data: components["schemas"]["Workspace"];
             /** @enum {string} */
             event: "workspace:updated";
+        } | {
+            /** @description A task's worktree was removed (archived, or removed by hand). */
+            data: {
+                projectId: string;
+                taskId: string;
+            };
+            /** @enum {string} */
+            event: "workspace:removed";
         } | {
             /** @description A task's conflicts with sibling tasks (or its base branch) changed. */
             data: components["schemas"]["TaskConflicts"];
@@ -1466,7 +1575,7 @@ export interface components {
          *     }
          */
         NewWebhook: {
-            events: ("project:created" | "project:updated" | "project:deleted" | "task:created" | "task:updated" | "task:deleted" | "session:created" | "session:updated" | "session:deleted" | "session:task_added" | "session:task_removed" | "task:session_added" | "task:session_removed" | "message:created" | "run:started" | "run:ended" | "queue:updated" | "workspace:updated" | "task:conflicts" | "project:*" | "task:*" | "session:*" | "message:*" | "run:*" | "queue:*" | "workspace:*" | "*")[];
+            events: ("project:created" | "project:updated" | "project:deleted" | "task:created" | "task:updated" | "task:deleted" | "session:created" | "session:updated" | "session:deleted" | "session:task_added" | "session:task_removed" | "task:session_added" | "task:session_removed" | "message:created" | "run:started" | "run:ended" | "queue:updated" | "workspace:updated" | "task:conflicts" | "workspace:removed" | "project:*" | "task:*" | "session:*" | "message:*" | "run:*" | "queue:*" | "workspace:*" | "*")[];
             /** @description At least 16 characters; generated when absent. */
             secret?: string | null;
             url: string;
@@ -2244,6 +2353,220 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    workspaces_archives: {
+        parameters: {
+            query?: {
+                projectId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Archive"][];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    workspaces_archive_files: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchiveFile"][];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    workspaces_restore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workspace"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the task has a worktree, its branch exists again, or the task was deleted */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5294,6 +5617,98 @@ export interface operations {
             };
         };
     };
+    workspaces_archive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Archive"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the task has no worktree */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     queue_cancel: {
         parameters: {
             query?: never;
@@ -6750,6 +7165,104 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    workspaces_remove: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Remove even with uncommitted changes or commits neither merged nor pushed (the person
+                 *     only); default false: such a removal is refused with 409.
+                 */
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Success"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description it would lose work, or the task has no worktree */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
