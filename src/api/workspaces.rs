@@ -9,8 +9,8 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use super::state::AppState;
 use super::{ErrorBody, Success};
 use crate::model::{
-    Archive, ArchiveFile, CommitTask, ListArchives, MergeTask, Merged, PullRequest,
-    RemoveWorkspace, TaskConflict, TaskDiff, Workspace,
+    Archive, ArchiveFile, CommitTask, FileEntry, FilePath, ListArchives, MergeTask, Merged,
+    PullRequest, RemoveWorkspace, RunFile, Session, TaskConflict, TaskDiff, Workspace,
 };
 use crate::service::Actor;
 
@@ -160,4 +160,65 @@ pub async fn restore(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Workspace>> {
     Ok(Json(s.service.restore_archive(&id, &actor).await?))
+}
+
+#[utoipa::path(get, path = "/api/tasks/{id}/files", tag = "workspaces", params(("id" = String, Path), FilePath),
+    description = "A folder of the task's workspace (its worktree, or the shared project folder): entries with kind, size, modification time and whether they are runnable. A path that leaves the workspace (`..`, absolute, a symlink pointing out) is a 400.",
+    responses((status = 200, body = Vec<FileEntry>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn files(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<FilePath>,
+) -> Result<Json<Vec<FileEntry>>> {
+    Ok(Json(
+        s.service
+            .list_files(&id, query.path.as_deref(), &actor)
+            .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/tasks/{id}/files/content", tag = "workspaces", params(("id" = String, Path), FilePath),
+    description = "A workspace file's raw bytes (`application/octet-stream`), at most 1 MiB; `X-Baton-Truncated: true` when there was more. Paths that leave the workspace are a 400.",
+    responses((status = 200, description = "the file's bytes", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn file_content(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<FilePath>,
+) -> Result<axum::response::Response> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let (bytes, truncated) = s
+        .service
+        .file_content(&id, query.path.as_deref(), &actor)
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (
+                header::HeaderName::from_static("x-baton-truncated"),
+                if truncated { "true" } else { "false" },
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/files/run", tag = "workspaces", params(("id" = String, Path)),
+    request_body = RunFile,
+    description = "Runs a workspace file by its shebang, executable bit or extension (argv only, never a shell string) as a new session of the task in its workspace, its output streamed like any session's. Checked for safety first (422 unless the person confirms).",
+    responses((status = 201, body = Session), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, description = "a dangerous command", body = ErrorBody)))]
+pub async fn run_file(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<RunFile>,
+) -> Result<(axum::http::StatusCode, Json<Session>)> {
+    let session = s.service.run_file(&id, body, &actor).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(session)))
 }

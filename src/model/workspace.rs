@@ -217,3 +217,44 @@ pub struct ArchiveFile {
 pub struct ListArchives {
     pub project_id: Option<String>,
 }
+
+/// Query of `GET /api/tasks/{id}/files` and `/files/content`.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FilePath {
+    /// A path inside the task's workspace, relative to its root (empty: the root).
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// One entry of a workspace folder.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileEntry {
+    pub name: String,
+    /// Relative to the workspace root.
+    pub path: String,
+    /// `file`, `dir` or `symlink`.
+    pub kind: String,
+    pub size: u64,
+    pub modified_at: Option<i64>,
+    /// Runs by its shebang, its executable bit or a known extension (`POST …/files/run`).
+    pub runnable: bool,
+}
+
+/// Body of `POST /api/tasks/{id}/files/run`.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({ "path": "scripts/check.sh", "args": ["--quick"] }))]
+pub struct RunFile {
+    pub path: String,
+    #[serde(default)]
+    pub args: Option<Vec<String>>,
+    /// Run it even when the safety check calls it dangerous (the person only).
+    #[serde(default)]
+    pub confirm: Option<bool>,
+}

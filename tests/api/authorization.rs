@@ -80,6 +80,21 @@ const EXPECTED: &[(&str, &str, &str, Outcome, Outcome)] = &[
     ("GET", "/api/tasks/{id}/conflicts", "", Allow, Deny),
     ("DELETE", "/api/tasks/{id}/workspace", "", Allow, Deny),
     ("POST", "/api/tasks/{id}/archive", "", Allow, Deny),
+    ("GET", "/api/tasks/{id}/files", "", Allow, Deny),
+    (
+        "GET",
+        "/api/tasks/{id}/files/content?path=x",
+        "",
+        Allow,
+        Deny,
+    ),
+    (
+        "POST",
+        "/api/tasks/{id}/files/run",
+        r#"{"path":"x"}"#,
+        Allow,
+        Deny,
+    ),
     ("GET", "/api/archives", "", Allow, Allow),
     // No archive among the fixtures: these answer 404 to everyone (the project check is
     // covered by the archive test's agent calls).

@@ -538,3 +538,121 @@ async fn removal_with_unsaved_work_is_refused_and_archive_restore_is_byte_exact(
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert!(!clean_path.exists());
 }
+
+#[tokio::test]
+async fn workspace_files_are_listed_read_and_run_and_never_outside_it() {
+    let s = Server::start().await;
+    let repo = repository();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "outside").unwrap();
+    let project = s.repo_project(repo.path(), json!({})).await;
+    let t = s.task(&project, json!({ "title": "files" })).await;
+    let script = format!(
+        "set -e
+        mkdir -p scripts
+        printf '#!/bin/sh\\necho ran-with \"$@\"\\n' > scripts/hello.sh
+        printf 'echo by-extension\\n' > scripts/plain.sh
+        ln -s {} scripts/escape
+        ln -s ../README.md scripts/readme-link",
+        outside.path().join("secret.txt").display()
+    );
+    s.run_in_task(&project, &t, &script).await;
+
+    let root = s.get(&format!("/api/tasks/{t}/files")).await;
+    assert_eq!(root.status, 200, "{:?}", root.body);
+    let names: Vec<&str> = root
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[..2], ["scripts", "src"], "folders first: {names:?}");
+    assert!(names.contains(&"README.md") && !names.contains(&".git"));
+    let scripts = s
+        .get(&format!("/api/tasks/{t}/files?path=scripts"))
+        .await
+        .body;
+    let entry = |n: &str| {
+        scripts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(entry("hello.sh")["runnable"], true);
+    assert_eq!(entry("hello.sh")["path"], "scripts/hello.sh");
+    assert_eq!(entry("escape")["kind"], "symlink");
+
+    let r = s
+        .get(&format!("/api/tasks/{t}/files/content?path=README.md"))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["x-baton-truncated"], "false");
+    let raw = s
+        .send(s.request(
+            reqwest::Method::GET,
+            &format!("/api/tasks/{t}/files/content?path=scripts/readme-link"),
+        ))
+        .await;
+    assert_eq!(raw.status, 200, "a symlink that stays inside is fine");
+
+    for bad in [
+        "../",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2Fetc%2Fpasswd",
+        "scripts%2Fescape",
+        "src%2F..%2F..%2Fx",
+    ] {
+        let r = s
+            .get(&format!("/api/tasks/{t}/files/content?path={bad}"))
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {:?}", r.body);
+        assert_eq!(r.field(), "path", "{bad}");
+        let r = s.get(&format!("/api/tasks/{t}/files?path={bad}")).await;
+        assert_eq!(r.status, 400, "{bad}");
+    }
+    let r = s
+        .post(
+            &format!("/api/tasks/{t}/files/run"),
+            json!({ "path": "scripts/escape" }),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    let r = s
+        .post(
+            &format!("/api/tasks/{t}/files/run"),
+            json!({ "path": "README.md" }),
+        )
+        .await;
+    assert_eq!(r.status, 400, "not runnable");
+
+    let r = s
+        .post(
+            &format!("/api/tasks/{t}/files/run"),
+            json!({ "path": "scripts/hello.sh", "args": ["a b", "$HOME"] }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let mut term = s.terminal(&r.id(), "?offset=0").await;
+    term.until("ran-with a b $HOME").await;
+    let r = s
+        .post(
+            &format!("/api/tasks/{t}/files/run"),
+            json!({ "path": "scripts/plain.sh" }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(
+        r.body["command"],
+        json!([
+            "sh",
+            format!(
+                "{}/scripts/plain.sh",
+                worktree(&s, &t).await.canonicalize().unwrap().display()
+            )
+        ])
+    );
+}

@@ -7,12 +7,14 @@
 //! - `diff.rs`: reading a unified diff into files and hunks (pure);
 //! - `integrate.rs`: commit, merge, rebase, pull request;
 //! - `cleanup.rs`: removal that never loses work, archive and restore;
+//! - `files.rs`: the workspace's files, read and run, never outside it;
 //! - `conflicts.rs`: conflicts between sibling tasks, flagged before anyone merges;
 //! - this file: making a task's worktree, its view, and its diff against the base branch.
 
 mod cleanup;
 pub mod conflicts;
 pub mod diff;
+pub mod files;
 pub mod git;
 mod integrate;
 pub mod settings;
