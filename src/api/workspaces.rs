@@ -222,3 +222,17 @@ pub async fn run_file(
     let session = s.service.run_file(&id, body, &actor).await?;
     Ok((axum::http::StatusCode::CREATED, Json(session)))
 }
+
+#[utoipa::path(post, path = "/api/tasks/{id}/workspace/run", tag = "workspaces", params(("id" = String, Path)),
+    description = "Starts the project's run command (`settings.run`, an argv array: a dev server, tests) in the task's worktree, in a terminal of its own, with a free loopback port in `BATON_PORT`.",
+    responses((status = 201, body = Session), (status = 404, body = ErrorBody),
+        (status = 409, description = "no worktree, or no run command", body = ErrorBody),
+        (status = 422, description = "a dangerous command", body = ErrorBody)))]
+pub async fn run_script(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<(axum::http::StatusCode, Json<Session>)> {
+    let session = s.service.start_run_script(&id, &actor).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(session)))
+}

@@ -437,7 +437,8 @@ pub(super) fn check_env(field: &str, env: &BTreeMap<String, String>) -> ServiceR
                 format!("'{key}' is not a valid environment variable"),
             ));
         }
-        if key.starts_with("BATON_") {
+        // `BATON_PORT` is a port Baton found free for a run command, not an identity.
+        if key.starts_with("BATON_") && key != "BATON_PORT" {
             return Err(ServiceError::invalid(
                 field,
                 format!("'{key}' is set by Baton itself"),

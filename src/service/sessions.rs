@@ -63,8 +63,8 @@ impl Service {
         let starts = input.command.is_some() || input.agent_id.is_some();
         let workspace = match (&input.cwd, task_ids.first()) {
             (None, Some(task_id)) if starts => {
-                self.prepare_workspace(&input.project_id, task_id, actor)
-                    .await?
+                // Boxed: a new worktree's setup runs as a session of its own.
+                Box::pin(self.prepare_workspace(&input.project_id, task_id, actor)).await?
             }
             _ => None,
         };

@@ -656,3 +656,135 @@ async fn workspace_files_are_listed_read_and_run_and_never_outside_it() {
         ])
     );
 }
+
+/// Polls a task until `check` holds (with the deadline).
+async fn wait_task(s: &Server, id: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let t = s.get(&format!("/api/tasks/{id}")).await.body;
+        if check(&t) {
+            return t;
+        }
+        assert!(
+            start.elapsed() < crate::common::DEADLINE,
+            "task never got there: {t}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn setup_prepares_the_worktree_and_a_failed_setup_stops_the_task() {
+    let s = Server::start().await;
+    let repo = repository();
+    let r = s
+        .post(
+            "/api/agents",
+            json!({ "id": "batch", "name": "batch", "program": crate::common::agent_bin(),
+                    "args": ["--batch"], "promptMode": "none", "exitMeansDone": true }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let good = s
+        .repo_project(
+            repo.path(),
+            json!({ "setup": ["sh", "-c", "echo installing; echo ready > prepared.txt"] }),
+        )
+        .await;
+    let t = s.task(&good, json!({ "title": "prepared" })).await;
+    let ran = s
+        .run_in_task(&good, &t, "cat prepared.txt > seen.txt")
+        .await;
+    let path = PathBuf::from(ran["cwd"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read_to_string(path.join("seen.txt")).unwrap(),
+        "ready\n"
+    );
+    let sessions = s.get(&format!("/api/sessions?projectId={good}")).await.body;
+    assert!(
+        sessions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["name"] == "setup: prepared"),
+        "the setup ran as a session of its own: {sessions}"
+    );
+
+    let repo2 = repository();
+    let bad = s
+        .repo_project(
+            repo2.path(),
+            json!({ "setup": ["sh", "-c", "echo 'npm ERR! missing dependency left-pad' >&2; exit 3"] }),
+        )
+        .await;
+    let t = s.task(&bad, json!({ "title": "never starts" })).await;
+    let r = s
+        .post(
+            &format!("/api/tasks/{t}/execute"),
+            json!({ "agentId": "batch" }),
+        )
+        .await;
+    assert!(r.status < 300, "{:?}", r.body);
+    let failed = wait_task(&s, &t, |t| t["status"] == "failed").await;
+    let reason = failed["execution"]["reason"].as_str().unwrap();
+    assert!(reason.contains("setup failed (exit 3)"), "{reason}");
+    assert!(reason.contains("missing dependency left-pad"), "{reason}");
+    // The fresh worktree went away with it; the agent never ran.
+    assert_eq!(
+        s.get(&format!("/api/tasks/{t}/workspace")).await.body["path"],
+        Value::Null
+    );
+    assert_eq!(git(repo2.path(), &["branch", "--list", "baton/*"]), "");
+    let runs = s.get(&format!("/api/tasks/{t}/runs")).await.body;
+    assert!(
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["endReason"] != "exited"),
+        "{runs}"
+    );
+}
+
+#[tokio::test]
+async fn the_run_command_gets_a_port_and_teardown_runs_before_removal() {
+    let s = Server::start().await;
+    let repo = repository();
+    let marks = tempfile::tempdir().unwrap();
+    let gone = marks.path().join("teardown.txt");
+    let project = s
+        .repo_project(
+            repo.path(),
+            json!({
+                "run": ["sh", "-c", "echo serving on port $BATON_PORT"],
+                "teardown": ["sh", "-c", format!("pwd > {}", gone.display())],
+            }),
+        )
+        .await;
+    let t = s.task(&project, json!({ "title": "serve" })).await;
+    let r = s.post_empty(&format!("/api/tasks/{t}/workspace/run")).await;
+    assert_eq!(r.status, 409, "no worktree yet");
+    s.run_in_task(&project, &t, "true").await;
+    let path = worktree(&s, &t).await;
+    let r = s.post_empty(&format!("/api/tasks/{t}/workspace/run")).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let port: u16 = r.body["env"]["BATON_PORT"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(port > 0);
+    assert_eq!(r.body["cwd"], json!(path));
+    let mut term = s.terminal(&r.id(), "?offset=0").await;
+    term.until(&format!("serving on port {port}")).await;
+    s.wait_session(&r.id(), |v| v["status"] != "running").await;
+
+    let real = path.canonicalize().unwrap();
+    let r = s.delete(&format!("/api/tasks/{t}/workspace")).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(!path.exists());
+    assert_eq!(
+        std::fs::read_to_string(&gone).unwrap().trim(),
+        real.display().to_string(),
+        "teardown ran in the worktree before it went"
+    );
+}

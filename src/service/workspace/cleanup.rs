@@ -76,6 +76,10 @@ impl Service {
 
     /// Removes the worktree folder and the branch, and forgets the workspace.
     async fn drop_worktree(&self, row: &workspace::Model) -> ServiceResult<()> {
+        let project = lookup::project(&self.db, &row.project_id).await?;
+        if let Some(teardown) = self.workspace_plan(&project).await?.settings.teardown {
+            self.run_teardown(&teardown, Path::new(&row.path)).await;
+        }
         let git = Git::new(&row.path);
         let common = git.text(&["rev-parse", "--git-common-dir"]).await?;
         let repo = Git::new(Path::new(&row.path).join(common));

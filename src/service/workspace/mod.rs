@@ -8,6 +8,7 @@
 //! - `integrate.rs`: commit, merge, rebase, pull request;
 //! - `cleanup.rs`: removal that never loses work, archive and restore;
 //! - `files.rs`: the workspace's files, read and run, never outside it;
+//! - `scripts.rs`: the project's setup, run and teardown commands;
 //! - `conflicts.rs`: conflicts between sibling tasks, flagged before anyone merges;
 //! - this file: making a task's worktree, its view, and its diff against the base branch.
 
@@ -17,6 +18,7 @@ pub mod diff;
 pub mod files;
 pub mod git;
 mod integrate;
+mod scripts;
 pub mod settings;
 
 use std::path::{Path, PathBuf};
@@ -179,6 +181,19 @@ impl Service {
             .await?;
         }
         copy_included(&repo, &path).await?;
+        if let Some(setup) = &plan.settings.setup {
+            // The worktree is new and holds no work: a failed setup takes it away again, so
+            // that the next attempt starts clean.
+            if let Err(err) = self
+                .run_setup(setup, &project.id, &task.title, &path, actor)
+                .await
+            {
+                repo.answer(&["worktree", "remove", "--force", &path_text])
+                    .await?;
+                repo.answer(&["branch", "-D", &branch]).await?;
+                return Err(err);
+            }
+        }
         let now = now_ms();
         let row = workspace::ActiveModel {
             task_id: Set(task.id.clone()),
