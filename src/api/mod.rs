@@ -227,6 +227,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(workspaces::file_content))
         .routes(routes!(workspaces::run_file))
         .routes(routes!(workspaces::run_script))
+        .routes(routes!(workspaces::review))
         .routes(routes!(workspaces::archives))
         .routes(routes!(workspaces::archive_files))
         .routes(routes!(workspaces::restore))

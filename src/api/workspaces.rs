@@ -10,7 +10,8 @@ use super::state::AppState;
 use super::{ErrorBody, Success};
 use crate::model::{
     Archive, ArchiveFile, CommitTask, FileEntry, FilePath, ListArchives, MergeTask, Merged,
-    PullRequest, RemoveWorkspace, RunFile, Session, TaskConflict, TaskDiff, Workspace,
+    PullRequest, RemoveWorkspace, ReviewComments, ReviewSent, RunFile, Session, TaskConflict,
+    TaskDiff, Workspace,
 };
 use crate::service::Actor;
 
@@ -235,4 +236,17 @@ pub async fn run_script(
 ) -> Result<(axum::http::StatusCode, Json<Session>)> {
     let session = s.service.start_run_script(&id, &actor).await?;
     Ok((axum::http::StatusCode::CREATED, Json(session)))
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/review", tag = "workspaces", params(("id" = String, Path)),
+    request_body = ReviewComments,
+    description = "Sends a reviewer's line comments to the task's agent: posted as a `REVIEW` message on the task (what its MCP and CLI read), and typed into its running session's terminal as one line followed by Enter.",
+    responses((status = 200, body = ReviewSent), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn review(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ReviewComments>,
+) -> Result<Json<ReviewSent>> {
+    Ok(Json(s.service.send_review(&id, body, &actor).await?))
 }

@@ -258,3 +258,38 @@ pub struct RunFile {
     #[serde(default)]
     pub confirm: Option<bool>,
 }
+
+/// A reviewer's comment on one line of a task's diff.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReviewComment {
+    pub path: String,
+    /// The line in the new file (or, for a removed line, in the old one).
+    pub line: u32,
+    pub body: String,
+}
+
+/// Body of `POST /api/tasks/{id}/review`.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({ "comments": [{ "path": "src/lib.rs", "line": 2, "body": "use a constant" }] }))]
+pub struct ReviewComments {
+    pub comments: Vec<ReviewComment>,
+    /// A word for the whole review.
+    #[serde(default)]
+    pub summary: Option<String>,
+}
+
+/// Where a review went.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewSent {
+    /// The `REVIEW` message (its MCP/CLI sees it).
+    pub message_id: String,
+    /// The task's running session the review was typed into, if one runs.
+    pub session_id: Option<String>,
+    pub typed: bool,
+}

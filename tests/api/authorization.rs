@@ -80,6 +80,13 @@ const EXPECTED: &[(&str, &str, &str, Outcome, Outcome)] = &[
     ("GET", "/api/tasks/{id}/conflicts", "", Allow, Deny),
     ("DELETE", "/api/tasks/{id}/workspace", "", Allow, Deny),
     ("POST", "/api/tasks/{id}/archive", "", Allow, Deny),
+    (
+        "POST",
+        "/api/tasks/{id}/review",
+        r#"{"comments":[{"path":"a","line":1,"body":"b"}]}"#,
+        Allow,
+        Deny,
+    ),
     ("POST", "/api/tasks/{id}/workspace/run", "", Allow, Deny),
     ("GET", "/api/tasks/{id}/files", "", Allow, Deny),
     (

@@ -788,3 +788,54 @@ async fn the_run_command_gets_a_port_and_teardown_runs_before_removal() {
         "teardown ran in the worktree before it went"
     );
 }
+
+#[tokio::test]
+async fn review_comments_reach_the_running_agent_and_its_messages() {
+    let s = Server::start().await;
+    let repo = repository();
+    let project = s.repo_project(repo.path(), json!({})).await;
+    let t = s.task(&project, json!({ "title": "reviewed" })).await;
+    let r = s
+        .post(
+            "/api/sessions",
+            json!({ "projectId": project, "taskIds": [t], "command": [crate::common::agent_bin()] }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let sid = r.id();
+    let mut term = s.terminal(&sid, "").await;
+    term.until("agent> ").await;
+    let bad = s
+        .post(
+            &format!("/api/tasks/{t}/review"),
+            json!({ "comments": [{ "path": "a", "line": 0, "body": "x" }] }),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.field(), "comments[0].line");
+    let r = s
+        .post(
+            &format!("/api/tasks/{t}/review"),
+            json!({ "comments": [
+                { "path": "src/lib.rs", "line": 2, "body": "use a\nconstant" },
+                { "path": "README.md", "line": 1, "body": "typo" },
+            ] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["sessionId"], json!(sid));
+    assert_eq!(r.body["typed"], true);
+    term.until("you said: Review of your changes: src/lib.rs:2: use a constant; README.md:1: typo")
+        .await;
+    let messages = s.get(&format!("/api/messages?taskId={t}")).await.body;
+    let review = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["type"] == "REVIEW")
+        .unwrap();
+    assert!(review["body"]
+        .as_str()
+        .unwrap()
+        .contains("- README.md:1: typo"));
+}

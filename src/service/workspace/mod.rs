@@ -8,6 +8,7 @@
 //! - `integrate.rs`: commit, merge, rebase, pull request;
 //! - `cleanup.rs`: removal that never loses work, archive and restore;
 //! - `files.rs`: the workspace's files, read and run, never outside it;
+//! - `review.rs`: a reviewer's line comments, sent to the task's agent;
 //! - `scripts.rs`: the project's setup, run and teardown commands;
 //! - `conflicts.rs`: conflicts between sibling tasks, flagged before anyone merges;
 //! - this file: making a task's worktree, its view, and its diff against the base branch.
@@ -18,6 +19,7 @@ pub mod diff;
 pub mod files;
 pub mod git;
 mod integrate;
+mod review;
 mod scripts;
 pub mod settings;
 

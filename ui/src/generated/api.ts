@@ -826,6 +826,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Sends a reviewer's line comments to the task's agent: posted as a `REVIEW` message on the task (what its MCP and CLI read), and typed into its running session's terminal as one line followed by Enter. */
+        post: operations["workspaces_review"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{id}/runs": {
         parameters: {
             query?: never;
@@ -1795,6 +1812,41 @@ export interface components {
         Reported: {
             message: components["schemas"]["Message"];
             session: components["schemas"]["Session"];
+        };
+        /** @description A reviewer's comment on one line of a task's diff. */
+        ReviewComment: {
+            body: string;
+            /**
+             * Format: int32
+             * @description The line in the new file (or, for a removed line, in the old one).
+             */
+            line: number;
+            path: string;
+        };
+        /**
+         * @description Body of `POST /api/tasks/{id}/review`.
+         * @example {
+         *       "comments": [
+         *         {
+         *           "body": "use a constant",
+         *           "line": 2,
+         *           "path": "src/lib.rs"
+         *         }
+         *       ]
+         *     }
+         */
+        ReviewComments: {
+            comments: components["schemas"]["ReviewComment"][];
+            /** @description A word for the whole review. */
+            summary?: string | null;
+        };
+        /** @description Where a review went. */
+        ReviewSent: {
+            /** @description The `REVIEW` message (its MCP/CLI sees it). */
+            messageId: string;
+            /** @description The task's running session the review was typed into, if one runs. */
+            sessionId?: string | null;
+            typed: boolean;
         };
         Run: {
             /**
@@ -7087,6 +7139,92 @@ export interface operations {
             };
             /** @description not failed or cancelled */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    workspaces_review: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewComments"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewSent"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
