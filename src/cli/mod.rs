@@ -272,6 +272,55 @@ pub enum TaskCommand {
     Resume { id: Option<String> },
     /// The runs of a task: when, how each ended.
     Runs { id: Option<String> },
+    /// Where a task works: its worktree and branch, or the shared folder and why. With
+    /// --remove, removes the worktree (refused while it holds unsaved work, unless --force).
+    Workspace {
+        id: Option<String>,
+        #[arg(long)]
+        remove: bool,
+        #[arg(long, requires = "remove")]
+        force: bool,
+    },
+    /// What a task changed against its base branch (committed or not, untracked included).
+    Diff {
+        id: Option<String>,
+        /// Files and counts only.
+        #[arg(long)]
+        stat: bool,
+    },
+    /// The sibling tasks (and the base branch) a task's work conflicts with.
+    Conflicts { id: Option<String> },
+    /// Commit everything in a task's worktree.
+    Commit {
+        id: Option<String>,
+        #[arg(long, short = 'm')]
+        message: String,
+    },
+    /// Merge a task's branch into its base branch (nothing changes on a conflict).
+    Merge {
+        id: Option<String>,
+        #[arg(long, value_enum)]
+        strategy: Option<MergeHow>,
+    },
+    /// Rebase a task's branch onto its base branch.
+    Rebase { id: Option<String> },
+    /// Push a task's branch and open a pull request with gh.
+    Pr { id: Option<String> },
+    /// Save a task's work in the data folder and remove its worktree and branch.
+    Archive { id: Option<String> },
+    /// Archived workspaces.
+    Archives {
+        #[arg(long, value_name = "ID")]
+        project: Option<String>,
+    },
+    /// Bring an archived workspace back, byte for byte.
+    Restore { archive: String },
+    /// Send line comments to a task's agent: --comment PATH:LINE:TEXT (repeatable).
+    Review {
+        id: Option<String>,
+        #[arg(long = "comment", required = true, value_name = "PATH:LINE:TEXT")]
+        comments: Vec<String>,
+    },
     /// Make a task wait for others (adds to its dependencies; --replace sets them).
     Depend {
         /// The tasks it waits for.
@@ -284,6 +333,14 @@ pub enum TaskCommand {
         #[arg(long)]
         replace: bool,
     },
+}
+
+/// How `baton task merge` merges.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum MergeHow {
+    Auto,
+    FastForwardOnly,
+    MergeCommit,
 }
 
 #[derive(Debug, Subcommand)]

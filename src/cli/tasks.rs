@@ -4,10 +4,11 @@ use serde_json::Value;
 
 use super::output::{self, age, list, s, value};
 use super::run::Ctx;
-use super::{SubtaskCommand, TaskCommand};
+use super::{MergeHow, SubtaskCommand, TaskCommand};
 use crate::client::{ClientError, ClientResult};
 use crate::model::{
-    CancelTask, ExecuteTask, ListTasks, LoopSpec, NewMessage, NewSubtask, NewTask, SetDependencies,
+    CancelTask, CommitTask, ExecuteTask, ListArchives, ListTasks, LoopSpec, MergeStrategy,
+    MergeTask, NewMessage, NewSubtask, NewTask, ReviewComment, ReviewComments, SetDependencies,
     SubtaskPatch, SubtaskStatus, TaskPatch, TaskStatus,
 };
 
@@ -167,6 +168,156 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
             let id = ctx.task(id)?;
             let executed = value(ctx.client.resume_task(&id).await?);
             ctx.print(&executed, print_executed);
+        }
+        TaskCommand::Workspace { id, remove, force } => {
+            let id = ctx.task(id)?;
+            if remove {
+                ctx.client.remove_workspace(&id, force).await?;
+                ctx.print(&serde_json::json!({ "removed": id }), |_| {
+                    println!("removed the worktree of {id}")
+                });
+            } else {
+                let w = value(ctx.client.task_workspace(&id).await?);
+                ctx.print(&w, |w| {
+                    output::fields(&[
+                        ("mode", s(w, "mode")),
+                        ("path", s(w, "path")),
+                        ("branch", s(w, "branch")),
+                        ("base", s(w, "baseBranch")),
+                        ("why", s(w, "reason")),
+                    ])
+                });
+            }
+        }
+        TaskCommand::Diff { id, stat } => {
+            let id = ctx.task(id)?;
+            let diff = value(ctx.client.task_diff(&id).await?);
+            ctx.print(&diff, |d| print_diff(d, stat));
+        }
+        TaskCommand::Conflicts { id } => {
+            let id = ctx.task(id)?;
+            let found = value(ctx.client.task_conflicts(&id).await?);
+            ctx.print(&found, |v| {
+                let rows = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| {
+                        let with = match c["taskId"].as_str() {
+                            Some(t) => t.to_owned(),
+                            None => format!("base {}", s(c, "branch")),
+                        };
+                        vec![with, s(c, "branch"), list(c, "files")]
+                    })
+                    .collect();
+                output::table(&["with", "branch", "files"], rows);
+            });
+        }
+        TaskCommand::Commit { id, message } => {
+            let id = ctx.task(id)?;
+            let w = value(ctx.client.commit_task(&id, &CommitTask { message }).await?);
+            ctx.print(&w, |w| println!("committed on {}", s(w, "branch")));
+        }
+        TaskCommand::Merge { id, strategy } => {
+            let id = ctx.task(id)?;
+            let strategy = strategy.map(|h| match h {
+                MergeHow::Auto => MergeStrategy::Auto,
+                MergeHow::FastForwardOnly => MergeStrategy::FastForwardOnly,
+                MergeHow::MergeCommit => MergeStrategy::MergeCommit,
+            });
+            let input = MergeTask {
+                strategy,
+                message: None,
+            };
+            let merged = value(ctx.client.merge_task(&id, &input).await?);
+            ctx.print(&merged, |m| {
+                let how = if m["fastForward"] == true {
+                    "fast-forward"
+                } else {
+                    "merge commit"
+                };
+                println!(
+                    "merged {} into {} ({how}, {})",
+                    s(m, "branch"),
+                    s(m, "baseBranch"),
+                    s(m, "commit")
+                )
+            });
+        }
+        TaskCommand::Rebase { id } => {
+            let id = ctx.task(id)?;
+            let w = value(ctx.client.rebase_task(&id).await?);
+            ctx.print(&w, |w| {
+                println!("rebased {} onto {}", s(w, "branch"), s(w, "baseBranch"))
+            });
+        }
+        TaskCommand::Pr { id } => {
+            let id = ctx.task(id)?;
+            let pr = value(ctx.client.pull_request(&id).await?);
+            ctx.print(&pr, |p| println!("{}", s(p, "url")));
+        }
+        TaskCommand::Archive { id } => {
+            let id = ctx.task(id)?;
+            let a = value(ctx.client.archive_task(&id).await?);
+            ctx.print(&a, |a| {
+                println!(
+                    "archived {} as {} ({} files)",
+                    s(a, "branch"),
+                    s(a, "id"),
+                    s(a, "files")
+                )
+            });
+        }
+        TaskCommand::Archives { project } => {
+            let q = ListArchives {
+                project_id: project,
+            };
+            let all = value(ctx.client.list_archives(&q).await?);
+            ctx.print(&all, |v| {
+                let rows = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|a| {
+                        vec![
+                            s(a, "id"),
+                            s(a, "taskId"),
+                            s(a, "branch"),
+                            s(a, "files"),
+                            age(a, "createdAt"),
+                        ]
+                    })
+                    .collect();
+                output::table(&["id", "task", "branch", "files", "archived"], rows);
+            });
+        }
+        TaskCommand::Restore { archive } => {
+            let w = value(ctx.client.restore_archive(&archive).await?);
+            ctx.print(&w, |w| {
+                println!("restored {} at {}", s(w, "branch"), s(w, "path"))
+            });
+        }
+        TaskCommand::Review { id, comments } => {
+            let id = ctx.task(id)?;
+            let comments = comments
+                .iter()
+                .map(|c| parse_comment(c))
+                .collect::<ClientResult<Vec<_>>>()?;
+            let input = ReviewComments {
+                comments,
+                summary: None,
+            };
+            let sent = value(ctx.client.send_review(&id, &input).await?);
+            ctx.print(&sent, |r| {
+                if r["typed"] == true {
+                    println!("sent to {} and typed into its terminal", s(r, "sessionId"))
+                } else {
+                    println!(
+                        "posted as message {} (no agent of the task runs)",
+                        s(r, "messageId")
+                    )
+                }
+            });
         }
         TaskCommand::Runs { id } => {
             let id = ctx.task(id)?;
@@ -348,4 +499,58 @@ fn show(t: &Value) {
             );
         }
     }
+}
+
+/// `PATH:LINE:TEXT` → a review comment.
+fn parse_comment(text: &str) -> ClientResult<ReviewComment> {
+    let mut parts = text.splitn(3, ':');
+    let (Some(path), Some(line), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(ClientError::Setup(format!(
+            "--comment {text:?}: write PATH:LINE:TEXT"
+        )));
+    };
+    let line = line
+        .parse()
+        .map_err(|_| ClientError::Setup(format!("--comment {text:?}: LINE must be a number")))?;
+    Ok(ReviewComment {
+        path: path.to_owned(),
+        line,
+        body: body.to_owned(),
+    })
+}
+
+fn print_diff(d: &Value, stat: bool) {
+    for f in d["files"].as_array().into_iter().flatten() {
+        let name = match f["oldPath"].as_str() {
+            Some(old) => format!("{old} -> {}", s(f, "path")),
+            None => s(f, "path"),
+        };
+        let counts = if f["binary"] == true {
+            "binary".to_owned()
+        } else {
+            format!("+{} -{}", s(f, "additions"), s(f, "deletions"))
+        };
+        println!("{:<9} {counts:<12} {name}", s(f, "status"));
+        if !stat {
+            for h in f["hunks"].as_array().into_iter().flatten() {
+                println!("{}", s(h, "header"));
+                for l in h["lines"].as_array().into_iter().flatten() {
+                    println!("{}", l.as_str().unwrap_or_default());
+                }
+            }
+        }
+    }
+    println!(
+        "{} files, +{} -{} against {} ({}){}",
+        d["files"].as_array().map_or(0, Vec::len),
+        s(d, "additions"),
+        s(d, "deletions"),
+        s(d, "baseBranch"),
+        s(d, "mergeBase").chars().take(10).collect::<String>(),
+        if d["truncated"] == true {
+            "; truncated"
+        } else {
+            ""
+        }
+    );
 }

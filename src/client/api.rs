@@ -11,6 +11,10 @@ use crate::model::{
     QueueScope, QueueStatus, Reported, Run, Session, SessionReport, SetDependencies, StopSession,
     Subtask, SubtaskPatch, Task, TaskPatch,
 };
+use crate::model::{
+    Archive, CommitTask, ListArchives, MergeTask, Merged, PullRequest, ReviewComments, ReviewSent,
+    TaskConflict, TaskDiff, Workspace,
+};
 
 /// A path segment (an id), percent-encoded.
 fn seg(id: &str) -> String {
@@ -174,6 +178,78 @@ impl Client {
 
     pub async fn clear_queue(&self) -> ClientResult<Affected> {
         self.delete_as("/api/queue", &ClearQueue { confirm: true })
+            .await
+    }
+
+    pub async fn task_workspace(&self, id: &str) -> ClientResult<Workspace> {
+        self.get_as(&format!("/api/tasks/{}/workspace", seg(id)))
+            .await
+    }
+
+    pub async fn task_diff(&self, id: &str) -> ClientResult<TaskDiff> {
+        self.get_as(&format!("/api/tasks/{}/diff", seg(id))).await
+    }
+
+    pub async fn task_conflicts(&self, id: &str) -> ClientResult<Vec<TaskConflict>> {
+        self.get_as(&format!("/api/tasks/{}/conflicts", seg(id)))
+            .await
+    }
+
+    pub async fn commit_task(&self, id: &str, input: &CommitTask) -> ClientResult<Workspace> {
+        self.post_as(&format!("/api/tasks/{}/commit", seg(id)), input)
+            .await
+    }
+
+    pub async fn merge_task(&self, id: &str, input: &MergeTask) -> ClientResult<Merged> {
+        self.post_as(&format!("/api/tasks/{}/merge", seg(id)), input)
+            .await
+    }
+
+    pub async fn rebase_task(&self, id: &str) -> ClientResult<Workspace> {
+        self.post_as(
+            &format!("/api/tasks/{}/rebase", seg(id)),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn pull_request(&self, id: &str) -> ClientResult<PullRequest> {
+        self.post_as(
+            &format!("/api/tasks/{}/pull-request", seg(id)),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn archive_task(&self, id: &str) -> ClientResult<Archive> {
+        self.post_as(
+            &format!("/api/tasks/{}/archive", seg(id)),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn remove_workspace(&self, id: &str, force: bool) -> ClientResult<()> {
+        let force = if force { "?force=true" } else { "" };
+        self.delete(&format!("/api/tasks/{}/workspace{force}", seg(id)))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn list_archives(&self, q: &ListArchives) -> ClientResult<Vec<Archive>> {
+        self.get_as(&format!("/api/archives{}", query(q))).await
+    }
+
+    pub async fn restore_archive(&self, id: &str) -> ClientResult<Workspace> {
+        self.post_as(
+            &format!("/api/archives/{}/restore", seg(id)),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn send_review(&self, id: &str, input: &ReviewComments) -> ClientResult<ReviewSent> {
+        self.post_as(&format!("/api/tasks/{}/review", seg(id)), input)
             .await
     }
 }

@@ -72,6 +72,30 @@ pub struct ExecuteTaskArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+pub struct TaskDiffArgs {
+    /// The task (default: this session's task).
+    pub task_id: Option<String>,
+    /// Files and counts only, without the hunks.
+    pub stat: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskOnlyArgs {
+    /// The task (default: this session's task).
+    pub task_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitWorkArgs {
+    /// The task (default: this session's task).
+    pub task_id: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct CancelTaskArgs {
     /// The task (default: this session's task).
     pub task_id: Option<String>,
@@ -331,6 +355,70 @@ impl BatonMcp {
             let id = self.task(a.task_id)?;
             let input = CancelTask { reason: a.reason };
             self.client.cancel_task(&id, &input).await
+        };
+        answer(result.await)
+    }
+
+    #[tool(
+        description = "What a task (default: yours) changed in its own git worktree against its base branch: files with status and line counts, and hunks unless stat is true."
+    )]
+    async fn task_diff(
+        &self,
+        Parameters(a): Parameters<TaskDiffArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let id = self.task(a.task_id)?;
+            let mut diff = self.client.task_diff(&id).await?;
+            if a.stat.unwrap_or(false) {
+                for f in &mut diff.files {
+                    f.hunks.clear();
+                }
+            }
+            Ok(diff)
+        };
+        answer(result.await)
+    }
+
+    #[tool(
+        description = "The sibling tasks (and the base branch: taskId null) whose work conflicts with a task's (default: yours), with the files. Check it before you merge or when you touch shared files."
+    )]
+    async fn task_conflicts(
+        &self,
+        Parameters(a): Parameters<TaskOnlyArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let id = self.task(a.task_id)?;
+            self.client.task_conflicts(&id).await
+        };
+        answer(result.await)
+    }
+
+    #[tool(description = "Commit everything in a task's (default: yours) worktree on its branch.")]
+    async fn commit_work(
+        &self,
+        Parameters(a): Parameters<CommitWorkArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let id = self.task(a.task_id)?;
+            self.client
+                .commit_task(&id, &crate::model::CommitTask { message: a.message })
+                .await
+        };
+        answer(result.await)
+    }
+
+    #[tool(
+        description = "Merge a task's (default: yours) branch into its base branch: a fast-forward or a merge commit. On a conflict nothing changes and the files are listed."
+    )]
+    async fn merge_task(
+        &self,
+        Parameters(a): Parameters<TaskOnlyArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let id = self.task(a.task_id)?;
+            self.client
+                .merge_task(&id, &crate::model::MergeTask::default())
+                .await
         };
         answer(result.await)
     }

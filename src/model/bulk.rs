@@ -86,6 +86,17 @@ pub struct ProjectStats {
     pub queued: u32,
     pub blocked: u32,
     pub messages: MessageStats,
+    /// Disk used by each task's worktree (its files; git's objects are shared).
+    pub workspaces: Vec<WorkspaceDisk>,
+}
+
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceDisk {
+    pub task_id: String,
+    pub branch: String,
+    pub bytes: u64,
 }
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]

@@ -22,7 +22,9 @@ mod workspace;
 
 pub use agent::{AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode};
 pub use audit::{AuditEntry, ListAudit};
-pub use bulk::{BulkFailure, BulkOperation, BulkRequest, BulkResult, MessageStats, ProjectStats};
+pub use bulk::{
+    BulkFailure, BulkOperation, BulkRequest, BulkResult, MessageStats, ProjectStats, WorkspaceDisk,
+};
 pub use command::{CommandCheck, CommandText, ValidateCommand};
 pub use message::{ListMessages, Message, NewMessage};
 pub use patch::nullable;

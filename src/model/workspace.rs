@@ -87,7 +87,7 @@ pub struct TaskDiff {
 
 /// Body of `POST /api/tasks/{id}/commit`.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({ "message": "Fix the login form" }))]
 pub struct CommitTask {
@@ -211,7 +211,8 @@ pub struct ArchiveFile {
 
 /// Query of `GET /api/archives`.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListArchives {
@@ -272,7 +273,8 @@ pub struct ReviewComment {
 
 /// Body of `POST /api/tasks/{id}/review`.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({ "comments": [{ "path": "src/lib.rs", "line": 2, "body": "use a constant" }] }))]
 pub struct ReviewComments {

@@ -230,7 +230,23 @@ impl Service {
             .one(&self.db)
             .await?
             .unwrap_or((0, 0));
+        let rows = crate::store::entity::workspace::Entity::find()
+            .filter(crate::store::entity::workspace::Column::ProjectId.eq(id))
+            .all(&self.db)
+            .await?;
+        let workspaces = tokio::task::spawn_blocking(move || {
+            rows.into_iter()
+                .map(|r| crate::model::WorkspaceDisk {
+                    bytes: super::workspace::files::disk_usage(std::path::Path::new(&r.path)),
+                    task_id: r.task_id,
+                    branch: r.branch,
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or_default();
         Ok(ProjectStats {
+            workspaces,
             tasks,
             runs,
             running_sessions,

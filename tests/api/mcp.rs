@@ -158,15 +158,19 @@ async fn an_agent_uses_baton_over_mcp_and_the_api_sees_the_effects() {
         [
             "add_subtask",
             "cancel_task",
+            "commit_work",
             "create_task",
             "execute_task",
             "get_task",
             "list_messages",
             "list_sessions",
             "list_tasks",
+            "merge_task",
             "post_message",
             "report_progress",
             "start_session",
+            "task_conflicts",
+            "task_diff",
             "update_subtask",
             "update_task"
         ]
@@ -178,6 +182,11 @@ async fn an_agent_uses_baton_over_mcp_and_the_api_sees_the_effects() {
         .find(|t| t["name"] == "create_task")
         .unwrap();
     assert_eq!(create["inputSchema"]["required"], json!(["title"]));
+
+    // The workspace tools answer through the same API: this project's folder is no git
+    // repository, so the task has no worktree and the tool says so.
+    let (err, text) = mcp.call("task_diff", json!({ "stat": true })).await;
+    assert!(err && text.contains("no worktree"), "{text}");
 
     // Split the work, tick a piece off, report, ask, hand a task on.
     let (err, text) = mcp

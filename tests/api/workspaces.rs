@@ -136,6 +136,22 @@ async fn two_tasks_get_their_own_worktrees_and_branches() {
     assert!(!repo.path().join("where.txt").exists());
     assert_eq!(git(repo.path(), &["branch", "--show-current"]), "main");
 
+    // Project stats show the disk each worktree uses.
+    std::fs::write(pa.join("big.bin"), vec![7u8; 100_000]).unwrap();
+    let stats = s.get(&format!("/api/projects/{project}/stats")).await.body;
+    let disk = |task: &str| {
+        stats["workspaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["taskId"] == task)
+            .unwrap()["bytes"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(disk(&a) >= 100_000 + disk(&b) - 1_000, "{stats}");
+    assert!(disk(&b) > 0);
+
     // A second session of the same task works in the same worktree.
     let again = s.run_in_task(&project, &a, "true").await;
     assert_eq!(again["cwd"], wa["path"]);
@@ -838,4 +854,42 @@ async fn review_comments_reach_the_running_agent_and_its_messages() {
         .as_str()
         .unwrap()
         .contains("- README.md:1: typo"));
+}
+
+#[tokio::test]
+async fn the_cli_reviews_commits_merges_and_archives_a_task() {
+    use crate::cli::{baton, ok};
+    let s = Server::start().await;
+    let repo = repository();
+    let project = s.repo_project(repo.path(), json!({})).await;
+    let t = s.task(&project, json!({ "title": "cli flow" })).await;
+    s.run_in_task(&project, &t, "echo more >> README.md; echo new > added.txt")
+        .await;
+
+    let stat = ok(&s, &["task", "diff", &t, "--stat"]).await.stdout;
+    assert!(
+        stat.contains("modified") && stat.contains("README.md"),
+        "{stat}"
+    );
+    assert!(
+        stat.contains("added") && stat.contains("added.txt"),
+        "{stat}"
+    );
+    assert!(stat.contains("2 files, +2 -0 against main"), "{stat}");
+    let refused = baton(&s, &["task", "merge", &t]).await;
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("uncommitted"), "{}", refused.stderr);
+    ok(&s, &["task", "commit", &t, "-m", "from the cli"]).await;
+    let merged = ok(&s, &["task", "merge", &t]).await.stdout;
+    assert!(merged.contains("fast-forward"), "{merged}");
+    assert!(repo.path().join("added.txt").exists());
+    let w = ok(&s, &["--json", "task", "workspace", &t]).await.stdout;
+    let w: Value = serde_json::from_str(&w).unwrap();
+    assert_eq!(w["mode"], "worktree");
+    let archived = ok(&s, &["task", "archive", &t]).await.stdout;
+    assert!(archived.contains("archived baton/cli-flow-"), "{archived}");
+    let listed = ok(&s, &["task", "archives", "--project", &project])
+        .await
+        .stdout;
+    assert!(listed.contains("baton/cli-flow-"), "{listed}");
 }

@@ -1724,6 +1724,8 @@ export interface components {
             tasks: {
                 [key: string]: number;
             };
+            /** @description Disk used by each task's worktree (its files; git's objects are shared). */
+            workspaces: components["schemas"]["WorkspaceDisk"][];
         };
         /**
          * @description How a task's prompt reaches the agent.
@@ -2154,6 +2156,12 @@ export interface components {
              *     folder), when it does.
              */
             reason?: string | null;
+            taskId: string;
+        };
+        WorkspaceDisk: {
+            branch: string;
+            /** Format: int64 */
+            bytes: number;
             taskId: string;
         };
     };
