@@ -10,6 +10,10 @@ use baton::model::{
 };
 use baton::model::{AgentProfilePatch, HistoryEntry, NewTask, Subtask};
 use baton::model::{
+    Archive, CommitTask, MergeTask, Merged, ReviewComment, ReviewComments, ReviewSent,
+    TaskConflict, TaskDiff, Workspace,
+};
+use baton::model::{
     BulkRequest, BulkResult, CancelTask, ExecuteTask, Executed, QueuePatch, QueueScope,
     QueueStatus, Run,
 };
@@ -377,6 +381,60 @@ async fn run_output(d: State<'_, Desktop>, id: String) -> R<String> {
 
 #[tauri::command]
 #[specta::specta]
+async fn task_workspace(d: State<'_, Desktop>, id: String) -> R<Workspace> {
+    Ok(d.service.task_workspace(&id, &DESKTOP).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn task_diff(d: State<'_, Desktop>, id: String) -> R<TaskDiff> {
+    Ok(d.service.task_diff(&id, &DESKTOP).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn task_conflicts(d: State<'_, Desktop>, id: String) -> R<Vec<TaskConflict>> {
+    Ok(d.service.task_conflicts(&id, &DESKTOP).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn commit_task(d: State<'_, Desktop>, id: String, message: String) -> R<Workspace> {
+    Ok(d.service
+        .commit_task(&id, CommitTask { message }, &DESKTOP)
+        .await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn merge_task(d: State<'_, Desktop>, id: String) -> R<Merged> {
+    Ok(d.service
+        .merge_task(&id, MergeTask::default(), &DESKTOP)
+        .await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn archive_task(d: State<'_, Desktop>, id: String) -> R<Archive> {
+    Ok(d.service.archive_task(&id, &DESKTOP).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn send_review(
+    d: State<'_, Desktop>,
+    id: String,
+    comments: Vec<ReviewComment>,
+) -> R<ReviewSent> {
+    let input = ReviewComments {
+        comments,
+        summary: None,
+    };
+    Ok(d.service.send_review(&id, input, &DESKTOP).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
 async fn queue_status(d: State<'_, Desktop>) -> R<QueueStatus> {
     Ok(d.service.queue_status(&DESKTOP).await?)
 }
@@ -577,6 +635,13 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
         bulk_tasks,
         task_runs,
         run_output,
+        task_workspace,
+        task_diff,
+        task_conflicts,
+        commit_task,
+        merge_task,
+        archive_task,
+        send_review,
         queue_status,
         set_queue_limit,
         pause_queue,

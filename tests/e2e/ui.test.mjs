@@ -462,6 +462,53 @@ test('tasks run themselves: queue from a card, pause and resume, cancel and retr
   await page.locator('.bulk-bar').waitFor({ state: 'detached' });
 });
 
+test("review: a task's diff shows the changed file and a line comment reaches its agent's terminal", async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { writeFileSync } = await import('node:fs');
+  const repo = mkdtempSync(join(tmpdir(), 'baton-e2e-repo-'));
+  const git = (...args) => execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@x' } });
+  git('init', '-q', '-b', 'main');
+  writeFileSync(join(repo, 'app.py'), 'def total(items):\n    return sum(items)\n');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'start');
+  const project = (await api('POST', '/api/projects', { name: 'Repo', basePath: repo })).body;
+  const task = (await api('POST', '/api/tasks', { projectId: project.id, title: 'Add tax' })).body;
+  const session = await api('POST', '/api/sessions', { projectId: project.id, taskIds: [task.id], command: [AGENT] });
+  assert.equal(session.status, 201);
+  const ws = (await api('GET', `/api/tasks/${task.id}/workspace`)).body;
+  assert.ok(ws.path && ws.branch.startsWith('baton/add-tax-'));
+  // What the agent "did" in its worktree.
+  writeFileSync(join(ws.path, 'app.py'), 'def total(items, tax=0.2):\n    return sum(items) * (1 + tax)\n');
+
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const before = await page.evaluate(() => window.__baton.state.projectId);
+  await page.evaluate((id) => window.__baton.selectProject(id), project.id);
+  await page.getByRole('button', { name: 'Board' }).click();
+  await page.locator(`[data-task="${task.id}"]`).click();
+  await page.locator('.workspace[data-mode=worktree] code', { hasText: ws.branch }).waitFor();
+  await page.locator('button[data-action=review]').click();
+  await page.locator('.review-files li[data-file="app.py"]').waitFor();
+  const table = page.locator('table.diff[data-diff="app.py"]');
+  await table.waitFor();
+  assert.match(await table.innerText(), /return sum\(items\) \* \(1 \+ tax\)/);
+  // Highlighted by highlight.js: the keyword is a span of its own.
+  assert.ok(await table.locator('.hljs-keyword').count() > 0, 'syntax highlighted');
+  await page.screenshot({ path: join(SHOTS, 'review.png') });
+  // Comment on the added line 2 and send it.
+  await table.locator('td.code.add', { hasText: 'return sum(items) * (1 + tax)' }).click();
+  await page.locator('.comment-row textarea').fill('round to cents');
+  await page.locator('button[data-action=add-comment]').click();
+  await page.locator('button[data-action=send-review]', { hasText: 'Send to agent (1)' }).click();
+  await page.locator('.review-note', { hasText: 'typed into' }).waitFor();
+  await until(async () => {
+    const res = await fetch(`${url}/api/sessions/${session.body.id}/output`, { headers: { Authorization: `Bearer ${token}` } });
+    return (await res.text()).includes('you said: Review of your changes: app.py:2: round to cents');
+  }, 'the comment in the agent terminal');
+  await page.keyboard.press('Escape');
+  await api('POST', `/api/sessions/${session.body.id}/stop`, {});
+  await page.evaluate((id) => window.__baton.selectProject(id), before);
+});
+
 test('screenshots at 1280×800 and 1920×1080, light and dark', async () => {
   for (const [w, h] of [[1280, 800], [1920, 1080]]) {
     for (const scheme of ['dark', 'light']) {

@@ -3,6 +3,7 @@
 
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Store, State } from './store';
+import { Conflicts, ReviewDialog, WorkspaceSection } from './Review';
 import { PENDING, useStore } from './store';
 import type { TerminalPane as TerminalPaneType } from './Terminal';
 import type { BulkRequest, HistoryEntry, Run, Session, Task, TaskStatus } from './types';
@@ -352,6 +353,7 @@ function Card({ task, store, state, onDrag }: { task: Task; store: Store; state:
           })}
         </div>
       )}
+      <Conflicts state={state} conflicts={state.conflicts[task.id] ?? []} />
       {sessions.filter((s) => s.status === 'waiting').map((s) => <WaitingQuestion store={store} session={s} />)}
     </article>
   );
@@ -478,6 +480,8 @@ function TaskDetails({ store, state, task }: { store: Store; state: State; task:
       </form>
       <div class="section-title">Depends on</div>
       <DependencyPicker task={task} others={others} onChange={(ids) => act(() => store.api.setDependencies(task.id, ids))} />
+      <div class="section-title">Workspace</div>
+      <WorkspaceSection store={store} state={state} task={task} />
       <div class="section-title">Sessions</div>
       <ul>
         {task.sessionIds.map((id) => state.sessions[id]).filter(Boolean).map((s) => (
@@ -539,13 +543,14 @@ function Dialog({ store, state }: { store: Store; state: State }) {
   const d = state.dialog;
   return (
     <div class="overlay" onMouseDown={(e) => { if (e.target === e.currentTarget) close(); }}>
-      <div class="dialog" onKeyDown={(e) => { if (e.key === 'Escape') close(); }}>
+      <div class={`dialog ${d && typeof d === 'object' && 'review' in d ? 'wide' : ''}`} onKeyDown={(e) => { if (e.key === 'Escape') close(); }}>
         {d === 'palette' && <Palette store={store} state={state} />}
         {d === 'settings' && <Settings store={store} state={state} />}
         {d === 'new-task' && <NewTask store={store} state={state} />}
         {d === 'new-project' && <NewProject store={store} />}
         {d === 'keys' && <KeyboardHelp />}
-        {d && typeof d === 'object' && <RunWith store={store} state={state} taskId={d.run} />}
+        {d && typeof d === 'object' && 'run' in d && <RunWith store={store} state={state} taskId={d.run} />}
+        {d && typeof d === 'object' && 'review' in d && <ReviewDialog store={store} state={state} taskId={d.review} />}
       </div>
     </div>
   );

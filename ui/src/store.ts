@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import type { Api, LinkState } from './transport/api';
-import type { AgentProfile, BusEvent, Message, Project, QueueStatus, Session, Task } from './types';
+import type { AgentProfile, BusEvent, Message, Project, QueueStatus, Session, Task, TaskConflict } from './types';
 import { isActive } from './types';
 
 export type View = 'board' | 'terminals';
@@ -23,7 +23,7 @@ export interface State {
   layout: 1 | 2 | 4;
   filter: string;
   error: string | null;
-  dialog: null | 'palette' | 'settings' | 'new-task' | 'new-project' | 'keys' | { run: string };
+  dialog: null | 'palette' | 'settings' | 'new-task' | 'new-project' | 'keys' | { run: string } | { review: string };
   /** Bumped to put the keyboard focus into the active terminal again. */
   focusSeq: number;
   /** The right panel: shown, and its width in pixels. */
@@ -34,6 +34,10 @@ export interface State {
   picked: string[];
   /** Bumped by every run that starts or ends (the details' list of runs reads them again). */
   runsSeq: number;
+  /** Bumped when a task's worktree is made, restored or removed. */
+  workspaceSeq: number;
+  /** Each task's conflicts with sibling tasks (or its base branch), from `task:conflicts`. */
+  conflicts: Record<string, TaskConflict[]>;
 }
 
 /** The tab of a pane drawn before its session exists (so that its size is known first). */
@@ -59,7 +63,7 @@ export class Store {
     projects: [], projectId: localStorage.getItem(PROJECT_KEY), tasks: {}, sessions: {}, agents: [],
     messages: [], link: 'connecting', view: 'board', selected: null, tabs: [], activeTab: null,
     layout: 1, filter: '', error: null, dialog: null, focusSeq: 0, details: savedDetails(),
-    queue: null, picked: [], runsSeq: 0,
+    queue: null, picked: [], runsSeq: 0, workspaceSeq: 0, conflicts: {},
   };
   private listeners = new Set<() => void>();
   /** Sessions whose waiting we already announced. */
@@ -216,6 +220,12 @@ export class Store {
       }
       case 'message:created':
         if (mine(data.projectId)) this.set({ messages: [...s.messages, data] });
+        break;
+      case 'workspace:updated': case 'workspace:removed':
+        if (mine(data.projectId)) this.set({ workspaceSeq: s.workspaceSeq + 1 });
+        break;
+      case 'task:conflicts':
+        if (mine(data.projectId)) this.set({ conflicts: { ...s.conflicts, [data.taskId]: data.conflicts } });
         break;
     }
   }

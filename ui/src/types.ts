@@ -24,6 +24,14 @@ export type ExecuteTask = Schemas['ExecuteTask'];
 export type QueueStatus = Schemas['QueueStatus'];
 export type BulkRequest = Schemas['BulkRequest'];
 export type BulkResult = Schemas['BulkResult'];
+export type Workspace = Schemas['Workspace'];
+export type TaskDiff = Schemas['TaskDiff'];
+export type DiffFile = Schemas['DiffFile'];
+export type TaskConflict = Schemas['TaskConflict'];
+export type Merged = Schemas['Merged'];
+export type Archive = Schemas['Archive'];
+export type ReviewComment = Schemas['ReviewComment'];
+export type ReviewSent = Schemas['ReviewSent'];
 /** An event of `/ws` (and the desktop's event channel): a union on `event`. */
 export type BusEvent = Schemas['Event'];
 

@@ -39,6 +39,13 @@ export const commands = {
 	taskRuns: (id: string) => __TAURI_INVOKE<Run_Serialize[]>("task_runs", { id }),
 	/**  The bytes a run wrote, as text (invalid UTF-8 replaced). */
 	runOutput: (id: string) => __TAURI_INVOKE<string>("run_output", { id }),
+	taskWorkspace: (id: string) => __TAURI_INVOKE<Workspace_Serialize>("task_workspace", { id }),
+	taskDiff: (id: string) => __TAURI_INVOKE<TaskDiff_Serialize>("task_diff", { id }),
+	taskConflicts: (id: string) => __TAURI_INVOKE<TaskConflict_Serialize[]>("task_conflicts", { id }),
+	commitTask: (id: string, message: string) => __TAURI_INVOKE<Workspace_Serialize>("commit_task", { id, message }),
+	mergeTask: (id: string) => __TAURI_INVOKE<Merged>("merge_task", { id }),
+	archiveTask: (id: string) => __TAURI_INVOKE<Archive_Serialize>("archive_task", { id }),
+	sendReview: (id: string, comments: ReviewComment[]) => __TAURI_INVOKE<ReviewSent_Serialize>("send_review", { id, comments }),
 	queueStatus: () => __TAURI_INVOKE<QueueStatus_Serialize>("queue_status"),
 	setQueueLimit: (maxConcurrent: number) => __TAURI_INVOKE<QueueStatus_Serialize>("set_queue_limit", { maxConcurrent }),
 	pauseQueue: (paused: boolean) => __TAURI_INVOKE<QueueStatus_Serialize>("pause_queue", { paused }),
@@ -164,6 +171,49 @@ export type ApiInfo_Serialize = {
 	savedPort: number | null,
 };
 
+/**  A removed workspace kept in the data folder. */
+export type Archive = Archive_Serialize | Archive_Deserialize;
+
+/**  A removed workspace kept in the data folder. */
+export type Archive_Deserialize = {
+	id: string,
+	/**  Null once the task is deleted. */
+	taskId?: string | null,
+	projectId: string,
+	branch: string,
+	baseBranch: string,
+	/**  The branch's last commit. */
+	headCommit: string,
+	/**  The worktree's files as they were (a commit on top of `headCommit`). */
+	snapshotCommit: string,
+	/**  How many files differ from the base branch. */
+	files: number,
+	/**  The size of the saved bundle. */
+	bytes: number,
+	createdAt: number,
+	restoredAt?: number | null,
+};
+
+/**  A removed workspace kept in the data folder. */
+export type Archive_Serialize = {
+	id: string,
+	/**  Null once the task is deleted. */
+	taskId: string | null,
+	projectId: string,
+	branch: string,
+	baseBranch: string,
+	/**  The branch's last commit. */
+	headCommit: string,
+	/**  The worktree's files as they were (a commit on top of `headCommit`). */
+	snapshotCommit: string,
+	/**  How many files differ from the base branch. */
+	files: number,
+	/**  The size of the saved bundle. */
+	bytes: number,
+	createdAt: number,
+	restoredAt: number | null,
+};
+
 export type BulkFailure = {
 	id: string,
 	error: string,
@@ -214,6 +264,49 @@ export type CommandError = {
 	error: string,
 	code: string,
 	details: Value,
+};
+
+/**  One changed file. */
+export type DiffFile = DiffFile_Serialize | DiffFile_Deserialize;
+
+/**  One changed file. */
+export type DiffFile_Deserialize = {
+	path: string,
+	/**  Where a renamed or copied file came from. */
+	oldPath?: string | null,
+	status: FileChange,
+	additions: number,
+	deletions: number,
+	binary: boolean,
+	hunks: DiffHunk[],
+	/**  Some of its hunk lines were left out (the size cap). */
+	truncated: boolean,
+};
+
+/**  One changed file. */
+export type DiffFile_Serialize = {
+	path: string,
+	/**  Where a renamed or copied file came from. */
+	oldPath: string | null,
+	status: FileChange,
+	additions: number,
+	deletions: number,
+	binary: boolean,
+	hunks: DiffHunk[],
+	/**  Some of its hunk lines were left out (the size cap). */
+	truncated: boolean,
+};
+
+/**  One hunk of a file's unified diff. */
+export type DiffHunk = {
+	/**  The `@@ -a,b +c,d @@ …` line. */
+	header: string,
+	oldStart: number,
+	oldLines: number,
+	newStart: number,
+	newLines: number,
+	/**  Each line with its mark: ` ` context, `+` added, `-` removed, `\` a note. */
+	lines: string[],
 };
 
 /**  Why a run ended. */
@@ -324,6 +417,9 @@ export type Execution_Serialize = {
 	notBefore: number | null,
 };
 
+/**  How a file changed. */
+export type FileChange = "added" | "modified" | "deleted" | "renamed" | "copied";
+
 /**  One recorded change of a task. */
 export type HistoryEntry = HistoryEntry_Serialize | HistoryEntry_Deserialize;
 
@@ -394,6 +490,16 @@ export type McpStyle =
 "codex" | 
 /**  Gemini CLI: a settings file named by `GEMINI_CLI_SYSTEM_SETTINGS_PATH`. */
 "gemini";
+
+/**  A merge that happened. */
+export type Merged = {
+	taskId: string,
+	branch: string,
+	baseBranch: string,
+	/**  The base branch's new commit. */
+	commit: string,
+	fastForward: boolean,
+};
 
 export type Message = Message_Serialize | Message_Deserialize;
 
@@ -676,6 +782,35 @@ export type QueuedByPriority = {
 	total: number,
 };
 
+/**  A reviewer's comment on one line of a task's diff. */
+export type ReviewComment = {
+	path: string,
+	/**  The line in the new file (or, for a removed line, in the old one). */
+	line: number,
+	body: string,
+};
+
+/**  Where a review went. */
+export type ReviewSent = ReviewSent_Serialize | ReviewSent_Deserialize;
+
+/**  Where a review went. */
+export type ReviewSent_Deserialize = {
+	/**  The `REVIEW` message (its MCP/CLI sees it). */
+	messageId: string,
+	/**  The task's running session the review was typed into, if one runs. */
+	sessionId?: string | null,
+	typed: boolean,
+};
+
+/**  Where a review went. */
+export type ReviewSent_Serialize = {
+	/**  The `REVIEW` message (its MCP/CLI sees it). */
+	messageId: string,
+	/**  The task's running session the review was typed into, if one runs. */
+	sessionId: string | null,
+	typed: boolean,
+};
+
 export type Run = Run_Serialize | Run_Deserialize;
 
 export type Run_Deserialize = {
@@ -838,6 +973,65 @@ export type Subtask_Serialize = {
 
 export type Task = Task_Serialize | Task_Deserialize;
 
+/**  Another task (or the base branch) the task's work would conflict with, and where. */
+export type TaskConflict = TaskConflict_Serialize | TaskConflict_Deserialize;
+
+/**  Another task (or the base branch) the task's work would conflict with, and where. */
+export type TaskConflict_Deserialize = {
+	/**  The other task; null for the base branch itself. */
+	taskId?: string | null,
+	branch: string,
+	files: string[],
+};
+
+/**  Another task (or the base branch) the task's work would conflict with, and where. */
+export type TaskConflict_Serialize = {
+	/**  The other task; null for the base branch itself. */
+	taskId: string | null,
+	branch: string,
+	files: string[],
+};
+
+/**
+ *  `GET /api/tasks/{id}/diff`: the task's changes against the merge base with its base branch,
+ *  committed or not, untracked files included.
+ */
+export type TaskDiff = TaskDiff_Serialize | TaskDiff_Deserialize;
+
+/**
+ *  `GET /api/tasks/{id}/diff`: the task's changes against the merge base with its base branch,
+ *  committed or not, untracked files included.
+ */
+export type TaskDiff_Deserialize = {
+	taskId: string,
+	branch: string,
+	baseBranch: string,
+	/**  The commit the diff is taken against. */
+	mergeBase: string,
+	files: DiffFile_Deserialize[],
+	additions: number,
+	deletions: number,
+	/**  Hunk text was left out past the size cap (counts stay exact). */
+	truncated: boolean,
+};
+
+/**
+ *  `GET /api/tasks/{id}/diff`: the task's changes against the merge base with its base branch,
+ *  committed or not, untracked files included.
+ */
+export type TaskDiff_Serialize = {
+	taskId: string,
+	branch: string,
+	baseBranch: string,
+	/**  The commit the diff is taken against. */
+	mergeBase: string,
+	files: DiffFile_Serialize[],
+	additions: number,
+	deletions: number,
+	/**  Hunk text was left out past the size cap (counts stay exact). */
+	truncated: boolean,
+};
+
 export type TaskPatch = TaskPatch_Serialize | TaskPatch_Deserialize;
 
 export type TaskPatch_Deserialize = {
@@ -924,4 +1118,43 @@ export type ThreadParent = {
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
+
+/**  A task's workspace. */
+export type Workspace = Workspace_Serialize | Workspace_Deserialize;
+
+/**  A task's workspace. */
+export type Workspace_Deserialize = {
+	taskId: string,
+	projectId: string,
+	/**  `worktree` (its own folder and branch) or `shared` (the project folder). */
+	mode: string,
+	/**
+	 *  Why the task shares the project folder (not a git repository, the project's setting, no
+	 *  folder), when it does.
+	 */
+	reason?: string | null,
+	/**  The folder the task's agents run in. */
+	path?: string | null,
+	branch?: string | null,
+	baseBranch?: string | null,
+	createdAt?: number | null,
+};
+
+/**  A task's workspace. */
+export type Workspace_Serialize = {
+	taskId: string,
+	projectId: string,
+	/**  `worktree` (its own folder and branch) or `shared` (the project folder). */
+	mode: string,
+	/**
+	 *  Why the task shares the project folder (not a git repository, the project's setting, no
+	 *  folder), when it does.
+	 */
+	reason: string | null,
+	/**  The folder the task's agents run in. */
+	path: string | null,
+	branch: string | null,
+	baseBranch: string | null,
+	createdAt: number | null,
+};
 

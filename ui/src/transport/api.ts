@@ -3,7 +3,8 @@
 
 import type {
   AgentProfile, BulkRequest, BulkResult, BusEvent, ExecuteTask, Executed, HistoryEntry, Message, Project,
-  QueueStatus, Run, Session, Subtask, Task,
+  QueueStatus, Run, Session, Subtask, Task, Workspace, TaskDiff, TaskConflict, Merged, Archive,
+  ReviewComment, ReviewSent,
 } from '../types';
 
 export interface TerminalHandlers {
@@ -60,6 +61,15 @@ export interface Api {
   taskRuns(id: string): Promise<Run[]>;
   /** The bytes a run wrote, as text. */
   runOutput(id: string): Promise<string>;
+  /** Where a task works: its worktree and branch, or the shared folder and why. */
+  taskWorkspace(id: string): Promise<Workspace>;
+  taskDiff(id: string): Promise<TaskDiff>;
+  taskConflicts(id: string): Promise<TaskConflict[]>;
+  commitTask(id: string, message: string): Promise<Workspace>;
+  mergeTask(id: string): Promise<Merged>;
+  archiveTask(id: string): Promise<Archive>;
+  /** Line comments to the task's agent (typed into its terminal, and a REVIEW message). */
+  sendReview(id: string, comments: ReviewComment[]): Promise<ReviewSent>;
   queueStatus(): Promise<QueueStatus>;
   setQueueLimit(maxConcurrent: number): Promise<QueueStatus>;
   pauseQueue(paused: boolean): Promise<QueueStatus>;

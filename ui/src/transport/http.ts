@@ -74,6 +74,13 @@ export function httpApi(base: string, initialToken: string): Api {
       if (!res.ok) throw new ApiError(res.status, 'error', res.statusText, null);
       return new TextDecoder().decode(await res.arrayBuffer());
     },
+    taskWorkspace: (id) => call('GET', `/api/tasks/${q(id)}/workspace`),
+    taskDiff: (id) => call('GET', `/api/tasks/${q(id)}/diff`),
+    taskConflicts: (id) => call('GET', `/api/tasks/${q(id)}/conflicts`),
+    commitTask: (id, message) => call('POST', `/api/tasks/${q(id)}/commit`, { message }),
+    mergeTask: (id) => call('POST', `/api/tasks/${q(id)}/merge`, {}),
+    archiveTask: (id) => call('POST', `/api/tasks/${q(id)}/archive`, {}),
+    sendReview: (id, comments) => call('POST', `/api/tasks/${q(id)}/review`, { comments }),
     queueStatus: () => call('GET', '/api/queue'),
     setQueueLimit: (maxConcurrent) => call('PATCH', '/api/queue', { maxConcurrent }),
     pauseQueue: (paused) => call('POST', `/api/queue/${paused ? 'pause' : 'resume'}`, {}),
