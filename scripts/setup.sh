@@ -6,9 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: a C toolchain and pkg-config, the system SQLite, Node.js for the UI, and
+# Debian packages: git (task worktrees, diffs, merges), a C toolchain and pkg-config, the system SQLite, Node.js for the UI, and
 # WebKitGTK with what Tauri links (see PLATFORM-NOTES).
-packages=(build-essential pkg-config libssl-dev libsqlite3-dev libwebkit2gtk-4.1-dev libgtk-3-dev
+packages=(git build-essential pkg-config libssl-dev libsqlite3-dev libwebkit2gtk-4.1-dev libgtk-3-dev
   librsvg2-dev libayatana-appindicator3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libxdo-dev file)
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 if [ "${1:-}" != "--run" ]; then
