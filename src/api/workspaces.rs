@@ -9,9 +9,9 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use super::state::AppState;
 use super::{ErrorBody, Success};
 use crate::model::{
-    Archive, ArchiveFile, CommitTask, FileEntry, FilePath, ListArchives, MergeTask, Merged,
-    PullRequest, RemoveWorkspace, ReviewComments, ReviewSent, RunFile, Session, TaskConflict,
-    TaskDiff, Workspace,
+    Archive, ArchiveFile, CommitTask, FileContentPath, FileEntry, FilePath, ListArchives,
+    MergeTask, Merged, PullRequest, RemoveWorkspace, ReviewComments, ReviewSent, RunFile, Session,
+    TaskConflict, TaskDiff, Workspace,
 };
 use crate::service::Actor;
 
@@ -165,7 +165,8 @@ pub async fn restore(
 
 #[utoipa::path(get, path = "/api/tasks/{id}/files", tag = "workspaces", params(("id" = String, Path), FilePath),
     description = "A folder of the task's workspace (its worktree, or the shared project folder): entries with kind, size, modification time and whether they are runnable. A path that leaves the workspace (`..`, absolute, a symlink pointing out) is a 400.",
-    responses((status = 200, body = Vec<FileEntry>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<FileEntry>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "no worktree and no project folder", body = ErrorBody)))]
 pub async fn files(
     State(s): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -179,21 +180,22 @@ pub async fn files(
     ))
 }
 
-#[utoipa::path(get, path = "/api/tasks/{id}/files/content", tag = "workspaces", params(("id" = String, Path), FilePath),
+#[utoipa::path(get, path = "/api/tasks/{id}/files/content", tag = "workspaces", params(("id" = String, Path), FileContentPath),
     description = "A workspace file's raw bytes (`application/octet-stream`), at most 1 MiB; `X-Baton-Truncated: true` when there was more. Paths that leave the workspace are a 400.",
     responses((status = 200, description = "the file's bytes", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "no worktree and no project folder", body = ErrorBody)))]
 pub async fn file_content(
     State(s): State<AppState>,
     Extension(actor): Extension<Actor>,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(query): ApiQuery<FilePath>,
+    ApiQuery(query): ApiQuery<FileContentPath>,
 ) -> Result<axum::response::Response> {
     use axum::http::header;
     use axum::response::IntoResponse;
     let (bytes, truncated) = s
         .service
-        .file_content(&id, query.path.as_deref(), &actor)
+        .file_content(&id, Some(&query.path), &actor)
         .await?;
     Ok((
         [
@@ -213,6 +215,7 @@ pub async fn file_content(
     request_body = RunFile,
     description = "Runs a workspace file by its shebang, executable bit or extension (argv only, never a shell string) as a new session of the task in its workspace, its output streamed like any session's. Checked for safety first (422 unless the person confirms).",
     responses((status = 201, body = Session), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "no worktree and no project folder", body = ErrorBody),
         (status = 422, description = "a dangerous command", body = ErrorBody)))]
 pub async fn run_file(
     State(s): State<AppState>,

@@ -45,9 +45,10 @@ pub use task::{
 };
 pub use webhook::{CreatedWebhook, Delivery, DeliveryStatus, ListDeliveries, NewWebhook, Webhook};
 pub use workspace::{
-    Archive, ArchiveFile, CommitTask, DiffFile, DiffHunk, FileChange, FileEntry, FilePath,
-    ListArchives, MergeStrategy, MergeTask, Merged, PullRequest, RemoveWorkspace, ReviewComment,
-    ReviewComments, ReviewSent, RunFile, TaskConflict, TaskConflicts, TaskDiff, Workspace,
+    Archive, ArchiveFile, CommitTask, DiffFile, DiffHunk, FileChange, FileContentPath, FileEntry,
+    FilePath, ListArchives, MergeStrategy, MergeTask, Merged, PullRequest, RemoveWorkspace,
+    ReviewComment, ReviewComments, ReviewSent, RunFile, TaskConflict, TaskConflicts, TaskDiff,
+    Workspace,
 };
 
 /// An enum's value, read from its spelling; a wrong one is told with every spelling there is

@@ -24,6 +24,13 @@ const ENV_NAME: &str = concat!(
     "|BATO[A-MO-Za-z0-9_][A-Za-z0-9_]*",
     "|BATON[A-Za-z0-9][A-Za-z0-9_]*)$"
 );
+/// Text with something besides spaces in it, and no NUL.
+const TEXT: &str = r"^[^\x00]*[^\s\x00][^\x00]*$";
+/// A path relative to a workspace root that never leaves it: segments that are neither `.`
+/// nor `..` (a segment may start with one dot: `.env`), no leading `/`, no NUL.
+const RELATIVE_PATH: &str = r"^(?:\.?[^./\x00][^/\x00]*)(?:/\.?[^./\x00][^/\x00]*)*$";
+/// [`RELATIVE_PATH`], or empty.
+const FOLDER_PATH: &str = r"^(?:|(?:\.?[^./\x00][^/\x00]*)(?:/\.?[^./\x00][^/\x00]*)*)$";
 /// A client-chosen id: 1–128 of `[A-Za-z0-9_.-]`, but not `.` or `..`.
 const CLIENT_ID: &str = concat!(
     r"^(?:[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,127}",
@@ -61,6 +68,37 @@ pub fn title() -> RefOr<Schema> {
 }
 pub fn title_or_null() -> RefOr<Schema> {
     line(500, true)
+}
+
+/// A text of 1 to `max` characters, not blank, without NUL (a commit message, a comment).
+pub fn text(max: usize) -> RefOr<Schema> {
+    string(false)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(TEXT))
+        .into()
+}
+pub fn commit_message() -> RefOr<Schema> {
+    text(10_000)
+}
+pub fn comment_body() -> RefOr<Schema> {
+    text(4000)
+}
+pub fn comment_path() -> RefOr<Schema> {
+    text(1000)
+}
+
+/// A folder inside a task's workspace, relative to its root; empty for the root.
+pub fn folder_path() -> RefOr<Schema> {
+    string(false).pattern(Some(FOLDER_PATH)).into()
+}
+
+/// A path inside a task's workspace, relative to its root.
+pub fn relative_path() -> RefOr<Schema> {
+    string(false)
+        .min_length(Some(1))
+        .pattern(Some(RELATIVE_PATH))
+        .into()
 }
 
 /// Text that must hold something besides spaces.

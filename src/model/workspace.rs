@@ -91,6 +91,7 @@ pub struct TaskDiff {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({ "message": "Fix the login form" }))]
 pub struct CommitTask {
+    #[schema(schema_with = super::schema::commit_message)]
     pub message: String,
 }
 
@@ -225,9 +226,24 @@ pub struct ListArchives {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct FilePath {
-    /// A path inside the task's workspace, relative to its root (empty: the root).
+    /// A folder inside the task's workspace, relative to its root (absent or empty: the root).
     #[serde(default)]
+    #[param(schema_with = super::schema::folder_path)]
     pub path: Option<String>,
+}
+
+/// Query of `GET /api/tasks/{id}/files/content`.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FileContentPath {
+    /// A file inside the task's workspace, relative to its root.
+    #[param(
+        min_length = 1,
+        pattern = r"^(?:\.?[^./\x00][^/\x00]*)(?:/\.?[^./\x00][^/\x00]*)*$"
+    )]
+    pub path: String,
 }
 
 /// One entry of a workspace folder.
@@ -252,6 +268,7 @@ pub struct FileEntry {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({ "path": "scripts/check.sh", "args": ["--quick"] }))]
 pub struct RunFile {
+    #[schema(schema_with = super::schema::relative_path)]
     pub path: String,
     #[serde(default)]
     pub args: Option<Vec<String>>,
@@ -265,9 +282,12 @@ pub struct RunFile {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewComment {
+    #[schema(schema_with = super::schema::comment_path)]
     pub path: String,
     /// The line in the new file (or, for a removed line, in the old one).
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub line: u32,
+    #[schema(schema_with = super::schema::comment_body)]
     pub body: String,
 }
 
@@ -278,6 +298,7 @@ pub struct ReviewComment {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({ "comments": [{ "path": "src/lib.rs", "line": 2, "body": "use a constant" }] }))]
 pub struct ReviewComments {
+    #[schema(min_items = 1, max_items = 200)]
     pub comments: Vec<ReviewComment>,
     /// A word for the whole review.
     #[serde(default)]

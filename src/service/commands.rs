@@ -30,7 +30,7 @@ impl Service {
     ) -> ServiceResult<CommandCheck> {
         let folder = match &input.project_id {
             Some(id) => {
-                let project = lookup::project_field(&self.db, "projectId", id).await?;
+                let project = lookup::project(&self.db, id).await?;
                 actor.may(Operation::Read, Target::Project(&project.id))?;
                 project.base_path
             }

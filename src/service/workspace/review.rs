@@ -55,16 +55,16 @@ impl Service {
             ));
         }
         for (i, c) in input.comments.iter().enumerate() {
-            if c.path.trim().is_empty() || c.path.len() > 1000 || c.path.contains('\0') {
+            if c.path.trim().is_empty() || c.path.chars().count() > 1000 || c.path.contains('\0') {
                 return Err(ServiceError::invalid(
                     format!("comments[{i}].path"),
                     "must name a file",
                 ));
             }
-            if c.line == 0 {
+            if c.line == 0 || c.line > i32::MAX as u32 {
                 return Err(ServiceError::invalid(
                     format!("comments[{i}].line"),
-                    "must be 1 or more",
+                    "must be from 1 to 2147483647",
                 ));
             }
             if c.body.trim().is_empty()

@@ -6399,7 +6399,6 @@ export interface operations {
     workspaces_files: {
         parameters: {
             query?: {
-                /** @description A path inside the task's workspace, relative to its root (empty: the root). */
                 path?: string;
             };
             header?: never;
@@ -6452,6 +6451,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description no worktree and no project folder */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description too many requests with this token (see Retry-After) */
             429: {
                 headers: {
@@ -6465,9 +6473,9 @@ export interface operations {
     };
     workspaces_file_content: {
         parameters: {
-            query?: {
-                /** @description A path inside the task's workspace, relative to its root (empty: the root). */
-                path?: string;
+            query: {
+                /** @description A file inside the task's workspace, relative to its root. */
+                path: string;
             };
             header?: never;
             path: {
@@ -6513,6 +6521,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no worktree and no project folder */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6581,6 +6598,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no worktree and no project folder */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
