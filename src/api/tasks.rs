@@ -73,7 +73,8 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/api/tasks/{id}", tag = "tasks", params(("id" = String, Path)),
-    responses((status = 200, body = Success), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Success), (status = 404, body = ErrorBody),
+        (status = 409, description = "the task has its own worktree: archive or remove it first", body = ErrorBody)))]
 pub async fn delete(
     State(s): State<AppState>,
     Extension(actor): Extension<Actor>,

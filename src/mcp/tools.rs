@@ -423,6 +423,20 @@ impl BatonMcp {
         answer(result.await)
     }
 
+    #[tool(
+        description = "Rebase a task's (default: yours) branch onto its base branch in its worktree; on a conflict the rebase is aborted, nothing changes and the files are listed."
+    )]
+    async fn rebase_task(
+        &self,
+        Parameters(a): Parameters<TaskOnlyArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let result = async {
+            let id = self.task(a.task_id)?;
+            self.client.rebase_task(&id).await
+        };
+        answer(result.await)
+    }
+
     #[tool(description = "Add a subtask to a task (default: yours).")]
     async fn add_subtask(
         &self,

@@ -329,6 +329,20 @@ impl Service {
         let txn = self.db.begin().await?;
         let row = lookup::task(&txn, id).await?;
         actor.may_write(&row.project_id)?;
+        // Its worktree would be forgotten with it (folder and branch left behind, unseen).
+        if let Some(ws) = crate::store::entity::workspace::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+        {
+            return Err(ServiceError::conflict(
+                "has_workspace",
+                format!(
+                    "the task has its own worktree on {}: archive it or remove it first",
+                    ws.branch
+                ),
+                json!({ "branch": ws.branch, "path": ws.path }),
+            ));
+        }
         let session_ids: Vec<String> = session_task::Entity::find()
             .filter(session_task::Column::TaskId.eq(id))
             .order_by_asc(session_task::Column::CreatedAt)

@@ -167,6 +167,7 @@ async fn an_agent_uses_baton_over_mcp_and_the_api_sees_the_effects() {
             "list_tasks",
             "merge_task",
             "post_message",
+            "rebase_task",
             "report_progress",
             "start_session",
             "task_conflicts",

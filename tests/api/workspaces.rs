@@ -487,6 +487,11 @@ async fn removal_with_unsaved_work_is_refused_and_archive_restore_is_byte_exact(
     assert_eq!(forced.status(), 403);
     assert!(path.is_dir());
 
+    // Nor may the task be deleted while Baton keeps its worktree.
+    let r = s.delete(&format!("/api/tasks/{t}")).await;
+    assert_eq!(r.status, 409, "{:?}", r.body);
+    assert_eq!(r.body["code"], "has_workspace");
+
     let before = files_of(&path);
     let status_before = git(&path, &["status", "--porcelain"]);
     let branch = s.get(&format!("/api/tasks/{t}/workspace")).await.body["branch"].clone();
