@@ -14,23 +14,14 @@ pub const MAX_PAGE: u64 = 1000;
 
 /// A required one-line text: trimmed, not empty, at most `max` characters, no control characters.
 pub fn required_line(field: &str, value: &str, max: usize) -> ServiceResult<String> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(ServiceError::invalid(field, "must not be empty"));
-    }
-    if trimmed.chars().count() > max {
-        return Err(ServiceError::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
+    let trimmed = required_text(field, value, max)?;
     if trimmed.chars().any(char::is_control) {
         return Err(ServiceError::invalid(
             field,
             "must not contain control characters",
         ));
     }
-    Ok(trimmed.to_owned())
+    Ok(trimmed)
 }
 
 /// A required text that may span lines (a commit message): trimmed, not empty, at most `max`

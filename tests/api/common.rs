@@ -388,6 +388,22 @@ impl Events {
     }
 }
 
+/// Polls a task until `check` holds (with the deadline); the task.
+pub async fn wait_task(s: &Server, id: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let t = s.get(&format!("/api/tasks/{id}")).await.body;
+        if check(&t) {
+            return t;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "task never reached the state: {t}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The scripted agent program (`tests/agent/scripted_agent.rs`).
 pub fn agent_bin() -> &'static str {
     env!("CARGO_BIN_EXE_baton-test-agent")

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::common::{agent_bin, Events, Server, DEADLINE};
+use crate::common::{agent_bin, wait_task, Events, Server, DEADLINE};
 
 /// A profile of batch agents with these `--batch` options.
 async fn batch_profile(s: &Server, id: &str, options: &[String], exit_means_done: bool) {
@@ -73,22 +73,6 @@ impl RunLog {
 
 async fn task_now(s: &Server, id: &str) -> Value {
     s.get(&format!("/api/tasks/{id}")).await.body
-}
-
-/// Polls a task until `check` holds (with the deadline).
-async fn wait_task(s: &Server, id: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let start = std::time::Instant::now();
-    loop {
-        let t = task_now(s, id).await;
-        if check(&t) {
-            return t;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "task never reached the state: {t}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
 }
 
 /// The highest number of runs alive at once, from the events in order.

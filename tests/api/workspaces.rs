@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::common::Server;
+use crate::common::{wait_task, Server};
 
 /// Runs git in `dir` (argv), asserting it succeeds; its output.
 pub fn git(dir: &Path, args: &[&str]) -> String {
@@ -676,22 +676,6 @@ async fn workspace_files_are_listed_read_and_run_and_never_outside_it() {
             )
         ])
     );
-}
-
-/// Polls a task until `check` holds (with the deadline).
-async fn wait_task(s: &Server, id: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let start = std::time::Instant::now();
-    loop {
-        let t = s.get(&format!("/api/tasks/{id}")).await.body;
-        if check(&t) {
-            return t;
-        }
-        assert!(
-            start.elapsed() < crate::common::DEADLINE,
-            "task never got there: {t}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]

@@ -58,6 +58,19 @@ pub(super) async fn uncommitted(git: &Git) -> ServiceResult<Vec<String>> {
         .collect())
 }
 
+/// A 409 `uncommitted_changes` listing the files when the worktree is not clean.
+async fn refuse_uncommitted(git: &Git) -> ServiceResult<()> {
+    let dirty = uncommitted(git).await?;
+    if dirty.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError::conflict(
+        "uncommitted_changes",
+        "the task's worktree has uncommitted changes: commit them first",
+        json!({ "files": dirty }),
+    ))
+}
+
 /// The folder where `branch` is checked out, if any (`git worktree list`).
 async fn checked_out_at(git: &Git, branch: &str) -> ServiceResult<Option<PathBuf>> {
     let list = git.text(&["worktree", "list", "--porcelain"]).await?;
@@ -170,14 +183,7 @@ impl Service {
         let task = lookup::task(&self.db, task_id).await?;
         let _one = self.workspaces.lock().await;
         let git = identity(&Git::new(&row.path)).await;
-        let dirty = uncommitted(&git).await?;
-        if !dirty.is_empty() {
-            return Err(ServiceError::conflict(
-                "uncommitted_changes",
-                "the task's worktree has uncommitted changes: commit them first",
-                json!({ "files": dirty }),
-            ));
-        }
+        refuse_uncommitted(&git).await?;
         let base_ref = format!("refs/heads/{}", row.base_branch);
         let branch_ref = format!("refs/heads/{}", row.branch);
         let base = git.text(&["rev-parse", "--verify", &base_ref]).await?;
@@ -288,14 +294,7 @@ impl Service {
         let row = self.worktree_to_change(task_id, actor).await?;
         let _one = self.workspaces.lock().await;
         let git = identity(&Git::new(&row.path)).await;
-        let dirty = uncommitted(&git).await?;
-        if !dirty.is_empty() {
-            return Err(ServiceError::conflict(
-                "uncommitted_changes",
-                "the task's worktree has uncommitted changes: commit them first",
-                json!({ "files": dirty }),
-            ));
-        }
+        refuse_uncommitted(&git).await?;
         let answer = git.answer(&["rebase", "--quiet", &row.base_branch]).await?;
         if answer.code != 0 {
             let files = git
