@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::git::Git;
 use super::integrate::uncommitted;
-use super::{copy_included, worktree_view, Service};
+use super::{branch_exists, copy_included, worktree_view, Service};
 use crate::clock::now_ms;
 use crate::events::Event;
 use crate::model::{Archive, ArchiveFile, FileChange, ListArchives, RemoveWorkspace, Workspace};
@@ -296,15 +296,7 @@ impl Service {
             ));
         };
         let repo = Git::new(&repository);
-        let exists = repo
-            .answer(&[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                &format!("refs/heads/{}", archive.branch),
-            ])
-            .await?;
-        if exists.code == 0 {
+        if branch_exists(&repo, &archive.branch).await? {
             return Err(ServiceError::conflict(
                 "branch_exists",
                 format!("a branch named {} exists again", archive.branch),
@@ -321,13 +313,7 @@ impl Service {
             &format!("{reference}:{reference}"),
         ])
         .await?;
-        let root = plan
-            .settings
-            .worktree_root
-            .clone()
-            .unwrap_or_else(|| self.runtime.data_dir.join("worktrees"));
-        let path = root.join(&archive.project_id).join(&task_id);
-        std::fs::create_dir_all(path.parent().unwrap_or(&root)).ok();
+        let path = self.worktree_path(&plan, &archive.project_id, &task_id)?;
         let path_text = path.display().to_string();
         let made = async {
             repo.run(&["branch", &archive.branch, &archive.head_commit])

@@ -47,8 +47,13 @@ pub(super) async fn identity(git: &Git) -> Git {
 
 /// The worktree's changed and untracked paths (`git status`), empty when clean.
 pub(super) async fn uncommitted(git: &Git) -> ServiceResult<Vec<String>> {
+    changed_files(git, "--untracked-files=all").await
+}
+
+/// The paths `git status` lists, untracked ones as `untracked` says.
+async fn changed_files(git: &Git, untracked: &str) -> ServiceResult<Vec<String>> {
     let answer = git
-        .run(&["status", "--porcelain=v1", "-z", "--untracked-files=all"])
+        .run(&["status", "--porcelain=v1", "-z", untracked])
         .await?;
     Ok(answer
         .stdout
@@ -250,15 +255,9 @@ impl Service {
         match checked_out_at(&git, &row.base_branch).await? {
             Some(folder) => {
                 let there = Git::new(&folder);
-                let dirty: Vec<String> = uncommitted(&there)
-                    .await?
-                    .into_iter()
-                    .filter(|f| !f.is_empty())
-                    .collect();
-                let tracked = there
-                    .text(&["status", "--porcelain", "--untracked-files=no"])
-                    .await?;
-                if !tracked.is_empty() {
+                // Untracked files there do not stand in a fast-forward's way.
+                let dirty = changed_files(&there, "--untracked-files=no").await?;
+                if !dirty.is_empty() {
                     return Err(ServiceError::conflict(
                         "base_folder_dirty",
                         format!(

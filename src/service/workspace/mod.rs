@@ -144,15 +144,7 @@ impl Service {
             None => current_branch(&repo).await?,
         };
         let branch = settings::branch_name(&task.title, &task.id);
-        let root = plan
-            .settings
-            .worktree_root
-            .clone()
-            .unwrap_or_else(|| self.runtime.data_dir.join("worktrees"));
-        let path = root.join(&project.id).join(&task.id);
-        std::fs::create_dir_all(path.parent().unwrap_or(&root)).map_err(|e| {
-            ServiceError::Unavailable(format!("cannot make the worktrees folder: {e}"))
-        })?;
+        let path = self.worktree_path(&plan, &project.id, &task.id)?;
         repo.run(&["worktree", "prune"]).await?;
         let path_text = path.display().to_string();
         if branch_exists(&repo, &branch).await? {
@@ -218,6 +210,26 @@ impl Service {
         self.conflicts_may_have_changed(&row.project_id);
         tracing::info!(task = %task.id, branch = %row.branch, "made the task's worktree");
         Ok(Some(path))
+    }
+
+    /// Where a task's worktree goes (`<worktreeRoot or data>/worktrees/<project>/<task>`), its
+    /// parent folder made.
+    pub(super) fn worktree_path(
+        &self,
+        plan: &Plan,
+        project_id: &str,
+        task_id: &str,
+    ) -> ServiceResult<PathBuf> {
+        let root = plan
+            .settings
+            .worktree_root
+            .clone()
+            .unwrap_or_else(|| self.runtime.data_dir.join("worktrees"));
+        let folder = root.join(project_id);
+        std::fs::create_dir_all(&folder).map_err(|e| {
+            ServiceError::Unavailable(format!("cannot make the worktrees folder: {e}"))
+        })?;
+        Ok(folder.join(task_id))
     }
 
     /// `GET /api/tasks/{id}/workspace`.
@@ -350,7 +362,7 @@ async fn current_branch(repo: &Git) -> ServiceResult<String> {
     Ok(answer.text().trim().to_owned())
 }
 
-async fn branch_exists(repo: &Git, branch: &str) -> ServiceResult<bool> {
+pub(super) async fn branch_exists(repo: &Git, branch: &str) -> ServiceResult<bool> {
     let answer = repo
         .answer(&[
             "rev-parse",
