@@ -23,12 +23,25 @@ use baton::service::Actor;
 
 const AGENT: &str = env!("CARGO_BIN_EXE_baton-test-agent");
 
+/// CPU seconds used so far by this process and its waited-for children.
+fn cpu_seconds() -> f64 {
+    let used = |who| {
+        // SAFETY: getrusage fills the struct it is given.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(who, &mut usage) };
+        let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+        t(usage.ru_utime) + t(usage.ru_stime)
+    };
+    used(libc::RUSAGE_SELF) + used(libc::RUSAGE_CHILDREN)
+}
+
 fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64) {
+/// Admission latencies (ms), tasks per second and CPU seconds, all from the resume on.
+async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let folder = tempfile::tempdir().unwrap();
     let mut config = Config::new(dir.path().join("data"));
@@ -90,6 +103,7 @@ async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64) {
     }
     let mut events = service.subscribe(&Actor::User);
     let resumed = Instant::now();
+    let cpu = cpu_seconds();
     service
         .pause_queue(QueueScope::default(), false, &Actor::User)
         .await
@@ -117,8 +131,9 @@ async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64) {
         }
     }
     let seconds = resumed.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu;
     server.stop().await.unwrap();
-    (latencies, tasks as f64 / seconds)
+    (latencies, tasks as f64 / seconds, cpu)
 }
 
 /// The same programs through the PTY engine alone, `limit` at a time.
@@ -161,8 +176,10 @@ async fn main() {
     };
     let tasks = env("BENCH_TASKS", 1000);
     let limit = env("BENCH_LIMIT", 8);
+    let cpu = cpu_seconds();
     let bare = bare_run(tasks, limit).await;
-    let (mut latencies, ours) = baton_run(tasks, limit as u32).await;
+    let bare_cpu = cpu_seconds() - cpu;
+    let (mut latencies, ours, ours_cpu) = baton_run(tasks, limit as u32).await;
     let (p50, p99) = (
         percentile(&mut latencies, 0.5),
         percentile(&mut latencies, 0.99),
@@ -173,5 +190,10 @@ async fn main() {
     println!(
         "queue: throughput {ours:.1} tasks/s; bare spawns through the PTY engine, {limit} at a time: {bare:.1}/s; ratio {:.2}x (target >= 0.8x)",
         ours / bare
+    );
+    println!(
+        "queue: CPU per task (process and agents): baton {:.2} ms, bare {:.2} ms",
+        ours_cpu * 1000.0 / tasks as f64,
+        bare_cpu * 1000.0 / tasks as f64
     );
 }

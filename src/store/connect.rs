@@ -30,6 +30,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
     options
         .sqlx_logging(false)
         .max_connections(8)
+        // A connection to a local file cannot drop; pinging it before every use would add a
+        // round trip to the connection's thread to every statement outside a transaction.
+        .test_before_acquire(!url.starts_with("sqlite:"))
         .connect_timeout(Duration::from_secs(10))
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)

@@ -106,11 +106,22 @@ impl Git {
         Ok(self.run(args).await?.text().trim().to_owned())
     }
 
-    /// The repository's top folder, or `None` when the folder is not in a git repository.
+    /// The repository's top folder, or `None` when the folder is not in a git repository. A
+    /// folder with no `.git` in it or above it is answered without running git (every start of
+    /// a task in a project that is not a repository asks).
     pub async fn toplevel(&self) -> Option<PathBuf> {
+        if !may_be_in_repository(&self.dir) {
+            return None;
+        }
         let answer = self.answer(&["rev-parse", "--show-toplevel"]).await.ok()?;
         (answer.code == 0).then(|| PathBuf::from(answer.text().trim()))
     }
+}
+
+/// Whether `folder` or a folder above it has a `.git` (a folder, or a file for a worktree).
+/// Without one, git finds no repository (`GIT_DIR` is never passed on, see [`Git::answer`]).
+fn may_be_in_repository(folder: &Path) -> bool {
+    !folder.is_absolute() || folder.ancestors().any(|f| f.join(".git").exists())
 }
 
 pub fn failed<S: AsRef<OsStr>>(args: &[S], answer: Answer) -> GitError {
@@ -123,5 +134,31 @@ pub fn failed<S: AsRef<OsStr>>(args: &[S], answer: Answer) -> GitError {
         command: command.join(" "),
         code: Some(answer.code),
         stderr: answer.stderr,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_with_no_git_above_it_is_not_in_a_repository() {
+        let top = tempfile::tempdir().unwrap();
+        let inner = top.path().join("a/b");
+        std::fs::create_dir_all(&inner).unwrap();
+        // A temporary folder may itself sit in a repository; only what is made here is known.
+        let outside = !top.path().ancestors().any(|f| f.join(".git").exists());
+        if outside {
+            assert!(!may_be_in_repository(&inner));
+        }
+        std::fs::create_dir(top.path().join("a/.git")).unwrap();
+        assert!(may_be_in_repository(&inner));
+        assert!(may_be_in_repository(&top.path().join("a")));
+        // A worktree's `.git` is a file.
+        let worktree = top.path().join("w");
+        std::fs::create_dir(&worktree).unwrap();
+        std::fs::write(worktree.join(".git"), "gitdir: elsewhere").unwrap();
+        assert!(may_be_in_repository(&worktree));
+        assert!(may_be_in_repository(Path::new("relative")));
     }
 }
