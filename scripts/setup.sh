@@ -39,3 +39,9 @@ fi
 
 # The web UI: served by `baton serve` at /, and bundled into the desktop app at build time.
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+
+# The real Claude Code CLI the signal tests run against a scripted model server
+# (tests/api/claude.rs), installed outside the source tree (its binary is ~245 MB).
+mkdir -p target/agents
+cp tests/agents/package.json target/agents/package.json
+(cd target/agents && npm install --no-audit --no-fund --loglevel=error)

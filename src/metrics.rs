@@ -19,6 +19,7 @@ pub struct Metrics {
     messages_appended: IntCounter,
     sessions_ended: IntCounterVec,
     webhook_deliveries: IntCounterVec,
+    tokens: IntCounterVec,
     sessions: IntGaugeVec,
     sessions_running: IntGauge,
     output_bytes: IntCounter,
@@ -91,6 +92,11 @@ impl Metrics {
             "Webhook delivery attempts by outcome: delivered, retried (failed, will retry), failed (gave up).",
             &["outcome"],
         )?;
+        let tokens = counter_vec(
+            "tokens_total",
+            "Model tokens the agents used (read from their transcripts), by model and kind: input, output, cache_read, cache_write.",
+            &["model", "kind"],
+        )?;
         let ws_clients = IntGaugeVec::new(
             Opts::new(
                 "websocket_clients",
@@ -138,6 +144,7 @@ impl Metrics {
             messages_appended,
             sessions_ended,
             webhook_deliveries,
+            tokens,
             sessions,
             sessions_running,
             output_bytes,
@@ -180,6 +187,13 @@ impl Metrics {
     /// A request refused for going over its token's rate (`person` or `agent`).
     pub fn rate_limited(&self, caller: &str) {
         self.rate_limited.with_label_values(&[caller]).inc();
+    }
+
+    /// `n` more tokens of `kind` used by `model`.
+    pub fn tokens(&self, model: &str, kind: &str, n: u64) {
+        if n > 0 {
+            self.tokens.with_label_values(&[model, kind]).inc_by(n);
+        }
     }
 
     pub fn webhook_delivery(&self, outcome: &str) {

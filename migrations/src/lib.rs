@@ -13,6 +13,7 @@ mod m20261201_000004_input_boxes;
 mod m20261201_000005_audit_log;
 mod m20261201_000006_queue;
 mod m20261203_000007_workspaces;
+mod m20261203_000008_signals;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_audit_log::Migration),
             Box::new(m20261201_000006_queue::Migration),
             Box::new(m20261203_000007_workspaces::Migration),
+            Box::new(m20261203_000008_signals::Migration),
         ]
     }
 }

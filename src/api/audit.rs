@@ -42,8 +42,9 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         return ApiError::PayloadTooLarge { limit: MAX_BODY }.into_response();
     };
     // What is typed into a terminal is not kept (a password typed at a prompt, say), as
-    // keystrokes over the terminal WebSocket are not: the record says that it was typed.
-    let typed = template.ends_with("/input");
+    // keystrokes over the terminal WebSocket are not: the record says that it was typed. An
+    // agent's hook events carry its prompts and tool inputs: the record says one arrived.
+    let typed = template.ends_with("/input") || template.ends_with("/hooks");
     let sent = (!bytes.is_empty() && !typed).then(|| {
         serde_json::from_slice::<Value>(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))

@@ -15,6 +15,7 @@ mod queue;
 pub mod rate_limit;
 mod runs;
 mod sessions;
+mod signals;
 pub mod state;
 mod system;
 mod tasks;
@@ -80,7 +81,8 @@ impl Default for Success {
         (name = "runs", description = "every start of a session's process"),
         (name = "queue", description = "executing tasks: the durable queue"),
         (name = "commands", description = "the safety check of commands Baton runs"),
-        (name = "workspaces", description = "a task's own git worktree, its diff, merge and archive")
+        (name = "workspaces", description = "a task's own git worktree, its diff, merge and archive"),
+        (name = "signals", description = "agent hooks, permission requests decided in Baton, resuming conversations, token usage")
     )
 )]
 struct ApiDoc;
@@ -195,6 +197,13 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sessions::add_task, sessions::remove_task))
         .routes(routes!(sessions::stop))
         .routes(routes!(sessions::restart))
+        .routes(routes!(signals::hook))
+        .routes(routes!(signals::actions))
+        .routes(routes!(signals::decide))
+        .routes(routes!(signals::resume))
+        .routes(routes!(signals::session_usage))
+        .routes(routes!(signals::task_usage))
+        .routes(routes!(signals::project_usage))
         .routes(routes!(sessions::report))
         .routes(routes!(sessions::input))
         .routes(routes!(terminal::upgrade))

@@ -5,6 +5,7 @@
 
 mod attach;
 pub mod entry;
+mod hook;
 mod messages;
 mod output;
 mod projects;
@@ -126,6 +127,13 @@ pub enum Command {
     /// Serve the Model Context Protocol on stdin/stdout for an agent (tools for tasks, messages,
     /// progress and sessions; the current task as a resource).
     Mcp,
+    /// What an agent's own hooks run: posts the event's JSON (stdin) to Baton with the
+    /// session's token; always exits 0; prints only a decision for the agent.
+    #[command(hide = true)]
+    Hook {
+        /// The agent's name for the event (`PreToolUse`, `PermissionRequest`, `Stop`, …).
+        event: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -412,6 +420,28 @@ pub enum SessionCommand {
         #[arg(long, short = 'f')]
         follow: bool,
     },
+    /// The session's permission requests (pending first in time, newest last).
+    Actions { id: String },
+    /// Allow the tool the session's agent asks to run (its pending request, or --action).
+    Approve {
+        id: String,
+        /// Which request (default: the only pending one).
+        #[arg(long, value_name = "ID")]
+        action: Option<String>,
+    },
+    /// Deny the tool the session's agent asks to run, optionally saying why.
+    Deny {
+        id: String,
+        #[arg(long, value_name = "ID")]
+        action: Option<String>,
+        /// Told to the agent.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Continue a stopped session's conversation (`claude --resume`) as a new run.
+    Resume { id: String },
+    /// Tokens and cost of the session's agent.
+    Usage { id: String },
 }
 
 #[derive(Debug, Args)]

@@ -75,9 +75,11 @@ async fn dispatch(global: &Global, command: Command) -> ClientResult<()> {
             let text = (!text.is_empty()).then(|| text.join(" "));
             super::report::run(&ctx, session, text, Some(percent)).await
         }
-        Command::Serve(_) | Command::Mcp | Command::Completions { .. } => Err(ClientError::Setup(
-            "this command is not a client command".into(),
-        )),
+        Command::Serve(_) | Command::Mcp | Command::Completions { .. } | Command::Hook { .. } => {
+            Err(ClientError::Setup(
+                "this command is not a client command".into(),
+            ))
+        }
     }
 }
 

@@ -1,9 +1,9 @@
-//! `baton session list|show|start|stop|attach|logs`.
+//! `baton session list|show|start|stop|attach|logs|actions|approve|deny|resume|usage`.
 
 use std::io::Write;
 
 use futures_util::StreamExt;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::output::{self, age, list, s, value};
@@ -119,14 +119,138 @@ pub(super) async fn run(ctx: &Ctx, command: SessionCommand) -> ClientResult<()> 
                 write_out(&bytes)?;
             }
         }
+        SessionCommand::Actions { id } => {
+            let actions = ctx
+                .client
+                .get(&format!("/api/sessions/{id}/actions"))
+                .await?;
+            ctx.print(&actions, |v| {
+                let rows = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .rev()
+                    .map(|x| vec![s(x, "id"), s(x, "status"), s(x, "tool"), s(x, "summary")])
+                    .collect();
+                output::table(&["id", "status", "tool", "asks"], rows);
+            });
+        }
+        SessionCommand::Approve { id, action } => {
+            decide(ctx, &id, action, json!({ "decision": "allow" })).await?;
+        }
+        SessionCommand::Deny { id, action, reason } => {
+            decide(
+                ctx,
+                &id,
+                action,
+                json!({ "decision": "deny", "reason": reason }),
+            )
+            .await?;
+        }
+        SessionCommand::Resume { id } => {
+            let session = ctx
+                .client
+                .post(&format!("/api/sessions/{id}/resume"), &json!({}))
+                .await?;
+            ctx.print(&session, |x| println!("{} is {}", s(x, "id"), state(x)));
+        }
+        SessionCommand::Usage { id } => {
+            let usage = ctx.client.get(&format!("/api/sessions/{id}/usage")).await?;
+            ctx.print(&usage, |v| {
+                let rows = v["models"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| {
+                        let n = |k: &str| m[k].as_i64().unwrap_or(0).to_string();
+                        vec![
+                            s(m, "model"),
+                            n("inputTokens"),
+                            n("outputTokens"),
+                            n("cacheReadTokens"),
+                            n("cacheWriteTokens"),
+                            m["costUsd"]
+                                .as_f64()
+                                .map_or("-".to_owned(), |c| format!("${c:.4}")),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &[
+                        "model",
+                        "input",
+                        "output",
+                        "cache read",
+                        "cache write",
+                        "cost",
+                    ],
+                    rows,
+                );
+                println!("total ${:.4}", v["costUsd"].as_f64().unwrap_or(0.0));
+            });
+        }
     }
     Ok(())
 }
 
-/// `running`, or `running (waiting)` while the agent waits for input.
+/// Allows or denies `action` (default: the session's only pending request).
+async fn decide(ctx: &Ctx, id: &str, action: Option<String>, body: Value) -> ClientResult<()> {
+    let action = match action {
+        Some(a) => a,
+        None => {
+            let actions = ctx
+                .client
+                .get(&format!("/api/sessions/{id}/actions"))
+                .await?;
+            let pending: Vec<String> = actions
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|a| a["status"] == "pending")
+                .map(|a| s(a, "id"))
+                .collect();
+            match pending.as_slice() {
+                [one] => one.clone(),
+                [] => {
+                    return Err(ClientError::Setup(format!(
+                        "session {id} asks for no permission now"
+                    )))
+                }
+                _ => {
+                    return Err(ClientError::Setup(format!(
+                        "session {id} asks for several: say which with --action ({})",
+                        pending.join(", ")
+                    )))
+                }
+            }
+        }
+    };
+    let decided = ctx
+        .client
+        .post(&format!("/api/sessions/{id}/actions/{action}"), &body)
+        .await?;
+    ctx.print(&decided, |x| {
+        println!(
+            "{} {}: {} {}",
+            s(x, "id"),
+            s(x, "status"),
+            s(x, "tool"),
+            s(x, "summary")
+        )
+    });
+    Ok(())
+}
+
+/// `running`, or `waiting (for input)`, `waiting (to run Bash)`, `running (idle)`.
 fn state(x: &Value) -> String {
     match x["activity"].as_str() {
-        Some("waiting") => format!("{} (waiting)", s(x, "status")),
+        Some("waiting_input") => format!("{} (for input)", s(x, "status")),
+        Some("waiting_permission") => format!(
+            "{} (to run {})",
+            s(x, "status"),
+            x["permission"]["tool"].as_str().unwrap_or("a tool")
+        ),
+        Some("idle") => format!("{} (idle)", s(x, "status")),
         _ => s(x, "status"),
     }
 }

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::model::{Message, Project, QueueStatus, Run, Session, Task, TaskConflicts, Workspace};
+use crate::model::{
+    Message, Project, QueueStatus, Run, Session, SessionAction, Task, TaskConflicts, Workspace,
+};
 
 /// How many events a subscriber may fall behind before it is told it lagged.
 const CAPACITY: usize = 4096;
@@ -67,6 +69,10 @@ pub enum Event {
     /// A task's conflicts with sibling tasks (or its base branch) changed.
     #[serde(rename = "task:conflicts")]
     TaskConflicts(TaskConflicts),
+    #[serde(rename = "session:action_requested")]
+    SessionActionRequested(SessionAction),
+    #[serde(rename = "session:action_resolved")]
+    SessionActionResolved(SessionAction),
 }
 
 /// A session↔task link, as carried by the four relationship events.
@@ -80,7 +86,7 @@ pub struct Link {
 }
 
 /// Every event name there is.
-pub const NAMES: [&str; 20] = [
+pub const NAMES: [&str; 22] = [
     "project:created",
     "project:updated",
     "project:deleted",
@@ -101,6 +107,8 @@ pub const NAMES: [&str; 20] = [
     "workspace:updated",
     "task:conflicts",
     "workspace:removed",
+    "session:action_requested",
+    "session:action_resolved",
 ];
 
 /// Whether `pattern` (an exact name, `resource:*`, or `*`) selects the event `name`.
@@ -140,6 +148,8 @@ impl Event {
             Event::QueueUpdated(_) => "queue:updated",
             Event::WorkspaceUpdated(_) => "workspace:updated",
             Event::TaskConflicts(_) => "task:conflicts",
+            Event::SessionActionRequested(_) => "session:action_requested",
+            Event::SessionActionResolved(_) => "session:action_resolved",
             Event::WorkspaceRemoved { .. } => "workspace:removed",
         }
     }
@@ -165,6 +175,7 @@ impl Event {
             Event::WorkspaceUpdated(w) => &w.project_id,
             Event::TaskConflicts(c) => &c.project_id,
             Event::WorkspaceRemoved { project_id, .. } => project_id,
+            Event::SessionActionRequested(a) | Event::SessionActionResolved(a) => &a.project_id,
         }
     }
 

@@ -79,6 +79,43 @@ impl McpStyle {
     }
 }
 
+/// How an agent reports what it does, besides its output.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum SignalStyle {
+    /// Only its output (quiet time, wait pattern).
+    None,
+    /// Claude Code's hooks, installed per session with `--settings <file>` (never in the user's
+    /// own settings), and `--session-id` so that the conversation can be resumed.
+    Claude,
+}
+
+impl SignalStyle {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        s.parse().ok()
+    }
+}
+
+/// The longest a permission hook may wait for a decision made in Baton.
+pub const MAX_APPROVAL_WAIT_MS: u32 = 600_000;
+
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -99,6 +136,11 @@ pub struct AgentProfile {
     pub mcp: McpStyle,
     /// A clean exit (0) of the agent means its task is done (batch agents such as `claude -p`).
     pub exit_means_done: bool,
+    /// How the agent reports its state besides its output (`claude`: its hooks).
+    pub signals: SignalStyle,
+    /// How long the agent's permission hook waits for Allow / Deny from Baton (0: it does not
+    /// wait; the agent's own prompt in its terminal still answers).
+    pub approval_wait_ms: u32,
     /// Shipped with Baton (may be edited, not deleted).
     pub builtin: bool,
     /// Whether the program is found on `PATH`.
@@ -143,6 +185,13 @@ pub struct NewAgentProfile {
     /// Default false: a task is done when it is marked done.
     #[serde(default)]
     pub exit_means_done: Option<bool>,
+    /// Default `none`.
+    #[serde(default)]
+    pub signals: Option<SignalStyle>,
+    /// Default 0 (the hook does not wait).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 600000)]
+    pub approval_wait_ms: Option<u32>,
 }
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -175,4 +224,11 @@ pub struct AgentProfilePatch {
     pub mcp: Option<McpStyle>,
     #[serde(default)]
     pub exit_means_done: Option<bool>,
+    /// Default `none`.
+    #[serde(default)]
+    pub signals: Option<SignalStyle>,
+    /// Default 0 (the hook does not wait).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 600000)]
+    pub approval_wait_ms: Option<u32>,
 }

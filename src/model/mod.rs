@@ -15,12 +15,16 @@ mod queue;
 mod run;
 pub mod schema;
 mod session;
+mod signals;
 mod system;
 mod task;
 mod webhook;
 mod workspace;
 
-pub use agent::{AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode};
+pub use agent::{
+    AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode, SignalStyle,
+    MAX_APPROVAL_WAIT_MS,
+};
 pub use audit::{AuditEntry, ListAudit};
 pub use bulk::{
     BulkFailure, BulkOperation, BulkRequest, BulkResult, MessageStats, ProjectStats, WorkspaceDisk,
@@ -35,8 +39,12 @@ pub use queue::{
 };
 pub use run::{EndReason, Run};
 pub use session::{
-    Activity, DeleteSession, ListSessions, NewSession, Reported, Session, SessionInput,
-    SessionPatch, SessionReport, SessionStatus, StopSession,
+    Activity, ActivitySource, DeleteSession, ListSessions, NewSession, PermissionAsked, Reported,
+    Session, SessionInput, SessionPatch, SessionReport, SessionStatus, StopSession,
+};
+pub use signals::{
+    ActionStatus, DecideAction, Decision, HookAnswer, HookEvent, ModelUsage, SessionAction, Usage,
+    UsageQuery,
 };
 pub use system::{DatabaseStatus, Queues, SystemStatus};
 pub use task::{

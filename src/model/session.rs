@@ -72,8 +72,14 @@ pub struct Session {
     pub exit_code: Option<i32>,
     /// The signal that ended the process (`SIGTERM`, …).
     pub signal: Option<String>,
-    /// While a process runs: `working` (output flowing) or `waiting` (for input).
+    /// While a process runs: `working`, `waiting_input`, `waiting_permission` or `idle`.
     pub activity: Option<Activity>,
+    /// What decided `activity`: the agent's hooks or its output.
+    pub activity_source: Option<ActivitySource>,
+    /// While it waits for a permission: which tool, and the action to decide.
+    pub permission: Option<PermissionAsked>,
+    /// The agent's own conversation id (Claude's `--session-id`), for `resume`.
+    pub conversation_id: Option<String>,
     /// While it waits: since when (Unix ms).
     pub waiting_since: Option<i64>,
     /// While it waits: the last non-empty lines of its screen (what it asks), at most three.
@@ -93,8 +99,43 @@ pub struct Session {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Activity {
+    /// Printing (output) or mid-turn (hooks).
     Working,
-    Waiting,
+    /// Needs the person: quiet, its input box shown, or it said so.
+    WaitingInput,
+    /// Asks permission to run a tool (hooks only): see `permission`.
+    WaitingPermission,
+    /// Its turn ended (hooks only).
+    Idle,
+}
+
+impl Activity {
+    /// Whether it needs the person (the session's status is then `waiting`).
+    pub fn is_waiting(self) -> bool {
+        matches!(self, Activity::WaitingInput | Activity::WaitingPermission)
+    }
+}
+
+/// What decided a session's activity.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivitySource {
+    /// The agent's own hooks (exact).
+    Hook,
+    /// Its output: quiet time or wait pattern (a guess).
+    Output,
+}
+
+/// The permission an agent waits for.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionAsked {
+    /// The pending action to decide (`POST /api/sessions/:id/actions/:actionId`).
+    pub action_id: Option<String>,
+    pub tool: String,
+    pub summary: String,
 }
 
 #[serde_with::skip_serializing_none]

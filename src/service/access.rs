@@ -7,10 +7,10 @@
 //! | caller | may |
 //! | --- | --- |
 //! | the person (admin token, the desktop window), Baton itself | everything |
-//! | an agent (its session's token) | read and change its own project's tasks, subtasks, sessions and messages; read agent profiles; act as its own session (report progress, type into and watch its terminal) |
+//! | an agent (its session's token) | read and change its own project's tasks, subtasks, sessions and messages; read agent profiles; act as its own session (report progress and hook events, type into and watch its terminal) |
 //!
 //! An agent may never: see or change another project, manage projects, agent profiles or
-//! webhooks, replace the token, read the audit log, the system status or the metrics.
+//! webhooks, replace the token, read the audit log, the system status or the metrics, or allow or deny any agent's tool.
 
 use super::Actor;
 
@@ -48,6 +48,8 @@ pub enum Admin {
     ConfirmDanger,
     /// Removing a workspace whose work is neither merged nor pushed.
     DiscardWork,
+    /// Allowing or denying an agent's tool: one agent must never approve another's.
+    Approve,
 }
 
 impl Admin {
@@ -62,6 +64,7 @@ impl Admin {
             Admin::Queue => "see or change the queue",
             Admin::ConfirmDanger => "confirm a dangerous command",
             Admin::DiscardWork => "remove a workspace with unsaved work",
+            Admin::Approve => "allow or deny an agent's tool",
         }
     }
 }
@@ -133,7 +136,7 @@ mod tests {
         }
     }
 
-    const ALL_ADMIN: [Admin; 9] = [
+    const ALL_ADMIN: [Admin; 10] = [
         Admin::Projects,
         Admin::Agents,
         Admin::Webhooks,
@@ -143,6 +146,7 @@ mod tests {
         Admin::Queue,
         Admin::ConfirmDanger,
         Admin::DiscardWork,
+        Admin::Approve,
     ];
 
     fn operations() -> Vec<Operation> {

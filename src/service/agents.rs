@@ -16,7 +16,10 @@ use super::access::{Admin, Operation, Target};
 use super::error::{ServiceError, ServiceResult};
 use super::{ids, validate, Actor, Service};
 use crate::clock::now_ms;
-use crate::model::{AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode};
+use crate::model::{
+    AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode, SignalStyle,
+    MAX_APPROVAL_WAIT_MS,
+};
 use crate::pty::find_program;
 use crate::security::redact::{self, REDACTED};
 use crate::store::entity::agent_profile;
@@ -26,6 +29,9 @@ use crate::store::json::{from_text, to_text};
 pub const USER_SHELL: &str = "$SHELL";
 /// How long an agent is quiet before it counts as waiting, when its profile does not say.
 pub(super) const DEFAULT_QUIET_MS: u32 = 3000;
+/// How long Claude's permission hook waits for Allow / Deny from Baton by default; its own
+/// prompt shows in its terminal meanwhile and answers too.
+const DEFAULT_APPROVAL_WAIT_MS: u32 = 120_000;
 const VERSION_TIMEOUT: Duration = Duration::from_secs(2);
 
 struct Builtin {
@@ -35,6 +41,8 @@ struct Builtin {
     prompt_mode: PromptMode,
     wait_pattern: Option<&'static str>,
     mcp: McpStyle,
+    signals: SignalStyle,
+    approval_wait_ms: u32,
 }
 
 const BUILTINS: &[Builtin] = &[
@@ -45,6 +53,8 @@ const BUILTINS: &[Builtin] = &[
         prompt_mode: PromptMode::Argument,
         wait_pattern: None,
         mcp: McpStyle::Claude,
+        signals: SignalStyle::Claude,
+        approval_wait_ms: DEFAULT_APPROVAL_WAIT_MS,
     },
     Builtin {
         id: "codex",
@@ -53,6 +63,8 @@ const BUILTINS: &[Builtin] = &[
         prompt_mode: PromptMode::Argument,
         wait_pattern: None,
         mcp: McpStyle::Codex,
+        signals: SignalStyle::None,
+        approval_wait_ms: 0,
     },
     Builtin {
         id: "gemini",
@@ -62,6 +74,8 @@ const BUILTINS: &[Builtin] = &[
         // Its input box; the prompt is typed only once it shows (not into a login menu).
         wait_pattern: Some("Type your message"),
         mcp: McpStyle::Gemini,
+        signals: SignalStyle::None,
+        approval_wait_ms: 0,
     },
     Builtin {
         id: "aider",
@@ -70,6 +84,8 @@ const BUILTINS: &[Builtin] = &[
         prompt_mode: PromptMode::Type,
         wait_pattern: Some(r"(?m)^\w*> $"),
         mcp: McpStyle::None,
+        signals: SignalStyle::None,
+        approval_wait_ms: 0,
     },
     Builtin {
         id: "opencode",
@@ -78,6 +94,8 @@ const BUILTINS: &[Builtin] = &[
         prompt_mode: PromptMode::Type,
         wait_pattern: None,
         mcp: McpStyle::None,
+        signals: SignalStyle::None,
+        approval_wait_ms: 0,
     },
     Builtin {
         id: "shell",
@@ -86,6 +104,8 @@ const BUILTINS: &[Builtin] = &[
         prompt_mode: PromptMode::None,
         wait_pattern: Some(r"[$#%>]\s*$"),
         mcp: McpStyle::None,
+        signals: SignalStyle::None,
+        approval_wait_ms: 0,
     },
 ];
 
@@ -110,6 +130,16 @@ fn check_typed_prompt(mode: PromptMode, wait_pattern: Option<&str>) -> ServiceRe
         ));
     }
     Ok(())
+}
+
+fn check_approval_wait(ms: u32) -> ServiceResult<u32> {
+    if ms > MAX_APPROVAL_WAIT_MS {
+        return Err(ServiceError::invalid(
+            "approvalWaitMs",
+            format!("must be at most {MAX_APPROVAL_WAIT_MS}"),
+        ));
+    }
+    Ok(ms)
 }
 
 /// The program a profile names, with `$SHELL` resolved.
@@ -148,6 +178,8 @@ impl Service {
                 quiet_ms: Set(DEFAULT_QUIET_MS as i32),
                 mcp: Set(b.mcp.as_str().to_owned()),
                 exit_means_done: Set(false),
+                signals: Set(b.signals.as_str().to_owned()),
+                approval_wait_ms: Set(b.approval_wait_ms as i32),
                 created_at: Set(now),
                 updated_at: Set(now),
             }
@@ -235,6 +267,12 @@ impl Service {
             quiet_ms: Set(quiet_ms as i32),
             mcp: Set(input.mcp.unwrap_or(McpStyle::None).as_str().to_owned()),
             exit_means_done: Set(input.exit_means_done.unwrap_or(false)),
+            signals: Set(input
+                .signals
+                .unwrap_or(SignalStyle::None)
+                .as_str()
+                .to_owned()),
+            approval_wait_ms: Set(check_approval_wait(input.approval_wait_ms.unwrap_or(0))? as i32),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -297,6 +335,12 @@ impl Service {
         if let Some(done) = patch.exit_means_done {
             active.exit_means_done = Set(done);
         }
+        if let Some(signals) = patch.signals {
+            active.signals = Set(signals.as_str().to_owned());
+        }
+        if let Some(wait) = patch.approval_wait_ms {
+            active.approval_wait_ms = Set(check_approval_wait(wait)? as i32);
+        }
         if patch.prompt_mode.is_some() || patch.wait_pattern.is_some() {
             let mode = PromptMode::parse(active.prompt_mode.as_ref()).unwrap_or(PromptMode::None);
             check_typed_prompt(mode, active.wait_pattern.as_ref().as_deref())?;
@@ -343,6 +387,8 @@ impl Service {
             quiet_ms: u32::try_from(row.quiet_ms).unwrap_or(DEFAULT_QUIET_MS),
             mcp: McpStyle::parse(&row.mcp).unwrap_or(McpStyle::None),
             exit_means_done: row.exit_means_done,
+            signals: SignalStyle::parse(&row.signals).unwrap_or(SignalStyle::None),
+            approval_wait_ms: u32::try_from(row.approval_wait_ms).unwrap_or(0),
             available: path.is_some(),
             path: path.map(|p| p.display().to_string()),
             version,

@@ -22,7 +22,7 @@ pub fn screen_text(rows: &str) -> String {
 /// quiet for the profile's time does.
 pub fn activity(quiet: bool, pattern: Option<&Regex>, screen: &str) -> Activity {
     if quiet || pattern.is_some_and(|p| p.is_match(screen)) {
-        Activity::Waiting
+        Activity::WaitingInput
     } else {
         Activity::Working
     }
@@ -121,7 +121,7 @@ mod tests {
         assert!(re(r"\$\s*$").is_match(&text));
         assert_eq!(
             activity(false, Some(&re(r"[$#%>]\s*$")), &text),
-            Activity::Waiting
+            Activity::WaitingInput
         );
         assert_eq!(
             activity(
@@ -131,7 +131,7 @@ mod tests {
             ),
             Activity::Working
         );
-        assert_eq!(activity(true, None, ""), Activity::Waiting);
+        assert_eq!(activity(true, None, ""), Activity::WaitingInput);
     }
 
     #[test]

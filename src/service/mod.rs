@@ -31,6 +31,7 @@ pub mod runtime;
 pub mod safety;
 mod secret_env;
 mod sessions;
+pub mod signals;
 pub mod subscriptions;
 mod subtasks;
 mod system;

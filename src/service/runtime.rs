@@ -4,16 +4,19 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::handover::RedrawWindow;
-use crate::model::{Activity, EndReason};
+use crate::model::{Activity, ActivitySource, Decision, EndReason, PermissionAsked};
 use crate::pty::{Output, PtyHost, Terminal};
 use crate::security::{SessionTokens, SharedToken};
+
+/// A decision on a permission request, with the reason told to the agent.
+pub type Decided = (Decision, Option<String>);
 
 /// One process run of a session.
 /// Which run a process is: its row, and the task the queue started it for.
@@ -45,6 +48,13 @@ pub struct Run {
     waiting_since: AtomicI64,
     /// Becomes true once the end of the run is recorded.
     done_tx: watch::Sender<bool>,
+    /// What the agent's hooks report, for its supervisor's state machine.
+    signal_tx: mpsc::UnboundedSender<Activity>,
+    signal_rx: Mutex<Option<mpsc::UnboundedReceiver<Activity>>>,
+    /// Whether its activity comes from its hooks (once one reported).
+    by_hook: AtomicBool,
+    /// The permission it waits for, while it does.
+    permission: Mutex<Option<PermissionAsked>>,
 }
 
 impl Run {
@@ -55,6 +65,7 @@ impl Run {
         terminal: Arc<dyn Terminal>,
         output: Arc<Output>,
     ) -> Self {
+        let (signal_tx, signal_rx) = mpsc::unbounded_channel();
         Self {
             session_id: session_id.to_owned(),
             project_id: project_id.to_owned(),
@@ -67,7 +78,49 @@ impl Run {
             redraw: Mutex::new(RedrawWindow::default()),
             waiting_since: AtomicI64::new(0),
             done_tx: watch::channel(false).0,
+            signal_tx,
+            signal_rx: Mutex::new(Some(signal_rx)),
+            by_hook: AtomicBool::new(false),
+            permission: Mutex::new(None),
         }
+    }
+
+    /// A hook reported `activity` (with the permission asked, when it asks one): its
+    /// supervisor's state machine takes it from here.
+    pub fn signal(&self, activity: Activity, permission: Option<PermissionAsked>) {
+        self.by_hook.store(true, Ordering::SeqCst);
+        if activity == Activity::WaitingPermission || permission.is_some() {
+            *self.permission.lock().unwrap_or_else(|p| p.into_inner()) = permission;
+        }
+        // The supervisor may be gone (the run ended): nothing left to tell.
+        let _ = self.signal_tx.send(activity);
+    }
+
+    /// The supervisor's end of the hook signals (taken once).
+    pub fn take_signals(&self) -> Option<mpsc::UnboundedReceiver<Activity>> {
+        self.signal_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
+    pub fn activity_source(&self) -> ActivitySource {
+        if self.by_hook.load(Ordering::SeqCst) {
+            ActivitySource::Hook
+        } else {
+            ActivitySource::Output
+        }
+    }
+
+    /// The permission it waits for, while its activity says so.
+    pub fn permission(&self) -> Option<PermissionAsked> {
+        if self.activity() != Activity::WaitingPermission {
+            return None;
+        }
+        self.permission
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn mark_resized(&self, now_ms: i64) {
@@ -109,9 +162,10 @@ impl Run {
             return;
         }
         *current = activity;
-        let since = match activity {
-            Activity::Waiting => crate::clock::now_ms(),
-            Activity::Working => 0,
+        let since = if activity.is_waiting() {
+            crate::clock::now_ms()
+        } else {
+            0
         };
         self.waiting_since.store(since, Ordering::Relaxed);
     }
@@ -148,6 +202,10 @@ pub struct Runtime {
     runs: Mutex<HashMap<String, Arc<Run>>>,
     /// Output bytes of the runs no longer registered (see [`Runtime::output_bytes`]).
     ended_bytes: AtomicU64,
+    /// Permission hooks waiting for a decision made in Baton, by action id.
+    pub approvals: Mutex<HashMap<String, watch::Sender<Option<Decided>>>>,
+    /// How far each transcript has been read (bytes), by path.
+    pub transcripts: tokio::sync::Mutex<HashMap<PathBuf, u64>>,
 }
 
 impl Runtime {
@@ -165,6 +223,8 @@ impl Runtime {
             cli: None,
             runs: Mutex::new(HashMap::new()),
             ended_bytes: AtomicU64::new(0),
+            approvals: Mutex::new(HashMap::new()),
+            transcripts: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
 

@@ -161,6 +161,7 @@ impl Service {
             last_activity: Set(Some(now)),
             completed_at: Set(None),
             launch: Set(launch.as_ref().map(|l| to_text(&l.stored()))),
+            conversation_id: Set(launch.as_ref().and_then(|l| l.conversation.clone())),
             created_at: Set(now),
             updated_at: Set(now),
         }

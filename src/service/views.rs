@@ -9,8 +9,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use super::error::ServiceResult;
 use super::runtime::Runtime;
 use crate::model::{
-    Activity, HistoryEntry, Message, Priority, Project, Session, SessionStatus, Subtask,
-    SubtaskStatus, Task, TaskStatus,
+    HistoryEntry, Message, Priority, Project, Session, SessionStatus, Subtask, SubtaskStatus, Task,
+    TaskStatus,
 };
 use crate::security::redact;
 use crate::store::entity::{
@@ -198,10 +198,13 @@ pub async fn sessions<C: ConnectionTrait>(
                 .filter(|&t| t > 0);
             Session {
                 activity: run.as_ref().map(|r| r.activity()),
+                activity_source: run.as_ref().map(|r| r.activity_source()),
+                permission: run.as_ref().and_then(|r| r.permission()),
+                conversation_id: row.conversation_id.clone(),
                 waiting_since: run.as_ref().and_then(|r| r.waiting_since()),
                 question: run
                     .as_ref()
-                    .filter(|r| r.activity() == Activity::Waiting)
+                    .filter(|r| r.activity().is_waiting())
                     .map(|r| r.terminal.screen().last_lines(QUESTION_LINES))
                     .unwrap_or_default(),
                 last_activity: row.last_activity.max(last_output),

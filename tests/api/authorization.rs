@@ -170,6 +170,26 @@ const EXPECTED: &[(&str, &str, &str, Outcome, Outcome)] = &[
         Deny,
     ),
     ("GET", "/api/sessions/{id}/terminal", "", Deny, Deny),
+    // Signals: only a session posts its own hook events; only the person decides.
+    (
+        "POST",
+        "/api/sessions/{id}/hooks",
+        r#"{"event":"Stop"}"#,
+        Deny,
+        Deny,
+    ),
+    ("GET", "/api/sessions/{id}/actions", "", Allow, Deny),
+    (
+        "POST",
+        "/api/sessions/{id}/actions/{actionId}",
+        r#"{"decision":"allow"}"#,
+        Deny,
+        Deny,
+    ),
+    ("POST", "/api/sessions/{id}/resume", "", Allow, Deny),
+    ("GET", "/api/sessions/{id}/usage", "", Allow, Deny),
+    ("GET", "/api/tasks/{id}/usage", "", Allow, Deny),
+    ("GET", "/api/projects/{id}/usage", "", Allow, Deny),
     ("POST", "/api/sessions/{sid}/tasks/{tid}", "", Allow, Deny),
     ("DELETE", "/api/sessions/{sid}/tasks/{tid}", "", Allow, Deny),
     // Messages.

@@ -3,6 +3,7 @@
 
 mod audit;
 mod authorization;
+mod claude;
 mod cli;
 mod common;
 mod concurrency;
@@ -11,6 +12,7 @@ mod leaks;
 mod limits;
 mod mcp;
 mod messages;
+mod model_server;
 mod observability;
 mod persistence;
 mod projects;

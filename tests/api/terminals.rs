@@ -594,18 +594,19 @@ async fn working_and_waiting_arrive_as_events() {
             waiting["data"]["activity"].as_str(),
             waiting["data"]["status"].as_str()
         ),
-        (Some("waiting"), Some("waiting"))
+        (Some("waiting_input"), Some("waiting"))
     );
+    assert_eq!(waiting["data"]["activitySource"], "output");
 
     let mut term = s.terminal(&sid, "").await;
     term.type_line("burst 5").await;
     let working = events.next().await;
     assert_eq!(working["data"]["activity"], "working");
     let waiting = events.next().await;
-    assert_eq!(waiting["data"]["activity"], "waiting");
+    assert_eq!(waiting["data"]["activity"], "waiting_input");
     assert_eq!(
         s.get(&format!("/api/sessions/{sid}")).await.body["activity"],
-        "waiting"
+        "waiting_input"
     );
 }
 
@@ -629,7 +630,7 @@ async fn a_prompt_pattern_says_waiting_without_the_quiet_time() {
     let e = events.next().await;
     assert_eq!(
         (e["data"]["id"].as_str(), e["data"]["activity"].as_str()),
-        (Some(sid.as_str()), Some("waiting"))
+        (Some(sid.as_str()), Some("waiting_input"))
     );
 }
 

@@ -241,7 +241,7 @@ impl Service {
         // The execution is marked running in the transaction that records the run.
         let started = match &execution.session_id {
             Some(id) if lookup::session(&self.db, id).await.is_ok() => self
-                .restart_session_for(id, &Actor::System, Some((task_id, attempt)))
+                .restart_session_for(id, &Actor::System, Some((task_id, attempt)), false)
                 .await
                 .map(drop),
             _ => {

@@ -26,6 +26,10 @@ pub struct Launch {
     pub watch: Watch,
     /// A clean exit of the agent means its task is done.
     pub exit_means_done: bool,
+    /// Where the prompt is in `argv`, when it is an argument of its own (a resume drops it).
+    pub prompt_at: Option<usize>,
+    /// The agent's conversation id Baton chose (Claude's `--session-id`).
+    pub conversation: Option<String>,
 }
 
 /// How to tell that the agent waits for input, and what to type when it first does.
@@ -58,6 +62,8 @@ pub struct Stored {
     pub typed_prompt: Option<String>,
     #[serde(default)]
     pub exit_means_done: bool,
+    #[serde(default)]
+    pub prompt_at: Option<usize>,
 }
 
 impl Launch {
@@ -69,6 +75,7 @@ impl Launch {
             wait_pattern: self.watch.pattern.as_ref().map(|p| p.as_str().to_owned()),
             typed_prompt: self.watch.typed_prompt.clone(),
             exit_means_done: self.exit_means_done,
+            prompt_at: self.prompt_at,
         }
     }
 
@@ -90,6 +97,7 @@ impl Launch {
             wait_pattern: profile.and_then(|p| p.wait_pattern.clone()),
             typed_prompt: None,
             exit_means_done: profile.is_some_and(|p| p.exit_means_done),
+            prompt_at: None,
         });
         Self {
             argv,
@@ -108,6 +116,8 @@ impl Launch {
                 typed_prompt: stored.typed_prompt,
             },
             exit_means_done: stored.exit_means_done,
+            prompt_at: stored.prompt_at,
+            conversation: None,
         }
     }
 }
@@ -135,6 +145,31 @@ pub fn baton_env(
     env.insert("BATON_PROJECT_ID".into(), project_id.to_owned());
     env.insert("BATON_SESSION_ID".into(), session_id.to_owned());
     env.insert("BATON_TASK_IDS".into(), task_ids.join(","));
+}
+
+/// `argv` of a run that started conversation `conversation` (`--session-id <id>`), made to
+/// resume it (`--resume <id>`) without the first prompt. `None` when it did not start one.
+pub fn resumed(
+    mut argv: Vec<String>,
+    prompt_at: Option<usize>,
+    conversation: &str,
+) -> Option<Vec<String>> {
+    let at = argv
+        .windows(2)
+        .position(|w| w[0] == "--session-id" && w[1] == conversation)?;
+    argv[at] = "--resume".to_owned();
+    if let Some(prompt) = prompt_at.filter(|&p| p > at + 1 && p < argv.len()) {
+        argv.remove(prompt);
+    }
+    Some(argv)
+}
+
+/// Where [`profile_argv`] puts the prompt when it is an argument of its own.
+pub fn prompt_position(profile: &agent_profile::Model, prompt: Option<&str>) -> Option<usize> {
+    let mode = PromptMode::parse(&profile.prompt_mode).unwrap_or(PromptMode::None);
+    let args: Vec<String> = from_text("agent_profile.args", &profile.args);
+    let placeholder = args.iter().any(|a| a.contains("{prompt}"));
+    (prompt.is_some() && mode == PromptMode::Argument && !placeholder).then_some(1 + args.len())
 }
 
 /// The argv of a profile, with the prompt handed over as it says.
@@ -185,6 +220,8 @@ mod tests {
             quiet_ms: 700,
             mcp: "none".into(),
             exit_means_done: true,
+            signals: "none".into(),
+            approval_wait_ms: 0,
             created_at: 0,
             updated_at: 0,
         }
@@ -193,14 +230,19 @@ mod tests {
     #[test]
     fn prompts_are_handed_over_as_the_profile_says() {
         let p = Some("fix the bug".to_owned());
-        let (argv, w) = profile_argv(&profile(&["--yes"], PromptMode::Argument), p.clone());
+        let plain = profile(&["--yes"], PromptMode::Argument);
+        let (argv, w) = profile_argv(&plain, p.clone());
         assert_eq!(argv, ["agent", "--yes", "fix the bug"]);
+        assert_eq!(prompt_position(&plain, p.as_deref()), Some(2));
+        assert_eq!(prompt_position(&plain, None), None);
         assert!(w.typed_prompt.is_none());
         let (argv, _) = profile_argv(
             &profile(&["-m", "{prompt}", "-v"], PromptMode::Argument),
             p.clone(),
         );
         assert_eq!(argv, ["agent", "-m", "fix the bug", "-v"]);
+        let inside = profile(&["-m", "{prompt}"], PromptMode::Argument);
+        assert_eq!(prompt_position(&inside, p.as_deref()), None);
         let (argv, w) = profile_argv(&profile(&["-v"], PromptMode::Type), p.clone());
         assert_eq!(
             (argv, w.typed_prompt),
@@ -213,6 +255,38 @@ mod tests {
     }
 
     #[test]
+    fn a_resume_continues_the_conversation_without_the_first_prompt() {
+        let argv: Vec<String> = [
+            "claude",
+            "--settings",
+            "/s",
+            "--session-id",
+            "c1",
+            "-v",
+            "fix it",
+            "--mcp-config",
+            "{}",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            resumed(argv.clone(), Some(6), "c1").unwrap(),
+            [
+                "claude",
+                "--settings",
+                "/s",
+                "--resume",
+                "c1",
+                "-v",
+                "--mcp-config",
+                "{}"
+            ]
+        );
+        assert_eq!(resumed(argv.clone(), None, "c1").unwrap().len(), argv.len());
+        assert!(resumed(argv, Some(6), "other").is_none());
+    }
+
+    #[test]
     fn a_stored_spec_comes_back_the_same_and_an_old_session_falls_back_like_a_new_one() {
         let (argv, watch) = profile_argv(&profile(&["-v"], PromptMode::Type), Some("go".into()));
         let launch = Launch {
@@ -222,6 +296,8 @@ mod tests {
             size: Size { cols: 90, rows: 20 },
             watch,
             exit_means_done: true,
+            prompt_at: Some(2),
+            conversation: None,
         };
         let again = Launch::again(
             argv.clone(),

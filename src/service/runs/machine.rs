@@ -93,6 +93,8 @@ pub struct Machine {
     pattern_shown: bool,
     screen_armed: bool,
     prompt: Prompt,
+    /// The agent's hooks have spoken: from then on they decide the activity, not its output.
+    by_signal: bool,
 }
 
 impl Machine {
@@ -110,6 +112,7 @@ impl Machine {
             } else {
                 Prompt::None
             },
+            by_signal: false,
         };
         (machine, vec![Effect::QuietTimer(at + settings.quiet_ms)])
     }
@@ -162,7 +165,9 @@ impl Machine {
                 }
             }
             Input::Signal(activity) => {
-                if activity != self.activity {
+                self.by_signal = true;
+                if self.phase == Phase::Running {
+                    // Published even when unchanged: a second permission asked is news.
                     self.activity = activity;
                     effects.push(Effect::Publish(activity));
                 }
@@ -202,12 +207,15 @@ impl Machine {
             return;
         }
         let quiet = self.quiet(at);
-        let next = if quiet || (self.settings.has_pattern && self.pattern_shown) {
-            Activity::Waiting
+        let next = if self.by_signal {
+            // The hooks said what it does; output only moves the prompt along.
+            self.activity
+        } else if quiet || (self.settings.has_pattern && self.pattern_shown) {
+            Activity::WaitingInput
         } else {
             Activity::Working
         };
-        if next != self.activity || (printed && next == Activity::Waiting) {
+        if next != self.activity || (printed && next == Activity::WaitingInput && !self.by_signal) {
             self.activity = next;
             effects.push(Effect::Publish(next));
         }
@@ -269,7 +277,7 @@ mod tests {
         let (mut m, _) = Machine::start(plain(), 0);
         assert_eq!(
             m.step(Input::QuietTimer { at: QUIET }),
-            [Effect::Publish(Activity::Waiting)]
+            [Effect::Publish(Activity::WaitingInput)]
         );
         assert_eq!(
             m.step(Input::QuietTimer { at: QUIET + 10 }),
@@ -321,7 +329,7 @@ mod tests {
             }),
             []
         );
-        assert_eq!(m.activity(), Activity::Waiting);
+        assert_eq!(m.activity(), Activity::WaitingInput);
     }
 
     #[test]
@@ -354,7 +362,7 @@ mod tests {
                 at: 110,
                 pattern_shown: true
             }),
-            [Effect::Publish(Activity::Waiting)]
+            [Effect::Publish(Activity::WaitingInput)]
         );
     }
 
@@ -378,7 +386,7 @@ mod tests {
         assert_eq!(
             m.step(Input::QuietTimer { at: QUIET }),
             [
-                Effect::Publish(Activity::Waiting),
+                Effect::Publish(Activity::WaitingInput),
                 Effect::HoldPrompt(Some(WAITING_FOR_INPUT_BOX)),
                 Effect::ReadScreen(QUIET + SCREEN_EVERY_MS)
             ]
@@ -412,7 +420,7 @@ mod tests {
         assert_eq!(
             m.step(Input::QuietTimer { at: QUIET }),
             [
-                Effect::Publish(Activity::Waiting),
+                Effect::Publish(Activity::WaitingInput),
                 Effect::HoldPrompt(Some(NO_PATTERN))
             ]
         );
@@ -464,9 +472,42 @@ mod tests {
     fn a_signal_from_the_agent_wins_over_the_heuristic() {
         let (mut m, _) = Machine::start(plain(), 0);
         assert_eq!(
-            m.step(Input::Signal(Activity::Waiting)),
-            [Effect::Publish(Activity::Waiting)]
+            m.step(Input::Signal(Activity::WaitingPermission)),
+            [Effect::Publish(Activity::WaitingPermission)]
         );
-        assert_eq!(m.step(Input::Signal(Activity::Waiting)), []);
+        // Asked again (another tool): published again, for its new details.
+        assert_eq!(
+            m.step(Input::Signal(Activity::WaitingPermission)),
+            [Effect::Publish(Activity::WaitingPermission)]
+        );
+        assert_eq!(
+            m.step(Input::Signal(Activity::Working)),
+            [Effect::Publish(Activity::Working)]
+        );
+        // Quiet output no longer makes it "waiting": the hooks decide.
+        let effects = m.step(Input::QuietTimer { at: QUIET + 1 });
+        assert!(
+            !effects.iter().any(|e| matches!(e, Effect::Publish(_))),
+            "{effects:?}"
+        );
+        assert_eq!(m.activity(), Activity::Working);
+        // Output after a signal of idle does not make it "working" either.
+        m.step(Input::Signal(Activity::Idle));
+        let effects = m.step(Input::Output {
+            at: QUIET + 10,
+            redraw: false,
+        });
+        assert!(
+            !effects.iter().any(|e| matches!(e, Effect::Publish(_))),
+            "{effects:?}"
+        );
+        assert_eq!(m.activity(), Activity::Idle);
+    }
+
+    #[test]
+    fn a_signal_after_a_stop_changes_nothing() {
+        let (mut m, _) = Machine::start(plain(), 0);
+        m.step(Input::Stop(EndReason::Stopped));
+        assert_eq!(m.step(Input::Signal(Activity::Idle)), []);
     }
 }

@@ -25,11 +25,12 @@ use tokio::time::Instant;
 use super::error::{ServiceError, ServiceResult};
 use super::handover;
 use super::runtime::{Run, RunInfo};
+use super::signals::claude;
 use super::{agents, mcp_config, views, Actor, Service};
 use crate::clock::now_ms;
 use crate::events::Event;
 use crate::model::{
-    Activity, EndReason, McpStyle, NewSession, Session, SessionStatus, StopSession,
+    Activity, EndReason, McpStyle, NewSession, Session, SessionStatus, SignalStyle, StopSession,
 };
 use crate::pty::{find_program, Exit, Output, PtyError, Size, SpawnRequest};
 use crate::security::Grant;
@@ -94,6 +95,8 @@ impl Service {
         prompt: Option<String>,
         workspace: Option<PathBuf>,
     ) -> ServiceResult<Option<Launch>> {
+        let mut signals = None;
+        let mut prompt_at = None;
         let (argv, profile_env, watch, field, mcp, exit_means_done) =
             match (&input.command, &input.agent_id) {
                 (Some(command), _) => {
@@ -122,6 +125,10 @@ impl Service {
                 (None, Some(agent_id)) => {
                     let profile =
                         super::lookup::as_field(self.profile_row(agent_id).await, "agentId")?;
+                    prompt_at = launch::prompt_position(&profile, prompt.as_deref());
+                    if SignalStyle::parse(&profile.signals) == Some(SignalStyle::Claude) {
+                        signals = Some(u32::try_from(profile.approval_wait_ms).unwrap_or(0));
+                    }
                     let (argv, watch) = profile_argv(&profile, prompt);
                     (
                         argv,
@@ -180,6 +187,27 @@ impl Service {
             }
             _ => argv,
         };
+        // Claude's hooks report to Baton, and its conversation gets an id Baton chose.
+        let (argv, conversation) = match (signals, &self.runtime.cli) {
+            (Some(wait_ms), Some(cli)) => {
+                let conversation = uuid::Uuid::now_v7().to_string();
+                let file = self
+                    .runtime
+                    .session_dir(session_id)
+                    .join("claude-settings.json");
+                let settings = claude::settings(cli, wait_ms);
+                write_private(&file, &settings.to_string()).map_err(|e| {
+                    ServiceError::Unavailable(format!(
+                        "cannot write the agent's hook settings: {e}"
+                    ))
+                })?;
+                env.insert("BATON_APPROVAL_WAIT_MS".into(), wait_ms.to_string());
+                prompt_at = prompt_at.map(|at| at + 4);
+                let argv = claude::argv(argv, &file, claude::Conversation::Start(&conversation));
+                (argv, Some(conversation))
+            }
+            _ => (argv, None),
+        };
         baton_env(&mut env, &self.api_url, &project.id, session_id, task_ids);
         Ok(Some(Launch {
             argv,
@@ -188,6 +216,8 @@ impl Service {
             size,
             watch,
             exit_means_done,
+            prompt_at,
+            conversation,
         }))
     }
 
@@ -285,6 +315,7 @@ impl Service {
             let (_, output) = run.output.subscribe();
             let mut output = Some(output);
             let mut stop = run.stop_asked();
+            let mut signals = run.take_signals();
             let (mut machine, first) = Machine::start(settings, now_ms());
             let mut timers = Timers::default();
             let mut asked: Vec<String> = Vec::new();
@@ -324,6 +355,7 @@ impl Service {
                         let at = now_ms();
                         Input::Output { at, redraw: run.redraw_window().contains(at) }
                     }
+                    Some(activity) = next_signal(&mut signals) => Input::Signal(activity),
                     Ok(()) = stop.changed() => {
                         let asked = *stop.borrow_and_update();
                         match asked {
@@ -384,8 +416,15 @@ impl Service {
             Effect::QuietTimer(ms) => timers.quiet = Some(at(ms)),
             Effect::ReadScreen(ms) => timers.screen = Some(at(ms)),
             Effect::Publish(activity) => {
-                // A waiting agent that printed is published again only with a new question.
-                let question = run.terminal.screen().last_lines(QUESTION_LINES);
+                // A waiting agent that printed is published again only with a new question
+                // (or, from its hooks, a new permission asked).
+                let mut question = run.terminal.screen().last_lines(QUESTION_LINES);
+                if let Some(p) = run
+                    .permission()
+                    .filter(|_| activity == Activity::WaitingPermission)
+                {
+                    question.extend(p.action_id);
+                }
                 if activity == run.activity() && question == *asked {
                     return;
                 }
@@ -455,9 +494,10 @@ impl Service {
         else {
             return Ok(());
         };
-        let status = match activity {
-            Activity::Waiting => SessionStatus::Waiting,
-            Activity::Working => SessionStatus::Running,
+        let status = if activity.is_waiting() {
+            SessionStatus::Waiting
+        } else {
+            SessionStatus::Running
         };
         if !SessionStatus::parse(&row.status).is_some_and(SessionStatus::is_active) {
             return Ok(());
@@ -669,17 +709,44 @@ impl Service {
     /// Starts the session's command again as a new run (stopping the current one first), keeping
     /// its output. 409 for a session with no command (a record only).
     pub async fn restart_session(&self, id: &str, actor: &Actor) -> ServiceResult<Session> {
-        self.restart_session_for(id, actor, None)
+        self.restart_session_for(id, actor, None, false)
             .await
             .map(|(session, _)| session)
     }
 
-    /// Restarts session `id` as a new run, for a task's attempt when the queue asks.
+    /// Continues a stopped or interrupted session's conversation (Claude's `--resume <id>`)
+    /// as a new run of the same session. 409 while it runs, or when the agent has no
+    /// conversation id Baton knows.
+    pub async fn resume_session(&self, id: &str, actor: &Actor) -> ServiceResult<Session> {
+        let row = super::lookup::session(&self.db, id).await?;
+        actor.may_write(&row.project_id)?;
+        if self.runtime.get(id).is_some() {
+            return Err(ServiceError::conflict(
+                "running",
+                format!("session '{id}' is running: stop it first, or type into it"),
+                json!({ "status": row.status }),
+            ));
+        }
+        if row.conversation_id.is_none() {
+            return Err(ServiceError::conflict(
+                "no_conversation",
+                format!("session '{id}' has no conversation to resume (its agent reported none)"),
+                json!({}),
+            ));
+        }
+        self.restart_session_for(id, actor, None, true)
+            .await
+            .map(|(session, _)| session)
+    }
+
+    /// Restarts session `id` as a new run, for a task's attempt when the queue asks; with
+    /// `resume`, into the same conversation of its agent.
     pub(super) async fn restart_session_for(
         &self,
         id: &str,
         actor: &Actor,
         task: Option<(&str, u32)>,
+        resume: bool,
     ) -> ServiceResult<(Session, crate::model::Run)> {
         let row = super::lookup::session(&self.db, id).await?;
         actor.may_write(&row.project_id)?;
@@ -689,7 +756,23 @@ impl Service {
         }
         let _lock = self.write_lock().await;
         let row = super::lookup::session(&self.db, id).await?;
-        let launch = self.launch_again(&row).await?;
+        let mut launch = self.launch_again(&row).await?;
+        if resume {
+            let conversation = row.conversation_id.clone().unwrap_or_default();
+            launch.argv = launch::resumed(
+                std::mem::take(&mut launch.argv),
+                launch.prompt_at,
+                &conversation,
+            )
+            .ok_or_else(|| {
+                ServiceError::conflict(
+                    "no_conversation",
+                    format!("session '{id}' was not started with a conversation id Baton chose"),
+                    json!({}),
+                )
+            })?;
+            launch.prompt_at = None;
+        }
         let output = self.open_output(id)?;
         let txn = self.db.begin().await?;
         // The run's row first, then the process, then the session's row: a failure anywhere
@@ -842,6 +925,16 @@ async fn next_output(
 }
 
 /// The process's exit, once it is known.
+/// The next activity the agent's hooks reported; never resolves once there are none to come.
+async fn next_signal(
+    signals: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Activity>>,
+) -> Option<Activity> {
+    match signals {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn wait_exit(exited: &mut tokio::sync::watch::Receiver<Option<Exit>>) -> Exit {
     let unknown = Exit {
         code: -1,

@@ -23,6 +23,10 @@ pub struct Model {
     pub mcp: String,
     /// A clean exit (0) of its agent means the task is done (batch agents such as `claude -p`).
     pub exit_means_done: bool,
+    /// How its agent reports its state: `claude` (its hooks), `none` (output only).
+    pub signals: String,
+    /// How long its permission hook waits for a decision made in Baton (0: it does not).
+    pub approval_wait_ms: i32,
     pub created_at: i64,
     pub updated_at: i64,
 }

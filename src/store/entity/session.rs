@@ -30,6 +30,8 @@ pub struct Model {
     /// JSON: the launch settings restarts and retries reuse (size, how waiting is detected, the
     /// prompt to type); argv, cwd and env are the columns above.
     pub launch: Option<String>,
+    /// The agent's own id for its conversation (Claude's `--session-id`), for resuming it.
+    pub conversation_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -220,6 +220,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Tokens used in the project (optionally since a time), per model, with their cost. */
+        get: operations["signals_project_usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/queue": {
         parameters: {
             query?: never;
@@ -355,6 +372,57 @@ export interface paths {
         patch: operations["sessions_update"];
         trace?: never;
     };
+    "/api/sessions/{id}/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The session's permission requests, newest first: pending, allowed, denied or expired (answered in the terminal, or no longer asked). */
+        get: operations["signals_actions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{id}/actions/{actionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Allows or denies a pending action; the agent's waiting hook answers with it. The person only: an agent's token gets 403. */
+        post: operations["signals_decide"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{id}/hooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description One hook event of the session's agent, as `baton hook <event>` posts it with the session's own token. A `PermissionRequest` becomes a pending action; when the agent's profile has `approvalWaitMs`, the answer waits (at most that long) for Allow / Deny and carries the hook's output for the agent. */
+        post: operations["signals_hook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sessions/{id}/input": {
         parameters: {
             query?: never;
@@ -423,6 +491,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sessions/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Runs the agent again into the same conversation (`claude --resume <conversationId>`) as a new run of the session. */
+        post: operations["signals_resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sessions/{id}/runs": {
         parameters: {
             query?: never;
@@ -466,6 +551,23 @@ export interface paths {
         };
         /** @description WebSocket: replay, then live output as binary frames; keystrokes in; resize and exit as JSON text. */
         get: operations["sessions_upgrade"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Tokens the session's agent used (read from its transcript), per model, with the cost from the price table. */
+        get: operations["signals_session_usage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -892,6 +994,23 @@ export interface paths {
         patch: operations["tasks_update_subtask"];
         trace?: never;
     };
+    "/api/tasks/{id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Tokens used by the runs the queue started for the task, per model, with their cost. */
+        get: operations["signals_task_usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{id}/workspace": {
         parameters: {
             query?: never;
@@ -1051,13 +1170,26 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        Activity: "working" | "waiting";
+        ActionStatus: "pending" | "allowed" | "denied" | "expired";
+        /** @enum {string} */
+        Activity: "working" | "waiting_input" | "waiting_permission" | "idle";
+        /**
+         * @description What decided a session's activity.
+         * @enum {string}
+         */
+        ActivitySource: "hook" | "output";
         /** @description How many tasks a queue operation changed. */
         Affected: {
             /** Format: int32 */
             affectedCount: number;
         };
         AgentProfile: {
+            /**
+             * Format: int32
+             * @description How long the agent's permission hook waits for Allow / Deny from Baton (0: it does not
+             *     wait; the agent's own prompt in its terminal still answers).
+             */
+            approvalWaitMs: number;
             args: string[];
             /** @description Whether the program is found on `PATH`. */
             available: boolean;
@@ -1085,6 +1217,8 @@ export interface components {
              * @description Quiet for this long (ms) and the agent counts as waiting.
              */
             quietMs: number;
+            /** @description How the agent reports its state besides its output (`claude`: its hooks). */
+            signals: components["schemas"]["SignalStyle"];
             /** Format: int64 */
             updatedAt: number;
             /** @description The first line of `program --version`, when it answers within a second or two. */
@@ -1093,6 +1227,11 @@ export interface components {
             waitPattern?: string | null;
         };
         AgentProfilePatch: {
+            /**
+             * Format: int32
+             * @description Default 0 (the hook does not wait).
+             */
+            approvalWaitMs?: number | null;
             args?: string[] | null;
             env?: {
                 [key: string]: string;
@@ -1104,6 +1243,7 @@ export interface components {
             promptMode?: null | components["schemas"]["PromptMode"];
             /** Format: int32 */
             quietMs?: number | null;
+            signals?: null | components["schemas"]["SignalStyle"];
             /** @description `null` removes the pattern. */
             waitPattern?: string | null;
         };
@@ -1230,6 +1370,13 @@ export interface components {
             /** Format: int64 */
             sizeBytes: number;
         };
+        DecideAction: {
+            decision: components["schemas"]["Decision"];
+            /** @description Told to the agent with a denial. */
+            reason?: string | null;
+        };
+        /** @enum {string} */
+        Decision: "allow" | "deny";
         /** @description One event for one hook (`X-Baton-Delivery` is its id). */
         Delivery: {
             /** Format: int32 */
@@ -1402,6 +1549,14 @@ export interface components {
             data: components["schemas"]["TaskConflicts"];
             /** @enum {string} */
             event: "task:conflicts";
+        } | {
+            data: components["schemas"]["SessionAction"];
+            /** @enum {string} */
+            event: "session:action_requested";
+        } | {
+            data: components["schemas"]["SessionAction"];
+            /** @enum {string} */
+            event: "session:action_resolved";
         };
         ExecuteTask: {
             /** @description The agent profile to run; default: the project's `defaultAgentId` setting. */
@@ -1504,6 +1659,18 @@ export interface components {
             oldValue?: unknown;
             taskId: string;
         };
+        /** @description What the hook prints back to the agent: nothing, or its answer (a permission decision). */
+        HookAnswer: {
+            /** @description Printed by the hook as it is, when present. */
+            output?: Record<string, never> | null;
+        };
+        /** @description One hook event of the session's agent, as `baton hook <event>` posts it. */
+        HookEvent: {
+            /** @description The agent's name for the event (`SessionStart`, `PreToolUse`, `PermissionRequest`, `Stop`, …). */
+            event: string;
+            /** @description The JSON the agent gave the hook on its standard input. */
+            payload?: Record<string, never>;
+        };
         /** @description A session↔task link, as carried by the four relationship events. */
         Link: {
             sessionId: string;
@@ -1571,6 +1738,28 @@ export interface components {
             /** Format: int32 */
             count: number;
         };
+        /** @description Tokens of one model, and what they cost. */
+        ModelUsage: {
+            /** Format: int64 */
+            cacheReadTokens: number;
+            /** Format: int64 */
+            cacheWriteTokens: number;
+            /**
+             * Format: double
+             * @description US dollars from the price table; `null` when the model has no price.
+             */
+            costUsd?: number | null;
+            /** Format: int64 */
+            inputTokens: number;
+            /**
+             * Format: int64
+             * @description Model messages counted.
+             */
+            messages: number;
+            model: string;
+            /** Format: int64 */
+            outputTokens: number;
+        };
         /**
          * @example {
          *       "args": [
@@ -1582,6 +1771,11 @@ export interface components {
          *     }
          */
         NewAgentProfile: {
+            /**
+             * Format: int32
+             * @description Default 0 (the hook does not wait).
+             */
+            approvalWaitMs?: number | null;
             args?: string[] | null;
             env?: {
                 [key: string]: string;
@@ -1595,6 +1789,7 @@ export interface components {
             promptMode?: null | components["schemas"]["PromptMode"];
             /** Format: int32 */
             quietMs?: number | null;
+            signals?: null | components["schemas"]["SignalStyle"];
             waitPattern?: string | null;
         };
         NewMessage: {
@@ -1674,10 +1869,17 @@ export interface components {
          *     }
          */
         NewWebhook: {
-            events: ("project:created" | "project:updated" | "project:deleted" | "task:created" | "task:updated" | "task:deleted" | "session:created" | "session:updated" | "session:deleted" | "session:task_added" | "session:task_removed" | "task:session_added" | "task:session_removed" | "message:created" | "run:started" | "run:ended" | "queue:updated" | "workspace:updated" | "task:conflicts" | "workspace:removed" | "project:*" | "task:*" | "session:*" | "message:*" | "run:*" | "queue:*" | "workspace:*" | "*")[];
+            events: ("project:created" | "project:updated" | "project:deleted" | "task:created" | "task:updated" | "task:deleted" | "session:created" | "session:updated" | "session:deleted" | "session:task_added" | "session:task_removed" | "task:session_added" | "task:session_removed" | "message:created" | "run:started" | "run:ended" | "queue:updated" | "workspace:updated" | "task:conflicts" | "workspace:removed" | "session:action_requested" | "session:action_resolved" | "project:*" | "task:*" | "session:*" | "message:*" | "run:*" | "queue:*" | "workspace:*" | "*")[];
             /** @description At least 16 characters; generated when absent. */
             secret?: string | null;
             url: string;
+        };
+        /** @description The permission an agent waits for. */
+        PermissionAsked: {
+            /** @description The pending action to decide (`POST /api/sessions/:id/actions/:actionId`). */
+            actionId?: string | null;
+            summary: string;
+            tool: string;
         };
         /** @enum {string} */
         Priority: "low" | "medium" | "high";
@@ -1900,11 +2102,14 @@ export interface components {
         };
         Session: {
             activity?: null | components["schemas"]["Activity"];
+            activitySource?: null | components["schemas"]["ActivitySource"];
             agentId?: string | null;
             /** @description The argv the agent runs with (empty for a record with no process). */
             command: string[];
             /** Format: int64 */
             completedAt?: number | null;
+            /** @description The agent's own conversation id (Claude's `--session-id`), for `resume`. */
+            conversationId?: string | null;
             /** Format: int64 */
             createdAt: number;
             cwd?: string | null;
@@ -1918,6 +2123,7 @@ export interface components {
             /** Format: int64 */
             lastActivity?: number | null;
             name: string;
+            permission?: null | components["schemas"]["PermissionAsked"];
             /** Format: int32 */
             pid?: number | null;
             /**
@@ -1943,6 +2149,26 @@ export interface components {
              * @description While it waits: since when (Unix ms).
              */
             waitingSince?: number | null;
+        };
+        /** @description Something a session's agent asks the person to decide: a tool it wants to run. */
+        SessionAction: {
+            /** Format: int64 */
+            createdAt: number;
+            /** Format: int64 */
+            decidedAt?: number | null;
+            /** @description Who decided: `user`, `admin`, or `terminal` when it was answered in the agent's terminal. */
+            decidedBy?: string | null;
+            id: string;
+            input: Record<string, never>;
+            /** @description `permission`. */
+            kind: string;
+            projectId: string;
+            reason?: string | null;
+            sessionId: string;
+            status: components["schemas"]["ActionStatus"];
+            /** @description One line: what the tool would do. */
+            summary: string;
+            tool: string;
         };
         /**
          * @description Body of `POST /api/sessions/:id/input`: text typed into the session's terminal, as if on
@@ -1978,6 +2204,11 @@ export interface components {
             /** @description The complete list of tasks this task depends on (replaces the old list). */
             dependsOn: string[];
         };
+        /**
+         * @description How an agent reports what it does, besides its output.
+         * @enum {string}
+         */
+        SignalStyle: "none" | "claude";
         /** @enum {string} */
         SortField: "createdAt" | "updatedAt" | "priority" | "title";
         /** @enum {string} */
@@ -2111,6 +2342,25 @@ export interface components {
         /** @description The message a follow-up task answers. */
         ThreadParent: {
             messageId: string;
+        };
+        /** @description A session's, task's or project's usage: per model and in total. */
+        Usage: {
+            /** Format: int64 */
+            cacheReadTokens: number;
+            /** Format: int64 */
+            cacheWriteTokens: number;
+            /**
+             * Format: double
+             * @description The sum of the priced models' costs.
+             */
+            costUsd: number;
+            /** Format: int64 */
+            inputTokens: number;
+            models: components["schemas"]["ModelUsage"][];
+            /** Format: int64 */
+            outputTokens: number;
+            /** @description Models used that have no price (their cost is not in `costUsd`). */
+            unpriced: string[];
         };
         /**
          * @description Body of `POST /api/commands/validate`.
@@ -3567,6 +3817,72 @@ export interface operations {
             };
         };
     };
+    signals_project_usage: {
+        parameters: {
+            query?: {
+                /** @description Only usage recorded since this time (Unix ms). */
+                since?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     queue_status: {
         parameters: {
             query?: never;
@@ -4523,6 +4839,252 @@ export interface operations {
             };
         };
     };
+    signals_actions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionAction"][];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    signals_decide: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                actionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecideAction"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionAction"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an agent's token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the action is no longer pending */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    signals_hook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HookEvent"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookAnswer"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not the session's own token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     sessions_input: {
         parameters: {
             query?: never;
@@ -4863,6 +5425,97 @@ export interface operations {
             };
         };
     };
+    signals_resume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the session runs, or has no conversation to resume */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     runs_of_session: {
         parameters: {
             query?: never;
@@ -5064,6 +5717,70 @@ export interface operations {
                 };
             };
             /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    signals_session_usage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7608,6 +8325,70 @@ export interface operations {
             };
             /** @description the body is not declared as JSON */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    signals_task_usage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            /** @description a parameter or the body is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -64,7 +64,22 @@ export const commands = {
 };
 
 /* Types */
-export type Activity = "working" | "waiting";
+export type Activity = 
+/**  Printing (output) or mid-turn (hooks). */
+"working" | 
+/**  Needs the person: quiet, its input box shown, or it said so. */
+"waiting_input" | 
+/**  Asks permission to run a tool (hooks only): see `permission`. */
+"waiting_permission" | 
+/**  Its turn ended (hooks only). */
+"idle";
+
+/**  What decided a session's activity. */
+export type ActivitySource = 
+/**  The agent's own hooks (exact). */
+"hook" | 
+/**  Its output: quiet time or wait pattern (a guess). */
+"output";
 
 export type AgentProfile = AgentProfile_Serialize | AgentProfile_Deserialize;
 
@@ -81,6 +96,10 @@ export type AgentProfilePatch_Deserialize = {
 	quietMs?: number | null,
 	mcp?: McpStyle | null,
 	exitMeansDone?: boolean | null,
+	/**  Default `none`. */
+	signals?: SignalStyle | null,
+	/**  Default 0 (the hook does not wait). */
+	approvalWaitMs?: number | null,
 };
 
 export type AgentProfilePatch_Serialize = {
@@ -94,6 +113,10 @@ export type AgentProfilePatch_Serialize = {
 	quietMs: number | null,
 	mcp: McpStyle | null,
 	exitMeansDone: boolean | null,
+	/**  Default `none`. */
+	signals: SignalStyle | null,
+	/**  Default 0 (the hook does not wait). */
+	approvalWaitMs: number | null,
 };
 
 export type AgentProfile_Deserialize = {
@@ -113,6 +136,13 @@ export type AgentProfile_Deserialize = {
 	mcp: McpStyle,
 	/**  A clean exit (0) of the agent means its task is done (batch agents such as `claude -p`). */
 	exitMeansDone: boolean,
+	/**  How the agent reports its state besides its output (`claude`: its hooks). */
+	signals: SignalStyle,
+	/**
+	 *  How long the agent's permission hook waits for Allow / Deny from Baton (0: it does not
+	 *  wait; the agent's own prompt in its terminal still answers).
+	 */
+	approvalWaitMs: number,
 	/**  Shipped with Baton (may be edited, not deleted). */
 	builtin: boolean,
 	/**  Whether the program is found on `PATH`. */
@@ -142,6 +172,13 @@ export type AgentProfile_Serialize = {
 	mcp: McpStyle,
 	/**  A clean exit (0) of the agent means its task is done (batch agents such as `claude -p`). */
 	exitMeansDone: boolean,
+	/**  How the agent reports its state besides its output (`claude`: its hooks). */
+	signals: SignalStyle,
+	/**
+	 *  How long the agent's permission hook waits for Allow / Deny from Baton (0: it does not
+	 *  wait; the agent's own prompt in its terminal still answers).
+	 */
+	approvalWaitMs: number,
 	/**  Shipped with Baton (may be edited, not deleted). */
 	builtin: boolean,
 	/**  Whether the program is found on `PATH`. */
@@ -549,6 +586,10 @@ export type NewAgentProfile_Deserialize = {
 	mcp?: McpStyle | null,
 	/**  Default false: a task is done when it is marked done. */
 	exitMeansDone?: boolean | null,
+	/**  Default `none`. */
+	signals?: SignalStyle | null,
+	/**  Default 0 (the hook does not wait). */
+	approvalWaitMs?: number | null,
 };
 
 export type NewAgentProfile_Serialize = {
@@ -565,6 +606,10 @@ export type NewAgentProfile_Serialize = {
 	mcp: McpStyle | null,
 	/**  Default false: a task is done when it is marked done. */
 	exitMeansDone: boolean | null,
+	/**  Default `none`. */
+	signals: SignalStyle | null,
+	/**  Default 0 (the hook does not wait). */
+	approvalWaitMs: number | null,
 };
 
 export type NewMessage = NewMessage_Serialize | NewMessage_Deserialize;
@@ -695,6 +740,25 @@ export type NewTask_Serialize = {
 	 *  reply in the message's thread links back.
 	 */
 	threadParent?: ThreadParent,
+};
+
+/**  The permission an agent waits for. */
+export type PermissionAsked = PermissionAsked_Serialize | PermissionAsked_Deserialize;
+
+/**  The permission an agent waits for. */
+export type PermissionAsked_Deserialize = {
+	/**  The pending action to decide (`POST /api/sessions/:id/actions/:actionId`). */
+	actionId?: string | null,
+	tool: string,
+	summary: string,
+};
+
+/**  The permission an agent waits for. */
+export type PermissionAsked_Serialize = {
+	/**  The pending action to decide (`POST /api/sessions/:id/actions/:actionId`). */
+	actionId: string | null,
+	tool: string,
+	summary: string,
 };
 
 export type Priority = "low" | "medium" | "high";
@@ -885,8 +949,14 @@ export type Session_Deserialize = {
 	exitCode?: number | null,
 	/**  The signal that ended the process (`SIGTERM`, …). */
 	signal?: string | null,
-	/**  While a process runs: `working` (output flowing) or `waiting` (for input). */
+	/**  While a process runs: `working`, `waiting_input`, `waiting_permission` or `idle`. */
 	activity?: Activity | null,
+	/**  What decided `activity`: the agent's hooks or its output. */
+	activitySource?: ActivitySource | null,
+	/**  While it waits for a permission: which tool, and the action to decide. */
+	permission?: PermissionAsked_Deserialize | null,
+	/**  The agent's own conversation id (Claude's `--session-id`), for `resume`. */
+	conversationId?: string | null,
 	/**  While it waits: since when (Unix ms). */
 	waitingSince?: number | null,
 	/**  While it waits: the last non-empty lines of its screen (what it asks), at most three. */
@@ -918,8 +988,14 @@ export type Session_Serialize = {
 	exitCode: number | null,
 	/**  The signal that ended the process (`SIGTERM`, …). */
 	signal: string | null,
-	/**  While a process runs: `working` (output flowing) or `waiting` (for input). */
+	/**  While a process runs: `working`, `waiting_input`, `waiting_permission` or `idle`. */
 	activity: Activity | null,
+	/**  What decided `activity`: the agent's hooks or its output. */
+	activitySource: ActivitySource | null,
+	/**  While it waits for a permission: which tool, and the action to decide. */
+	permission: PermissionAsked_Serialize | null,
+	/**  The agent's own conversation id (Claude's `--session-id`), for `resume`. */
+	conversationId: string | null,
 	/**  While it waits: since when (Unix ms). */
 	waitingSince: number | null,
 	/**  While it waits: the last non-empty lines of its screen (what it asks), at most three. */
@@ -934,6 +1010,16 @@ export type Session_Serialize = {
 	createdAt: number,
 	updatedAt: number,
 };
+
+/**  How an agent reports what it does, besides its output. */
+export type SignalStyle = 
+/**  Only its output (quiet time, wait pattern). */
+"none" | 
+/**
+ *  Claude Code's hooks, installed per session with `--settings <file>` (never in the user's
+ *  own settings), and `--session-id` so that the conversation can be resumed.
+ */
+"claude";
 
 export type Subtask = Subtask_Serialize | Subtask_Deserialize;
 

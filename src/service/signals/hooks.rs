@@ -1,0 +1,227 @@
+//! What one hook event of an agent means (pure): the activity it reports, the permission it
+//! asks, whether pending permission requests are settled by it, and where the agent's
+//! transcript and conversation are. Claude Code's events are the reference; the names are
+//! theirs.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::model::Activity;
+
+/// The events a Claude session's settings install hooks for.
+pub const CLAUDE_EVENTS: [&str; 10] = [
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PermissionRequest",
+    "PostToolUse",
+    "Notification",
+    "Stop",
+    "SubagentStop",
+    "PreCompact",
+    "SessionEnd",
+];
+
+/// The longest summary of a tool's input.
+const SUMMARY_CHARS: usize = 200;
+
+/// What one hook event says.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Meaning {
+    /// The activity it reports (`None`: it says nothing about it).
+    pub activity: Option<Activity>,
+    /// A permission asked: the tool and one line of what it would do.
+    pub permission: Option<(String, String)>,
+    /// Pending permission requests are over (the tool ran, the turn moved on, the agent ended):
+    /// answered in the terminal, or no longer asked.
+    pub settles_pending: bool,
+    /// The agent's transcript, to read usage from (only when the event may follow new model
+    /// messages).
+    pub transcript: Option<PathBuf>,
+    /// The agent's conversation id.
+    pub conversation: Option<String>,
+}
+
+fn text(payload: &Value, key: &str) -> Option<String> {
+    payload
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// One line saying what a tool would do: its command, file or pattern, else its input.
+pub fn summary(tool: &str, input: &Value) -> String {
+    let field = ["command", "file_path", "path", "url", "pattern", "prompt"]
+        .iter()
+        .find_map(|k| input.get(*k).and_then(Value::as_str));
+    let line = match field {
+        Some(v) => v.to_owned(),
+        None if input.is_null() => tool.to_owned(),
+        None => input.to_string(),
+    };
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > SUMMARY_CHARS {
+        let cut: String = line.chars().take(SUMMARY_CHARS - 1).collect();
+        format!("{cut}…")
+    } else {
+        line
+    }
+}
+
+/// What hook event `event` with its `payload` (the JSON the agent gave the hook) says.
+pub fn meaning(event: &str, payload: &Value) -> Meaning {
+    let mut m = Meaning {
+        conversation: text(payload, "session_id"),
+        ..Meaning::default()
+    };
+    let transcript = || text(payload, "transcript_path").map(PathBuf::from);
+    match event {
+        "SessionStart" => m.activity = Some(Activity::Idle),
+        "UserPromptSubmit" => {
+            m.activity = Some(Activity::Working);
+            m.settles_pending = true;
+        }
+        "PreToolUse" => m.activity = Some(Activity::Working),
+        "PermissionRequest" => {
+            let tool = text(payload, "tool_name").unwrap_or_else(|| "a tool".to_owned());
+            let input = payload.get("tool_input").cloned().unwrap_or(Value::Null);
+            m.activity = Some(Activity::WaitingPermission);
+            m.permission = Some((tool.clone(), summary(&tool, &input)));
+        }
+        "PostToolUse" => {
+            m.activity = Some(Activity::Working);
+            m.settles_pending = true;
+            m.transcript = transcript();
+        }
+        "Notification" => {
+            // A permission prompt is already known from `PermissionRequest`; an idle prompt or
+            // a question means the person is needed.
+            let kind = text(payload, "notification_type").unwrap_or_default();
+            if kind != "permission_prompt" {
+                m.activity = Some(Activity::WaitingInput);
+            }
+        }
+        "Stop" => {
+            m.activity = Some(Activity::Idle);
+            m.settles_pending = true;
+            m.transcript = transcript();
+        }
+        "SubagentStop" | "PreCompact" => m.transcript = transcript(),
+        "SessionEnd" => {
+            m.activity = Some(Activity::Idle);
+            m.settles_pending = true;
+            m.transcript = transcript();
+        }
+        _ => {}
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn each_event_says_what_it_means() {
+        let base = json!({"session_id": "c1", "transcript_path": "/t.jsonl", "cwd": "/w"});
+        let with = |extra: Value| {
+            let mut p = base.clone();
+            p.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            p
+        };
+        let table: Vec<(&str, Value, Option<Activity>, bool, bool)> = vec![
+            (
+                "SessionStart",
+                base.clone(),
+                Some(Activity::Idle),
+                false,
+                false,
+            ),
+            (
+                "UserPromptSubmit",
+                base.clone(),
+                Some(Activity::Working),
+                true,
+                false,
+            ),
+            (
+                "PreToolUse",
+                base.clone(),
+                Some(Activity::Working),
+                false,
+                false,
+            ),
+            (
+                "PostToolUse",
+                base.clone(),
+                Some(Activity::Working),
+                true,
+                true,
+            ),
+            ("Stop", base.clone(), Some(Activity::Idle), true, true),
+            ("SubagentStop", base.clone(), None, false, true),
+            ("PreCompact", base.clone(), None, false, true),
+            ("SessionEnd", base.clone(), Some(Activity::Idle), true, true),
+            (
+                "Notification",
+                with(json!({"notification_type": "idle_prompt"})),
+                Some(Activity::WaitingInput),
+                false,
+                false,
+            ),
+            (
+                "Notification",
+                with(json!({"notification_type": "permission_prompt"})),
+                None,
+                false,
+                false,
+            ),
+            ("SomethingNew", base.clone(), None, false, false),
+        ];
+        for (event, payload, activity, settles, transcript) in table {
+            let m = meaning(event, &payload);
+            assert_eq!(m.activity, activity, "{event}");
+            assert_eq!(m.settles_pending, settles, "{event}");
+            assert_eq!(m.transcript.is_some(), transcript, "{event}");
+            assert_eq!(m.conversation.as_deref(), Some("c1"), "{event}");
+            assert!(m.permission.is_none(), "{event}");
+        }
+    }
+
+    #[test]
+    fn a_permission_request_names_the_tool_and_what_it_would_do() {
+        let m = meaning(
+            "PermissionRequest",
+            &json!({"tool_name": "Bash", "tool_input": {"command": "rm -rf\n  build", "description": "clean"}}),
+        );
+        assert_eq!(m.activity, Some(Activity::WaitingPermission));
+        assert_eq!(
+            m.permission,
+            Some(("Bash".to_owned(), "rm -rf build".to_owned()))
+        );
+        let m = meaning("PermissionRequest", &json!({}));
+        assert_eq!(
+            m.permission,
+            Some(("a tool".to_owned(), "a tool".to_owned()))
+        );
+        assert!(m.conversation.is_none());
+    }
+
+    #[test]
+    fn a_summary_is_one_bounded_line() {
+        assert_eq!(
+            summary("Edit", &json!({"file_path": "/a/b.rs", "old": "x"})),
+            "/a/b.rs"
+        );
+        assert_eq!(summary("X", &json!({"n": 1})), "{\"n\":1}");
+        let long = summary("Bash", &json!({"command": "x".repeat(500)}));
+        assert_eq!(long.chars().count(), SUMMARY_CHARS);
+        assert!(long.ends_with('…'));
+    }
+}

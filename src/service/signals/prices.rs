@@ -1,0 +1,128 @@
+//! The price table: US dollars per million tokens of each kind, per model, kept as data
+//! (`prices.json` beside this file, built in; replaced at run time by `<data-dir>/prices.json`
+//! when that file exists). A model is priced by the longest entry its name starts with, so
+//! `claude-sonnet-4` prices `claude-sonnet-4-20250514`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::model::{ModelUsage, Usage};
+
+const BUILT_IN: &str = include_str!("prices.json");
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+    pub cache_read: f64,
+    pub cache_write: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Prices(BTreeMap<String, Price>);
+
+impl Prices {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text)
+            .map(Prices)
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn built_in() -> Self {
+        Self::parse(BUILT_IN).expect("the built-in price table is valid")
+    }
+
+    /// The data folder's `prices.json` when there is one (a broken one is reported and the
+    /// built-in table used).
+    pub fn load(data_dir: &Path) -> Self {
+        match std::fs::read_to_string(data_dir.join("prices.json")) {
+            Ok(text) => Self::parse(&text).unwrap_or_else(|err| {
+                tracing::warn!(%err, "prices.json is not a price table; using the built-in one");
+                Self::built_in()
+            }),
+            Err(_) => Self::built_in(),
+        }
+    }
+
+    pub fn of(&self, model: &str) -> Option<Price> {
+        self.0
+            .iter()
+            .filter(|(prefix, _)| model.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map(|(_, price)| *price)
+    }
+
+    /// `models` priced and summed.
+    pub fn usage(&self, mut models: Vec<ModelUsage>) -> Usage {
+        let mut total = Usage::default();
+        for m in &mut models {
+            m.cost_usd = self.of(&m.model).map(|p| {
+                (m.input_tokens as f64 * p.input
+                    + m.output_tokens as f64 * p.output
+                    + m.cache_read_tokens as f64 * p.cache_read
+                    + m.cache_write_tokens as f64 * p.cache_write)
+                    / 1_000_000.0
+            });
+            total.input_tokens += m.input_tokens;
+            total.output_tokens += m.output_tokens;
+            total.cache_read_tokens += m.cache_read_tokens;
+            total.cache_write_tokens += m.cache_write_tokens;
+            match m.cost_usd {
+                Some(cost) => total.cost_usd += cost,
+                None => total.unpriced.push(m.model.clone()),
+            }
+        }
+        total.models = models;
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_prefix_prices_a_model_and_costs_add_up() {
+        let prices = Prices::parse(
+            r#"{"m": {"input": 1, "output": 2, "cacheRead": 0.5, "cacheWrite": 4},
+                "m-big": {"input": 10, "output": 20, "cacheRead": 5, "cacheWrite": 40}}"#,
+        )
+        .unwrap();
+        assert_eq!(prices.of("m-big-1").unwrap().input, 10.0);
+        assert_eq!(prices.of("m-small").unwrap().input, 1.0);
+        assert!(prices.of("other").is_none());
+        let usage = prices.usage(vec![
+            ModelUsage {
+                model: "m-1".into(),
+                messages: 2,
+                input_tokens: 1_000_000,
+                output_tokens: 500_000,
+                cache_read_tokens: 2_000_000,
+                cache_write_tokens: 250_000,
+                cost_usd: None,
+            },
+            ModelUsage {
+                model: "other".into(),
+                messages: 1,
+                input_tokens: 7,
+                ..ModelUsage::default()
+            },
+        ]);
+        // 1 + 1 + 1 + 1 dollars.
+        assert_eq!(usage.models[0].cost_usd, Some(4.0));
+        assert_eq!(usage.models[1].cost_usd, None);
+        assert_eq!(usage.cost_usd, 4.0);
+        assert_eq!(usage.input_tokens, 1_000_007);
+        assert_eq!(usage.unpriced, ["other"]);
+    }
+
+    #[test]
+    fn the_built_in_table_parses_and_prices_claude() {
+        let prices = Prices::built_in();
+        assert!(prices.of("claude-sonnet-4-5-20250929").is_some());
+        assert!(Prices::parse("{\"m\": {\"input\": 1}}").is_err());
+    }
+}

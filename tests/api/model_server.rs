@@ -1,0 +1,183 @@
+//! A scripted Anthropic Messages API on loopback, for the real Claude Code CLI: it streams SSE
+//! answers — a tool call (`Bash`) when the conversation asks for one and has no tool result
+//! yet, else a line of text — and keeps every request so that a test can see what Claude sent
+//! (the tool result after a decision, the earlier turns after a resume) and what usage it was
+//! told.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+
+use crate::common::DEADLINE;
+
+/// The model the server says it is (the price table in the tests prices it).
+pub const MODEL: &str = "scripted-model-1";
+/// What a conversation says to get a tool call.
+pub const ASK_TOOL: &str = "please run the tool";
+
+/// Usage the server reported for one streamed answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sent {
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+}
+
+#[derive(Default)]
+struct Seen {
+    /// Every streamed request's body, and the usage answered with its id.
+    requests: Vec<(Value, String, Sent)>,
+}
+
+#[derive(Clone)]
+pub struct ModelServer {
+    pub url: String,
+    seen: Arc<Mutex<Seen>>,
+    /// The shell command the tool call runs.
+    command: Arc<String>,
+}
+
+impl ModelServer {
+    pub async fn start(command: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = ModelServer {
+            url,
+            seen: Arc::default(),
+            command: Arc::new(command.to_owned()),
+        };
+        let app = Router::new().fallback(answer).with_state(server.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        server
+    }
+
+    /// The streamed requests so far: body, message id answered, usage answered.
+    pub fn requests(&self) -> Vec<(Value, String, Sent)> {
+        self.seen.lock().unwrap().requests.clone()
+    }
+
+    /// Waits (with the deadline) for a streamed request whose body satisfies `check`.
+    pub async fn wait_request(&self, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        loop {
+            if let Some((body, ..)) = self.requests().into_iter().find(|(b, ..)| check(b)) {
+                return body;
+            }
+            assert!(
+                start.elapsed() < DEADLINE * 3,
+                "the model server never received {what}; it saw {:#?}",
+                self.requests()
+                    .iter()
+                    .map(|(b, ..)| last_user_text(b))
+                    .collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The tool results in a request's last user message.
+pub fn tool_results(body: &Value) -> Vec<Value> {
+    body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+        .filter(|c| c["type"] == "tool_result")
+        .collect()
+}
+
+fn last_user_text(body: &Value) -> String {
+    let text = body["messages"].to_string();
+    text.chars().take(300).collect()
+}
+
+fn event(name: &str, data: Value) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+async fn answer(State(server): State<ModelServer>, uri: axum::http::Uri, body: Bytes) -> Response {
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let streamed = uri.path().starts_with("/v1/messages")
+        && !uri.path().contains("count_tokens")
+        && request["stream"] == true;
+    if !streamed {
+        return ([(header::CONTENT_TYPE, "application/json")], "{}").into_response();
+    }
+    let conversation = request["messages"].to_string();
+    let has_tools = request["tools"].as_array().is_some_and(|t| !t.is_empty());
+    let wants_tool =
+        has_tools && conversation.contains(ASK_TOOL) && tool_results(&request).is_empty();
+    let (id, sent) = {
+        let mut seen = server.seen.lock().unwrap();
+        let n = seen.requests.len() as i64;
+        // Different numbers for every answer, so that a sum proves which were counted.
+        let sent = Sent {
+            input: 100 + n,
+            output: 20 + 3 * n,
+            cache_read: 1000 + 10 * n,
+            cache_write: 50 + n,
+        };
+        let id = format!("msg_scripted_{n}");
+        seen.requests.push((request.clone(), id.clone(), sent));
+        (id, sent)
+    };
+    let mut out = event(
+        "message_start",
+        json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant",
+            "model": MODEL, "content": [], "stop_reason": null,
+            "usage": {"input_tokens": sent.input, "output_tokens": 1,
+                      "cache_read_input_tokens": sent.cache_read,
+                      "cache_creation_input_tokens": sent.cache_write}}}),
+    );
+    let stop_reason = if wants_tool {
+        out += &event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0,
+                   "content_block": {"type": "tool_use", "id": "toolu_scripted", "name": "Bash", "input": {}}}),
+        );
+        let input = json!({"command": server.command.as_str(), "description": "scripted"});
+        out += &event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0,
+                   "delta": {"type": "input_json_delta", "partial_json": input.to_string()}}),
+        );
+        "tool_use"
+    } else {
+        out += &event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        );
+        out += &event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0,
+                   "delta": {"type": "text_delta", "text": "Scripted answer."}}),
+        );
+        "end_turn"
+    };
+    out += &event(
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": 0}),
+    );
+    out += &event(
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason},
+               "usage": {"output_tokens": sent.output}}),
+    );
+    out += &event("message_stop", json!({"type": "message_stop"}));
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        out,
+    )
+        .into_response()
+}
