@@ -12,11 +12,11 @@ pub struct HookEvent {
     /// The agent's name for the event (`SessionStart`, `PreToolUse`, `PermissionRequest`, `Stop`, …).
     #[schema(min_length = 1, max_length = 64)]
     pub event: String,
-    /// The JSON the agent gave the hook on its standard input.
+    /// The JSON object the agent gave the hook on its standard input.
     #[serde(default)]
     #[cfg_attr(feature = "specta", specta(type = Option<serde_json::Value>))]
-    #[schema(value_type = Object)]
-    pub payload: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// What the hook prints back to the agent: nothing, or its answer (a permission decision).

@@ -107,7 +107,7 @@ impl Service {
         }
         let row = lookup::session(&self.db, id).await?;
         actor.may_act_as(&row.project_id, id)?;
-        let payload = input.payload.unwrap_or(Value::Null);
+        let payload = input.payload.map_or(Value::Null, Value::Object);
         let meaning = hooks::meaning(event, &payload);
         tracing::debug!(session = id, event, "hook event");
         if let Some(conversation) = &meaning.conversation {
@@ -478,6 +478,12 @@ impl Service {
         actor: &Actor,
     ) -> ServiceResult<Usage> {
         actor.may_read(id)?;
+        if since.is_some_and(|t| t < 0) {
+            return Err(ServiceError::invalid(
+                "since",
+                "must be a time in Unix ms (0 or more)",
+            ));
+        }
         lookup::project(&self.db, id).await?;
         let mut filter = sea_orm::Condition::all().add(usage_record::Column::ProjectId.eq(id));
         if let Some(since) = since {

@@ -1668,8 +1668,8 @@ export interface components {
         HookEvent: {
             /** @description The agent's name for the event (`SessionStart`, `PreToolUse`, `PermissionRequest`, `Stop`, …). */
             event: string;
-            /** @description The JSON the agent gave the hook on its standard input. */
-            payload?: Record<string, never>;
+            /** @description The JSON object the agent gave the hook on its standard input. */
+            payload?: Record<string, never> | null;
         };
         /** @description A session↔task link, as carried by the four relationship events. */
         Link: {
