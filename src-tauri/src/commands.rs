@@ -17,6 +17,7 @@ use baton::model::{
     BulkRequest, BulkResult, CancelTask, ExecuteTask, Executed, QueuePatch, QueueScope,
     QueueStatus, Run,
 };
+use baton::model::{DecideAction, Decision, SessionAction, Usage};
 use baton::server::Server;
 use baton::service::audit::{self, Change, Door};
 use baton::service::terminal_feed::FeedItem;
@@ -285,6 +286,56 @@ async fn stop_session(d: State<'_, Desktop>, id: String) -> R<Session> {
 async fn restart_session(d: State<'_, Desktop>, id: String) -> R<Session> {
     let result = d.service.restart_session(&id, &DESKTOP).await;
     audited(&d, "restart_session", &[&id], None, result).await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn resume_session(d: State<'_, Desktop>, id: String) -> R<Session> {
+    let result = d.service.resume_session(&id, &DESKTOP).await;
+    audited(&d, "resume_session", &[&id], None, result).await
+}
+
+/// Allows or denies what a session's agent asks (the person's decision: the desktop may).
+#[tauri::command]
+#[specta::specta]
+async fn decide_action(
+    d: State<'_, Desktop>,
+    id: String,
+    action_id: String,
+    decision: Decision,
+    reason: Option<String>,
+) -> R<SessionAction> {
+    let body = serde_json::json!({ "decision": decision, "reason": reason });
+    let result = d
+        .service
+        .decide_session_action(&id, &action_id, DecideAction { decision, reason }, &DESKTOP)
+        .await;
+    audited(
+        &d,
+        "decide_session_action",
+        &[&id, &action_id],
+        Some(body),
+        result,
+    )
+    .await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn session_usage(d: State<'_, Desktop>, id: String) -> R<Usage> {
+    Ok(d.service.session_usage(&id, &DESKTOP).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn task_usage(d: State<'_, Desktop>, id: String) -> R<Usage> {
+    Ok(d.service.task_usage(&id, &DESKTOP).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn project_usage(d: State<'_, Desktop>, id: String) -> R<Usage> {
+    Ok(d.service.project_usage(&id, None, &DESKTOP).await?)
 }
 
 #[tauri::command]
@@ -621,6 +672,11 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
         start_session,
         stop_session,
         restart_session,
+        resume_session,
+        decide_action,
+        session_usage,
+        task_usage,
+        project_usage,
         list_agents,
         create_agent,
         list_messages,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::model::HookAnswer;
+use crate::model::{HookAnswer, APPROVAL_WAIT_VAR};
 
 /// The most of stdin read (a hook's JSON is small; a tool's input may not be).
 const MAX_INPUT: u64 = 4 * 1024 * 1024;
@@ -36,7 +36,7 @@ fn post(event: &str) -> Option<Value> {
     let payload = read_stdin();
     // A permission request may wait for the person's decision, as long as the profile says.
     let timeout = if event == "PermissionRequest" {
-        let wait = var("BATON_APPROVAL_WAIT_MS")
+        let wait = var(APPROVAL_WAIT_VAR)
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
         Duration::from_millis(wait) + REPORT_TIMEOUT

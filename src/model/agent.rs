@@ -113,6 +113,9 @@ impl SignalStyle {
     }
 }
 
+/// The variable that tells an agent's permission hook (and Baton) how long to wait for a
+/// decision: set from the profile's `approvalWaitMs`, or in a session's own `env`.
+pub const APPROVAL_WAIT_VAR: &str = "BATON_APPROVAL_WAIT_MS";
 /// The longest a permission hook may wait for a decision made in Baton.
 pub const MAX_APPROVAL_WAIT_MS: u32 = 600_000;
 

@@ -23,7 +23,7 @@ mod workspace;
 
 pub use agent::{
     AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode, SignalStyle,
-    MAX_APPROVAL_WAIT_MS,
+    APPROVAL_WAIT_VAR, MAX_APPROVAL_WAIT_MS,
 };
 pub use audit::{AuditEntry, ListAudit};
 pub use bulk::{

@@ -18,7 +18,7 @@ use super::{ids, validate, Actor, Service};
 use crate::clock::now_ms;
 use crate::model::{
     AgentProfile, AgentProfilePatch, McpStyle, NewAgentProfile, PromptMode, SignalStyle,
-    MAX_APPROVAL_WAIT_MS,
+    APPROVAL_WAIT_VAR, MAX_APPROVAL_WAIT_MS,
 };
 use crate::pty::find_program;
 use crate::security::redact::{self, REDACTED};
@@ -483,8 +483,20 @@ pub(super) fn check_env(field: &str, env: &BTreeMap<String, String>) -> ServiceR
                 format!("'{key}' is not a valid environment variable"),
             ));
         }
+        // `BATON_APPROVAL_WAIT_MS` is how long a permission hook waits for a decision made in
+        // Baton (a setting, as the profile's `approvalWaitMs`), not an identity.
+        if key == APPROVAL_WAIT_VAR
+            && value
+                .parse::<u32>()
+                .map_or(true, |ms| ms > MAX_APPROVAL_WAIT_MS)
+        {
+            return Err(ServiceError::invalid(
+                field,
+                format!("'{key}' must be a number of ms, at most {MAX_APPROVAL_WAIT_MS}"),
+            ));
+        }
         // `BATON_PORT` is a port Baton found free for a run command, not an identity.
-        if key.starts_with("BATON_") && key != "BATON_PORT" {
+        if key.starts_with("BATON_") && key != "BATON_PORT" && key != APPROVAL_WAIT_VAR {
             return Err(ServiceError::invalid(
                 field,
                 format!("'{key}' is set by Baton itself"),
@@ -513,5 +525,28 @@ fn check_quiet(ms: u32) -> ServiceResult<u32> {
             "quietMs",
             "must be from 50 to 600000",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn baton_variables_are_baton_s_except_the_port_and_the_approval_wait() {
+        assert!(check_env("env", &env(&[("BATON_TOKEN", "x")])).is_err());
+        assert!(check_env("env", &env(&[("BATON_SESSION_ID", "x")])).is_err());
+        assert!(check_env("env", &env(&[("BATON_PORT", "4000")])).is_ok());
+        assert!(check_env("env", &env(&[(APPROVAL_WAIT_VAR, "30000")])).is_ok());
+        assert!(check_env("env", &env(&[(APPROVAL_WAIT_VAR, "600001")])).is_err());
+        assert!(check_env("env", &env(&[(APPROVAL_WAIT_VAR, "soon")])).is_err());
+        assert!(check_env("env", &env(&[("1BAD", "x")])).is_err());
     }
 }

@@ -406,6 +406,41 @@ test("a waiting agent's question and a quick reply from the sidebar; dialogs tak
   await page.keyboard.press('Escape');
 });
 
+test("an agent's permission request: the sidebar and the pane say which tool, Allow answers its hook", async () => {
+  // A stand-in for Claude's permission hook: `baton hook PermissionRequest` as Claude runs it,
+  // waiting for the decision, then printing the answer Claude would read.
+  const ask = JSON.stringify({ hook_event_name: 'PermissionRequest', tool_name: 'Bash', tool_input: { command: 'make release' } });
+  const script = `echo '${ask}' | baton hook PermissionRequest; echo; echo hook-done; sleep 60`;
+  const r = await api('POST', '/api/sessions', {
+    projectId: await projectId(), name: 'asks permission', command: ['sh', '-c', script],
+    env: { BATON_APPROVAL_WAIT_MS: '30000' },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const s = r.body;
+  const item = page.locator(`.session-item[data-session="${s.id}"]`);
+  const approval = item.locator('.approval');
+  await approval.waitFor({ timeout: DEADLINE });
+  assert.match(await approval.locator('.approval-ask').textContent(), /Bash\s*make release/);
+  assert.match(await item.getAttribute('title'), /asks to run Bash/);
+  await until(async () => (await page.evaluate(() => window.__notifications))
+    .find((n) => n.title === 'asks permission asks to run Bash' && n.body === 'make release'), 'a notification naming the tool');
+  // The pane header has the same two buttons.
+  await item.locator('.session-name').click();
+  const pane = page.locator(`.pane[data-session="${s.id}"]`);
+  await pane.locator('.pane-head .approval button[data-decision="deny"]').waitFor({ timeout: DEADLINE });
+  await page.screenshot({ path: join(SHOTS, 'approval.png') });
+  assert.ok(!(await screen(s.id)).includes('hook-done'), 'the hook waits for the decision');
+  await approval.locator('button[data-decision="allow"]').click();
+  await until(async () => screen(s.id).then((t) => t.includes('hook-done')), 'the hook to answer');
+  const output = await (await fetch(`${url}/api/sessions/${s.id}/output`, { headers: { Authorization: `Bearer ${token}` } })).text();
+  assert.match(output, /"behavior":"allow"/);
+  const actions = (await api('GET', `/api/sessions/${s.id}/actions`)).body;
+  assert.equal(actions[0].status, 'allowed');
+  assert.equal(actions[0].decidedBy, 'user');
+  await until(async () => (await approval.count()) === 0, 'the buttons to go once decided');
+  await api('POST', `/api/sessions/${s.id}/stop`, {});
+});
+
 test('tasks run themselves: queue from a card, pause and resume, cancel and retry, runs with their output, bulk', async () => {
   await page.setViewportSize({ width: 1280, height: 800 });
   await api('POST', '/api/agents', { id: 'batch', name: 'Batch', program: AGENT, args: ['--batch', 'sleep=200'], promptMode: 'none', exitMeansDone: true });

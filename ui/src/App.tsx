@@ -10,6 +10,7 @@ import type { BulkRequest, HistoryEntry, Run, Session, Task, TaskStatus } from '
 import { isActive } from './types';
 import { helpRows, keyLabel, shortcut } from './keys';
 import { ago, dotClass, statusLabel } from './labels';
+import { Approval, UsageLine } from './Approval';
 
 const COLUMNS: { status: TaskStatus; label: string }[] = [
   { status: 'pending', label: 'Pending' },
@@ -77,6 +78,7 @@ function WaitingQuestion({ store, session }: { store: Store; session: Session })
   if (session.status !== 'waiting') return null;
   return (
     <div class="question" data-question={session.id}>
+      <Approval api={store.api} session={session} onError={(e) => store.fail(e)} />
       {session.question.length > 0 && <pre class="question-lines" title={session.question.join('\n')}>{session.question.slice(-2).join('\n')}</pre>}
       {/* Answering here does not open the terminal. */}
       <div class="quick" onClick={(e) => e.stopPropagation()}>
@@ -147,6 +149,8 @@ function Sidebar({ store, state }: { store: Store; state: State }) {
         </select>
         <button class="small" title="New project" onClick={() => store.set({ dialog: 'new-project' })}>+</button>
       </div>
+      {state.projectId && <div class="project-usage"><UsageLine load={() => store.api.projectUsage(state.projectId!)}
+        version={`${state.projectId}:${sessions.filter((s) => s.activity === 'idle' || !isActive(s)).map((s) => s.updatedAt).join()}`} /></div>}
       <QueuePanel store={store} state={state} />
       <div class="section-title">Sessions</div>
       <ul class="sessions">
@@ -424,6 +428,7 @@ function DetailsBody({ store, state }: { store: Store; state: State }) {
     return (
       <div>
         <h3><span class={`dot ${dotClass(s)}`} /> {s.name}</h3>
+        <UsageLine load={() => store.api.sessionUsage(s.id)} version={`${s.id}:${s.activity}:${s.status}`} />
         <WaitingQuestion store={store} session={s} />
         <dl>
           <dt>Status</dt><dd>{statusLabel(s)}</dd>
@@ -431,6 +436,8 @@ function DetailsBody({ store, state }: { store: Store; state: State }) {
             {s.progress !== null && <progress max={100} value={s.progress} />} {report(s)}
           </dd></>}
           <dt>Agent</dt><dd>{s.agentId ?? '—'}</dd>
+          {s.conversationId && <><dt>Conversation</dt><dd><code>{s.conversationId}</code>
+            {!isActive(s) && <button class="small" onClick={() => store.api.resumeSession(s.id).catch((e) => store.fail(e))}>Resume</button>}</dd></>}
           <dt>Command</dt><dd><code>{s.command.join(' ') || '(record only)'}</code></dd>
           {s.exitCode !== null && <><dt>Exit</dt><dd>{s.signal ?? `code ${s.exitCode}`}</dd></>}
           <dt>Tasks</dt><dd>{s.taskIds.map((t) => <a onClick={() => store.set({ selected: { kind: 'task', id: t } })}>{state.tasks[t]?.title ?? t}</a>)}</dd>
@@ -465,6 +472,7 @@ function TaskDetails({ store, state, task }: { store: Store; state: State; task:
         <button class="primary" onClick={() => store.set({ dialog: { run: task.id } })}>Run with… <span class="kbd">R</span></button>
         <TaskActions store={store} task={task} />
       </div>
+      <UsageLine load={() => store.api.taskUsage(task.id)} version={task.updatedAt} />
       {task.execution && <p class="muted exec-detail">{task.execution.state}{executionLine(task) ? ` · ${executionLine(task)}` : ''}{task.execution.reason ? ` — ${task.execution.reason}` : ''}</p>}
       <label>Description<textarea rows={3} value={task.description} onChange={edit('description')} /></label>
       <label>Prompt<textarea rows={4} value={task.prompt} onChange={edit('prompt')} /></label>

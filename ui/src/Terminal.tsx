@@ -15,6 +15,7 @@ import type { Session } from './types';
 import { silenceQueries } from './queries';
 import { keyLabel, shortcut } from './keys';
 import { dotClass, statusLabel } from './labels';
+import { Approval } from './Approval';
 
 const THEME = {
   background: '#0f1115', foreground: '#d8dee9', cursor: '#e5c07b', selectionBackground: '#3b4252',
@@ -153,6 +154,7 @@ export function TerminalPane({ api, session, focused, focusSeq, onFocus, onStop,
         <span class={`dot ${dotClass(session)}`} title={statusLabel(session)} />
         <span class="pane-name" title={session.name}>{session.name}</span>
         <span class="muted pane-status">{statusLabel(session)}</span>
+        <Approval api={api} session={session} compact onError={(e) => console.warn('decision failed', e)} />
         {running && !confirmStop && <button class="small" onClick={() => setConfirmStop(true)}>Stop</button>}
         {running && confirmStop && <>
           <button class="small danger" onClick={() => { setConfirmStop(false); onStop(); }}>Stop the agent?</button>

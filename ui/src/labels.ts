@@ -5,8 +5,9 @@ import type { Session } from './types';
 export function statusLabel(s: Session): string {
   switch (s.status) {
     case 'starting': return 'starting';
-    case 'running': return 'working';
-    case 'waiting': return 'waiting for you';
+    case 'running': return s.activity === 'idle' ? 'idle (turn ended)' : 'working';
+    case 'waiting':
+      return s.activity === 'waiting_permission' && s.permission ? `asks to run ${s.permission.tool}` : 'waiting for you';
     case 'completed': return 'done';
     case 'failed': return s.signal ? `failed (${s.signal})` : `failed (code ${s.exitCode ?? '?'})`;
     default: return s.status;
@@ -27,4 +28,16 @@ export function ago(ms: number | null | undefined): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.round(s / 60)}m`;
   return `${Math.round(s / 3600)}h`;
+}
+
+/** Tokens in a short form: `950`, `12.3k`, `4.1M`. */
+export function tokens(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${(n / 1000).toFixed(1)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+/** A cost in dollars: `$0.012`, `$3.40`. */
+export function dollars(n: number): string {
+  return n < 1 ? `$${n.toFixed(3)}` : `$${n.toFixed(2)}`;
 }

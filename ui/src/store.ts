@@ -237,8 +237,10 @@ export class Store {
     this.announced.add(session.id);
     const looking = document.hasFocus() && this.state.view === 'terminals' && this.state.activeTab === session.id;
     if (looking) return;
-    // Which agent, and what it asks (the last line of its screen).
-    notify(`${session.name} is waiting`, session.question[session.question.length - 1] ?? 'An agent needs you');
+    // Which agent, and what it asks: the tool it wants to run, or the last line of its screen.
+    const asked = session.activity === 'waiting_permission' ? session.permission : null;
+    if (asked) notify(`${session.name} asks to run ${asked.tool}`, asked.summary);
+    else notify(`${session.name} is waiting`, session.question[session.question.length - 1] ?? 'An agent needs you');
   }
 }
 

@@ -32,6 +32,8 @@ export type Merged = Schemas['Merged'];
 export type Archive = Schemas['Archive'];
 export type ReviewComment = Schemas['ReviewComment'];
 export type ReviewSent = Schemas['ReviewSent'];
+export type SessionAction = Schemas['SessionAction'];
+export type Usage = Schemas['Usage'];
 /** An event of `/ws` (and the desktop's event channel): a union on `event`. */
 export type BusEvent = Schemas['Event'];
 

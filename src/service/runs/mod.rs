@@ -31,6 +31,7 @@ use crate::clock::now_ms;
 use crate::events::Event;
 use crate::model::{
     Activity, EndReason, McpStyle, NewSession, Session, SessionStatus, SignalStyle, StopSession,
+    APPROVAL_WAIT_VAR,
 };
 use crate::pty::{find_program, Exit, Output, PtyError, Size, SpawnRequest};
 use crate::security::Grant;
@@ -201,7 +202,7 @@ impl Service {
                         "cannot write the agent's hook settings: {e}"
                     ))
                 })?;
-                env.insert("BATON_APPROVAL_WAIT_MS".into(), wait_ms.to_string());
+                env.insert(APPROVAL_WAIT_VAR.into(), wait_ms.to_string());
                 prompt_at = prompt_at.map(|at| at + 4);
                 let argv = claude::argv(argv, &file, claude::Conversation::Start(&conversation));
                 (argv, Some(conversation))

@@ -30,7 +30,7 @@ use crate::clock::now_ms;
 use crate::events::Event;
 use crate::model::{
     ActionStatus, Activity, DecideAction, Decision, HookAnswer, HookEvent, ModelUsage,
-    PermissionAsked, SessionAction, Usage,
+    PermissionAsked, SessionAction, Usage, APPROVAL_WAIT_VAR,
 };
 use crate::store::entity::{session, session_action, session_task, usage_record};
 
@@ -195,7 +195,7 @@ impl Service {
             return 0;
         };
         let env: BTreeMap<String, String> = crate::store::json::from_text("session.env", &row.env);
-        env.get("BATON_APPROVAL_WAIT_MS")
+        env.get(APPROVAL_WAIT_VAR)
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     }

@@ -23,6 +23,12 @@ export const commands = {
 	startSession: (body: NewSession_Deserialize) => __TAURI_INVOKE<Session_Serialize>("start_session", { body }),
 	stopSession: (id: string) => __TAURI_INVOKE<Session_Serialize>("stop_session", { id }),
 	restartSession: (id: string) => __TAURI_INVOKE<Session_Serialize>("restart_session", { id }),
+	resumeSession: (id: string) => __TAURI_INVOKE<Session_Serialize>("resume_session", { id }),
+	/**  Allows or denies what a session's agent asks (the person's decision: the desktop may). */
+	decideAction: (id: string, actionId: string, decision: Decision, reason: string | null) => __TAURI_INVOKE<SessionAction_Serialize>("decide_action", { id, actionId, decision, reason }),
+	sessionUsage: (id: string) => __TAURI_INVOKE<Usage_Serialize>("session_usage", { id }),
+	taskUsage: (id: string) => __TAURI_INVOKE<Usage_Serialize>("task_usage", { id }),
+	projectUsage: (id: string) => __TAURI_INVOKE<Usage_Serialize>("project_usage", { id }),
 	listAgents: () => __TAURI_INVOKE<AgentProfile_Serialize[]>("list_agents"),
 	createAgent: (body: NewAgentProfile_Deserialize) => __TAURI_INVOKE<AgentProfile_Serialize>("create_agent", { body }),
 	listMessages: (projectId: string, taskId: string | null) => __TAURI_INVOKE<Message_Serialize[]>("list_messages", { projectId, taskId }),
@@ -64,6 +70,10 @@ export const commands = {
 };
 
 /* Types */
+export type ActionStatus = "pending" | "allowed" | "denied" | 
+/**  Answered elsewhere (in the agent's own terminal) or no longer asked. */
+"expired";
+
 export type Activity = 
 /**  Printing (output) or mid-turn (hooks). */
 "working" | 
@@ -302,6 +312,8 @@ export type CommandError = {
 	code: string,
 	details: Value,
 };
+
+export type Decision = "allow" | "deny";
 
 /**  One changed file. */
 export type DiffFile = DiffFile_Serialize | DiffFile_Deserialize;
@@ -568,6 +580,35 @@ export type Message_Serialize = {
 	/**  `user`, `session:<id>` or `system`. */
 	author: string,
 	createdAt: number,
+};
+
+/**  Tokens of one model, and what they cost. */
+export type ModelUsage = ModelUsage_Serialize | ModelUsage_Deserialize;
+
+/**  Tokens of one model, and what they cost. */
+export type ModelUsage_Deserialize = {
+	model: string,
+	/**  Model messages counted. */
+	messages: number,
+	inputTokens: number,
+	outputTokens: number,
+	cacheReadTokens: number,
+	cacheWriteTokens: number,
+	/**  US dollars from the price table; `null` when the model has no price. */
+	costUsd?: number | null,
+};
+
+/**  Tokens of one model, and what they cost. */
+export type ModelUsage_Serialize = {
+	model: string,
+	/**  Model messages counted. */
+	messages: number,
+	inputTokens: number,
+	outputTokens: number,
+	cacheReadTokens: number,
+	cacheWriteTokens: number,
+	/**  US dollars from the price table; `null` when the model has no price. */
+	costUsd: number | null,
 };
 
 export type NewAgentProfile = NewAgentProfile_Serialize | NewAgentProfile_Deserialize;
@@ -927,6 +968,47 @@ export type Run_Serialize = {
 
 export type Session = Session_Serialize | Session_Deserialize;
 
+/**  Something a session's agent asks the person to decide: a tool it wants to run. */
+export type SessionAction = SessionAction_Serialize | SessionAction_Deserialize;
+
+/**  Something a session's agent asks the person to decide: a tool it wants to run. */
+export type SessionAction_Deserialize = {
+	id: string,
+	sessionId: string,
+	projectId: string,
+	/**  `permission`. */
+	kind: string,
+	tool: string,
+	/**  One line: what the tool would do. */
+	summary: string,
+	input: Value,
+	status: ActionStatus,
+	reason?: string | null,
+	/**  Who decided: `user`, `admin`, or `terminal` when it was answered in the agent's terminal. */
+	decidedBy?: string | null,
+	createdAt: number,
+	decidedAt?: number | null,
+};
+
+/**  Something a session's agent asks the person to decide: a tool it wants to run. */
+export type SessionAction_Serialize = {
+	id: string,
+	sessionId: string,
+	projectId: string,
+	/**  `permission`. */
+	kind: string,
+	tool: string,
+	/**  One line: what the tool would do. */
+	summary: string,
+	input: Value,
+	status: ActionStatus,
+	reason: string | null,
+	/**  Who decided: `user`, `admin`, or `terminal` when it was answered in the agent's terminal. */
+	decidedBy: string | null,
+	createdAt: number,
+	decidedAt: number | null,
+};
+
 export type SessionStatus = "starting" | "running" | 
 /**  The agent waits for input. */
 "waiting" | "completed" | "failed" | "stopped" | 
@@ -1201,6 +1283,35 @@ export type Task_Serialize = {
 /**  The message a follow-up task answers. */
 export type ThreadParent = {
 	messageId: string,
+};
+
+/**  A session's, task's or project's usage: per model and in total. */
+export type Usage = Usage_Serialize | Usage_Deserialize;
+
+/**  A session's, task's or project's usage: per model and in total. */
+export type Usage_Deserialize = {
+	models: ModelUsage_Deserialize[],
+	inputTokens: number,
+	outputTokens: number,
+	cacheReadTokens: number,
+	cacheWriteTokens: number,
+	/**  The sum of the priced models' costs. */
+	costUsd: number | null,
+	/**  Models used that have no price (their cost is not in `costUsd`). */
+	unpriced: string[],
+};
+
+/**  A session's, task's or project's usage: per model and in total. */
+export type Usage_Serialize = {
+	models: ModelUsage_Serialize[],
+	inputTokens: number,
+	outputTokens: number,
+	cacheReadTokens: number,
+	cacheWriteTokens: number,
+	/**  The sum of the priced models' costs. */
+	costUsd: number | null,
+	/**  Models used that have no price (their cost is not in `costUsd`). */
+	unpriced: string[],
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };

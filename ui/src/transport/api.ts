@@ -4,7 +4,7 @@
 import type {
   AgentProfile, BulkRequest, BulkResult, BusEvent, ExecuteTask, Executed, HistoryEntry, Message, Project,
   QueueStatus, Run, Session, Subtask, Task, Workspace, TaskDiff, TaskConflict, Merged, Archive,
-  ReviewComment, ReviewSent,
+  ReviewComment, ReviewSent, Usage,
 } from '../types';
 
 export interface TerminalHandlers {
@@ -41,6 +41,13 @@ export interface Api {
   startSession(body: { projectId: string; taskIds?: string[]; agentId?: string; command?: string[]; name?: string; cols?: number; rows?: number }): Promise<Session>;
   stopSession(id: string): Promise<Session>;
   restartSession(id: string): Promise<Session>;
+  /** Continues a stopped session's conversation (`claude --resume`). */
+  resumeSession(id: string): Promise<Session>;
+  /** Allows or denies the tool a session's agent asks to run. */
+  decideAction(sessionId: string, actionId: string, decision: 'allow' | 'deny', reason?: string): Promise<void>;
+  sessionUsage(id: string): Promise<Usage>;
+  taskUsage(id: string): Promise<Usage>;
+  projectUsage(id: string): Promise<Usage>;
   /** Types `text` into a running session's terminal (quick replies). */
   sendInput(id: string, text: string): Promise<void>;
   listAgents(): Promise<AgentProfile[]>;

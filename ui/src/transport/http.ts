@@ -50,6 +50,13 @@ export function httpApi(base: string, initialToken: string): Api {
     startSession: (body) => call('POST', '/api/sessions', body),
     stopSession: (id) => call('POST', `/api/sessions/${q(id)}/stop`, {}),
     restartSession: (id) => call('POST', `/api/sessions/${q(id)}/restart`, {}),
+    resumeSession: (id) => call('POST', `/api/sessions/${q(id)}/resume`, {}),
+    decideAction: async (sessionId, actionId, decision, reason) => {
+      await call('POST', `/api/sessions/${q(sessionId)}/actions/${q(actionId)}`, { decision, reason });
+    },
+    sessionUsage: (id) => call('GET', `/api/sessions/${q(id)}/usage`),
+    taskUsage: (id) => call('GET', `/api/tasks/${q(id)}/usage`),
+    projectUsage: (id) => call('GET', `/api/projects/${q(id)}/usage`),
     sendInput: async (id, text) => { await call('POST', `/api/sessions/${q(id)}/input`, { text }); },
     listAgents: () => call('GET', '/api/agents'),
     createAgent: (body) => call('POST', '/api/agents', body),

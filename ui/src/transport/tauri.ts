@@ -6,7 +6,7 @@ import { Channel } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type { Api, LinkState, TerminalConnection, TerminalHandlers } from './api';
 import { ApiError } from './api';
-import type { BusEvent } from '../types';
+import type { BusEvent, Usage } from '../types';
 import { commands } from '../generated/desktop';
 
 /** A command's answer, its error turned into the API's error type. */
@@ -44,6 +44,13 @@ export async function tauriApi(): Promise<Api> {
     startSession: (body) => call(commands.startSession(body)),
     stopSession: (id) => call(commands.stopSession(id)),
     restartSession: (id) => call(commands.restartSession(id)),
+    resumeSession: (id) => call(commands.resumeSession(id)),
+    decideAction: (sessionId, actionId, decision, reason) =>
+      call(commands.decideAction(sessionId, actionId, decision, reason ?? null)).then(() => undefined),
+    // An f64 is `number | null` to the bindings (NaN); a cost is always a number.
+    sessionUsage: (id) => call(commands.sessionUsage(id)).then((u) => u as Usage),
+    taskUsage: (id) => call(commands.taskUsage(id)).then((u) => u as Usage),
+    projectUsage: (id) => call(commands.projectUsage(id)).then((u) => u as Usage),
     sendInput: (id, text) => call(commands.terminalWrite(id, text)).then(() => undefined),
     listAgents: () => call(commands.listAgents()),
     createAgent: (body) => call(commands.createAgent(body)),
