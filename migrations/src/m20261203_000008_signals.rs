@@ -86,7 +86,7 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        // The built-in Claude Code profile, as seeded before, reports through its hooks.
+        // The built-in Claude Code and Codex profiles, as seeded before, report their state.
         manager
             .exec_stmt(
                 Query::update()
@@ -95,6 +95,16 @@ impl MigrationTrait for Migration {
                     .value(AgentProfile::ApprovalWaitMs, 120_000)
                     .and_where(Expr::col(AgentProfile::Id).eq("claude"))
                     .and_where(Expr::col(AgentProfile::Program).eq("claude"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .exec_stmt(
+                Query::update()
+                    .table(AgentProfile::Table)
+                    .value(AgentProfile::Signals, "codex")
+                    .and_where(Expr::col(AgentProfile::Id).eq("codex"))
+                    .and_where(Expr::col(AgentProfile::Program).eq("codex"))
                     .to_owned(),
             )
             .await?;

@@ -101,6 +101,9 @@ pub enum SignalStyle {
     /// Claude Code's hooks, installed per session with `--settings <file>` (never in the user's
     /// own settings), and `--session-id` so that the conversation can be resumed.
     Claude,
+    /// Codex CLI: its in-band state reports (`OSC 7501`), its rollout file for the conversation
+    /// id and usage, `codex resume <id>`.
+    Codex,
 }
 
 impl SignalStyle {

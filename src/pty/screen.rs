@@ -18,7 +18,7 @@ use std::num::NonZeroU16;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use super::output::Output;
 use super::Size;
@@ -57,6 +57,8 @@ struct Hooks {
     lines: VecDeque<String>,
     bytes: usize,
     answers: Vec<u8>,
+    /// The states the program reported in-band (`OSC 7501;state=working:app=codex`), in order.
+    states: Vec<String>,
 }
 
 impl vt100::Callbacks for Hooks {
@@ -79,6 +81,10 @@ impl vt100::Callbacks for Hooks {
     }
 
     fn unhandled_osc(&mut self, screen: &mut vt100::Screen, params: &[&[u8]]) {
+        if let Some(state) = queries::reported_state(params) {
+            self.states.push(state);
+            return;
+        }
         for q in queries::of_osc(params) {
             self.answers.extend(queries::answer(q, &facts_of(screen)));
         }
@@ -174,10 +180,16 @@ impl ScreenModel {
             rows: rows.get(),
         });
         self.parser.process(tail);
-        // Those queries were answered when they came.
+        // Those queries were answered when they came, and those states reported.
         self.parser.callbacks_mut().answers.clear();
+        self.parser.callbacks_mut().states.clear();
         self.offset = end;
         self.stale = false;
+    }
+
+    /// The states the program reported in-band since the last call.
+    pub fn take_states(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.parser.callbacks_mut().states)
     }
 
     pub fn resize(&mut self, size: Size) {
@@ -285,6 +297,8 @@ pub struct Screen {
     output: Weak<Output>,
     /// Writes answers to the program.
     answer: Answer,
+    /// The last state the program reported in-band, and how many it reported so far.
+    states: watch::Sender<(u64, Option<String>)>,
 }
 
 impl Screen {
@@ -300,6 +314,7 @@ impl Screen {
             model: Mutex::new(ScreenModel::new(size, offset)),
             output: Arc::downgrade(output),
             answer: Box::new(answer),
+            states: watch::channel((0, None)).0,
         });
         let feeding = Arc::clone(&screen);
         std::thread::Builder::new()
@@ -340,6 +355,7 @@ impl Screen {
                 if model.is_stale() && bytes < FLOOD_ENDED && model.try_spend(REBUILD, now) {
                     self.freshen(&mut model, true);
                 }
+                self.report_states(&mut model);
                 answers
             };
             if !answers.is_empty() {
@@ -375,6 +391,23 @@ impl Screen {
 
     pub fn resize(&self, size: Size) {
         self.model().resize(size);
+    }
+
+    /// The states the program reports in-band (`OSC 7501;state=…`, as Codex does): the last
+    /// one, and a count that changes with every report.
+    pub fn states(&self) -> watch::Receiver<(u64, Option<String>)> {
+        self.states.subscribe()
+    }
+
+    fn report_states(&self, model: &mut ScreenModel) {
+        let states = model.take_states();
+        if let Some(last) = states.last() {
+            let n = states.len() as u64;
+            self.states.send_modify(|(count, state)| {
+                *count += n;
+                *state = Some(last.clone());
+            });
+        }
     }
 
     /// Catches the model up with the output; a stale model is rebuilt when `force`d or when the
@@ -457,6 +490,22 @@ mod tests {
         let fresh = redraw(&snap, SIZE);
         assert!(fresh.screen().alternate_screen());
         assert!(fresh.screen().contents().starts_with("vim"));
+    }
+
+    #[test]
+    fn states_reported_in_band_are_taken_in_order_and_not_drawn_or_answered() {
+        let mut model = ScreenModel::new(SIZE, 0);
+        let out = b"a\x1b]7501;state=working:app=codex\x1b\\b\x1b]7501;state=done:app=codex\x07c";
+        let answers = model.feed(0, out, Instant::now());
+        assert!(answers.is_empty());
+        assert_eq!(model.take_states(), ["working", "done"]);
+        assert!(model.take_states().is_empty());
+        assert!(model.text().starts_with("abc"));
+        // A rebuild does not report them again.
+        model.rebuild(out.len() as u64, out);
+        assert!(model.take_states().is_empty());
+        assert_eq!(queries::reported_state(&[b"7501", b"nope"]), None);
+        assert_eq!(queries::reported_state(&[b"7502", b"state=x"]), None);
     }
 
     #[test]

@@ -63,7 +63,7 @@ const BUILTINS: &[Builtin] = &[
         prompt_mode: PromptMode::Argument,
         wait_pattern: None,
         mcp: McpStyle::Codex,
-        signals: SignalStyle::None,
+        signals: SignalStyle::Codex,
         approval_wait_ms: 0,
     },
     Builtin {

@@ -39,6 +39,8 @@ pub struct Run {
     pub output: Arc<Output>,
     /// Where this run's output starts in the session log.
     pub first_byte: u64,
+    /// When it started (Unix ms).
+    started_ms: i64,
     /// Set once, by the first stop asked: why, and the grace before SIGKILL.
     stop: watch::Sender<Option<(EndReason, Duration)>>,
     activity: Mutex<Activity>,
@@ -70,6 +72,7 @@ impl Run {
             session_id: session_id.to_owned(),
             project_id: project_id.to_owned(),
             first_byte: info.log_start,
+            started_ms: crate::clock::now_ms(),
             info,
             terminal,
             output,
@@ -102,6 +105,10 @@ impl Run {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
+    }
+
+    pub fn started_at_ms(&self) -> i64 {
+        self.started_ms
     }
 
     pub fn activity_source(&self) -> ActivitySource {

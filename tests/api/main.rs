@@ -5,6 +5,7 @@ mod audit;
 mod authorization;
 mod claude;
 mod cli;
+mod codex;
 mod common;
 mod concurrency;
 mod events;

@@ -181,3 +181,89 @@ async fn answer(State(server): State<ModelServer>, uri: axum::http::Uri, body: B
     )
         .into_response()
 }
+
+/// A scripted OpenAI Responses API on loopback, for the real Codex CLI: every streamed
+/// `POST /v1/responses` is answered with a line of text and a usage different for each answer.
+#[derive(Clone)]
+pub struct ResponsesServer {
+    pub url: String,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl ResponsesServer {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = ResponsesServer {
+            url,
+            seen: Arc::default(),
+        };
+        let app = Router::new().fallback(respond).with_state(server.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        server
+    }
+
+    pub fn requests(&self) -> Vec<(Value, String, Sent)> {
+        self.seen.lock().unwrap().requests.clone()
+    }
+}
+
+async fn respond(
+    State(server): State<ResponsesServer>,
+    uri: axum::http::Uri,
+    body: Bytes,
+) -> Response {
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if !uri.path().ends_with("/responses") || request["stream"] != true {
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"data":[],"models":[]}"#,
+        )
+            .into_response();
+    }
+    let (id, sent) = {
+        let mut seen = server.seen.lock().unwrap();
+        let n = seen.requests.len() as i64;
+        let sent = Sent {
+            input: 300 + n,
+            output: 40 + 7 * n,
+            cache_read: 60 + n,
+            cache_write: 0,
+        };
+        let id = format!("resp_scripted_{n}");
+        seen.requests.push((request.clone(), id.clone(), sent));
+        (id, sent)
+    };
+    let item_id = format!("msg_{id}");
+    let text = "Scripted codex answer.";
+    let mut out = event(
+        "response.created",
+        json!({"type": "response.created", "response": {"id": id}}),
+    );
+    out += &event(
+        "response.output_item.added",
+        json!({"type": "response.output_item.added", "output_index": 0,
+               "item": {"type": "message", "role": "assistant", "id": item_id, "content": []}}),
+    );
+    out += &event(
+        "response.output_text.delta",
+        json!({"type": "response.output_text.delta", "item_id": item_id, "output_index": 0,
+               "content_index": 0, "delta": text}),
+    );
+    out += &event(
+        "response.output_item.done",
+        json!({"type": "response.output_item.done", "output_index": 0,
+               "item": {"type": "message", "role": "assistant", "id": item_id,
+                        "content": [{"type": "output_text", "text": text}]}}),
+    );
+    // Input tokens include the cached ones, as OpenAI counts them.
+    out += &event(
+        "response.completed",
+        json!({"type": "response.completed", "response": {"id": id, "usage": {
+            "input_tokens": sent.input + sent.cache_read,
+            "input_tokens_details": {"cached_tokens": sent.cache_read},
+            "output_tokens": sent.output, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": sent.input + sent.cache_read + sent.output}}}),
+    );
+    ([(header::CONTENT_TYPE, "text/event-stream")], out).into_response()
+}

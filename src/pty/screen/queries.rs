@@ -116,6 +116,19 @@ pub fn of_osc(params: &[&[u8]]) -> Vec<Query> {
     }
 }
 
+/// The state a program reports in-band with `OSC 7501;state=<state>:app=<name>` (Codex CLI:
+/// `idle`, `working`, `done`) — not a query: nothing answers it.
+pub fn reported_state(params: &[&[u8]]) -> Option<String> {
+    if params.first() != Some(&&b"7501"[..]) {
+        return None;
+    }
+    params[1..].iter().find_map(|p| {
+        let text = std::str::from_utf8(p).ok()?;
+        let state = text.strip_prefix("state=")?.split(':').next()?;
+        (!state.is_empty() && state.len() <= 32).then(|| state.to_owned())
+    })
+}
+
 fn number(bytes: &[u8]) -> Option<u16> {
     std::str::from_utf8(bytes).ok()?.parse().ok()
 }

@@ -147,6 +147,20 @@ pub fn baton_env(
     env.insert("BATON_TASK_IDS".into(), task_ids.join(","));
 }
 
+/// `argv` (without its first prompt) made to resume Codex's conversation: `codex resume <id> …`.
+pub fn codex_resumed(
+    mut argv: Vec<String>,
+    prompt_at: Option<usize>,
+    conversation: &str,
+) -> Vec<String> {
+    if let Some(prompt) = prompt_at.filter(|&p| p > 0 && p < argv.len()) {
+        argv.remove(prompt);
+    }
+    let at = argv.len().min(1);
+    argv.splice(at..at, ["resume".to_owned(), conversation.to_owned()]);
+    argv
+}
+
 /// `argv` of a run that started conversation `conversation` (`--session-id <id>`), made to
 /// resume it (`--resume <id>`) without the first prompt. `None` when it did not start one.
 pub fn resumed(
@@ -284,6 +298,16 @@ mod tests {
         );
         assert_eq!(resumed(argv.clone(), None, "c1").unwrap().len(), argv.len());
         assert!(resumed(argv, Some(6), "other").is_none());
+        let codex: Vec<String> = ["codex", "-m", "x", "fix it"].map(String::from).to_vec();
+        assert_eq!(
+            codex_resumed(codex, Some(3), "c2"),
+            ["codex", "resume", "c2", "-m", "x"]
+        );
+        let codex: Vec<String> = ["codex", "-m", "x", "fix it"].map(String::from).to_vec();
+        assert_eq!(
+            codex_resumed(codex, Some(3), "c2"),
+            ["codex", "resume", "c2", "-m", "x"]
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use super::error::{ServiceError, ServiceResult};
 use super::handover;
 use super::runtime::{Run, RunInfo};
-use super::signals::claude;
+use super::signals::{claude, hooks};
 use super::{agents, mcp_config, views, Actor, Service};
 use crate::clock::now_ms;
 use crate::events::Event;
@@ -317,6 +317,7 @@ impl Service {
             let mut output = Some(output);
             let mut stop = run.stop_asked();
             let mut signals = run.take_signals();
+            let mut in_band = run.terminal.screen().states();
             let (mut machine, first) = Machine::start(settings, now_ms());
             let mut timers = Timers::default();
             let mut asked: Vec<String> = Vec::new();
@@ -357,6 +358,17 @@ impl Service {
                         Input::Output { at, redraw: run.redraw_window().contains(at) }
                     }
                     Some(activity) = next_signal(&mut signals) => Input::Signal(activity),
+                    Ok(()) = in_band.changed() => {
+                        let state = in_band.borrow_and_update().1.clone().unwrap_or_default();
+                        if let Some(activity) = hooks::in_band(&state) {
+                            // Reported by the agent itself, as its hooks would.
+                            run.signal(activity, None);
+                            if state == "done" {
+                                service.after_codex_turn(&run);
+                            }
+                        }
+                        continue;
+                    }
                     Ok(()) = stop.changed() => {
                         let asked = *stop.borrow_and_update();
                         match asked {
@@ -760,15 +772,23 @@ impl Service {
         let mut launch = self.launch_again(&row).await?;
         if resume {
             let conversation = row.conversation_id.clone().unwrap_or_default();
-            launch.argv = launch::resumed(
-                std::mem::take(&mut launch.argv),
-                launch.prompt_at,
-                &conversation,
-            )
+            let style = match &row.agent_id {
+                Some(agent) => agent_profile::Entity::find_by_id(agent.clone())
+                    .one(&self.db)
+                    .await?
+                    .and_then(|p| SignalStyle::parse(&p.signals)),
+                None => None,
+            };
+            let argv = std::mem::take(&mut launch.argv);
+            launch.argv = match style {
+                Some(SignalStyle::Codex) => Some(launch::codex_resumed(argv, launch.prompt_at, &conversation)),
+                Some(SignalStyle::Claude) => launch::resumed(argv, launch.prompt_at, &conversation),
+                _ => None,
+            }
             .ok_or_else(|| {
                 ServiceError::conflict(
                     "no_conversation",
-                    format!("session '{id}' was not started with a conversation id Baton chose"),
+                    format!("session '{id}' has no agent Baton knows how to resume (Claude Code or Codex CLI)"),
                     json!({}),
                 )
             })?;

@@ -119,6 +119,16 @@ pub fn meaning(event: &str, payload: &Value) -> Meaning {
     m
 }
 
+/// The activity a state reported in-band means (`OSC 7501;state=…`, Codex CLI): `working` while
+/// it works a turn, `done` when the turn ended, `idle` at start.
+pub fn in_band(state: &str) -> Option<Activity> {
+    match state {
+        "working" => Some(Activity::Working),
+        "done" | "idle" => Some(Activity::Idle),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -211,6 +221,14 @@ mod tests {
             Some(("a tool".to_owned(), "a tool".to_owned()))
         );
         assert!(m.conversation.is_none());
+    }
+
+    #[test]
+    fn in_band_states_say_working_or_idle() {
+        assert_eq!(in_band("working"), Some(Activity::Working));
+        assert_eq!(in_band("done"), Some(Activity::Idle));
+        assert_eq!(in_band("idle"), Some(Activity::Idle));
+        assert_eq!(in_band("dancing"), None);
     }
 
     #[test]

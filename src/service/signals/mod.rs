@@ -8,6 +8,7 @@
 //! [`transcript`] (usage lines), [`prices`] (the price table).
 
 pub mod claude;
+pub mod codex;
 pub mod hooks;
 pub mod prices;
 pub mod transcript;
@@ -386,6 +387,18 @@ impl Service {
         };
         let (found, used) = transcript::read(&chunk);
         offsets.insert(path.to_path_buf(), from + used as u64);
+        drop(offsets);
+        self.record_usage(session_id, project_id, found).await
+    }
+
+    /// Usage rows for `found` (one per message id: a message read again replaces its row), and
+    /// the growth of each counted in `/metrics`.
+    async fn record_usage(
+        &self,
+        session_id: &str,
+        project_id: &str,
+        found: Vec<transcript::MessageUsage>,
+    ) -> ServiceResult<()> {
         if found.is_empty() {
             return Ok(());
         }
@@ -445,6 +458,45 @@ impl Service {
         }
         txn.commit().await?;
         Ok(())
+    }
+
+    /// After a Codex turn (it reported `done` in-band): its rollout file gives the conversation
+    /// id and the usage so far. Off the supervisor's path.
+    pub(super) fn after_codex_turn(&self, run: &Run) {
+        let service = self.clone();
+        let (session_id, started) = (run.session_id.clone(), run.started_at_ms());
+        tokio::spawn(async move {
+            if let Err(err) = service.read_codex_rollout(&session_id, started).await {
+                tracing::warn!(%err, session = session_id, "cannot read Codex's rollout");
+            }
+        });
+    }
+
+    async fn read_codex_rollout(&self, session_id: &str, started_ms: i64) -> ServiceResult<()> {
+        let row = lookup::session(&self.db, session_id).await?;
+        let env: BTreeMap<String, String> = crate::store::json::from_text("session.env", &row.env);
+        let home = codex_home(&env);
+        let (known, cwd) = (
+            row.conversation_id.clone(),
+            row.cwd.clone().unwrap_or_default(),
+        );
+        let found = tokio::task::spawn_blocking(move || {
+            find_rollout(&home.join("sessions"), known.as_deref(), &cwd, started_ms)
+        })
+        .await
+        .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+        let Some((path, id)) = found else {
+            return Ok(());
+        };
+        if let Ok(row) = lookup::session(&self.db, session_id).await {
+            self.note_conversation(&row, &id).await?;
+        }
+        let text = tokio::task::spawn_blocking(move || std::fs::read(path))
+            .await
+            .map_err(|e| ServiceError::Unavailable(e.to_string()))?
+            .unwrap_or_default();
+        let usage = codex::usage(&id, &text).into_iter().collect();
+        self.record_usage(session_id, &row.project_id, usage).await
     }
 
     /// A session's token usage and its cost.
@@ -515,6 +567,78 @@ impl Service {
             m.cache_write_tokens += r.cache_write_tokens;
         }
         Ok(prices::Prices::load(&self.runtime.data_dir).usage(by_model.into_values().collect()))
+    }
+}
+
+/// Codex's home for a session: its `CODEX_HOME`, else its `HOME`'s `.codex`; Baton's own
+/// environment the same way when the session sets neither.
+fn codex_home(env: &BTreeMap<String, String>) -> std::path::PathBuf {
+    let home = |env: &dyn Fn(&str) -> Option<String>| {
+        env("CODEX_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| env("HOME").map(|h| Path::new(&h).join(".codex")))
+    };
+    home(&|k| env.get(k).cloned())
+        .or_else(|| home(&|k| std::env::var(k).ok()))
+        .unwrap_or_else(|| ".codex".into())
+}
+
+/// The rollout of a session's Codex conversation under `sessions`: the one named by `known`,
+/// else the newest written since the run started (`started_ms`) in folder `cwd`. Its path and
+/// conversation id.
+fn find_rollout(
+    sessions: &Path,
+    known: Option<&str>,
+    cwd: &str,
+    started_ms: i64,
+) -> Option<(std::path::PathBuf, String)> {
+    let mut files = Vec::new();
+    rollouts(sessions, 0, &mut files);
+    if let Some(id) = known {
+        let suffix = format!("-{id}.jsonl");
+        if let Some(path) = files
+            .iter()
+            .find(|(p, _)| p.to_string_lossy().ends_with(&suffix))
+        {
+            return Some((path.0.clone(), id.to_owned()));
+        }
+    }
+    let since = std::time::UNIX_EPOCH + Duration::from_millis(started_ms.max(0) as u64)
+        - Duration::from_secs(2);
+    files.retain(|(_, modified)| *modified >= since);
+    files.sort_by_key(|(_, modified)| std::cmp::Reverse(*modified));
+    files.into_iter().find_map(|(path, _)| {
+        use std::io::{BufRead, Read};
+        let mut first = Vec::new();
+        let file = std::fs::File::open(&path).ok()?;
+        std::io::BufReader::new(file.take(1024 * 1024))
+            .read_until(b'\n', &mut first)
+            .ok()?;
+        let (id, in_folder) = codex::meta(first.trim_ascii_end())?;
+        (in_folder == cwd).then_some((path, id))
+    })
+}
+
+/// Every `rollout-*.jsonl` under `dir` (year / month / day folders), with its modification time.
+fn rollouts(
+    dir: &Path,
+    depth: usize,
+    found: &mut Vec<(std::path::PathBuf, std::time::SystemTime)>,
+) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_dir() && depth < 3 {
+            rollouts(&path, depth + 1, found);
+        } else if meta.is_file()
+            && path.extension().is_some_and(|e| e == "jsonl")
+            && entry.file_name().to_string_lossy().starts_with("rollout-")
+        {
+            found.push((path, meta.modified().unwrap_or(std::time::UNIX_EPOCH)));
+        }
     }
 }
 

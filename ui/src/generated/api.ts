@@ -2208,7 +2208,7 @@ export interface components {
          * @description How an agent reports what it does, besides its output.
          * @enum {string}
          */
-        SignalStyle: "none" | "claude";
+        SignalStyle: "none" | "claude" | "codex";
         /** @enum {string} */
         SortField: "createdAt" | "updatedAt" | "priority" | "title";
         /** @enum {string} */

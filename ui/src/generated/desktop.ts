@@ -1101,7 +1101,12 @@ export type SignalStyle =
  *  Claude Code's hooks, installed per session with `--settings <file>` (never in the user's
  *  own settings), and `--session-id` so that the conversation can be resumed.
  */
-"claude";
+"claude" | 
+/**
+ *  Codex CLI: its in-band state reports (`OSC 7501`), its rollout file for the conversation
+ *  id and usage, `codex resume <id>`.
+ */
+"codex";
 
 export type Subtask = Subtask_Serialize | Subtask_Deserialize;
 
