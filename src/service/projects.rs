@@ -155,8 +155,15 @@ fn active_statuses() -> Vec<&'static str> {
         .collect()
 }
 
-/// The settings Baton reads itself (the workspace ones) must make sense; others are free-form.
+/// The settings Baton reads itself (the workspace ones, the cost limit) must make sense; others
+/// are free-form.
 fn check_settings(settings: &serde_json::Map<String, serde_json::Value>) -> ServiceResult<()> {
+    super::signals::budget::limit_of(settings).map_err(|problem| {
+        ServiceError::invalid(
+            format!("settings.{}", super::signals::budget::COST_LIMIT),
+            problem,
+        )
+    })?;
     super::workspace::settings::parse(settings)
         .map(drop)
         .map_err(|w| ServiceError::invalid(w.field, w.problem))

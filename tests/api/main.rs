@@ -23,6 +23,7 @@ mod screens;
 mod secrets;
 mod security;
 mod sessions;
+mod signals;
 mod streams;
 mod tasks;
 mod terminals;

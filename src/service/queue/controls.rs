@@ -63,6 +63,14 @@ impl Service {
         self.settled().await
     }
 
+    /// Whether the queue of `project_id` is paused (by the person, or by its cost limit).
+    pub(in crate::service) async fn project_paused(&self, project_id: &str) -> ServiceResult<bool> {
+        Ok(self
+            .setting::<bool, _>(&self.db, &format!("{KEY_PAUSED_PROJECT}{project_id}"))
+            .await?
+            .unwrap_or(false))
+    }
+
     /// The queue after a change of its settings: published, and the pump woken.
     async fn settled(&self) -> ServiceResult<QueueStatus> {
         let status = self.queue_summary().await?;

@@ -7,6 +7,7 @@
 //! The pure parts: [`hooks`] (what an event means), [`claude`] (the settings file and argv),
 //! [`transcript`] (usage lines), [`prices`] (the price table).
 
+pub mod budget;
 pub mod claude;
 pub mod codex;
 pub mod hooks;
@@ -369,8 +370,7 @@ impl Service {
         project_id: &str,
         path: &Path,
     ) -> ServiceResult<()> {
-        // Claude's transcripts are JSON lines; nothing else named by a hook is read.
-        if path.extension().and_then(|e| e.to_str()) != Some("jsonl") || !path.is_absolute() {
+        if !readable_transcript(path) {
             return Ok(());
         }
         // One reader per Baton at a time: offsets move in order.
@@ -457,7 +457,8 @@ impl Service {
             .await?;
         }
         txn.commit().await?;
-        Ok(())
+        drop(_lock);
+        self.check_budget(project_id).await
     }
 
     /// After a Codex turn (it reported `done` in-band): its rollout file gives the conversation
@@ -570,6 +571,11 @@ impl Service {
     }
 }
 
+/// Claude's transcripts are absolute paths to JSON lines; nothing else a hook names is read.
+fn readable_transcript(path: &Path) -> bool {
+    path.is_absolute() && path.extension().and_then(|e| e.to_str()) == Some("jsonl")
+}
+
 /// Codex's home for a session: its `CODEX_HOME`, else its `HOME`'s `.codex`; Baton's own
 /// environment the same way when the session sets neither.
 fn codex_home(env: &BTreeMap<String, String>) -> std::path::PathBuf {
@@ -655,6 +661,16 @@ fn read_from(path: &Path, from: u64) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_absolute_json_lines_files_are_read_as_transcripts() {
+        assert!(readable_transcript(Path::new(
+            "/home/a/.claude/projects/x/c.jsonl"
+        )));
+        assert!(!readable_transcript(Path::new("/etc/shadow")));
+        assert!(!readable_transcript(Path::new("relative.jsonl")));
+        assert!(!readable_transcript(Path::new("/a/secret.txt")));
+    }
 
     #[test]
     fn a_decision_is_answered_as_claude_reads_it() {

@@ -1,0 +1,148 @@
+//! Agent signals over the real server without a real agent: a session's own token posts hook
+//! events as `baton hook` would (with a transcript file written here), and the cost limit of a
+//! project pauses its queue once the usage read from that transcript reaches it.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::{Server, DEADLINE};
+
+fn assistant_line(id: &str, model: &str, input: i64, output: i64) -> String {
+    json!({"type": "assistant", "message": {"id": id, "model": model, "role": "assistant",
+        "usage": {"input_tokens": input, "output_tokens": output,
+                  "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}}})
+    .to_string()
+}
+
+async fn as_agent(s: &Server, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}{path}", s.url))
+        .bearer_auth(token.trim())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_project_past_its_cost_limit_has_its_queue_paused_and_is_told_why() {
+    let s = Server::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    // A limit that is not a positive number of dollars is refused, naming it.
+    let r = s
+        .post(
+            "/api/projects",
+            json!({"name": "b", "basePath": folder.path(), "settings": {"costLimitUsd": -1}}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.field(), "settings.costLimitUsd");
+    let r = s
+        .post(
+            "/api/projects",
+            json!({"name": "b", "basePath": folder.path(), "settings": {"costLimitUsd": 0.01}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let p = r.id();
+    let (sid, token) = s.agent_token(&p, folder.path()).await;
+    let transcript = folder.path().join("conversation.jsonl");
+    // $3 a million input tokens and $15 a million output (the built-in table): $0.0045 so far.
+    std::fs::write(
+        &transcript,
+        format!("{}\n", assistant_line("m1", "claude-sonnet-4-5", 1000, 100)),
+    )
+    .unwrap();
+    let stop = json!({"event": "Stop", "payload": {
+        "session_id": "conversation-1", "transcript_path": transcript, "hook_event_name": "Stop"}});
+    let (status, answer) = as_agent(
+        &s,
+        &token,
+        &format!("/api/sessions/{sid}/hooks"),
+        stop.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer, json!({"output": null}), "a report prints nothing");
+    let session = s.wait_session(&sid, |v| v["activity"] == "idle").await;
+    assert_eq!(session["activitySource"], "hook");
+    assert_eq!(session["status"], "running");
+    assert_eq!(session["conversationId"], "conversation-1");
+    let usage = wait_usage(&s, &sid, 100).await;
+    assert!(
+        (usage["costUsd"].as_f64().unwrap() - 0.0045).abs() < 1e-12,
+        "{usage}"
+    );
+    assert_eq!(s.get("/api/queue").await.body["pausedProjects"], json!([]));
+
+    // The same message written again (a longer version of it) and a new one: one row each;
+    // $0.0045 + $0.009 + $0.0015 = $0.015, past the limit.
+    let more = format!(
+        "{}\n{}\n",
+        assistant_line("m1", "claude-sonnet-4-5", 1000, 400),
+        assistant_line("m2", "claude-sonnet-4-5", 500, 0)
+    );
+    let mut text = std::fs::read_to_string(&transcript).unwrap();
+    text.push_str(&more);
+    std::fs::write(&transcript, text).unwrap();
+    let (status, _) = as_agent(&s, &token, &format!("/api/sessions/{sid}/hooks"), stop).await;
+    assert_eq!(status, 200);
+    let usage = wait_usage(&s, &sid, 400).await;
+    assert_eq!(usage["models"][0]["messages"], 2, "{usage}");
+    assert_eq!(usage["inputTokens"], 1500);
+    let start = Instant::now();
+    loop {
+        let queue = s.get("/api/queue").await.body;
+        if queue["pausedProjects"] == json!([p]) {
+            break;
+        }
+        assert!(start.elapsed() < DEADLINE, "{queue}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let messages = s.get(&format!("/api/messages?projectId={p}")).await.body;
+    let budget: Vec<&Value> = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["type"] == "BUDGET")
+        .collect();
+    assert_eq!(budget.len(), 1, "{messages}");
+    assert!(
+        budget[0]["body"].as_str().unwrap().contains("$0.01"),
+        "{}",
+        budget[0]
+    );
+    let metrics = s.metrics_text().await;
+    assert!(
+        metrics.contains("baton_tokens_total{kind=\"output\",model=\"claude-sonnet-4-5\"} 400"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_hook_event_is_refused_naming_the_field() {
+    let s = Server::start().await;
+    let (p, folder) = s.project_with_folder().await;
+    let (sid, token) = s.agent_token(&p, folder.path()).await;
+    let path = format!("/api/sessions/{sid}/hooks");
+    let (status, body) = as_agent(&s, &token, &path, json!({"event": ""})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["details"]["field"], "event", "{body}");
+    let (status, _) = as_agent(&s, &token, &path, json!({"event": "Stop", "payload": [1]})).await;
+    assert_eq!(status, 400);
+}
+
+async fn wait_usage(s: &Server, sid: &str, output: i64) -> Value {
+    let start = Instant::now();
+    loop {
+        let usage = s.get(&format!("/api/sessions/{sid}/usage")).await.body;
+        if usage["outputTokens"] == output {
+            return usage;
+        }
+        assert!(start.elapsed() < DEADLINE, "{usage}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
