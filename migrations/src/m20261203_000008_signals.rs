@@ -16,6 +16,7 @@ enum AgentProfile {
     Program,
     Signals,
     ApprovalWaitMs,
+    ResumeAfterLimit,
 }
 
 #[derive(DeriveIden)]
@@ -23,6 +24,7 @@ enum Session {
     Table,
     Id,
     ConversationId,
+    LimitedUntil,
 }
 
 #[derive(DeriveIden)]
@@ -86,6 +88,19 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(AgentProfile::Table)
+                    .add_column(
+                        ColumnDef::new(AgentProfile::ResumeAfterLimit)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .take(),
+            )
+            .await?;
         // The built-in Claude Code and Codex profiles, as seeded before, report their state.
         manager
             .exec_stmt(
@@ -117,6 +132,14 @@ impl MigrationTrait for Migration {
                             .string_len(128)
                             .null(),
                     )
+                    .take(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Session::Table)
+                    .add_column(ColumnDef::new(Session::LimitedUntil).big_integer().null())
                     .take(),
             )
             .await?;
@@ -287,6 +310,14 @@ impl MigrationTrait for Migration {
             (
                 Session::Table.into_iden(),
                 Session::ConversationId.into_iden(),
+            ),
+            (
+                Session::Table.into_iden(),
+                Session::LimitedUntil.into_iden(),
+            ),
+            (
+                AgentProfile::Table.into_iden(),
+                AgentProfile::ResumeAfterLimit.into_iden(),
             ),
         ] {
             manager

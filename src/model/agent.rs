@@ -147,6 +147,9 @@ pub struct AgentProfile {
     /// How long the agent's permission hook waits for Allow / Deny from Baton (0: it does not
     /// wait; the agent's own prompt in its terminal still answers).
     pub approval_wait_ms: u32,
+    /// Once a usage limit the agent reported resets, Baton continues its session (types
+    /// `continue` into a running one, resumes a stopped one).
+    pub resume_after_limit: bool,
     /// Shipped with Baton (may be edited, not deleted).
     pub builtin: bool,
     /// Whether the program is found on `PATH`.
@@ -198,6 +201,9 @@ pub struct NewAgentProfile {
     #[serde(default)]
     #[schema(minimum = 0, maximum = 600000)]
     pub approval_wait_ms: Option<u32>,
+    /// Default false.
+    #[serde(default)]
+    pub resume_after_limit: Option<bool>,
 }
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -237,4 +243,7 @@ pub struct AgentProfilePatch {
     #[serde(default)]
     #[schema(minimum = 0, maximum = 600000)]
     pub approval_wait_ms: Option<u32>,
+    /// Default false.
+    #[serde(default)]
+    pub resume_after_limit: Option<bool>,
 }

@@ -80,6 +80,9 @@ pub struct Session {
     pub permission: Option<PermissionAsked>,
     /// The agent's own conversation id (Claude's `--session-id`), for `resume`.
     pub conversation_id: Option<String>,
+    /// The agent reported its usage limit: until then (Unix ms) the queue starts nothing with
+    /// its agent profile. Absent once the time has passed.
+    pub limited_until: Option<i64>,
     /// While it waits: since when (Unix ms).
     pub waiting_since: Option<i64>,
     /// While it waits: the last non-empty lines of its screen (what it asks), at most three.

@@ -180,6 +180,7 @@ impl Service {
                 exit_means_done: Set(false),
                 signals: Set(b.signals.as_str().to_owned()),
                 approval_wait_ms: Set(b.approval_wait_ms as i32),
+                resume_after_limit: Set(false),
                 created_at: Set(now),
                 updated_at: Set(now),
             }
@@ -273,6 +274,7 @@ impl Service {
                 .as_str()
                 .to_owned()),
             approval_wait_ms: Set(check_approval_wait(input.approval_wait_ms.unwrap_or(0))? as i32),
+            resume_after_limit: Set(input.resume_after_limit.unwrap_or(false)),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -341,6 +343,9 @@ impl Service {
         if let Some(wait) = patch.approval_wait_ms {
             active.approval_wait_ms = Set(check_approval_wait(wait)? as i32);
         }
+        if let Some(resume) = patch.resume_after_limit {
+            active.resume_after_limit = Set(resume);
+        }
         if patch.prompt_mode.is_some() || patch.wait_pattern.is_some() {
             let mode = PromptMode::parse(active.prompt_mode.as_ref()).unwrap_or(PromptMode::None);
             check_typed_prompt(mode, active.wait_pattern.as_ref().as_deref())?;
@@ -389,6 +394,7 @@ impl Service {
             exit_means_done: row.exit_means_done,
             signals: SignalStyle::parse(&row.signals).unwrap_or(SignalStyle::None),
             approval_wait_ms: u32::try_from(row.approval_wait_ms).unwrap_or(0),
+            resume_after_limit: row.resume_after_limit,
             available: path.is_some(),
             path: path.map(|p| p.display().to_string()),
             version,

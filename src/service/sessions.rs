@@ -162,6 +162,7 @@ impl Service {
             completed_at: Set(None),
             launch: Set(launch.as_ref().map(|l| to_text(&l.stored()))),
             conversation_id: Set(launch.as_ref().and_then(|l| l.conversation.clone())),
+            limited_until: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         }

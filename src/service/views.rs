@@ -201,6 +201,7 @@ pub async fn sessions<C: ConnectionTrait>(
                 activity_source: run.as_ref().map(|r| r.activity_source()),
                 permission: run.as_ref().and_then(|r| r.permission()),
                 conversation_id: row.conversation_id.clone(),
+                limited_until: row.limited_until.filter(|&t| t > crate::clock::now_ms()),
                 waiting_since: run.as_ref().and_then(|r| r.waiting_since()),
                 question: run
                     .as_ref()

@@ -102,13 +102,23 @@ async fn a_project_past_its_cost_limit_has_its_queue_paused_and_is_told_why() {
         assert!(start.elapsed() < DEADLINE, "{queue}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let messages = s.get(&format!("/api/messages?projectId={p}")).await.body;
-    let budget: Vec<&Value> = messages
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["type"] == "BUDGET")
-        .collect();
+    // The message follows the pause.
+    let start = Instant::now();
+    let (messages, budget) = loop {
+        let messages = s.get(&format!("/api/messages?projectId={p}")).await.body;
+        let budget: Vec<Value> = messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["type"] == "BUDGET")
+            .cloned()
+            .collect();
+        if !budget.is_empty() {
+            break (messages, budget);
+        }
+        assert!(start.elapsed() < DEADLINE, "{messages}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(budget.len(), 1, "{messages}");
     assert!(
         budget[0]["body"].as_str().unwrap().contains("$0.01"),
@@ -145,4 +155,73 @@ async fn wait_usage(s: &Server, sid: &str, output: i64) -> Value {
         assert!(start.elapsed() < DEADLINE, "{usage}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn an_agent_at_its_usage_limit_holds_its_kind_back_until_the_reset_then_continues() {
+    let s = Server::start().await;
+    let (p, _folder) = s.project_with_folder().await;
+    let r = s
+        .post(
+            "/api/agents",
+            json!({"id": "limited", "name": "limited", "program": crate::common::agent_bin(),
+                   "resumeAfterLimit": true}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["resumeAfterLimit"], true);
+    let sid = s
+        .post(
+            "/api/sessions",
+            json!({"projectId": p, "agentId": "limited"}),
+        )
+        .await
+        .id();
+    let mut term = s.terminal(&sid, "").await;
+    term.until("agent> ").await;
+    // Claude's way of saying it (StopFailure, `…|<epoch seconds>`), resetting in 3 s.
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let reset_ms = (now_s + 3) * 1000;
+    let r = s
+        .post(
+            &format!("/api/sessions/{sid}/hooks"),
+            json!({"event": "StopFailure", "payload": {"error": "rate_limit",
+                "last_assistant_message": format!("Claude AI usage limit reached|{}", now_s + 3)}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let session = s.get(&format!("/api/sessions/{sid}")).await.body;
+    assert_eq!(session["limitedUntil"], reset_ms, "{session}");
+    assert_eq!(session["activity"], "idle");
+
+    // A task for the same kind of agent waits in the queue until the reset.
+    let mut events = s.events().await;
+    let task = s.task(&p, json!({"title": "later"})).await;
+    let r = s
+        .post(
+            &format!("/api/tasks/{task}/execute"),
+            json!({"agentId": "limited"}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["status"], "queued", "{}", r.body);
+    let started = loop {
+        let e = events.next_named("run:started").await;
+        if e["data"]["taskId"] == task {
+            break e;
+        }
+    };
+    let started_at = started["data"]["startedAt"].as_i64().unwrap();
+    assert!(
+        started_at >= reset_ms,
+        "started at {started_at}, before the reset {reset_ms}"
+    );
+
+    // The profile opts in: after the reset, the session is told to continue.
+    term.until("you said: continue").await;
+    let session = s.get(&format!("/api/sessions/{sid}")).await.body;
+    assert!(session["limitedUntil"].is_null(), "{session}");
 }

@@ -3,6 +3,10 @@
 import type { Session } from './types';
 
 export function statusLabel(s: Session): string {
+  if (s.limitedUntil) {
+    const at = new Date(s.limitedUntil).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    return `limited until ${at}`;
+  }
   switch (s.status) {
     case 'starting': return 'starting';
     case 'running': return s.activity === 'idle' ? 'idle (turn ended)' : 'working';

@@ -1,7 +1,8 @@
 //! Which queued tasks start now: a pure decision over the queue's state. Order: priority (high,
 //! medium, low), then the time queued, then the id (a stable tie-break). A task starts when the
 //! queue and its project are not paused, its backoff or cooldown is over, and a slot is free under
-//! both the global limit and its project's limit. A task that cannot start for its project's
+//! both the global limit and its project's limit, and its agent has not reported its usage limit
+//! (then it waits for the reset). A task that cannot start for its project's
 //! reason does not hold back tasks of other projects behind it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,6 +18,8 @@ pub struct Candidate {
     pub queued_at: i64,
     /// Not before this time (ms).
     pub not_before: Option<i64>,
+    /// The agent profile it runs with.
+    pub agent_id: Option<String>,
 }
 
 /// What is running and what is allowed.
@@ -31,6 +34,8 @@ pub struct Limits {
     pub project_limits: BTreeMap<String, u32>,
     pub paused: bool,
     pub paused_projects: BTreeSet<String>,
+    /// Agent profiles whose usage limit is reached, until when (ms).
+    pub limited_agents: BTreeMap<String, i64>,
 }
 
 /// The queue in the order it is served.
@@ -69,7 +74,17 @@ pub fn admit_page(
         if limits.paused_projects.contains(&c.project_id) {
             continue;
         }
-        if let Some(at) = c.not_before.filter(|&at| at > now) {
+        let limited = c
+            .agent_id
+            .as_ref()
+            .and_then(|a| limits.limited_agents.get(a))
+            .copied();
+        let until = [c.not_before, limited]
+            .into_iter()
+            .flatten()
+            .filter(|&at| at > now)
+            .max();
+        if let Some(at) = until {
             wake = Some(wake.map_or(at, |w: i64| w.min(at)));
             continue;
         }
@@ -110,6 +125,27 @@ pub fn positions(mut candidates: Vec<Candidate>) -> BTreeMap<String, u32> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_agent_at_its_usage_limit_starts_nothing_until_the_reset() {
+        let mut a = c("a", "p", Priority::High, 1);
+        a.agent_id = Some("claude".into());
+        let mut b = c("b", "p", Priority::Low, 2);
+        b.agent_id = Some("codex".into());
+        let mut limits = Limits {
+            max_concurrent: 4,
+            ..Limits::default()
+        };
+        limits.limited_agents.insert("claude".into(), 5_000);
+        assert_eq!(
+            admit(vec![a.clone(), b.clone()], &limits, 1_000),
+            (vec!["b".to_owned()], Some(5_000))
+        );
+        assert_eq!(
+            admit(vec![a, b], &limits, 5_000),
+            (vec!["a".to_owned(), "b".to_owned()], None)
+        );
+    }
+
     fn c(id: &str, project: &str, priority: Priority, queued_at: i64) -> Candidate {
         Candidate {
             task_id: id.into(),
@@ -117,6 +153,7 @@ mod tests {
             priority,
             queued_at,
             not_before: None,
+            agent_id: None,
         }
     }
 

@@ -39,7 +39,9 @@ use crate::model::{
     CancelTask, EndReason, ExecuteTask, Executed, Execution, ExecutionState, LoopSpec, NewSession,
     Priority, QueueStatus, QueuedByPriority, Run, Task, TaskStatus,
 };
-use crate::store::entity::{project, queue_setting, task, task_dependency, task_execution};
+use crate::store::entity::{
+    project, queue_setting, session, task, task_dependency, task_execution,
+};
 use crate::store::json::from_text;
 use admission::{Candidate, Limits};
 use lifecycle::{Ended, Next, Plan};
@@ -67,6 +69,9 @@ pub struct QueueRuntime {
     /// A run ended since the queue was last published: the next round publishes it (once for
     /// a burst of ends, not once each).
     moved: AtomicBool,
+    /// When the last round said to look again (Unix ms; 0: not needed). A round may run outside
+    /// the pump's loop (an execute starts what it can at once); the loop's timer follows this.
+    next_at: std::sync::atomic::AtomicI64,
 }
 
 /// How a task's run ended, as the supervisor reports it.
@@ -181,12 +186,13 @@ async fn read_candidates<C: ConnectionTrait>(
                     .unwrap_or(row.try_get_by_index(3)?),
                 not_before: row.try_get_by_index(4)?,
                 priority: Priority::from_rank(row.try_get_by_index(5)?),
+                agent_id: row.try_get_by_index(6)?,
             })
         })
         .collect()
 }
 
-/// The queued tasks: id, project, queued at, updated at, not before, priority.
+/// The queued tasks: id, project, queued at, updated at, not before, priority, agent.
 fn queued_rows() -> SelectStatement {
     use sea_orm::sea_query::ExprTrait;
     let e = task_execution::Entity;
@@ -199,6 +205,7 @@ fn queued_rows() -> SelectStatement {
             (e, task_execution::Column::NotBefore),
         ])
         .column((task::Entity, task::Column::Priority))
+        .column((e, task_execution::Column::AgentId))
         .from(e)
         .inner_join(
             task::Entity,
@@ -488,15 +495,15 @@ impl Service {
         }
         let service = self.clone();
         tokio::spawn(async move {
-            let mut next: Option<i64> = None;
             loop {
                 if service.queue().shutting_down.load(Ordering::SeqCst) {
                     break;
                 }
-                match service.pump().await {
-                    Ok(wake) => next = wake,
-                    Err(err) => tracing::error!(%err, "the queue could not admit tasks"),
+                if let Err(err) = service.pump().await {
+                    tracing::error!(%err, "the queue could not admit tasks");
                 }
+                let next =
+                    Some(service.queue().next_at.load(Ordering::SeqCst)).filter(|&at| at > 0);
                 let timer = async {
                     match next {
                         Some(at) => {
@@ -567,7 +574,20 @@ impl Service {
             .into_iter()
             .filter_map(|row| row.key.strip_prefix(KEY_PAUSED_PROJECT).map(str::to_owned))
             .collect();
+        // Agents that reported their usage limit: none of their kind starts until it resets.
+        let mut limited_agents: BTreeMap<String, i64> = BTreeMap::new();
+        for row in session::Entity::find()
+            .filter(session::Column::LimitedUntil.gt(now_ms()))
+            .all(conn)
+            .await?
+        {
+            if let (Some(agent), Some(until)) = (row.agent_id, row.limited_until) {
+                let at = limited_agents.entry(agent).or_default();
+                *at = (*at).max(until);
+            }
+        }
         Ok(Limits {
+            limited_agents,
             max_concurrent: self
                 .setting(conn, KEY_MAX)
                 .await?

@@ -160,6 +160,11 @@ impl Service {
             let limits = self.limits(&self.db).await?;
             admitted(&self.db, limits, now_ms()).await?
         };
+        // The loop's timer follows the latest round's answer, wherever that round ran.
+        let at = wake.unwrap_or(0);
+        if self.queue().next_at.swap(at, Ordering::SeqCst) != at {
+            self.wake_queue();
+        }
         let mut started = false;
         for task_id in start {
             if self.queue().shutting_down.load(Ordering::SeqCst) {

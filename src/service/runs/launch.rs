@@ -236,6 +236,7 @@ mod tests {
             exit_means_done: true,
             signals: "none".into(),
             approval_wait_ms: 0,
+            resume_after_limit: false,
             created_at: 0,
             updated_at: 0,
         }

@@ -60,6 +60,26 @@ pub fn usage(id: &str, text: &[u8]) -> Option<MessageUsage> {
     })
 }
 
+/// When Codex's usage limit resets, if its last `token_count` says a window is used up
+/// (`rate_limits.primary` / `secondary` with `used_percent` ≥ 100 and `resets_at` in epoch
+/// seconds). The shape is Codex 0.171's as logged with no limit hit; a hit was not seen here.
+pub fn limit_reset(text: &[u8]) -> Option<i64> {
+    let last = text
+        .split(|&b| b == b'\n')
+        .filter(|line| contains(line, b"\"rate_limits\""))
+        .filter_map(|line| serde_json::from_slice::<Value>(line).ok())
+        .rfind(|v| v["payload"]["type"] == "token_count")?;
+    let limits = &last["payload"]["rate_limits"];
+    ["primary", "secondary"]
+        .iter()
+        .filter_map(|w| {
+            let window = &limits[*w];
+            let used = window["used_percent"].as_f64()?;
+            (used >= 100.0).then(|| window["resets_at"].as_i64().map(|s| s * 1000))?
+        })
+        .max()
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -67,6 +87,20 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_used_up_window_says_when_it_resets() {
+        let line = |primary: &str| {
+            format!(
+                r#"{{"type":"event_msg","payload":{{"type":"token_count","info":null,"rate_limits":{{"primary":{primary},"secondary":null}}}}}}"#
+            )
+        };
+        let full = line(r#"{"used_percent":100.0,"window_minutes":300,"resets_at":1796300000}"#);
+        let half = line(r#"{"used_percent":50.0,"window_minutes":300,"resets_at":1796300000}"#);
+        assert_eq!(limit_reset(full.as_bytes()), Some(1_796_300_000_000));
+        assert_eq!(limit_reset(format!("{full}\n{half}").as_bytes()), None);
+        assert_eq!(limit_reset(line("null").as_bytes()), None);
+    }
 
     #[test]
     fn the_first_line_names_the_conversation() {

@@ -10,14 +10,16 @@ use serde_json::Value;
 use crate::model::Activity;
 
 /// The events a Claude session's settings install hooks for.
-pub const CLAUDE_EVENTS: [&str; 10] = [
+pub const CLAUDE_EVENTS: [&str; 12] = [
     "SessionStart",
     "UserPromptSubmit",
     "PreToolUse",
     "PermissionRequest",
     "PostToolUse",
+    "PostToolUseFailure",
     "Notification",
     "Stop",
+    "StopFailure",
     "SubagentStop",
     "PreCompact",
     "SessionEnd",
@@ -41,6 +43,8 @@ pub struct Meaning {
     pub transcript: Option<PathBuf>,
     /// The agent's conversation id.
     pub conversation: Option<String>,
+    /// Its turn failed on its usage limit: when the limit resets, if it said (Unix ms).
+    pub limit: Option<Option<i64>>,
 }
 
 fn text(payload: &Value, key: &str) -> Option<String> {
@@ -90,10 +94,19 @@ pub fn meaning(event: &str, payload: &Value) -> Meaning {
             m.activity = Some(Activity::WaitingPermission);
             m.permission = Some((tool.clone(), summary(&tool, &input)));
         }
-        "PostToolUse" => {
+        "PostToolUse" | "PostToolUseFailure" => {
             m.activity = Some(Activity::Working);
             m.settles_pending = true;
             m.transcript = transcript();
+        }
+        "StopFailure" => {
+            m.activity = Some(Activity::Idle);
+            m.settles_pending = true;
+            m.transcript = transcript();
+            if text(payload, "error").as_deref() == Some("rate_limit") {
+                let said = text(payload, "last_assistant_message").unwrap_or_default();
+                m.limit = Some(limit_reset(&said, &chrono::Local::now()));
+            }
         }
         "Notification" => {
             // A permission prompt is already known from `PermissionRequest`; an idle prompt or
@@ -117,6 +130,55 @@ pub fn meaning(event: &str, payload: &Value) -> Meaning {
         _ => {}
     }
     m
+}
+
+/// When a usage limit resets, from what the agent said: Claude's `…usage limit reached|<epoch
+/// seconds>`, or `… resets 3pm` / `resets 3:30pm` (the agent's local time, taken as this
+/// machine's: the next such time after `now`).
+pub fn limit_reset<Tz: chrono::TimeZone>(said: &str, now: &chrono::DateTime<Tz>) -> Option<i64> {
+    use chrono::{Duration, NaiveTime};
+    if let Some((_, tail)) = said.rsplit_once('|') {
+        let digits: String = tail
+            .trim()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if let Ok(seconds) = digits.parse::<i64>() {
+            return Some(seconds * 1000);
+        }
+    }
+    let lower = said.to_lowercase();
+    let (_, after) = lower.split_once("resets")?;
+    let word: String = after
+        .trim_start()
+        .trim_start_matches("at ")
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == ':')
+        .collect();
+    let (clock, pm) = match (word.strip_suffix("am"), word.strip_suffix("pm")) {
+        (Some(c), _) => (c, false),
+        (_, Some(c)) => (c, true),
+        _ => return None,
+    };
+    let (h, m) = clock.split_once(':').unwrap_or((clock, "0"));
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    if !(1..=12).contains(&h) || m > 59 {
+        return None;
+    }
+    let hour = h % 12 + if pm { 12 } else { 0 };
+    let at = NaiveTime::from_hms_opt(hour, m, 0)?;
+    let mut day = now.date_naive();
+    for _ in 0..2 {
+        let candidate = day
+            .and_time(at)
+            .and_local_timezone(now.timezone())
+            .earliest()?;
+        if candidate > *now {
+            return Some(candidate.timestamp_millis());
+        }
+        day += Duration::days(1);
+    }
+    None
 }
 
 /// The activity a state reported in-band means (`OSC 7501;state=…`, Codex CLI): `working` while
@@ -221,6 +283,45 @@ mod tests {
             Some(("a tool".to_owned(), "a tool".to_owned()))
         );
         assert!(m.conversation.is_none());
+    }
+
+    #[test]
+    fn a_usage_limit_says_when_it_resets() {
+        use chrono::TimeZone;
+        let tz = chrono::FixedOffset::east_opt(3600).unwrap();
+        // 2026-12-03 10:00 at UTC+1.
+        let now = tz.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap();
+        let at = |h, m, day| {
+            tz.with_ymd_and_hms(2026, 12, day, h, m, 0)
+                .unwrap()
+                .timestamp_millis()
+        };
+        assert_eq!(
+            limit_reset("Claude AI usage limit reached|1796300000", &now),
+            Some(1_796_300_000_000)
+        );
+        assert_eq!(
+            limit_reset("5-hour limit reached ∙ resets 3pm (Europe/Paris)", &now),
+            Some(at(15, 0, 3))
+        );
+        assert_eq!(
+            limit_reset("You've hit your limit · resets 9:30am", &now),
+            Some(at(9, 30, 4))
+        );
+        assert_eq!(
+            limit_reset("limit reached, resets at 12am", &now),
+            Some(at(0, 0, 4))
+        );
+        assert_eq!(limit_reset("API Error: Request rejected (429)", &now), None);
+        assert_eq!(limit_reset("resets 13pm", &now), None);
+        let m = meaning(
+            "StopFailure",
+            &json!({"error": "rate_limit", "last_assistant_message": "usage limit reached|1796300000"}),
+        );
+        assert_eq!(m.limit, Some(Some(1_796_300_000_000)));
+        assert_eq!(m.activity, Some(Activity::Idle));
+        let m = meaning("StopFailure", &json!({"error": "server_error"}));
+        assert_eq!(m.limit, None);
     }
 
     #[test]

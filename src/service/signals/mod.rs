@@ -44,6 +44,10 @@ const TRANSCRIPT_READS: [Duration; 3] = [
     Duration::from_millis(500),
     Duration::from_millis(2000),
 ];
+/// How long an agent that hit its usage limit without saying when it resets is held back.
+const UNKNOWN_RESET_MS: i64 = 60_000;
+/// How long after a reset Baton continues a session (the provider's clock may be behind).
+const RESUME_MARGIN_MS: u64 = 5_000;
 /// The longest event name.
 const MAX_EVENT: usize = 64;
 
@@ -117,6 +121,9 @@ impl Service {
         }
         if meaning.settles_pending {
             self.settle_pending(id).await?;
+        }
+        if let Some(reset) = meaning.limit {
+            self.note_limit(id, reset).await?;
         }
         if let Some(path) = meaning.transcript.clone() {
             let service = self.clone();
@@ -200,6 +207,61 @@ impl Service {
         env.get(APPROVAL_WAIT_VAR)
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
+    }
+
+    /// Session `id`'s agent reached its usage limit, resetting at `reset` (when it said; else
+    /// in [`UNKNOWN_RESET_MS`]): the session says so, the queue holds its kind of agent back,
+    /// and — when its profile opts in — the session is continued after the reset.
+    pub(super) async fn note_limit(&self, id: &str, reset: Option<i64>) -> ServiceResult<()> {
+        let until = reset.unwrap_or_else(|| now_ms() + UNKNOWN_RESET_MS);
+        let row = {
+            let _lock = self.write_lock().await;
+            let row = lookup::session(&self.db, id).await?;
+            let mut active: session::ActiveModel = row.clone().into();
+            active.limited_until = Set(Some(until));
+            active.updated_at = Set(now_ms());
+            active.update(&self.db).await?;
+            let view = views::session_by_id(&self.db, &self.runtime, id).await?;
+            self.publish_all(vec![Event::SessionUpdated(view)]);
+            row
+        };
+        tracing::warn!(session = id, until, "the agent reached its usage limit");
+        self.wake_queue();
+        let resumes = match &row.agent_id {
+            Some(agent) => crate::store::entity::agent_profile::Entity::find_by_id(agent.clone())
+                .one(&self.db)
+                .await?
+                .is_some_and(|p| p.resume_after_limit),
+            None => false,
+        };
+        if resumes {
+            let service = self.clone();
+            let id = id.to_owned();
+            tokio::spawn(async move {
+                let wait = (until - now_ms()).max(0) as u64 + RESUME_MARGIN_MS;
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                if let Err(err) = service.continue_after_limit(&id, until).await {
+                    tracing::warn!(%err, session = id, "cannot continue after the usage limit");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// The limit of session `id` reset (and no later one was reported): a running agent is told
+    /// to continue, a stopped one is resumed.
+    async fn continue_after_limit(&self, id: &str, until: i64) -> ServiceResult<()> {
+        let row = lookup::session(&self.db, id).await?;
+        if row.limited_until != Some(until) {
+            return Ok(());
+        }
+        if self.runtime.get(id).is_some() {
+            self.write_terminal(id, b"continue\r".to_vec(), &Actor::System)
+                .await
+                .map(drop)
+        } else {
+            self.resume_session(id, &Actor::System).await.map(drop)
+        }
     }
 
     async fn note_conversation(
@@ -496,6 +558,11 @@ impl Service {
             .await
             .map_err(|e| ServiceError::Unavailable(e.to_string()))?
             .unwrap_or_default();
+        if let Some(reset) = codex::limit_reset(&text).filter(|&t| t > now_ms()) {
+            if row.limited_until != Some(reset) {
+                self.note_limit(session_id, Some(reset)).await?;
+            }
+        }
         let usage = codex::usage(&id, &text).into_iter().collect();
         self.record_usage(session_id, &row.project_id, usage).await
     }

@@ -27,6 +27,8 @@ pub struct Model {
     pub signals: String,
     /// How long its permission hook waits for a decision made in Baton (0: it does not).
     pub approval_wait_ms: i32,
+    /// Once a usage limit it reported resets, Baton continues the session.
+    pub resume_after_limit: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -32,6 +32,8 @@ pub struct Model {
     pub launch: Option<String>,
     /// The agent's own id for its conversation (Claude's `--session-id`), for resuming it.
     pub conversation_id: Option<String>,
+    /// The agent reported its usage limit: nothing of its kind starts before this (Unix ms).
+    pub limited_until: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

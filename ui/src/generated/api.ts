@@ -1217,6 +1217,11 @@ export interface components {
              * @description Quiet for this long (ms) and the agent counts as waiting.
              */
             quietMs: number;
+            /**
+             * @description Once a usage limit the agent reported resets, Baton continues its session (types
+             *     `continue` into a running one, resumes a stopped one).
+             */
+            resumeAfterLimit: boolean;
             /** @description How the agent reports its state besides its output (`claude`: its hooks). */
             signals: components["schemas"]["SignalStyle"];
             /** Format: int64 */
@@ -1243,6 +1248,8 @@ export interface components {
             promptMode?: null | components["schemas"]["PromptMode"];
             /** Format: int32 */
             quietMs?: number | null;
+            /** @description Default false. */
+            resumeAfterLimit?: boolean | null;
             signals?: null | components["schemas"]["SignalStyle"];
             /** @description `null` removes the pattern. */
             waitPattern?: string | null;
@@ -1789,6 +1796,8 @@ export interface components {
             promptMode?: null | components["schemas"]["PromptMode"];
             /** Format: int32 */
             quietMs?: number | null;
+            /** @description Default false. */
+            resumeAfterLimit?: boolean | null;
             signals?: null | components["schemas"]["SignalStyle"];
             waitPattern?: string | null;
         };
@@ -2122,6 +2131,12 @@ export interface components {
             id: string;
             /** Format: int64 */
             lastActivity?: number | null;
+            /**
+             * Format: int64
+             * @description The agent reported its usage limit: until then (Unix ms) the queue starts nothing with
+             *     its agent profile. Absent once the time has passed.
+             */
+            limitedUntil?: number | null;
             name: string;
             permission?: null | components["schemas"]["PermissionAsked"];
             /** Format: int32 */

@@ -110,6 +110,8 @@ export type AgentProfilePatch_Deserialize = {
 	signals?: SignalStyle | null,
 	/**  Default 0 (the hook does not wait). */
 	approvalWaitMs?: number | null,
+	/**  Default false. */
+	resumeAfterLimit?: boolean | null,
 };
 
 export type AgentProfilePatch_Serialize = {
@@ -127,6 +129,8 @@ export type AgentProfilePatch_Serialize = {
 	signals: SignalStyle | null,
 	/**  Default 0 (the hook does not wait). */
 	approvalWaitMs: number | null,
+	/**  Default false. */
+	resumeAfterLimit: boolean | null,
 };
 
 export type AgentProfile_Deserialize = {
@@ -153,6 +157,11 @@ export type AgentProfile_Deserialize = {
 	 *  wait; the agent's own prompt in its terminal still answers).
 	 */
 	approvalWaitMs: number,
+	/**
+	 *  Once a usage limit the agent reported resets, Baton continues its session (types
+	 *  `continue` into a running one, resumes a stopped one).
+	 */
+	resumeAfterLimit: boolean,
 	/**  Shipped with Baton (may be edited, not deleted). */
 	builtin: boolean,
 	/**  Whether the program is found on `PATH`. */
@@ -189,6 +198,11 @@ export type AgentProfile_Serialize = {
 	 *  wait; the agent's own prompt in its terminal still answers).
 	 */
 	approvalWaitMs: number,
+	/**
+	 *  Once a usage limit the agent reported resets, Baton continues its session (types
+	 *  `continue` into a running one, resumes a stopped one).
+	 */
+	resumeAfterLimit: boolean,
 	/**  Shipped with Baton (may be edited, not deleted). */
 	builtin: boolean,
 	/**  Whether the program is found on `PATH`. */
@@ -631,6 +645,8 @@ export type NewAgentProfile_Deserialize = {
 	signals?: SignalStyle | null,
 	/**  Default 0 (the hook does not wait). */
 	approvalWaitMs?: number | null,
+	/**  Default false. */
+	resumeAfterLimit?: boolean | null,
 };
 
 export type NewAgentProfile_Serialize = {
@@ -651,6 +667,8 @@ export type NewAgentProfile_Serialize = {
 	signals: SignalStyle | null,
 	/**  Default 0 (the hook does not wait). */
 	approvalWaitMs: number | null,
+	/**  Default false. */
+	resumeAfterLimit: boolean | null,
 };
 
 export type NewMessage = NewMessage_Serialize | NewMessage_Deserialize;
@@ -1039,6 +1057,11 @@ export type Session_Deserialize = {
 	permission?: PermissionAsked_Deserialize | null,
 	/**  The agent's own conversation id (Claude's `--session-id`), for `resume`. */
 	conversationId?: string | null,
+	/**
+	 *  The agent reported its usage limit: until then (Unix ms) the queue starts nothing with
+	 *  its agent profile. Absent once the time has passed.
+	 */
+	limitedUntil?: number | null,
 	/**  While it waits: since when (Unix ms). */
 	waitingSince?: number | null,
 	/**  While it waits: the last non-empty lines of its screen (what it asks), at most three. */
@@ -1078,6 +1101,11 @@ export type Session_Serialize = {
 	permission: PermissionAsked_Serialize | null,
 	/**  The agent's own conversation id (Claude's `--session-id`), for `resume`. */
 	conversationId: string | null,
+	/**
+	 *  The agent reported its usage limit: until then (Unix ms) the queue starts nothing with
+	 *  its agent profile. Absent once the time has passed.
+	 */
+	limitedUntil: number | null,
 	/**  While it waits: since when (Unix ms). */
 	waitingSince: number | null,
 	/**  While it waits: the last non-empty lines of its screen (what it asks), at most three. */
