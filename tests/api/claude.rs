@@ -9,22 +9,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{Server, DEADLINE};
+use crate::common::{files_under, installed_agent, Server, DEADLINE};
 use crate::model_server::{tool_results, ModelServer, ASK_TOOL, MODEL};
 
 const API_KEY: &str = "sk-ant-scripted-0123456789abcdefghijklmnop";
 
 fn claude_bin() -> PathBuf {
-    let path = std::env::var_os("BATON_TEST_CLAUDE").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/agents/node_modules/.bin/claude"),
-        PathBuf::from,
-    );
-    assert!(
-        path.exists(),
-        "the Claude Code CLI is not installed at {} (run scripts/setup.sh)",
-        path.display()
-    );
-    path
+    installed_agent("claude", "BATON_TEST_CLAUDE")
 }
 
 /// A Claude profile that talks to `model` from a throw-away home, with its own first-run
@@ -296,7 +287,7 @@ async fn claude_reports_through_its_hooks_asks_permission_in_baton_and_its_usage
     let session = s.get(&format!("/api/sessions/{sid}")).await.body;
     assert_eq!(session["conversationId"], conversation);
     let transcript_dir = agent.home.path().join(".claude/projects");
-    let transcripts: Vec<_> = walk(&transcript_dir);
+    let transcripts: Vec<_> = files_under(&transcript_dir);
     assert!(
         transcripts
             .iter()
@@ -432,17 +423,4 @@ async fn the_hook_exits_at_once_and_silently_when_baton_is_not_there() {
         "{:?}",
         start.elapsed()
     );
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(walk(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
 }

@@ -9,22 +9,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{Server, DEADLINE};
+use crate::common::{files_under, installed_agent, Server, DEADLINE};
 use crate::model_server::ResponsesServer;
 
 const PROMPT: &str = "say hello to the scripted model";
 
 fn codex_bin() -> PathBuf {
-    let path = std::env::var_os("BATON_TEST_CODEX").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/agents/node_modules/.bin/codex"),
-        PathBuf::from,
-    );
-    assert!(
-        path.exists(),
-        "the Codex CLI is not installed at {} (run scripts/setup.sh)",
-        path.display()
-    );
-    path
+    installed_agent("codex", "BATON_TEST_CODEX")
 }
 
 async fn session_until(s: &Server, sid: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
@@ -98,7 +89,7 @@ async fn codex_reports_its_state_in_band_its_usage_is_read_and_its_conversation_
         .iter()
         .any(|(b, ..)| b["input"].to_string().contains(PROMPT)));
     let conversation = session["conversationId"].as_str().unwrap().to_owned();
-    let rollouts = walk(&codex_home.join("sessions"));
+    let rollouts = files_under(&codex_home.join("sessions"));
     assert!(
         rollouts.iter().any(|r| r
             .to_string_lossy()
@@ -210,17 +201,4 @@ fn kill_under(dir: &Path) {
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(walk(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
 }

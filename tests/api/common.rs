@@ -679,3 +679,36 @@ impl Sse {
         out
     }
 }
+
+/// Every file under `dir`, in its sub-folders too.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// A real agent CLI the tests run: `$<var>`, else the one `scripts/setup.sh` installs into
+/// `target/agents` (from `tests/agents/package.json`).
+pub fn installed_agent(program: &str, var: &str) -> PathBuf {
+    let path = std::env::var_os(var).map_or_else(
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/agents/node_modules/.bin")
+                .join(program)
+        },
+        PathBuf::from,
+    );
+    assert!(
+        path.exists(),
+        "the {program} CLI is not installed at {} (run scripts/setup.sh)",
+        path.display()
+    );
+    path
+}
