@@ -14,6 +14,7 @@ mod m20261201_000005_audit_log;
 mod m20261201_000006_queue;
 mod m20261203_000007_workspaces;
 mod m20261203_000008_signals;
+mod m20261203_000009_task_budget;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_queue::Migration),
             Box::new(m20261203_000007_workspaces::Migration),
             Box::new(m20261203_000008_signals::Migration),
+            Box::new(m20261203_000009_task_budget::Migration),
         ]
     }
 }

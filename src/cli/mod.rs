@@ -267,6 +267,9 @@ pub enum TaskCommand {
         /// Wait this long between a loop's runs.
         #[arg(long, value_name = "MS", requires = "loop_runs")]
         cooldown_ms: Option<u64>,
+        /// Stop starting runs of it once its agents used this many US dollars.
+        #[arg(long, value_name = "USD")]
+        cost_limit: Option<f64>,
     },
     /// Cancel a queued, blocked or running task (a running one has its agent stopped).
     Cancel {

@@ -140,6 +140,7 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
             attempts,
             loop_runs,
             cooldown_ms,
+            cost_limit,
         } => {
             let id = ctx.task(id)?;
             let input = ExecuteTask {
@@ -150,6 +151,7 @@ pub(super) async fn run(ctx: &Ctx, command: TaskCommand) -> ClientResult<()> {
                     max_runs,
                     cooldown_ms: cooldown_ms.unwrap_or(0),
                 }),
+                cost_limit_usd: cost_limit,
             };
             let executed = value(ctx.client.execute_task(&id, &input).await?);
             ctx.print(&executed, print_executed);

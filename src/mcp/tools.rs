@@ -68,6 +68,8 @@ pub struct ExecuteTaskArgs {
     pub max_attempts: Option<u32>,
     /// Restart the agent until the task is done, at most this many runs.
     pub loop_max_runs: Option<u32>,
+    /// Start no new run of it once its agents used this many US dollars.
+    pub cost_limit_usd: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -338,6 +340,7 @@ impl BatonMcp {
                     max_runs,
                     cooldown_ms: 0,
                 }),
+                cost_limit_usd: a.cost_limit_usd,
             };
             self.client.execute_task(&id, &input).await
         };

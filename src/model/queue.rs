@@ -36,6 +36,12 @@ pub struct ExecuteTask {
     pub max_attempts: Option<u32>,
     #[serde(default, rename = "loop")]
     pub loop_spec: Option<LoopSpec>,
+    /// A cost limit in US dollars (> 0): once the task's agents used that much (priced by the
+    /// price table), its current run goes on but no new run starts and the task fails, saying
+    /// so. Execute again with a higher limit to go on.
+    #[serde(default)]
+    #[schema(exclusive_minimum = 0.0)]
+    pub cost_limit_usd: Option<f64>,
 }
 
 #[serde_with::skip_serializing_none]
@@ -117,6 +123,8 @@ pub struct Execution {
     pub queued_at: Option<i64>,
     /// Not started before this time (a backoff, a loop's cooldown).
     pub not_before: Option<i64>,
+    /// Its cost limit in US dollars, when `execute` set one.
+    pub cost_limit_usd: Option<f64>,
 }
 
 /// The answer to `execute`: queued (with its place), blocked (with why), or started.

@@ -225,3 +225,127 @@ async fn an_agent_at_its_usage_limit_holds_its_kind_back_until_the_reset_then_co
     let session = s.get(&format!("/api/sessions/{sid}")).await.body;
     assert!(session["limitedUntil"].is_null(), "{session}");
 }
+
+#[tokio::test]
+async fn a_task_past_its_cost_limit_finishes_its_run_but_never_runs_again() {
+    let s = Server::start().await;
+    let (p, folder) = s.project_with_folder().await;
+    let r = s
+        .post(
+            "/api/agents",
+            json!({"id": "spender", "name": "spender", "program": crate::common::agent_bin()}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let task = s.task(&p, json!({"title": "spend"})).await;
+    let execute = format!("/api/tasks/{task}/execute");
+    for bad in [json!(0), json!(-1)] {
+        let r = s
+            .post(&execute, json!({"agentId": "spender", "costLimitUsd": bad}))
+            .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.field(), "costLimitUsd");
+    }
+    let r = s
+        .post(&execute, json!({"agentId": "spender", "costLimitUsd": "5"}))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(s.get(&format!("/api/tasks/{task}")).await.body["execution"].is_null());
+
+    // A loop of up to five runs, with a cent to spend.
+    let mut events = s.events().await;
+    let r = s
+        .post(
+            &execute,
+            json!({"agentId": "spender", "costLimitUsd": 0.01, "loop": {"maxRuns": 5}}),
+        )
+        .await;
+    assert!(matches!(r.status, 200 | 202), "{}", r.body);
+    let started = loop {
+        let e = events.next_named("run:started").await;
+        if e["data"]["taskId"] == task {
+            break e;
+        }
+    };
+    let sid = started["data"]["sessionId"].as_str().unwrap().to_owned();
+    let shown = s.get(&format!("/api/tasks/{task}")).await.body;
+    assert_eq!(shown["execution"]["costLimitUsd"], 0.01, "{shown}");
+    let mut term = s.terminal(&sid, "").await;
+    term.until("agent> ").await;
+
+    // The agent's turn used 1,000 input and 1,000 output tokens: $0.003 + $0.015.
+    let transcript = folder.path().join("spend.jsonl");
+    std::fs::write(
+        &transcript,
+        format!(
+            "{}\n",
+            assistant_line("m1", "claude-sonnet-4-5", 1000, 1000)
+        ),
+    )
+    .unwrap();
+    let r = s
+        .post(
+            &format!("/api/sessions/{sid}/hooks"),
+            json!({"event": "Stop", "payload": {"session_id": "c-1",
+                "transcript_path": transcript, "hook_event_name": "Stop"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let start = Instant::now();
+    let budget = loop {
+        let messages = s
+            .get(&format!("/api/messages?projectId={p}&taskId={task}"))
+            .await
+            .body;
+        let found: Vec<Value> = messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["type"] == "BUDGET")
+            .cloned()
+            .collect();
+        if !found.is_empty() {
+            break found;
+        }
+        assert!(start.elapsed() < DEADLINE, "{messages}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(budget.len(), 1, "{budget:?}");
+    let body = budget[0]["body"].as_str().unwrap();
+    assert!(body.contains("$0.0180 of $0.0100"), "{body}");
+    assert!(body.contains("current run goes on"), "{body}");
+    // The run goes on until the agent ends it.
+    let shown = s.get(&format!("/api/tasks/{task}")).await.body;
+    assert_eq!(shown["status"], "in_progress", "{shown}");
+    term.type_line("exit 0").await;
+    let failed = crate::common::wait_task(&s, &task, |t| t["status"] == "failed").await;
+    let reason = failed["execution"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("cost limit was reached: $0.0180 of $0.0100"),
+        "{failed}"
+    );
+    let runs = s.get(&format!("/api/tasks/{task}/runs")).await.body;
+    assert_eq!(runs.as_array().unwrap().len(), 1, "no second run: {runs}");
+
+    // Retry keeps the limit, so it is refused; executing with a limit under what was spent too.
+    let r = s.post(&format!("/api/tasks/{task}/retry"), json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["code"], "cost_limit", "{}", r.body);
+    let r = s
+        .post(
+            &execute,
+            json!({"agentId": "spender", "costLimitUsd": 0.015}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.field(), "costLimitUsd");
+    assert!(
+        r.body["error"].as_str().unwrap().contains("$0.0180"),
+        "{}",
+        r.body
+    );
+    let r = s
+        .post(&execute, json!({"agentId": "spender", "costLimitUsd": 1}))
+        .await;
+    assert!(matches!(r.status, 200 | 202), "{}", r.body);
+}

@@ -205,6 +205,7 @@ function executionLine(task: Task): string | null {
   if (e.state === 'queued') parts.push(e.queuePosition ? `#${e.queuePosition} in queue` : 'queued');
   if (e.maxAttempts > 1 || e.attempt > 1) parts.push(`attempt ${e.attempt}/${Math.max(e.attempt, e.maxAttempts)}`);
   if (e.loop) parts.push(`run ${e.runs}/${e.loop.maxRuns}`);
+  if (e.costLimitUsd != null) parts.push(`limit $${e.costLimitUsd}`);
   return parts.join(' · ') || null;
 }
 
@@ -631,11 +632,13 @@ function RunWith({ store, state, taskId }: { store: Store; state: State; taskId:
     } catch (err: any) { setError(err.message); }
   };
   const [attempts, setAttempts] = useState(1);
+  const [costLimit, setCostLimit] = useState('');
   // Profiles may have been added elsewhere (the CLI, a script): the list is read again.
   useEffect(() => { store.api.listAgents().then((agents) => store.set({ agents })).catch(() => {}); }, []);
   const queue = async (agentId: string) => {
     try {
-      await store.api.executeTask(taskId, { agentId, maxAttempts: attempts });
+      const limit = Number(costLimit);
+      await store.api.executeTask(taskId, { agentId, maxAttempts: attempts, ...(costLimit.trim() && { costLimitUsd: limit }) });
       store.set({ dialog: null });
     } catch (err: any) { setError(err.message); }
   };
@@ -654,6 +657,8 @@ function RunWith({ store, state, taskId }: { store: Store; state: State; taskId:
       </ul>
       <label class="row muted">attempts before it fails
         <input type="number" min={1} max={100} value={attempts} aria-label="Attempts" onChange={(e) => setAttempts(Math.max(1, Math.min(100, Number((e.target as HTMLInputElement).value) || 1)))} /></label>
+      <label class="row muted">cost limit (US$, optional)
+        <input type="number" min={0} step="any" placeholder="none" value={costLimit} aria-label="Cost limit" onInput={(e) => setCostLimit((e.target as HTMLInputElement).value)} /></label>
       {error && <p class="error">{error}</p>}
     </div>
   );

@@ -38,6 +38,24 @@ impl Service {
                 ));
             }
         }
+        if let Some(limit) = input.cost_limit_usd {
+            if !(limit > 0.0 && limit.is_finite()) {
+                return Err(ServiceError::invalid(
+                    "costLimitUsd",
+                    "must be a number of US dollars greater than 0",
+                ));
+            }
+            let spent = self.task_usage(id, actor).await?.cost_usd;
+            if crate::service::signals::budget::reached(spent, Some(limit)) {
+                return Err(ServiceError::invalid(
+                    "costLimitUsd",
+                    format!(
+                        "the task's agents already used {}: set more than that",
+                        crate::service::signals::budget::usd(spent)
+                    ),
+                ));
+            }
+        }
         {
             let _lock = self.write_lock().await;
             let txn = self.db.begin().await?;
@@ -101,6 +119,7 @@ impl Service {
                 session_id: Set(None),
                 queued_at: Set(Some(now)),
                 not_before: Set(None),
+                cost_limit_micros: Set(input.cost_limit_usd.map(task_execution::micros)),
                 created_at: Set(now),
                 updated_at: Set(now),
             }
@@ -251,6 +270,17 @@ impl Service {
                     json!({ "status": row.status }),
                 ));
             };
+            if let Some(budget) = self.budget_of(&execution).await?.filter(|b| b.reached()) {
+                return Err(ServiceError::conflict(
+                    "cost_limit",
+                    format!(
+                        "task '{id}' reached its cost limit ({} of {}): execute it again with a higher costLimitUsd",
+                        crate::service::signals::budget::usd(budget.spent_usd),
+                        crate::service::signals::budget::usd(budget.limit_usd)
+                    ),
+                    json!({ "field": "costLimitUsd", "spentUsd": budget.spent_usd, "limitUsd": budget.limit_usd }),
+                ));
+            }
             let now = now_ms();
             let (state, reason, status) =
                 lifecycle::gate(&dependencies(&txn, id).await?).placement();

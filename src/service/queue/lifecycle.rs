@@ -73,8 +73,30 @@ pub fn gate(deps: &[Dependency]) -> Gate {
     }
 }
 
+/// What a task's agents used against the cost limit its execution set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Budget {
+    pub spent_usd: f64,
+    pub limit_usd: f64,
+}
+
+impl Budget {
+    pub fn reached(&self) -> bool {
+        crate::service::signals::budget::reached(self.spent_usd, Some(self.limit_usd))
+    }
+
+    pub fn why(&self) -> String {
+        use crate::service::signals::budget::usd;
+        format!(
+            "its cost limit was reached: {} of {}",
+            usd(self.spent_usd),
+            usd(self.limit_usd)
+        )
+    }
+}
+
 /// How a run of the task ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Ended {
     pub reason: EndReason,
     pub code: Option<i32>,
@@ -83,6 +105,8 @@ pub struct Ended {
     pub task_done: bool,
     /// The profile says a clean exit means done.
     pub exit_means_done: bool,
+    /// Its cost limit and what was spent, when the execution set one.
+    pub budget: Option<Budget>,
 }
 
 /// The execution's plan so far.
@@ -128,6 +152,10 @@ pub fn after_run(ended: &Ended, plan: Plan, now: i64) -> Next {
         ended.reason == EndReason::Exited && ended.code == Some(0) && ended.signal.is_none();
     if ended.task_done || (clean && ended.exit_means_done) {
         return Next::Completed;
+    }
+    // Past its cost limit, no new run starts: neither a loop's next nor a retry.
+    if let Some(budget) = ended.budget.filter(Budget::reached) {
+        return Next::Failed(budget.why());
     }
     if let Some(spec) = plan.loop_spec {
         if ended.reason == EndReason::Exited && plan.runs < spec.max_runs {
@@ -216,6 +244,7 @@ mod tests {
             signal: None,
             task_done: false,
             exit_means_done: false,
+            budget: None,
         }
     }
 
@@ -300,6 +329,36 @@ mod tests {
     }
 
     #[test]
+    fn past_its_cost_limit_neither_a_loop_nor_a_retry_starts_again() {
+        let mut p = plan(1, 3);
+        p.loop_spec = Some(LoopSpec {
+            max_runs: 5,
+            cooldown_ms: 0,
+        });
+        let mut e = exited(1);
+        e.budget = Some(Budget {
+            spent_usd: 0.015,
+            limit_usd: 0.01,
+        });
+        assert_eq!(
+            after_run(&e, p, 0),
+            Next::Failed("its cost limit was reached: $0.0150 of $0.0100".into())
+        );
+        // Under the limit the loop goes on; done is done whatever it cost.
+        e.budget = Some(Budget {
+            spent_usd: 0.005,
+            limit_usd: 0.01,
+        });
+        assert!(matches!(after_run(&e, p, 0), Next::Again { .. }));
+        e.budget = Some(Budget {
+            spent_usd: 1.0,
+            limit_usd: 0.01,
+        });
+        e.task_done = true;
+        assert_eq!(after_run(&e, p, 0), Next::Completed);
+    }
+
+    #[test]
     fn stops_cancel_and_baton_going_away_resumes() {
         let mut e = exited(0);
         e.reason = EndReason::Cancelled;
@@ -321,6 +380,7 @@ mod tests {
             signal: None,
             task_done: false,
             exit_means_done: true,
+            budget: None,
         };
         assert_eq!(
             after_run(&e, plan(1, 1), 0),

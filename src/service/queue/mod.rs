@@ -14,6 +14,7 @@
 //! it, woken by a `Notify` — nothing polls.
 
 pub mod admission;
+mod budget;
 mod controls;
 mod execute;
 pub mod lifecycle;
@@ -108,6 +109,7 @@ pub fn execution_view(row: &task_execution::Model, position: Option<u32>) -> Exe
         queue_position: position.filter(|_| state_of(row) == ExecutionState::Queued),
         queued_at: row.queued_at,
         not_before: row.not_before,
+        cost_limit_usd: row.cost_limit_usd(),
     }
 }
 

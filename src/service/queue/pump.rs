@@ -46,6 +46,7 @@ impl Service {
         else {
             return Ok(Vec::new());
         };
+        let budget = self.budget_of(&execution).await?;
         let now = now_ms();
         let ended = Ended {
             reason: end.reason,
@@ -53,6 +54,7 @@ impl Service {
             signal: end.signal,
             task_done: TaskStatus::parse(&row.status) == Some(TaskStatus::Completed),
             exit_means_done: end.exit_means_done,
+            budget,
         };
         let plan = Plan {
             attempt: execution.attempt.max(1) as u32,

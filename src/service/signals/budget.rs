@@ -23,6 +23,16 @@ pub fn limit_of(settings: &Map<String, Value>) -> Result<Option<f64>, String> {
     }
 }
 
+/// Dollars as a person reads them: cents from $1 on, four decimals below (a test turn costs
+/// fractions of a cent).
+pub fn usd(amount: f64) -> String {
+    if amount >= 1.0 {
+        format!("${amount:.2}")
+    } else {
+        format!("${amount:.4}")
+    }
+}
+
 /// Whether `spent` reached `limit`.
 pub fn reached(spent: f64, limit: Option<f64>) -> bool {
     limit.is_some_and(|l| spent >= l)
@@ -70,7 +80,9 @@ impl Service {
                 session_id: None,
                 r#type: Some("BUDGET".into()),
                 body: format!(
-                    "Cost limit reached: ${spent:.2} of ${limit:.2}. The project's queue is paused: no new run starts until it is resumed (raise costLimitUsd first)."
+                    "Cost limit reached: {} of {}. The project's queue is paused: no new run starts until it is resumed (raise costLimitUsd first).",
+                    usd(spent),
+                    usd(limit)
                 ),
                 parent_ids: None,
             },
@@ -104,5 +116,7 @@ mod tests {
         assert!(reached(2.5, Some(2.5)));
         assert!(!reached(2.49, Some(2.5)));
         assert!(!reached(1e9, None));
+        assert_eq!(usd(0.018), "$0.0180");
+        assert_eq!(usd(12.345), "$12.35");
     }
 }

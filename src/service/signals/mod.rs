@@ -520,6 +520,9 @@ impl Service {
         }
         txn.commit().await?;
         drop(_lock);
+        if let Some(task_id) = &task_id {
+            self.check_task_budget(task_id).await?;
+        }
         self.check_budget(project_id).await
     }
 

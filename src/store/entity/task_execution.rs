@@ -25,6 +25,8 @@ pub struct Model {
     pub queued_at: Option<i64>,
     /// Not admitted before this time (backoff after a failure, a loop's cooldown).
     pub not_before: Option<i64>,
+    /// Its cost limit in millionths of a US dollar: past it, no new run of the task starts.
+    pub cost_limit_micros: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -33,3 +35,15 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The cost limit in US dollars.
+    pub fn cost_limit_usd(&self) -> Option<f64> {
+        self.cost_limit_micros.map(|m| m as f64 / 1e6)
+    }
+}
+
+/// US dollars as stored: millionths, rounded.
+pub fn micros(usd: f64) -> i64 {
+    (usd * 1e6).round() as i64
+}

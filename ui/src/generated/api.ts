@@ -1568,6 +1568,13 @@ export interface components {
         ExecuteTask: {
             /** @description The agent profile to run; default: the project's `defaultAgentId` setting. */
             agentId?: string | null;
+            /**
+             * Format: double
+             * @description A cost limit in US dollars (> 0): once the task's agents used that much (priced by the
+             *     price table), its current run goes on but no new run starts and the task fails, saying
+             *     so. Execute again with a higher limit to go on.
+             */
+            costLimitUsd?: number | null;
             loop?: null | components["schemas"]["LoopSpec"];
             /**
              * Format: int32
@@ -1592,6 +1599,11 @@ export interface components {
              * @description 1, 2, … (a retry, or a failed run with attempts left, is the next).
              */
             attempt: number;
+            /**
+             * Format: double
+             * @description Its cost limit in US dollars, when `execute` set one.
+             */
+            costLimitUsd?: number | null;
             loop?: null | components["schemas"]["LoopSpec"];
             /** Format: int32 */
             maxAttempts: number;

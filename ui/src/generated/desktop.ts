@@ -395,6 +395,12 @@ export type ExecuteTask_Deserialize = {
 	/**  Attempts before the task fails (1–100; default 1: no retry). */
 	maxAttempts?: number | null,
 	loop?: LoopSpec_Deserialize | null,
+	/**
+	 *  A cost limit in US dollars (> 0): once the task's agents used that much (priced by the
+	 *  price table), its current run goes on but no new run starts and the task fails, saying
+	 *  so. Execute again with a higher limit to go on.
+	 */
+	costLimitUsd?: number | null,
 };
 
 export type ExecuteTask_Serialize = {
@@ -405,6 +411,12 @@ export type ExecuteTask_Serialize = {
 	/**  Attempts before the task fails (1–100; default 1: no retry). */
 	maxAttempts?: number,
 	loop?: LoopSpec_Serialize,
+	/**
+	 *  A cost limit in US dollars (> 0): once the task's agents used that much (priced by the
+	 *  price table), its current run goes on but no new run starts and the task fails, saying
+	 *  so. Execute again with a higher limit to go on.
+	 */
+	costLimitUsd?: number | null,
 };
 
 /**  The answer to `execute`: queued (with its place), blocked (with why), or started. */
@@ -457,6 +469,8 @@ export type Execution_Deserialize = {
 	queuedAt?: number | null,
 	/**  Not started before this time (a backoff, a loop's cooldown). */
 	notBefore?: number | null,
+	/**  Its cost limit in US dollars, when `execute` set one. */
+	costLimitUsd?: number | null,
 };
 
 /**  A task's execution: shown on the task as `execution` once it was asked to execute. */
@@ -478,6 +492,8 @@ export type Execution_Serialize = {
 	queuedAt: number | null,
 	/**  Not started before this time (a backoff, a loop's cooldown). */
 	notBefore: number | null,
+	/**  Its cost limit in US dollars, when `execute` set one. */
+	costLimitUsd: number | null,
 };
 
 /**  How a file changed. */
