@@ -89,7 +89,8 @@ before(async () => {
     window.Notification = class {
       static permission = 'granted';
       static requestPermission() { return Promise.resolve('granted'); }
-      constructor(title, options) { window.__notifications.push({ title, body: options?.body }); }
+      constructor(title, options) { this.title = title; this.body = options?.body; window.__notifications.push(this); }
+      close() {}
     };
   });
   page.on('pageerror', (e) => console.error('page error:', e));
@@ -438,6 +439,32 @@ test("an agent's permission request: the sidebar and the pane say which tool, Al
   assert.equal(actions[0].status, 'allowed');
   assert.equal(actions[0].decidedBy, 'user');
   await until(async () => (await approval.count()) === 0, 'the buttons to go once decided');
+
+  // Another agent asks while the person looks elsewhere: a notification inside the window with
+  // Allow / Deny; the desktop notification, clicked, opens its terminal.
+  const ask2 = JSON.stringify({ hook_event_name: 'PermissionRequest', tool_name: 'Bash', tool_input: { command: 'rm -rf build' } });
+  const r2 = await api('POST', '/api/sessions', {
+    projectId: await projectId(), name: 'asks again', command: ['sh', '-c', `echo '${ask2}' | baton hook PermissionRequest; echo; echo hook-done; sleep 60`],
+    env: { BATON_APPROVAL_WAIT_MS: '30000' },
+  });
+  assert.equal(r2.status, 201, JSON.stringify(r2.body));
+  const s2 = r2.body;
+  const toast = page.locator(`.ask-toast[data-session="${s2.id}"]`);
+  await toast.waitFor({ timeout: DEADLINE });
+  assert.match(await toast.textContent(), /asks again asks to run Bash/);
+  assert.match(await toast.locator('.ask-summary').textContent(), /rm -rf build/);
+  await page.screenshot({ path: join(SHOTS, 'approval-toast.png') });
+  await until(async () => page.evaluate(() => window.__notifications.some((n) => n.title === 'asks again asks to run Bash')), 'its notification');
+  await page.evaluate(() => window.__notifications.find((n) => n.title === 'asks again asks to run Bash').onclick());
+  await page.locator(`.pane[data-session="${s2.id}"] .pane-head .approval`).waitFor({ timeout: DEADLINE });
+  await until(async () => (await toast.count()) === 0, 'no toast for the agent in view');
+  await page.getByRole('button', { name: 'Board' }).click();
+  await toast.locator('button[data-decision="deny"]').click({ timeout: DEADLINE });
+  const output2 = async () => (await fetch(`${url}/api/sessions/${s2.id}/output`, { headers: { Authorization: `Bearer ${token}` } })).text();
+  await until(async () => (await output2()).includes('hook-done'), 'the hook to answer');
+  assert.match(await output2(), /"behavior":"deny"/);
+  await until(async () => (await toast.count()) === 0, 'the toast to go once decided');
+  await api('POST', `/api/sessions/${s2.id}/stop`, {});
   await api('POST', `/api/sessions/${s.id}/stop`, {});
 });
 

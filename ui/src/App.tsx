@@ -91,6 +91,34 @@ function WaitingQuestion({ store, session }: { store: Store; session: Session })
   );
 }
 
+/**
+ * Permission requests as notifications inside the window, with Allow / Deny (a desktop
+ * notification cannot carry buttons): one per asking agent the user is not looking at, gone once
+ * decided here, in the terminal, or dismissed.
+ */
+function AskToasts({ store, state }: { store: Store; state: State }) {
+  const [dismissed, setDismissed] = useState<string[]>([]);
+  const looking = (id: string) => state.view === 'terminals' && state.activeTab === id;
+  const asking = Object.values(state.sessions).filter((s) =>
+    s.activity === 'waiting_permission' && s.permission?.actionId && !dismissed.includes(s.permission.actionId) && !looking(s.id));
+  if (asking.length === 0) return null;
+  return (
+    <div class="ask-toasts">
+      {asking.slice(0, 4).map((s) => (
+        <div class="ask-toast" data-session={s.id} role="alert">
+          <div class="row">
+            <b class="grow linklike" title="Open its terminal" onClick={() => store.openTerminal(s.id)}>{s.name} asks to run {s.permission!.tool}</b>
+            <button class="ghost small" title="Dismiss (it still asks in its terminal)" onClick={() => setDismissed([...dismissed, s.permission!.actionId!])}>×</button>
+          </div>
+          <code class="ask-summary" title={s.permission!.summary}>{s.permission!.summary}</code>
+          <Approval api={store.api} session={s} onError={(e) => store.fail(e)} compact />
+        </div>
+      ))}
+      {asking.length > 4 && <div class="ask-toast muted">and {asking.length - 4} more asking</div>}
+    </div>
+  );
+}
+
 export function App({ store }: { store: Store }) {
   const state = useStore(store);
   useKeyboard(store);
@@ -98,6 +126,7 @@ export function App({ store }: { store: Store }) {
     <div class="app">
       {state.link !== 'connected' && <div class="linkbar">{state.link === 'connecting' ? 'connecting…' : 'reconnecting…'}</div>}
       {state.error && <div class="errorbar" onClick={() => store.set({ error: null })}>{state.error} <span class="muted">(click to dismiss)</span></div>}
+      <AskToasts store={store} state={state} />
       <style>{`.app { grid-template-columns: 220px minmax(0, 1fr) ${state.details.open ? `${state.details.width}px` : '28px'}; }`}</style>
       <Sidebar store={store} state={state} />
       <main class="centre">

@@ -239,15 +239,19 @@ export class Store {
     if (looking) return;
     // Which agent, and what it asks: the tool it wants to run, or the last line of its screen.
     const asked = session.activity === 'waiting_permission' ? session.permission : null;
-    if (asked) notify(`${session.name} asks to run ${asked.tool}`, asked.summary);
-    else notify(`${session.name} is waiting`, session.question[session.question.length - 1] ?? 'An agent needs you');
+    // A click on it opens the agent's terminal (its pane header has Allow / Deny).
+    const open = () => this.openTerminal(session.id);
+    if (asked) notify(`${session.name} asks to run ${asked.tool}`, asked.summary, open);
+    else notify(`${session.name} is waiting`, session.question[session.question.length - 1] ?? 'An agent needs you', open);
   }
 }
 
-export let notify = (title: string, body: string) => {
+export let notify = (title: string, body: string, onClick?: () => void) => {
   if (typeof Notification === 'undefined') return;
-  if (Notification.permission === 'granted') new Notification(title, { body });
-  else if (Notification.permission === 'default') Notification.requestPermission();
+  if (Notification.permission === 'granted') {
+    const n = new Notification(title, { body });
+    n.onclick = () => { window.focus(); onClick?.(); n.close(); };
+  } else if (Notification.permission === 'default') Notification.requestPermission();
 };
 
 export function setNotifier(fn: typeof notify) {
