@@ -15,6 +15,7 @@ mod m20261201_000006_queue;
 mod m20261203_000007_workspaces;
 mod m20261203_000008_signals;
 mod m20261203_000009_task_budget;
+mod m20261203_000010_gemini_signals;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_workspaces::Migration),
             Box::new(m20261203_000008_signals::Migration),
             Box::new(m20261203_000009_task_budget::Migration),
+            Box::new(m20261203_000010_gemini_signals::Migration),
         ]
     }
 }

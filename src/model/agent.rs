@@ -104,6 +104,10 @@ pub enum SignalStyle {
     /// Codex CLI: its in-band state reports (`OSC 7501`), its rollout file for the conversation
     /// id and usage, `codex resume <id>`.
     Codex,
+    /// Gemini CLI: its hooks, installed per session in the settings file named by
+    /// `GEMINI_CLI_SYSTEM_SETTINGS_PATH` (never the user's own), its chat file for usage, and
+    /// `--session-id` / `--resume <id>`.
+    Gemini,
 }
 
 impl SignalStyle {

@@ -228,6 +228,11 @@ impl ScreenModel {
         self.parser.screen().contents()
     }
 
+    /// Whether the program asked for pastes to be bracketed (`CSI ? 2004 h`).
+    pub fn bracketed_paste(&self) -> bool {
+        self.parser.screen().bracketed_paste()
+    }
+
     /// The last `n` non-empty lines of the visible screen.
     pub fn last_lines(&self, n: usize) -> Vec<String> {
         let text = self.text();
@@ -387,6 +392,14 @@ impl Screen {
         let mut model = self.model();
         self.freshen(&mut model, false);
         model.last_lines(n)
+    }
+
+    /// Whether the program asked for pastes to be bracketed (`CSI ? 2004 h`), as of the last
+    /// byte printed.
+    pub fn bracketed_paste(&self) -> bool {
+        let mut model = self.model();
+        self.freshen(&mut model, true);
+        model.bracketed_paste()
     }
 
     pub fn resize(&self, size: Size) {

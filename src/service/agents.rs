@@ -74,7 +74,7 @@ const BUILTINS: &[Builtin] = &[
         // Its input box; the prompt is typed only once it shows (not into a login menu).
         wait_pattern: Some("Type your message"),
         mcp: McpStyle::Gemini,
-        signals: SignalStyle::None,
+        signals: SignalStyle::Gemini,
         approval_wait_ms: 0,
     },
     Builtin {

@@ -64,7 +64,7 @@ async fn claude_agent(s: &Server, model: &ModelServer, folder: &Path, wait_ms: u
 
 /// The activities a session went through, from its `session:updated` events, until `until`
 /// holds for the session; consecutive repeats folded.
-async fn activities_until(
+pub(crate) async fn activities_until(
     events: &mut crate::common::Events,
     sid: &str,
     until: impl Fn(&Value) -> bool,

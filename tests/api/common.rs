@@ -67,6 +67,19 @@ impl Server {
         server
     }
 
+    /// Starts a server whose data folder is in a temporary folder under `$HOME`, not `/tmp`:
+    /// Gemini CLI ignores a settings file under a folder others may write to.
+    pub async fn start_private() -> Self {
+        let home = std::env::var_os("HOME").expect("HOME");
+        let tmp = tempfile::Builder::new()
+            .prefix(".baton-test-")
+            .tempdir_in(home)
+            .expect("temp dir under HOME");
+        let mut server = Self::start_in(&tmp.path().join("data")).await;
+        server._tmp = Some(tmp);
+        server
+    }
+
     /// Starts a server whose data folder is `dir` (kept by the caller).
     pub async fn start_in(dir: &Path) -> Self {
         Self::spawn(dir, "warn", Stdio::inherit(), &[]).await

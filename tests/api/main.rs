@@ -9,6 +9,7 @@ mod codex;
 mod common;
 mod concurrency;
 mod events;
+mod gemini;
 mod leaks;
 mod limits;
 mod mcp;

@@ -2,7 +2,8 @@
 //! answers — a tool call (`Bash`) when the conversation asks for one and has no tool result
 //! yet, else a line of text — and keeps every request so that a test can see what Claude sent
 //! (the tool result after a decision, the earlier turns after a resume) and what usage it was
-//! told.
+//! told. `ResponsesServer` does the same for Codex CLI (OpenAI Responses API) and
+//! `GeminiServer` for Gemini CLI (Gemini API).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -266,4 +267,122 @@ async fn respond(
             "total_tokens": sent.input + sent.cache_read + sent.output}}}),
     );
     ([(header::CONTENT_TYPE, "text/event-stream")], out).into_response()
+}
+
+/// A scripted Gemini API on loopback, for the real Gemini CLI: its routing question
+/// (`…:generateContent` asking for a complexity score) gets the JSON it wants; every
+/// `…:streamGenerateContent` is answered (SSE) with a shell tool call when the conversation asks
+/// for one and has no tool response yet, else a line of text — each with its own usage.
+#[derive(Clone)]
+pub struct GeminiServer {
+    pub url: String,
+    seen: Arc<Mutex<Seen>>,
+    command: Arc<String>,
+}
+
+impl GeminiServer {
+    pub async fn start(command: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = GeminiServer {
+            url,
+            seen: Arc::default(),
+            command: Arc::new(command.to_owned()),
+        };
+        let app = Router::new().fallback(gemini).with_state(server.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        server
+    }
+
+    /// The streamed requests so far: body, answer number, usage answered.
+    pub fn requests(&self) -> Vec<(Value, String, Sent)> {
+        self.seen.lock().unwrap().requests.clone()
+    }
+
+    /// Waits (with the deadline) for a streamed request whose body satisfies `check`.
+    pub async fn wait_request(&self, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        loop {
+            if let Some((body, ..)) = self.requests().into_iter().find(|(b, ..)| check(b)) {
+                return body;
+            }
+            assert!(
+                start.elapsed() < DEADLINE * 3,
+                "the Gemini server never received {what}; it saw {:#?}",
+                self.requests()
+                    .iter()
+                    .map(|(b, ..)| b["contents"]
+                        .to_string()
+                        .chars()
+                        .rev()
+                        .take(300)
+                        .collect::<String>()
+                        .chars()
+                        .rev()
+                        .collect::<String>())
+                    .collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The function responses in a Gemini request's contents.
+pub fn function_responses(body: &Value) -> Vec<Value> {
+    body["contents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["parts"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p.get("functionResponse").cloned())
+        .collect()
+}
+
+async fn gemini(State(server): State<GeminiServer>, uri: axum::http::Uri, body: Bytes) -> Response {
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let json_answer =
+        |v: Value| ([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response();
+    if uri.path().ends_with(":generateContent") {
+        // The router's question: a simple task, in exactly the JSON it asked for.
+        let text = json!({"complexity_reasoning": "a scripted turn", "complexity_score": 1});
+        return json_answer(json!({
+            "candidates": [{"content": {"role": "model", "parts": [{"text": text.to_string()}]},
+                            "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 5, "totalTokenCount": 10}}));
+    }
+    if !uri.path().ends_with(":streamGenerateContent") {
+        return json_answer(json!({}));
+    }
+    let contents = request["contents"].to_string();
+    let wants_tool = contents.contains(ASK_TOOL) && function_responses(&request).is_empty();
+    let (n, sent) = {
+        let mut seen = server.seen.lock().unwrap();
+        let n = seen.requests.len() as i64;
+        let sent = Sent {
+            input: 400 + n,
+            output: 30 + 5 * n,
+            cache_read: 50 + n,
+            cache_write: 0,
+        };
+        seen.requests.push((request.clone(), n.to_string(), sent));
+        (n, sent)
+    };
+    let part = if wants_tool {
+        json!({"functionCall": {"name": "run_shell_command",
+            "args": {"command": server.command.as_str(), "description": "write the marker"}}})
+    } else {
+        json!({"text": format!("Scripted gemini answer {n}.")})
+    };
+    // Gemini counts cached tokens inside the prompt's.
+    let chunk = json!({
+        "candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": sent.input + sent.cache_read,
+            "cachedContentTokenCount": sent.cache_read,
+            "candidatesTokenCount": sent.output,
+            "totalTokenCount": sent.input + sent.cache_read + sent.output}});
+    (
+        [(header::CONTENT_TYPE, "text/event-stream")],
+        format!("data: {chunk}\n\n"),
+    )
+        .into_response()
 }

@@ -5,7 +5,7 @@
 //! anything else or a signal, `stopped` when Baton was asked to stop it), exit code, signal, end
 //! time; then its token is revoked and `session:updated` is published.
 
-mod launch;
+pub(crate) mod launch;
 pub mod machine;
 pub(super) mod records;
 
@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use super::error::{ServiceError, ServiceResult};
 use super::handover;
 use super::runtime::{Run, RunInfo};
-use super::signals::{claude, hooks};
+use super::signals::{claude, gemini, hooks};
 use super::{agents, mcp_config, views, Actor, Service};
 use crate::clock::now_ms;
 use crate::events::Event;
@@ -127,9 +127,8 @@ impl Service {
                     let profile =
                         super::lookup::as_field(self.profile_row(agent_id).await, "agentId")?;
                     prompt_at = launch::prompt_position(&profile, prompt.as_deref());
-                    if SignalStyle::parse(&profile.signals) == Some(SignalStyle::Claude) {
-                        signals = Some(u32::try_from(profile.approval_wait_ms).unwrap_or(0));
-                    }
+                    signals = SignalStyle::parse(&profile.signals)
+                        .map(|style| (style, u32::try_from(profile.approval_wait_ms).unwrap_or(0)));
                     let (argv, watch) = profile_argv(&profile, prompt);
                     (
                         argv,
@@ -172,25 +171,39 @@ impl Service {
         };
         let mut env = profile_env;
         env.extend(extra);
-        let argv = match (&self.runtime.cli, input.mcp.unwrap_or(true)) {
+        let (argv, mut settings_file) = match (&self.runtime.cli, input.mcp.unwrap_or(true)) {
             (Some(cli), true) if mcp != McpStyle::None => {
                 let setup =
                     mcp_config::configure(mcp, cli, argv, &self.runtime.session_dir(session_id));
-                if let Some((path, contents)) = &setup.file {
-                    write_private(path, contents).map_err(|e| {
-                        ServiceError::Unavailable(format!(
-                            "cannot write the agent's MCP settings: {e}"
-                        ))
-                    })?;
-                }
                 env.extend(setup.env);
-                setup.argv
+                (setup.argv, setup.file)
             }
-            _ => argv,
+            _ => (argv, None),
         };
-        // Claude's hooks report to Baton, and its conversation gets an id Baton chose.
+        // The agent's hooks report to Baton, and its conversation gets an id Baton chose.
         let (argv, conversation) = match (signals, &self.runtime.cli) {
-            (Some(wait_ms), Some(cli)) => {
+            (Some((SignalStyle::Gemini, _)), Some(cli)) => {
+                let conversation = uuid::Uuid::now_v7().to_string();
+                let path = self
+                    .runtime
+                    .session_dir(session_id)
+                    .join("gemini-settings.json");
+                // Beside Baton's MCP server when that went into the same file.
+                let base = settings_file
+                    .take()
+                    .filter(|(p, _)| *p == path)
+                    .and_then(|(_, text)| serde_json::from_str(&text).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                let settings = gemini::settings(cli, base);
+                settings_file = Some((path.clone(), format!("{settings:#}\n")));
+                env.insert(
+                    "GEMINI_CLI_SYSTEM_SETTINGS_PATH".into(),
+                    path.display().to_string(),
+                );
+                prompt_at = prompt_at.map(|at| at + 2);
+                (gemini::argv(argv, &conversation), Some(conversation))
+            }
+            (Some((SignalStyle::Claude, wait_ms)), Some(cli)) => {
                 let conversation = uuid::Uuid::now_v7().to_string();
                 let file = self
                     .runtime
@@ -209,6 +222,11 @@ impl Service {
             }
             _ => (argv, None),
         };
+        if let Some((path, contents)) = &settings_file {
+            write_private(path, contents).map_err(|e| {
+                ServiceError::Unavailable(format!("cannot write the agent's settings: {e}"))
+            })?;
+        }
         baton_env(&mut env, &self.api_url, &project.id, session_id, task_ids);
         Ok(Some(Launch {
             argv,
@@ -451,9 +469,9 @@ impl Service {
             Effect::TypePrompt => {
                 let prompt = watch.typed_prompt.clone().unwrap_or_default();
                 let terminal = Arc::clone(&run.terminal);
-                let typed = format!("{prompt}\r");
                 let wrote =
-                    tokio::task::spawn_blocking(move || terminal.write(typed.as_bytes())).await;
+                    tokio::task::spawn_blocking(move || type_prompt(terminal.as_ref(), &prompt))
+                        .await;
                 if !matches!(wrote, Ok(Ok(()))) {
                     tracing::warn!(session = run.session_id, "could not type the prompt");
                 }
@@ -782,13 +800,13 @@ impl Service {
             let argv = std::mem::take(&mut launch.argv);
             launch.argv = match style {
                 Some(SignalStyle::Codex) => Some(launch::codex_resumed(argv, launch.prompt_at, &conversation)),
-                Some(SignalStyle::Claude) => launch::resumed(argv, launch.prompt_at, &conversation),
+                Some(SignalStyle::Claude | SignalStyle::Gemini) => launch::resumed(argv, launch.prompt_at, &conversation),
                 _ => None,
             }
             .ok_or_else(|| {
                 ServiceError::conflict(
                     "no_conversation",
-                    format!("session '{id}' has no agent Baton knows how to resume (Claude Code or Codex CLI)"),
+                    format!("session '{id}' has no agent Baton knows how to resume (Claude Code, Codex CLI or Gemini CLI)"),
                     json!({}),
                 )
             })?;
@@ -1007,4 +1025,41 @@ pub(super) fn checked_size(cols: u16, rows: u16) -> ServiceResult<Size> {
         cols: check_size("cols", Some(cols), cols)?,
         rows: check_size("rows", Some(rows), rows)?,
     })
+}
+
+/// How long typing a prompt waits for the agent to show it before pressing Enter.
+const ECHO_WAIT: Duration = Duration::from_secs(1);
+/// Enter comes at least this long after the prompt: Gemini CLI takes an Enter within 30 ms of
+/// the key before it as a new line, not a submission.
+const ENTER_GAP: Duration = Duration::from_millis(100);
+
+/// Types `prompt` into an agent's input box and submits it. A program that brackets pastes
+/// (`CSI ? 2004 h`: Gemini CLI, Claude Code) gets the prompt as one paste, so that its lines stay
+/// one prompt; Enter follows as a key of its own once the agent shows the prompt's last line (at
+/// most [`ECHO_WAIT`]) and [`ENTER_GAP`] has passed — sent with the text, such an agent takes it
+/// as one more line of it.
+fn type_prompt(terminal: &dyn crate::pty::Terminal, prompt: &str) -> Result<(), PtyError> {
+    let screen = terminal.screen();
+    let text = if screen.bracketed_paste() {
+        format!("\x1b[200~{prompt}\x1b[201~")
+    } else {
+        prompt.to_owned()
+    };
+    terminal.write(text.as_bytes())?;
+    let last: String = {
+        let line = prompt
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        let chars: Vec<char> = line.trim().chars().collect();
+        chars[chars.len().saturating_sub(20)..].iter().collect()
+    };
+    let typed = std::time::Instant::now();
+    let until = typed + ECHO_WAIT;
+    while !last.is_empty() && std::time::Instant::now() < until && !screen.text().contains(&last) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(ENTER_GAP.saturating_sub(typed.elapsed()));
+    terminal.write(b"\r")
 }

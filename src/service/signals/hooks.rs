@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::model::Activity;
 
@@ -25,6 +25,18 @@ pub const CLAUDE_EVENTS: [&str; 12] = [
     "SessionEnd",
 ];
 
+/// The events a Gemini session's settings install hooks for (Gemini CLI 0.61 names).
+pub const GEMINI_EVENTS: [&str; 8] = [
+    "SessionStart",
+    "BeforeAgent",
+    "BeforeTool",
+    "AfterTool",
+    "Notification",
+    "AfterAgent",
+    "PreCompress",
+    "SessionEnd",
+];
+
 /// The longest summary of a tool's input.
 const SUMMARY_CHARS: usize = 200;
 
@@ -33,8 +45,12 @@ const SUMMARY_CHARS: usize = 200;
 pub struct Meaning {
     /// The activity it reports (`None`: it says nothing about it).
     pub activity: Option<Activity>,
-    /// A permission asked: the tool and one line of what it would do.
+    /// A permission asked that Baton may decide (the hook waits for the answer): the tool and
+    /// one line of what it would do.
     pub permission: Option<(String, String)>,
+    /// A permission asked in the agent's own terminal only (its hook cannot carry an answer):
+    /// the tool and one line of what it would do.
+    pub asks: Option<(String, String)>,
     /// Pending permission requests are over (the tool ran, the turn moved on, the agent ended):
     /// answered in the terminal, or no longer asked.
     pub settles_pending: bool,
@@ -109,13 +125,32 @@ pub fn meaning(event: &str, payload: &Value) -> Meaning {
             }
         }
         "Notification" => {
-            // A permission prompt is already known from `PermissionRequest`; an idle prompt or
-            // a question means the person is needed.
+            // Claude: a permission prompt is already known from `PermissionRequest`; an idle
+            // prompt or a question means the person is needed. Gemini: `ToolPermission` is its
+            // confirmation dialog, answered in its terminal.
             let kind = text(payload, "notification_type").unwrap_or_default();
-            if kind != "permission_prompt" {
+            if kind == "ToolPermission" {
+                m.activity = Some(Activity::WaitingPermission);
+                m.asks = Some(gemini_asks(payload.get("details").unwrap_or(&Value::Null)));
+            } else if kind != "permission_prompt" {
                 m.activity = Some(Activity::WaitingInput);
             }
         }
+        // Gemini CLI's turn: it starts, runs tools, ends.
+        "BeforeAgent" => {
+            m.activity = Some(Activity::Working);
+            m.settles_pending = true;
+        }
+        "BeforeTool" => m.activity = Some(Activity::Working),
+        "AfterTool" => {
+            m.activity = Some(Activity::Working);
+            m.transcript = transcript();
+        }
+        "AfterAgent" => {
+            m.activity = Some(Activity::Idle);
+            m.transcript = transcript();
+        }
+        "PreCompress" => m.transcript = transcript(),
         "Stop" => {
             m.activity = Some(Activity::Idle);
             m.settles_pending = true;
@@ -130,6 +165,32 @@ pub fn meaning(event: &str, payload: &Value) -> Meaning {
         _ => {}
     }
     m
+}
+
+/// What Gemini's confirmation asks, from its notification's `details`: a shell command, a file
+/// edit, an MCP tool, else its title.
+fn gemini_asks(details: &Value) -> (String, String) {
+    let kind = text(details, "type").unwrap_or_default();
+    let (tool, input) = match kind.as_str() {
+        "exec" => (
+            "Shell".to_owned(),
+            json!({ "command": text(details, "command") }),
+        ),
+        "edit" => (
+            "Edit".to_owned(),
+            json!({ "file_path": text(details, "filePath").or_else(|| text(details, "fileName")) }),
+        ),
+        "mcp" => (
+            text(details, "toolName").unwrap_or_else(|| "an MCP tool".to_owned()),
+            json!({ "path": text(details, "serverName") }),
+        ),
+        _ => (
+            text(details, "title").unwrap_or_else(|| "a tool".to_owned()),
+            Value::Null,
+        ),
+    };
+    let summary = summary(&tool, &input);
+    (tool, summary)
 }
 
 /// When a usage limit resets, from what the agent said: Claude's `…usage limit reached|<epoch
@@ -254,6 +315,36 @@ mod tests {
                 false,
                 false,
             ),
+            // Gemini CLI's names.
+            (
+                "BeforeAgent",
+                base.clone(),
+                Some(Activity::Working),
+                true,
+                false,
+            ),
+            (
+                "BeforeTool",
+                base.clone(),
+                Some(Activity::Working),
+                false,
+                false,
+            ),
+            (
+                "AfterTool",
+                base.clone(),
+                Some(Activity::Working),
+                false,
+                true,
+            ),
+            (
+                "AfterAgent",
+                base.clone(),
+                Some(Activity::Idle),
+                false,
+                true,
+            ),
+            ("PreCompress", base.clone(), None, false, true),
             ("SomethingNew", base.clone(), None, false, false),
         ];
         for (event, payload, activity, settles, transcript) in table {
@@ -263,7 +354,35 @@ mod tests {
             assert_eq!(m.transcript.is_some(), transcript, "{event}");
             assert_eq!(m.conversation.as_deref(), Some("c1"), "{event}");
             assert!(m.permission.is_none(), "{event}");
+            assert!(m.asks.is_none(), "{event}");
         }
+    }
+
+    #[test]
+    fn geminis_confirmation_is_a_permission_asked_in_its_terminal() {
+        let ask = |details: Value| {
+            meaning(
+                "Notification",
+                &json!({"session_id": "c1", "notification_type": "ToolPermission",
+                        "message": "Tool Confirm Shell Command requires execution",
+                        "details": details}),
+            )
+        };
+        let m = ask(json!({"type": "exec", "title": "Confirm Shell Command",
+                           "command": "echo hi > out.txt", "rootCommand": "echo"}));
+        assert_eq!(m.activity, Some(Activity::WaitingPermission));
+        assert_eq!(m.asks, Some(("Shell".into(), "echo hi > out.txt".into())));
+        assert!(m.permission.is_none(), "Baton cannot answer it");
+        let m = ask(
+            json!({"type": "edit", "title": "Confirm Edit", "fileName": "a.rs",
+                           "filePath": "/w/a.rs"}),
+        );
+        assert_eq!(m.asks, Some(("Edit".into(), "/w/a.rs".into())));
+        let m = ask(json!({"type": "info", "title": "Confirm Web Fetch"}));
+        assert_eq!(
+            m.asks,
+            Some(("Confirm Web Fetch".into(), "Confirm Web Fetch".into()))
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub mod budget;
 pub mod claude;
 pub mod codex;
+pub mod gemini;
 pub mod hooks;
 pub mod prices;
 pub mod transcript;
@@ -142,8 +143,14 @@ impl Service {
         }
         let run = self.runtime.get(id);
         let Some((tool, summary)) = meaning.permission else {
+            // A permission asked in the agent's terminal only: shown, not decided here.
+            let asked = meaning.asks.map(|(tool, summary)| PermissionAsked {
+                action_id: None,
+                tool,
+                summary,
+            });
             if let (Some(run), Some(activity)) = (&run, meaning.activity) {
-                run.signal(activity, None);
+                run.signal(activity, asked);
             }
             return Ok(HookAnswer::default());
         };

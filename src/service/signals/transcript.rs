@@ -2,6 +2,10 @@
 //! its assistant lines carry `message.id`, `message.model` and `message.usage`. A message
 //! streamed in several blocks appears on several lines with the same id: the last line of an id
 //! wins. Sub-agents' messages are in the same transcript (`isSidechain`) and count too.
+//!
+//! Gemini CLI's chat file is JSON lines too: its model messages (`"type": "gemini"`) carry `id`,
+//! `model` and `tokens` (`input` including the `cached` ones, `output`, `thoughts`), and a
+//! `{"$set": {"messages": […]}}` line may write earlier messages again (same ids).
 
 use serde_json::Value;
 
@@ -23,22 +27,55 @@ pub fn read(chunk: &[u8]) -> (Vec<MessageUsage>, usize) {
     let complete = chunk.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let mut found: Vec<MessageUsage> = Vec::new();
     for line in chunk[..complete].split(|&b| b == b'\n') {
-        let Some(usage) = line_usage(line) else {
-            continue;
-        };
-        match found.iter_mut().find(|u| u.message_id == usage.message_id) {
-            Some(seen) => *seen = usage,
-            None => found.push(usage),
+        for usage in line_usages(line) {
+            match found.iter_mut().find(|u| u.message_id == usage.message_id) {
+                Some(seen) => *seen = usage,
+                None => found.push(usage),
+            }
         }
     }
     (found, complete)
 }
 
-fn line_usage(line: &[u8]) -> Option<MessageUsage> {
+/// The messages of one line: Claude's one, Gemini's one or those its `$set` writes again.
+fn line_usages(line: &[u8]) -> Vec<MessageUsage> {
     if line.is_empty() {
+        return Vec::new();
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(line) else {
+        return Vec::new();
+    };
+    if let Some(messages) = value.pointer("/$set/messages").and_then(Value::as_array) {
+        return messages.iter().filter_map(gemini_usage).collect();
+    }
+    claude_usage(&value)
+        .or_else(|| gemini_usage(&value))
+        .into_iter()
+        .collect()
+}
+
+/// A Gemini model message: cached input is a cache read, thoughts are billed as output.
+fn gemini_usage(message: &Value) -> Option<MessageUsage> {
+    if message.get("type").and_then(Value::as_str) != Some("gemini") {
         return None;
     }
-    let value: Value = serde_json::from_slice(line).ok()?;
+    let tokens = message.get("tokens")?;
+    let n = |k: &str| tokens.get(k).and_then(Value::as_i64).unwrap_or(0).max(0);
+    Some(MessageUsage {
+        message_id: message.get("id")?.as_str()?.to_owned(),
+        model: message
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_owned(),
+        input: (n("input") - n("cached")).max(0),
+        output: n("output") + n("thoughts"),
+        cache_read: n("cached"),
+        cache_write: 0,
+    })
+}
+
+fn claude_usage(value: &Value) -> Option<MessageUsage> {
     let message = value.get("message")?;
     let usage = message.get("usage")?;
     let id = message.get("id")?.as_str()?;
@@ -60,6 +97,44 @@ fn line_usage(line: &[u8]) -> Option<MessageUsage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gemini_model_messages_count_once_with_cached_input_as_cache_reads() {
+        let gemini = |id: &str, output: i64| {
+            format!(
+                r#"{{"id":"{id}","type":"gemini","content":"hi","tokens":{{"input":120,"output":{output},"cached":20,"thoughts":3,"tool":0,"total":130}},"model":"gemini-2.5-pro"}}"#
+            )
+        };
+        let text = format!(
+            "{{\"sessionId\":\"c1\",\"kind\":\"main\"}}\n{{\"id\":\"u1\",\"type\":\"user\",\"content\":[]}}\n{}\n{{\"$set\":{{\"messages\":[{}]}}}}\n{}\n",
+            gemini("g1", 7),
+            gemini("g1", 9),
+            gemini("g2", 1)
+        );
+        let (found, used) = read(text.as_bytes());
+        assert_eq!(used, text.len());
+        assert_eq!(
+            found,
+            vec![
+                MessageUsage {
+                    message_id: "g1".into(),
+                    model: "gemini-2.5-pro".into(),
+                    input: 100,
+                    output: 12,
+                    cache_read: 20,
+                    cache_write: 0,
+                },
+                MessageUsage {
+                    message_id: "g2".into(),
+                    model: "gemini-2.5-pro".into(),
+                    input: 100,
+                    output: 4,
+                    cache_read: 20,
+                    cache_write: 0,
+                },
+            ]
+        );
+    }
 
     fn line(id: &str, output: i64) -> String {
         format!(

@@ -2235,7 +2235,7 @@ export interface components {
          * @description How an agent reports what it does, besides its output.
          * @enum {string}
          */
-        SignalStyle: "none" | "claude" | "codex";
+        SignalStyle: "none" | "claude" | "codex" | "gemini";
         /** @enum {string} */
         SortField: "createdAt" | "updatedAt" | "priority" | "title";
         /** @enum {string} */
