@@ -24,8 +24,8 @@ pub fn is_command(args: &[OsString]) -> bool {
 pub fn main(args: Vec<OsString>) -> ExitCode {
     let cli = Cli::parse_from(args);
     // An agent's hook: no logging set-up, no threads — fast, silent, always 0.
-    if let Command::Hook { event } = &cli.command {
-        return super::hook::run(event);
+    if let Command::Hook { event, payload } = &cli.command {
+        return super::hook::run(event, payload.as_deref());
     }
     // The server says what it does; a client command only speaks up when something is wrong.
     let default_level = if matches!(cli.command, Command::Serve(_)) {

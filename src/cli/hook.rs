@@ -1,5 +1,6 @@
-//! `baton hook <event>`: what an agent's own hooks run (Claude's settings name it for every
-//! event). It reads the event's JSON on stdin and posts it to Baton with the session's token
+//! `baton hook <event> [json]`: what an agent's own hooks run (Claude's and Gemini's settings
+//! name it for every event; Codex's `notify` passes the JSON as the last argument). It reads the
+//! event's JSON from that argument or stdin and posts it to Baton with the session's token
 //! from its environment. It must never break or slow the agent: it always exits 0, gives up
 //! quickly when Baton is not there, and prints nothing unless Baton answered with a decision.
 
@@ -18,22 +19,25 @@ const REPORT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long connecting may take (a local server answers at once or is not there).
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Runs the hook for `event`; always succeeds.
-pub fn run(event: &str) -> ExitCode {
-    if let Some(output) = post(event) {
+/// Runs the hook for `event` (its JSON in `payload`, else on stdin); always succeeds.
+pub fn run(event: &str, payload: Option<&str>) -> ExitCode {
+    let payload = match payload {
+        Some(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        None => read_stdin(),
+    };
+    if let Some(output) = post(event, payload) {
         println!("{output}");
     }
     ExitCode::SUCCESS
 }
 
-fn post(event: &str) -> Option<Value> {
+fn post(event: &str, payload: Value) -> Option<Value> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let (url, token, session) = (
         var("BATON_API_URL")?,
         var("BATON_TOKEN")?,
         var("BATON_SESSION_ID")?,
     );
-    let payload = read_stdin();
     // A permission request may wait for the person's decision, as long as the profile says.
     let timeout = if event == "PermissionRequest" {
         let wait = var(APPROVAL_WAIT_VAR)

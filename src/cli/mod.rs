@@ -133,6 +133,9 @@ pub enum Command {
     Hook {
         /// The agent's name for the event (`PreToolUse`, `PermissionRequest`, `Stop`, …).
         event: String,
+        /// The event's JSON, when the agent passes it as an argument (Codex's `notify` does);
+        /// else it is read from stdin.
+        payload: Option<String>,
     },
 }
 

@@ -89,6 +89,28 @@ async fn codex_reports_its_state_in_band_its_usage_is_read_and_its_conversation_
         .iter()
         .any(|(b, ..)| b["input"].to_string().contains(PROMPT)));
     let conversation = session["conversationId"].as_str().unwrap().to_owned();
+    // Its notify program reported the turn's end too: `baton hook Notify <json>`, from the
+    // session's own token.
+    let start = Instant::now();
+    loop {
+        let hooks = s
+            .get(&format!("/api/audit?operation=/hooks&target={sid}"))
+            .await
+            .body;
+        let by_session = hooks.as_array().unwrap().iter().any(|r| {
+            r["operation"] == "POST /api/sessions/{id}/hooks"
+                && r["door"] == "cli"
+                && r["status"] == 200
+                && r["actor"].as_str().is_some_and(|a| a.contains(&sid))
+        });
+        if by_session {
+            break;
+        }
+        assert!(start.elapsed() < DEADLINE, "no notify hook: {hooks}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let command = session["command"].to_string();
+    assert!(command.contains("notify=["), "{command}");
     let rollouts = files_under(&codex_home.join("sessions"));
     assert!(
         rollouts.iter().any(|r| r

@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use super::error::{ServiceError, ServiceResult};
 use super::handover;
 use super::runtime::{Run, RunInfo};
-use super::signals::{claude, gemini, hooks};
+use super::signals::{claude, codex, gemini, hooks};
 use super::{agents, mcp_config, views, Actor, Service};
 use crate::clock::now_ms;
 use crate::events::Event;
@@ -202,6 +202,10 @@ impl Service {
                 );
                 prompt_at = prompt_at.map(|at| at + 2);
                 (gemini::argv(argv, &conversation), Some(conversation))
+            }
+            (Some((SignalStyle::Codex, _)), Some(cli)) => {
+                prompt_at = prompt_at.map(|at| at + 2);
+                (codex::with_notify(argv, cli), None)
             }
             (Some((SignalStyle::Claude, wait_ms)), Some(cli)) => {
                 let conversation = uuid::Uuid::now_v7().to_string();

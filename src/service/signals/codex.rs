@@ -3,10 +3,29 @@
 //! reports the conversation's running totals (`event_msg` of type `token_count`,
 //! `info.total_token_usage`), so one usage row per conversation holds the last totals; input
 //! tokens include the cached ones, which are counted as cache reads instead.
+//!
+//! Its `notify` program, set for the session's invocation only (`-c notify=[…]`; the user's
+//! `config.toml` is untouched), runs `baton hook Notify <json>` when a turn completes.
+
+use std::path::Path;
 
 use serde_json::Value;
 
 use super::transcript::MessageUsage;
+
+/// `argv` (the program first) with `-c notify=["<cli>", "hook", "Notify"]` right after the
+/// program: Codex appends the event's JSON as the last argument.
+pub fn with_notify(argv: Vec<String>, cli: &Path) -> Vec<String> {
+    // TOML's basic strings take JSON's escapes.
+    let program = Value::String(cli.display().to_string()).to_string();
+    let notify = format!("notify=[{program}, \"hook\", \"Notify\"]");
+    let mut out = Vec::with_capacity(argv.len() + 2);
+    let mut rest = argv.into_iter();
+    out.extend(rest.next());
+    out.extend(["-c".to_owned(), notify]);
+    out.extend(rest);
+    out
+}
 
 /// The conversation a rollout's first line names: its id and folder.
 pub fn meta(first_line: &[u8]) -> Option<(String, String)> {
@@ -87,6 +106,23 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notify_runs_the_quoted_cli_for_this_invocation_only() {
+        let argv = with_notify(
+            vec!["codex".into(), "fix it".into()],
+            Path::new("/data \"dir\"/baton"),
+        );
+        assert_eq!(
+            argv,
+            [
+                "codex",
+                "-c",
+                r#"notify=["/data \"dir\"/baton", "hook", "Notify"]"#,
+                "fix it"
+            ]
+        );
+    }
 
     #[test]
     fn a_used_up_window_says_when_it_resets() {

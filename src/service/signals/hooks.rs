@@ -151,6 +151,11 @@ pub fn meaning(event: &str, payload: &Value) -> Meaning {
             m.transcript = transcript();
         }
         "PreCompress" => m.transcript = transcript(),
+        // Codex CLI's `notify` program: its turn ended. (Its `thread-id` is not the id
+        // `codex resume` takes: the conversation comes from its rollout file.)
+        "Notify" if text(payload, "type").as_deref() == Some("agent-turn-complete") => {
+            m.activity = Some(Activity::Idle);
+        }
         "Stop" => {
             m.activity = Some(Activity::Idle);
             m.settles_pending = true;
@@ -347,6 +352,14 @@ mod tests {
             ("PreCompress", base.clone(), None, false, true),
             ("SomethingNew", base.clone(), None, false, false),
         ];
+        // Codex's notify: the turn ended; its thread id is not taken for the conversation.
+        let m = meaning(
+            "Notify",
+            &json!({"type": "agent-turn-complete", "thread-id": "t-1", "turn-id": "u-1"}),
+        );
+        assert_eq!(m.activity, Some(Activity::Idle));
+        assert_eq!(m.conversation, None);
+        assert_eq!(meaning("Notify", &json!({"type": "other"})).activity, None);
         for (event, payload, activity, settles, transcript) in table {
             let m = meaning(event, &payload);
             assert_eq!(m.activity, activity, "{event}");
