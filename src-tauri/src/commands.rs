@@ -17,7 +17,7 @@ use baton::model::{
     BulkRequest, BulkResult, CancelTask, ExecuteTask, Executed, QueuePatch, QueueScope,
     QueueStatus, Run,
 };
-use baton::model::{DecideAction, Decision, SessionAction, Usage};
+use baton::model::{DecideAction, Decision, PriceTable, SessionAction, SetPrices, Usage};
 use baton::server::Server;
 use baton::service::audit::{self, Change, Door};
 use baton::service::terminal_feed::FeedItem;
@@ -318,6 +318,30 @@ async fn decide_action(
         result,
     )
     .await
+}
+
+/// The price table usage is priced by.
+#[tauri::command]
+#[specta::specta]
+async fn price_table(d: State<'_, Desktop>) -> R<PriceTable> {
+    Ok(d.service.price_table(&DESKTOP).await?)
+}
+
+/// Replaces the price table (`{prices}`).
+#[tauri::command]
+#[specta::specta]
+async fn set_prices(d: State<'_, Desktop>, body: Body<SetPrices>) -> R<PriceTable> {
+    let input = body.parse()?;
+    let result = d.service.set_prices(input, &DESKTOP).await;
+    audited(&d, "set_prices", &[], Some(body.into_value()), result).await
+}
+
+/// Back to Baton's own price table.
+#[tauri::command]
+#[specta::specta]
+async fn reset_prices(d: State<'_, Desktop>) -> R<PriceTable> {
+    let result = d.service.reset_prices(&DESKTOP).await;
+    audited(&d, "reset_prices", &[], None, result).await
 }
 
 #[tauri::command]
@@ -677,6 +701,9 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
         session_usage,
         task_usage,
         project_usage,
+        price_table,
+        set_prices,
+        reset_prices,
         list_agents,
         create_agent,
         list_messages,

@@ -204,6 +204,11 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(signals::session_usage))
         .routes(routes!(signals::task_usage))
         .routes(routes!(signals::project_usage))
+        .routes(routes!(
+            signals::prices,
+            signals::set_prices,
+            signals::reset_prices
+        ))
         .routes(routes!(sessions::report))
         .routes(routes!(sessions::input))
         .routes(routes!(terminal::upgrade))

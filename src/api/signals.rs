@@ -9,7 +9,8 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::state::AppState;
 use super::ErrorBody;
 use crate::model::{
-    DecideAction, HookAnswer, HookEvent, Session, SessionAction, Usage, UsageQuery,
+    DecideAction, HookAnswer, HookEvent, PriceTable, Session, SessionAction, SetPrices, Usage,
+    UsageQuery,
 };
 use crate::service::Actor;
 
@@ -110,4 +111,37 @@ pub async fn project_usage(
     Ok(Json(
         s.service.project_usage(&id, query.since, &actor).await?,
     ))
+}
+
+#[utoipa::path(get, path = "/api/prices", tag = "signals",
+    description = "The price table usage is priced by: US dollars per million tokens, by model-name prefix (the longest prefix of a model's name prices it), and whether it is Baton's own (`built_in`) or set here (`data_dir`).",
+    responses((status = 200, body = PriceTable)))]
+pub async fn prices(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+) -> Result<Json<PriceTable>> {
+    Ok(Json(s.service.price_table(&actor).await?))
+}
+
+#[utoipa::path(put, path = "/api/prices", tag = "signals", request_body = SetPrices,
+    description = "Replaces the price table (kept as `<data-dir>/prices.json`); usage is priced by it from now on. The person only.",
+    responses((status = 200, body = PriceTable), (status = 400, body = ErrorBody),
+        (status = 403, description = "an agent's token", body = ErrorBody)))]
+pub async fn set_prices(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiJson(body): ApiJson<SetPrices>,
+) -> Result<Json<PriceTable>> {
+    Ok(Json(s.service.set_prices(body, &actor).await?))
+}
+
+#[utoipa::path(delete, path = "/api/prices", tag = "signals",
+    description = "Goes back to Baton's own price table. The person only.",
+    responses((status = 200, body = PriceTable),
+        (status = 403, description = "an agent's token", body = ErrorBody)))]
+pub async fn reset_prices(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+) -> Result<Json<PriceTable>> {
+    Ok(Json(s.service.reset_prices(&actor).await?))
 }

@@ -43,8 +43,8 @@ pub use session::{
     Session, SessionInput, SessionPatch, SessionReport, SessionStatus, StopSession,
 };
 pub use signals::{
-    ActionStatus, DecideAction, Decision, HookAnswer, HookEvent, ModelUsage, SessionAction, Usage,
-    UsageQuery,
+    ActionStatus, DecideAction, Decision, HookAnswer, HookEvent, ModelPrice, ModelUsage,
+    PriceTable, SessionAction, SetPrices, Usage, UsageQuery,
 };
 pub use system::{DatabaseStatus, Queues, SystemStatus};
 pub use task::{

@@ -106,6 +106,35 @@ pub struct DecideAction {
     pub reason: Option<String>,
 }
 
+/// What a model's tokens cost: US dollars per million tokens of each kind.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ModelPrice {
+    pub input: f64,
+    pub output: f64,
+    pub cache_read: f64,
+    pub cache_write: f64,
+}
+
+/// The price table: by model-name prefix (the longest prefix of a model's name prices it).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceTable {
+    pub prices: std::collections::BTreeMap<String, ModelPrice>,
+    /// `built_in` (Baton's own table) or `data_dir` (`<data-dir>/prices.json`, as set here).
+    pub source: String,
+}
+
+/// `PUT /api/prices`: the table to use from now on, replacing Baton's own.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetPrices {
+    pub prices: std::collections::BTreeMap<String, ModelPrice>,
+}
+
 /// Tokens of one model, and what they cost.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]

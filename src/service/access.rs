@@ -50,6 +50,8 @@ pub enum Admin {
     DiscardWork,
     /// Allowing or denying an agent's tool: one agent must never approve another's.
     Approve,
+    /// Changing the price table (what every project's usage costs).
+    Prices,
 }
 
 impl Admin {
@@ -65,6 +67,7 @@ impl Admin {
             Admin::ConfirmDanger => "confirm a dangerous command",
             Admin::DiscardWork => "remove a workspace with unsaved work",
             Admin::Approve => "allow or deny an agent's tool",
+            Admin::Prices => "change the price table",
         }
     }
 }
@@ -136,7 +139,7 @@ mod tests {
         }
     }
 
-    const ALL_ADMIN: [Admin; 10] = [
+    const ALL_ADMIN: [Admin; 11] = [
         Admin::Projects,
         Admin::Agents,
         Admin::Webhooks,
@@ -147,6 +150,7 @@ mod tests {
         Admin::ConfirmDanger,
         Admin::DiscardWork,
         Admin::Approve,
+        Admin::Prices,
     ];
 
     fn operations() -> Vec<Operation> {

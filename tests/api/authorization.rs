@@ -190,6 +190,16 @@ const EXPECTED: &[(&str, &str, &str, Outcome, Outcome)] = &[
     ("GET", "/api/sessions/{id}/usage", "", Allow, Deny),
     ("GET", "/api/tasks/{id}/usage", "", Allow, Deny),
     ("GET", "/api/projects/{id}/usage", "", Allow, Deny),
+    // The price table: read by all, changed by the person only.
+    ("GET", "/api/prices", "", Allow, Allow),
+    (
+        "PUT",
+        "/api/prices",
+        r#"{"prices":{"m":{"input":1,"output":2,"cacheRead":0,"cacheWrite":0}}}"#,
+        Deny,
+        Deny,
+    ),
+    ("DELETE", "/api/prices", "", Deny, Deny),
     ("POST", "/api/sessions/{sid}/tasks/{tid}", "", Allow, Deny),
     ("DELETE", "/api/sessions/{sid}/tasks/{tid}", "", Allow, Deny),
     // Messages.

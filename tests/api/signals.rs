@@ -349,3 +349,75 @@ async fn a_task_past_its_cost_limit_finishes_its_run_but_never_runs_again() {
         .await;
     assert!(matches!(r.status, 200 | 202), "{}", r.body);
 }
+
+#[tokio::test]
+async fn the_price_table_is_read_replaced_checked_and_reset() {
+    let s = Server::start().await;
+    let table = s.get("/api/prices").await;
+    assert_eq!(table.status, 200);
+    assert_eq!(table.body["source"], "built_in");
+    assert!(table.body["prices"]["claude-sonnet-4"]["input"].is_number());
+
+    // A session whose transcript says it used 1,000 input and 1,000 output tokens of `m-1`.
+    let (p, folder) = s.project_with_folder().await;
+    let (sid, token) = s.agent_token(&p, folder.path()).await;
+    let transcript = folder.path().join("t.jsonl");
+    std::fs::write(
+        &transcript,
+        format!("{}\n", assistant_line("x1", "m-1", 1000, 1000)),
+    )
+    .unwrap();
+    let stop = json!({"event": "Stop", "payload": {"transcript_path": transcript}});
+    let (status, _) = as_agent(&s, &token, &format!("/api/sessions/{sid}/hooks"), stop).await;
+    assert_eq!(status, 200);
+    let usage = wait_usage(&s, &sid, 1000).await;
+    assert_eq!(usage["unpriced"], json!(["m-1"]), "{usage}");
+
+    // A wrong price is refused naming it, and changes nothing.
+    let r = s
+        .put(
+            "/api/prices",
+            json!({"prices": {"m": {"input": -1, "output": 2, "cacheRead": 0, "cacheWrite": 0}}}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.field(), "prices.m.input");
+    assert_eq!(s.get("/api/prices").await.body["source"], "built_in");
+    // An agent may not change it.
+    let r = reqwest::Client::new()
+        .put(format!("{}/api/prices", s.url))
+        .bearer_auth(token.trim())
+        .json(&json!({"prices": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+
+    // Set: the usage is priced by it at once ($2 + $10 a million: $0.012).
+    let r = s
+        .put(
+            "/api/prices",
+            json!({"prices": {"m": {"input": 2, "output": 10, "cacheRead": 0.2, "cacheWrite": 2.5}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["source"], "data_dir");
+    assert_eq!(r.body["prices"]["m"]["output"], 10.0);
+    assert!(
+        r.body["prices"]["claude-sonnet-4"].is_null(),
+        "replaced whole"
+    );
+    let usage = s.get(&format!("/api/sessions/{sid}/usage")).await.body;
+    assert!(
+        (usage["costUsd"].as_f64().unwrap() - 0.012).abs() < 1e-12,
+        "{usage}"
+    );
+    assert_eq!(usage["unpriced"], json!([]));
+
+    // Reset: Baton's own table again.
+    let r = s.delete("/api/prices").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["source"], "built_in");
+    let usage = s.get(&format!("/api/sessions/{sid}/usage")).await.body;
+    assert_eq!(usage["unpriced"], json!(["m-1"]), "{usage}");
+}

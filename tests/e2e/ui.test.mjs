@@ -254,8 +254,21 @@ test('settings: a profile is edited and the token regenerated while the UI keeps
   await page.locator('tr[data-agent=scripted] button:has-text("Edit")').click();
   const nameInput = page.locator('.settings form input').first();
   await nameInput.fill('Scripted (edited)');
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
   await until(async () => (await api('GET', '/api/agents/scripted')).body.name === 'Scripted (edited)', 'the profile to change');
+
+  // The price table: a model's price changed and saved, then Baton's own again.
+  const sonnet = page.locator('[data-prices] tr[data-price-row="claude-sonnet-4"]');
+  await sonnet.locator('input[aria-label="output price"]').fill('16');
+  await page.locator('[data-action=save-prices]').click();
+  await until(async () => {
+    const t = (await api('GET', '/api/prices')).body;
+    return t.source === 'data_dir' && t.prices['claude-sonnet-4'].output === 16;
+  }, 'the price to be saved');
+  await page.screenshot({ path: join(SHOTS, 'prices.png') });
+  await page.getByRole('button', { name: "Use Baton's prices" }).click();
+  await until(async () => (await api('GET', '/api/prices')).body.source === 'built_in', "Baton's own prices again");
+  assert.equal(await sonnet.locator('input[aria-label="output price"]').inputValue(), '15');
 
   const old = token;
   page.once('dialog', (d) => d.accept());
@@ -334,6 +347,10 @@ test('the terminal never types what the user did not: one answer per query, keys
   assert.ok(order.length >= 2, JSON.stringify(order));
   const seen = [];
   for (let i = 0; i < order.length + 1; i++) {
+    // A pane that takes the focus is laid out again and its agent prints its new size: it works
+    // until it is quiet again, and only waiting agents are cycled through.
+    await until(async () => page.evaluate((ids) => ids.every((id) => window.__baton.state.sessions[id.slice(5)]?.status === 'waiting'), order),
+      'every agent of the cycle to wait again');
     await page.keyboard.press('Control+Shift+J');
     await until(async () => (await focusIn()).startsWith('pane:') && (await focusIn()) !== seen[seen.length - 1], 'a terminal to take the focus')
       .catch(async (e) => {

@@ -6,7 +6,7 @@ import type { Store, State } from './store';
 import { Conflicts, ReviewDialog, WorkspaceSection } from './Review';
 import { PENDING, useStore } from './store';
 import type { TerminalPane as TerminalPaneType } from './Terminal';
-import type { BulkRequest, HistoryEntry, Run, Session, Task, TaskStatus } from './types';
+import type { BulkRequest, HistoryEntry, ModelPrice, PriceTable, Run, Session, Task, TaskStatus } from './types';
 import { isActive } from './types';
 import { helpRows, keyLabel, shortcut } from './keys';
 import { ago, dotClass, statusLabel } from './labels';
@@ -733,6 +733,7 @@ function Settings({ store, state }: { store: Store; state: State }) {
         <input class="grow" placeholder="program and arguments" value={program} onInput={(e) => setProgram((e.target as HTMLInputElement).value)} />
         <button>Add profile</button>
       </form>
+      <PriceSettings store={store} />
       <div class="section-title">API</div>
       <p><code>{info.url}</code> — OpenAPI at <code>/api/openapi.json</code></p>
       {store.api.setApiPort ? (
@@ -751,6 +752,53 @@ function Settings({ store, state }: { store: Store; state: State }) {
             await store.api.regenerateToken(); setInfo({ ...store.api.describe() }); setNote('A new token is in force.');
           });
         }}>Regenerate</button></p>
+      {note && <p class="muted">{note}</p>}
+      {error && <p class="error">{error}</p>}
+    </div>
+  );
+}
+
+const PRICE_KINDS = [['input', 'input'], ['output', 'output'], ['cacheRead', 'cache read'], ['cacheWrite', 'cache write']] as const;
+
+/** The price table usage is priced by: one row per model-name prefix, dollars per million tokens. */
+function PriceSettings({ store }: { store: Store }) {
+  const [rows, setRows] = useState<{ model: string; price: ModelPrice }[]>([]);
+  const [source, setSource] = useState('');
+  const [error, setError] = useState('');
+  const [note, setNote] = useState('');
+  const show = (t: PriceTable) => {
+    setRows(Object.entries(t.prices).map(([model, price]) => ({ model, price })));
+    setSource(t.source);
+  };
+  useEffect(() => { store.api.priceTable().then(show).catch((e) => setError(String(e.message ?? e))); }, []);
+  const attempt = (f: () => Promise<PriceTable>, done: string) => {
+    setError(''); setNote('');
+    f().then((t) => { show(t); setNote(done); }).catch((e) => setError(e.message ?? String(e)));
+  };
+  const edit = (i: number, change: Partial<{ model: string; price: ModelPrice }>) =>
+    setRows(rows.map((r, j) => (j === i ? { ...r, ...change } : r)));
+  return (
+    <div class="prices" data-prices>
+      <div class="section-title">Prices <span class="muted">US$ per million tokens, by model-name prefix · {source === 'data_dir' ? 'set here' : "Baton's own"}</span></div>
+      <table>
+        <thead><tr><th>model prefix</th>{PRICE_KINDS.map(([, label]) => <th>{label}</th>)}<th /></tr></thead>
+        <tbody>{rows.map((r, i) => (
+          <tr data-price-row={r.model}>
+            <td><input aria-label="Model prefix" value={r.model} onInput={(e) => edit(i, { model: (e.target as HTMLInputElement).value })} /></td>
+            {PRICE_KINDS.map(([kind, label]) => (
+              <td><input class="price" type="number" min={0} step="any" aria-label={`${label} price`} value={r.price[kind]}
+                onInput={(e) => edit(i, { price: { ...r.price, [kind]: Number((e.target as HTMLInputElement).value) } })} /></td>
+            ))}
+            <td><button class="small ghost" title="Remove this model" onClick={() => setRows(rows.filter((_, j) => j !== i))}>×</button></td>
+          </tr>
+        ))}</tbody>
+      </table>
+      <div class="row">
+        <button class="small" onClick={() => setRows([...rows, { model: '', price: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 } }])}>Add model</button>
+        <button class="small primary" data-action="save-prices" onClick={() => attempt(
+          () => store.api.setPrices(Object.fromEntries(rows.map((r) => [r.model, r.price]))), 'Saved: usage is priced by it now.')}>Save prices</button>
+        <button class="small" onClick={() => attempt(() => store.api.resetPrices(), "Baton's own prices again.")}>Use Baton's prices</button>
+      </div>
       {note && <p class="muted">{note}</p>}
       {error && <p class="error">{error}</p>}
     </div>

@@ -34,6 +34,8 @@ export type ReviewComment = Schemas['ReviewComment'];
 export type ReviewSent = Schemas['ReviewSent'];
 export type SessionAction = Schemas['SessionAction'];
 export type Usage = Schemas['Usage'];
+export type PriceTable = Schemas['PriceTable'];
+export type ModelPrice = Schemas['ModelPrice'];
 /** An event of `/ws` (and the desktop's event channel): a union on `event`. */
 export type BusEvent = Schemas['Event'];
 

@@ -25,7 +25,7 @@ use sea_orm::{
 };
 use serde_json::{json, Value};
 
-use super::access::Admin;
+use super::access::{Admin, Operation, Target};
 use super::error::{ServiceError, ServiceResult};
 use super::runtime::Run;
 use super::{ids, lookup, views, Actor, Service};
@@ -33,7 +33,7 @@ use crate::clock::now_ms;
 use crate::events::Event;
 use crate::model::{
     ActionStatus, Activity, DecideAction, Decision, HookAnswer, HookEvent, ModelUsage,
-    PermissionAsked, SessionAction, Usage, APPROVAL_WAIT_VAR,
+    PermissionAsked, PriceTable, SessionAction, SetPrices, Usage, APPROVAL_WAIT_VAR,
 };
 use crate::store::entity::{session, session_action, session_task, usage_record};
 
@@ -620,6 +620,61 @@ impl Service {
             filter = filter.add(usage_record::Column::CreatedAt.gte(since));
         }
         self.usage_where(filter).await
+    }
+
+    /// `GET /api/prices`: the price table in effect, and whether it is Baton's own.
+    pub async fn price_table(&self, actor: &Actor) -> ServiceResult<PriceTable> {
+        actor.may(Operation::ReadShared, Target::Any)?;
+        Ok(self.price_view())
+    }
+
+    /// `PUT /api/prices`: replaces the table (kept as `<data-dir>/prices.json`); every usage
+    /// read from now on is priced by it.
+    pub async fn set_prices(&self, input: SetPrices, actor: &Actor) -> ServiceResult<PriceTable> {
+        actor.may_administer(Admin::Prices)?;
+        let prices = prices::Prices::checked(input.prices)
+            .map_err(|(field, why)| ServiceError::invalid(&field, why))?;
+        let text = serde_json::to_string_pretty(prices.entries())
+            .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+        let path = self.runtime.data_dir.join(prices::FILE);
+        let staged = path.with_extension("json.new");
+        std::fs::write(&staged, format!("{text}\n"))
+            .and_then(|()| std::fs::rename(&staged, &path))
+            .map_err(|e| ServiceError::Unavailable(format!("cannot save the price table: {e}")))?;
+        Ok(self.price_view())
+    }
+
+    /// `DELETE /api/prices`: back to Baton's own table.
+    pub async fn reset_prices(&self, actor: &Actor) -> ServiceResult<PriceTable> {
+        actor.may_administer(Admin::Prices)?;
+        match std::fs::remove_file(self.runtime.data_dir.join(prices::FILE)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(ServiceError::Unavailable(format!(
+                    "cannot remove the price table: {e}"
+                )))
+            }
+        }
+        Ok(self.price_view())
+    }
+
+    fn price_view(&self) -> PriceTable {
+        let own = std::fs::read_to_string(self.runtime.data_dir.join(prices::FILE))
+            .ok()
+            .and_then(|text| prices::Prices::parse(&text).ok());
+        let source = if own.is_some() {
+            "data_dir"
+        } else {
+            "built_in"
+        };
+        PriceTable {
+            prices: own
+                .unwrap_or_else(prices::Prices::built_in)
+                .entries()
+                .clone(),
+            source: source.to_owned(),
+        }
     }
 
     async fn usage_where(

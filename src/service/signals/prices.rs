@@ -6,20 +6,17 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
-
 use crate::model::{ModelUsage, Usage};
 
 const BUILT_IN: &str = include_str!("prices.json");
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Price {
-    pub input: f64,
-    pub output: f64,
-    pub cache_read: f64,
-    pub cache_write: f64,
-}
+pub use crate::model::ModelPrice as Price;
+
+/// Where a data folder's own table is kept.
+pub const FILE: &str = "prices.json";
+/// The most entries a table may have, and the longest model prefix.
+const MAX_ENTRIES: usize = 1000;
+const MAX_PREFIX: usize = 200;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Prices(BTreeMap<String, Price>);
@@ -31,6 +28,40 @@ impl Prices {
             .map_err(|e| e.to_string())
     }
 
+    pub fn entries(&self) -> &BTreeMap<String, Price> {
+        &self.0
+    }
+
+    /// A table as given (`PUT /api/prices`), or the field that is wrong and why: prefixes of 1
+    /// to 200 characters, prices that are numbers of dollars, 0 or more.
+    pub fn checked(table: BTreeMap<String, Price>) -> Result<Self, (String, String)> {
+        if table.len() > MAX_ENTRIES {
+            return Err(("prices".into(), format!("at most {MAX_ENTRIES} models")));
+        }
+        for (prefix, price) in &table {
+            if prefix.trim().is_empty() || prefix.chars().count() > MAX_PREFIX {
+                return Err((
+                    format!("prices.{prefix}"),
+                    format!("a model prefix must be 1 to {MAX_PREFIX} characters"),
+                ));
+            }
+            for (kind, v) in [
+                ("input", price.input),
+                ("output", price.output),
+                ("cacheRead", price.cache_read),
+                ("cacheWrite", price.cache_write),
+            ] {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err((
+                        format!("prices.{prefix}.{kind}"),
+                        "must be a number of US dollars per million tokens, 0 or more".into(),
+                    ));
+                }
+            }
+        }
+        Ok(Prices(table))
+    }
+
     pub fn built_in() -> Self {
         Self::parse(BUILT_IN).expect("the built-in price table is valid")
     }
@@ -38,7 +69,7 @@ impl Prices {
     /// The data folder's `prices.json` when there is one (a broken one is reported and the
     /// built-in table used).
     pub fn load(data_dir: &Path) -> Self {
-        match std::fs::read_to_string(data_dir.join("prices.json")) {
+        match std::fs::read_to_string(data_dir.join(FILE)) {
             Ok(text) => Self::parse(&text).unwrap_or_else(|err| {
                 tracing::warn!(%err, "prices.json is not a price table; using the built-in one");
                 Self::built_in()
@@ -83,6 +114,41 @@ impl Prices {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_given_is_checked_naming_the_wrong_field() {
+        let price = |input: f64| Price {
+            input,
+            output: 1.0,
+            cache_read: 0.0,
+            cache_write: 0.0,
+        };
+        let table = |entries: Vec<(&str, Price)>| {
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect::<BTreeMap<_, _>>()
+        };
+        assert!(Prices::checked(table(vec![("m", price(3.0))])).is_ok());
+        assert_eq!(
+            Prices::checked(table(vec![("m", price(-1.0))]))
+                .unwrap_err()
+                .0,
+            "prices.m.input"
+        );
+        assert_eq!(
+            Prices::checked(table(vec![("m", price(f64::NAN))]))
+                .unwrap_err()
+                .0,
+            "prices.m.input"
+        );
+        assert_eq!(
+            Prices::checked(table(vec![(" ", price(1.0))]))
+                .unwrap_err()
+                .0,
+            "prices. "
+        );
+    }
 
     #[test]
     fn the_longest_prefix_prices_a_model_and_costs_add_up() {

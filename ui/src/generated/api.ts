@@ -171,6 +171,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The price table usage is priced by: US dollars per million tokens, by model-name prefix (the longest prefix of a model's name prices it), and whether it is Baton's own (`built_in`) or set here (`data_dir`). */
+        get: operations["signals_prices"];
+        /** @description Replaces the price table (kept as `<data-dir>/prices.json`); usage is priced by it from now on. The person only. */
+        put: operations["signals_set_prices"];
+        post?: never;
+        /** @description Goes back to Baton's own price table. The person only. */
+        delete: operations["signals_reset_prices"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects": {
         parameters: {
             query?: never;
@@ -1757,6 +1776,17 @@ export interface components {
             /** Format: int32 */
             count: number;
         };
+        /** @description What a model's tokens cost: US dollars per million tokens of each kind. */
+        ModelPrice: {
+            /** Format: double */
+            cacheRead: number;
+            /** Format: double */
+            cacheWrite: number;
+            /** Format: double */
+            input: number;
+            /** Format: double */
+            output: number;
+        };
         /** @description Tokens of one model, and what they cost. */
         ModelUsage: {
             /** Format: int64 */
@@ -1901,6 +1931,14 @@ export interface components {
             actionId?: string | null;
             summary: string;
             tool: string;
+        };
+        /** @description The price table: by model-name prefix (the longest prefix of a model's name prices it). */
+        PriceTable: {
+            prices: {
+                [key: string]: components["schemas"]["ModelPrice"];
+            };
+            /** @description `built_in` (Baton's own table) or `data_dir` (`<data-dir>/prices.json`, as set here). */
+            source: string;
         };
         /** @enum {string} */
         Priority: "low" | "medium" | "high";
@@ -2230,6 +2268,12 @@ export interface components {
         SetDependencies: {
             /** @description The complete list of tasks this task depends on (replaces the old list). */
             dependsOn: string[];
+        };
+        /** @description `PUT /api/prices`: the table to use from now on, replacing Baton's own. */
+        SetPrices: {
+            prices: {
+                [key: string]: components["schemas"]["ModelPrice"];
+            };
         };
         /**
          * @description How an agent reports what it does, besides its output.
@@ -3396,6 +3440,192 @@ export interface operations {
             };
             /** @description a foreign Host or Origin, or the caller may not do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    signals_prices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceTable"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a foreign Host or Origin, or the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    signals_set_prices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetPrices"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceTable"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an agent's token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests with this token (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    signals_reset_prices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceTable"];
+                };
+            };
+            /** @description no token, or not a valid one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an agent's token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not declared as JSON */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

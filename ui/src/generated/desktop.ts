@@ -29,6 +29,12 @@ export const commands = {
 	sessionUsage: (id: string) => __TAURI_INVOKE<Usage_Serialize>("session_usage", { id }),
 	taskUsage: (id: string) => __TAURI_INVOKE<Usage_Serialize>("task_usage", { id }),
 	projectUsage: (id: string) => __TAURI_INVOKE<Usage_Serialize>("project_usage", { id }),
+	/**  The price table usage is priced by. */
+	priceTable: () => __TAURI_INVOKE<PriceTable>("price_table"),
+	/**  Replaces the price table (`{prices}`). */
+	setPrices: (body: SetPrices) => __TAURI_INVOKE<PriceTable>("set_prices", { body }),
+	/**  Back to Baton's own price table. */
+	resetPrices: () => __TAURI_INVOKE<PriceTable>("reset_prices"),
 	listAgents: () => __TAURI_INVOKE<AgentProfile_Serialize[]>("list_agents"),
 	createAgent: (body: NewAgentProfile_Deserialize) => __TAURI_INVOKE<AgentProfile_Serialize>("create_agent", { body }),
 	listMessages: (projectId: string, taskId: string | null) => __TAURI_INVOKE<Message_Serialize[]>("list_messages", { projectId, taskId }),
@@ -612,6 +618,14 @@ export type Message_Serialize = {
 	createdAt: number,
 };
 
+/**  What a model's tokens cost: US dollars per million tokens of each kind. */
+export type ModelPrice = {
+	input: number | null,
+	output: number | null,
+	cacheRead: number | null,
+	cacheWrite: number | null,
+};
+
 /**  Tokens of one model, and what they cost. */
 export type ModelUsage = ModelUsage_Serialize | ModelUsage_Deserialize;
 
@@ -834,6 +848,13 @@ export type PermissionAsked_Serialize = {
 	actionId: string | null,
 	tool: string,
 	summary: string,
+};
+
+/**  The price table: by model-name prefix (the longest prefix of a model's name prices it). */
+export type PriceTable = {
+	prices: { [key in string]: ModelPrice },
+	/**  `built_in` (Baton's own table) or `data_dir` (`<data-dir>/prices.json`, as set here). */
+	source: string,
 };
 
 export type Priority = "low" | "medium" | "high";
@@ -1135,6 +1156,11 @@ export type Session_Serialize = {
 	completedAt: number | null,
 	createdAt: number,
 	updatedAt: number,
+};
+
+/**  `PUT /api/prices`: the table to use from now on, replacing Baton's own. */
+export type SetPrices = {
+	prices: { [key in string]: ModelPrice },
 };
 
 /**  How an agent reports what it does, besides its output. */

@@ -4,7 +4,7 @@
 import type {
   AgentProfile, BulkRequest, BulkResult, BusEvent, ExecuteTask, Executed, HistoryEntry, Message, Project,
   QueueStatus, Run, Session, Subtask, Task, Workspace, TaskDiff, TaskConflict, Merged, Archive,
-  ReviewComment, ReviewSent, Usage,
+  ReviewComment, ReviewSent, Usage, PriceTable, ModelPrice,
 } from '../types';
 
 export interface TerminalHandlers {
@@ -48,6 +48,10 @@ export interface Api {
   sessionUsage(id: string): Promise<Usage>;
   taskUsage(id: string): Promise<Usage>;
   projectUsage(id: string): Promise<Usage>;
+  /** The price table (by model-name prefix, dollars per million tokens); set replaces it whole. */
+  priceTable(): Promise<PriceTable>;
+  setPrices(prices: Record<string, ModelPrice>): Promise<PriceTable>;
+  resetPrices(): Promise<PriceTable>;
   /** Types `text` into a running session's terminal (quick replies). */
   sendInput(id: string, text: string): Promise<void>;
   listAgents(): Promise<AgentProfile[]>;

@@ -6,7 +6,7 @@ import { Channel } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type { Api, LinkState, TerminalConnection, TerminalHandlers } from './api';
 import { ApiError } from './api';
-import type { BusEvent, Usage } from '../types';
+import type { BusEvent, PriceTable, Usage } from '../types';
 import { commands } from '../generated/desktop';
 
 /** A command's answer, its error turned into the API's error type. */
@@ -51,6 +51,9 @@ export async function tauriApi(): Promise<Api> {
     sessionUsage: (id) => call(commands.sessionUsage(id)).then((u) => u as Usage),
     taskUsage: (id) => call(commands.taskUsage(id)).then((u) => u as Usage),
     projectUsage: (id) => call(commands.projectUsage(id)).then((u) => u as Usage),
+    priceTable: () => call(commands.priceTable()).then((t) => t as PriceTable),
+    setPrices: (prices) => call(commands.setPrices({ prices })).then((t) => t as PriceTable),
+    resetPrices: () => call(commands.resetPrices()).then((t) => t as PriceTable),
     sendInput: (id, text) => call(commands.terminalWrite(id, text)).then(() => undefined),
     listAgents: () => call(commands.listAgents()),
     createAgent: (body) => call(commands.createAgent(body)),
