@@ -167,13 +167,13 @@ impl Service {
                 summary,
             }),
         );
-        self.await_decision(&run, &action.id).await
+        self.await_decision(&action.id, approval_wait_ms(&row))
+            .await
     }
 
     /// Waits (as long as the session's profile says) for the person to decide `action_id`; no
     /// decision in time is no answer: the agent's own prompt decides.
-    async fn await_decision(&self, run: &Run, action_id: &str) -> ServiceResult<HookAnswer> {
-        let wait_ms: u64 = self.approval_wait_ms(&run.session_id).await;
+    async fn await_decision(&self, action_id: &str, wait_ms: u64) -> ServiceResult<HookAnswer> {
         if wait_ms == 0 {
             return Ok(HookAnswer::default());
         }
@@ -203,17 +203,6 @@ impl Service {
             _ => None,
         };
         Ok(HookAnswer { output: answer })
-    }
-
-    /// The session's profile's wait for a decision (ms), from its environment as launched.
-    async fn approval_wait_ms(&self, session_id: &str) -> u64 {
-        let Ok(row) = lookup::session(&self.db, session_id).await else {
-            return 0;
-        };
-        let env: BTreeMap<String, String> = crate::store::json::from_text("session.env", &row.env);
-        env.get(APPROVAL_WAIT_VAR)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
     }
 
     /// Session `id`'s agent reached its usage limit, resetting at `reset` (when it said; else
@@ -701,6 +690,14 @@ impl Service {
         }
         Ok(prices::Prices::load(&self.runtime.data_dir).usage(by_model.into_values().collect()))
     }
+}
+
+/// The session's profile's wait for a decision (ms), from its environment as launched.
+fn approval_wait_ms(row: &session::Model) -> u64 {
+    let env: BTreeMap<String, String> = crate::store::json::from_text("session.env", &row.env);
+    env.get(APPROVAL_WAIT_VAR)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Claude's transcripts are absolute paths to JSON lines; nothing else a hook names is read.
