@@ -570,10 +570,20 @@ impl Service {
                 project_limits.insert(row.id, limit);
             }
         }
-        let paused_projects: BTreeSet<String> = queue_setting::Entity::find()
-            .all(conn)
-            .await?
-            .into_iter()
+        // Every queue setting in one read: the limit, the pause, the paused projects.
+        let settings = queue_setting::Entity::find().all(conn).await?;
+        let value = |key: &str| {
+            settings
+                .iter()
+                .find(|row| row.key == key)
+                .and_then(|row| serde_json::from_str::<serde_json::Value>(&row.value).ok())
+        };
+        let max_concurrent = value(KEY_MAX)
+            .and_then(|v| v.as_u64())
+            .map_or(DEFAULT_MAX_CONCURRENT, |n| n as u32);
+        let paused = value(KEY_PAUSED).and_then(|v| v.as_bool()).unwrap_or(false);
+        let paused_projects: BTreeSet<String> = settings
+            .iter()
             .filter_map(|row| row.key.strip_prefix(KEY_PAUSED_PROJECT).map(str::to_owned))
             .collect();
         // Agents that reported their usage limit: none of their kind starts until it resets.
@@ -590,14 +600,11 @@ impl Service {
         }
         Ok(Limits {
             limited_agents,
-            max_concurrent: self
-                .setting(conn, KEY_MAX)
-                .await?
-                .unwrap_or(DEFAULT_MAX_CONCURRENT),
+            max_concurrent,
             running: running.len() as u32,
             running_by_project: by_project,
             project_limits,
-            paused: self.setting(conn, KEY_PAUSED).await?.unwrap_or(false),
+            paused,
             paused_projects,
         })
     }

@@ -188,6 +188,15 @@ impl Service {
     /// current. (A task changed by hand leaves the queue in the transaction that changes it:
     /// `follow_status`.)
     async fn regate(&self) -> ServiceResult<bool> {
+        // Most rounds have nothing blocked: no lock, no transaction for them.
+        let any_blocked = task_execution::Entity::find()
+            .filter(task_execution::Column::State.eq(ExecutionState::Blocked.as_str()))
+            .one(&self.db)
+            .await?
+            .is_some();
+        if !any_blocked {
+            return Ok(false);
+        }
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         // Queued tasks changed by hand leave the queue where they are changed (`update_task`);
