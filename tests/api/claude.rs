@@ -120,7 +120,7 @@ async fn claude_reports_through_its_hooks_asks_permission_in_baton_and_its_usage
     let s = Server::start().await;
     let (p, folder) = s.project_with_folder().await;
     let marker = folder.path().join("ran.txt");
-    let model = ModelServer::start(&format!("echo allowed > {}", marker.display())).await;
+    let model = ModelServer::anthropic(&format!("echo allowed > {}", marker.display())).await;
     let agent = claude_agent(&s, &model, folder.path(), 60_000).await;
     std::fs::write(
         s.data_dir.join("prices.json"),
@@ -317,26 +317,14 @@ async fn claude_reports_through_its_hooks_asks_permission_in_baton_and_its_usage
     let runs = s.get(&format!("/api/sessions/{sid}/runs")).await.body;
     assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
     activities_until(&mut events, &sid, |d| d["activity"] == "idle").await;
-    let start = Instant::now();
-    let asked = loop {
-        s.post(
-            &format!("/api/sessions/{sid}/input"),
-            json!({"text": "a second question\r"}),
+    let asked = s
+        .ask_until_sent(
+            &sid,
+            "a second question",
+            || model.requests().into_iter().map(|(b, ..)| b).collect(),
+            |b| b["messages"].to_string().contains("a second question"),
         )
         .await;
-        let found = model
-            .requests()
-            .into_iter()
-            .find(|(b, ..)| b["messages"].to_string().contains("a second question"));
-        if let Some((body, ..)) = found {
-            break body;
-        }
-        assert!(
-            start.elapsed() < DEADLINE * 2,
-            "the resumed agent never asked the model"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
     assert!(
         asked["messages"].to_string().contains(ASK_TOOL),
         "the resumed conversation lacks the first turn: {}",
@@ -351,7 +339,7 @@ async fn a_denial_from_baton_reaches_the_model_as_the_tools_result() {
     let s = Server::start().await;
     let (p, folder) = s.project_with_folder().await;
     let marker = folder.path().join("never.txt");
-    let model = ModelServer::start(&format!("echo no > {}", marker.display())).await;
+    let model = ModelServer::anthropic(&format!("echo no > {}", marker.display())).await;
     let agent = claude_agent(&s, &model, folder.path(), 60_000).await;
     let task = s
         .task(&p, json!({"title": "deny it", "prompt": ASK_TOOL}))

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::common::{files_under, installed_agent, Server, DEADLINE};
-use crate::model_server::ResponsesServer;
+use crate::model_server::ModelServer;
 
 const PROMPT: &str = "say hello to the scripted model";
 
@@ -34,7 +34,7 @@ async fn session_until(s: &Server, sid: &str, what: &str, check: impl Fn(&Value)
 async fn codex_reports_its_state_in_band_its_usage_is_read_and_its_conversation_resumed() {
     let s = Server::start().await;
     let (p, folder) = s.project_with_folder().await;
-    let model = ResponsesServer::start().await;
+    let model = ModelServer::responses().await;
     let home = tempfile::tempdir().unwrap();
     let codex_home = home.path().join(".codex");
     std::fs::create_dir_all(&codex_home).unwrap();
@@ -170,29 +170,14 @@ async fn codex_reports_its_state_in_band_its_usage_is_read_and_its_conversation_
         "{command:?}"
     );
     assert!(!command.iter().any(|a| a == PROMPT), "{command:?}");
-    let start = Instant::now();
-    let asked = loop {
-        s.post(
-            &format!("/api/sessions/{sid}/input"),
-            json!({"text": "a second question"}),
+    let asked = s
+        .ask_until_sent(
+            &sid,
+            "a second question",
+            || model.requests().into_iter().map(|(b, ..)| b).collect(),
+            |b| b["input"].to_string().contains("a second question"),
         )
         .await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        s.post(&format!("/api/sessions/{sid}/input"), json!({"text": "\r"}))
-            .await;
-        let found = model
-            .requests()
-            .into_iter()
-            .find(|(b, ..)| b["input"].to_string().contains("a second question"));
-        if let Some((body, ..)) = found {
-            break body;
-        }
-        assert!(
-            start.elapsed() < DEADLINE * 2,
-            "the resumed Codex never asked the model"
-        );
-        tokio::time::sleep(Duration::from_millis(700)).await;
-    };
     assert!(
         asked["input"].to_string().contains(PROMPT),
         "{}",

@@ -67,6 +67,38 @@ impl Server {
         server
     }
 
+    /// Types `text` into session `sid`'s agent, then Enter as a key of its own (an agent may
+    /// take an Enter that comes with the text as a new line), again until `sent()` (a model
+    /// server's requests so far) holds one that `carries` it — a resumed agent may not take
+    /// input at once. Returns that request.
+    pub async fn ask_until_sent(
+        &self,
+        sid: &str,
+        text: &str,
+        sent: impl Fn() -> Vec<Value>,
+        carries: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let input = format!("/api/sessions/{sid}/input");
+        let start = std::time::Instant::now();
+        loop {
+            self.post(&input, json!({ "text": text })).await;
+            // Keys a person types are this far apart at least.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            self.post(&input, json!({ "text": "\r" })).await;
+            let typed = std::time::Instant::now();
+            while typed.elapsed() < Duration::from_secs(2) {
+                if let Some(found) = sent().into_iter().find(&carries) {
+                    return found;
+                }
+                assert!(
+                    start.elapsed() < DEADLINE * 2,
+                    "the agent never sent {text:?} to its model"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
     /// Starts a server whose data folder is in a temporary folder under `$HOME`, not `/tmp`:
     /// Gemini CLI ignores a settings file under a folder others may write to.
     pub async fn start_private() -> Self {

@@ -1,5 +1,5 @@
 //! The real Gemini CLI in a Baton session, against a scripted Gemini API on loopback
-//! (`model_server::GeminiServer`): its hooks (installed in the per-session settings file named
+//! (`model_server::ModelServer::gemini`): its hooks (installed in the per-session settings file named
 //! by `GEMINI_CLI_SYSTEM_SETTINGS_PATH`, beside Baton's MCP server) report its activity and
 //! its permission dialog, its usage is read from its chat file and priced, and its conversation
 //! (an id Baton chose) is resumed. Gemini cannot take an answer to its dialog from a hook: it is
@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::claude::activities_until;
 use crate::common::{files_under, installed_agent, Server, DEADLINE};
-use crate::model_server::{function_responses, GeminiServer, ASK_TOOL};
+use crate::model_server::{function_responses, ModelServer, ASK_TOOL};
 
 const MODEL: &str = "scripted-gemini-1";
 
@@ -22,7 +22,7 @@ fn gemini_bin() -> PathBuf {
 }
 
 /// A Gemini profile that talks to `model` from a throw-away home that chose API-key sign-in.
-async fn gemini_agent(s: &Server, model: &GeminiServer) -> (tempfile::TempDir, String) {
+async fn gemini_agent(s: &Server, model: &ModelServer) -> (tempfile::TempDir, String) {
     let home = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(home.path().join(".gemini")).unwrap();
     std::fs::write(
@@ -60,7 +60,7 @@ async fn gemini_reports_through_its_hooks_its_usage_is_counted_and_its_conversat
     let s = Server::start_private().await;
     let (p, folder) = s.project_with_folder().await;
     let marker = folder.path().join("ran.txt");
-    let model = GeminiServer::start(&format!("echo allowed > {}", marker.display())).await;
+    let model = ModelServer::gemini(&format!("echo allowed > {}", marker.display())).await;
     let (home, profile) = gemini_agent(&s, &model).await;
     std::fs::write(
         s.data_dir.join("prices.json"),
@@ -203,30 +203,14 @@ async fn gemini_reports_through_its_hooks_its_usage_is_counted_and_its_conversat
         command.contains(&format!("\"--resume\",\"{conversation}\"")),
         "{command}"
     );
-    let start = Instant::now();
-    let asked = loop {
-        // The text, then Enter as a key of its own (Gemini takes a quick Enter as a new line).
-        s.post(
-            &format!("/api/sessions/{sid}/input"),
-            json!({"text": "a second question"}),
+    let asked = s
+        .ask_until_sent(
+            &sid,
+            "a second question",
+            || model.requests().into_iter().map(|(b, ..)| b).collect(),
+            |b| b["contents"].to_string().contains("a second question"),
         )
         .await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        s.post(&format!("/api/sessions/{sid}/input"), json!({"text": "\r"}))
-            .await;
-        let found = model
-            .requests()
-            .into_iter()
-            .find(|(b, ..)| b["contents"].to_string().contains("a second question"));
-        if let Some((body, ..)) = found {
-            break body;
-        }
-        assert!(
-            start.elapsed() < DEADLINE * 2,
-            "the resumed agent never asked the model"
-        );
-        tokio::time::sleep(Duration::from_millis(1000)).await;
-    };
     assert!(
         asked["contents"].to_string().contains(ASK_TOOL),
         "the resumed conversation lacks the first turn: {}",

@@ -2,8 +2,8 @@
 //! answers — a tool call (`Bash`) when the conversation asks for one and has no tool result
 //! yet, else a line of text — and keeps every request so that a test can see what Claude sent
 //! (the tool result after a decision, the earlier turns after a resume) and what usage it was
-//! told. `ResponsesServer` does the same for Codex CLI (OpenAI Responses API) and
-//! `GeminiServer` for Gemini CLI (Gemini API).
+//! told. The same server speaks the OpenAI Responses API for Codex CLI and the Gemini API for
+//! Gemini CLI.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -46,7 +46,22 @@ pub struct ModelServer {
 }
 
 impl ModelServer {
-    pub async fn start(command: &str) -> Self {
+    /// The Anthropic Messages API, for Claude Code; its tool call runs `command`.
+    pub async fn anthropic(command: &str) -> Self {
+        Self::serve(command, Router::new().fallback(answer)).await
+    }
+
+    /// The OpenAI Responses API, for Codex CLI.
+    pub async fn responses() -> Self {
+        Self::serve("", Router::new().fallback(respond)).await
+    }
+
+    /// The Gemini API, for Gemini CLI; its tool call runs `command`.
+    pub async fn gemini(command: &str) -> Self {
+        Self::serve(command, Router::new().fallback(gemini)).await
+    }
+
+    async fn serve(command: &str, app: Router<ModelServer>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let server = ModelServer {
@@ -54,7 +69,7 @@ impl ModelServer {
             seen: Arc::default(),
             command: Arc::new(command.to_owned()),
         };
-        let app = Router::new().fallback(answer).with_state(server.clone());
+        let app = app.with_state(server.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         server
     }
@@ -76,7 +91,7 @@ impl ModelServer {
                 "the model server never received {what}; it saw {:#?}",
                 self.requests()
                     .iter()
-                    .map(|(b, ..)| last_user_text(b))
+                    .map(|(b, ..)| conversation_tail(b))
                     .collect::<Vec<_>>()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -95,9 +110,15 @@ pub fn tool_results(body: &Value) -> Vec<Value> {
         .collect()
 }
 
-fn last_user_text(body: &Value) -> String {
-    let text = body["messages"].to_string();
-    text.chars().take(300).collect()
+/// The end of a request's conversation (whichever API's shape it has), for failure messages.
+fn conversation_tail(body: &Value) -> String {
+    let text = [&body["messages"], &body["input"], &body["contents"]]
+        .into_iter()
+        .find(|v| !v.is_null())
+        .unwrap_or(body)
+        .to_string();
+    let chars: Vec<char> = text.chars().collect();
+    chars[chars.len().saturating_sub(300)..].iter().collect()
 }
 
 fn event(name: &str, data: Value) -> String {
@@ -183,37 +204,9 @@ async fn answer(State(server): State<ModelServer>, uri: axum::http::Uri, body: B
         .into_response()
 }
 
-/// A scripted OpenAI Responses API on loopback, for the real Codex CLI: every streamed
-/// `POST /v1/responses` is answered with a line of text and a usage different for each answer.
-#[derive(Clone)]
-pub struct ResponsesServer {
-    pub url: String,
-    seen: Arc<Mutex<Seen>>,
-}
-
-impl ResponsesServer {
-    pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = ResponsesServer {
-            url,
-            seen: Arc::default(),
-        };
-        let app = Router::new().fallback(respond).with_state(server.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        server
-    }
-
-    pub fn requests(&self) -> Vec<(Value, String, Sent)> {
-        self.seen.lock().unwrap().requests.clone()
-    }
-}
-
-async fn respond(
-    State(server): State<ResponsesServer>,
-    uri: axum::http::Uri,
-    body: Bytes,
-) -> Response {
+/// The Responses API's answer: every streamed `POST /v1/responses` gets a line of text and a
+/// usage different for each answer.
+async fn respond(State(server): State<ModelServer>, uri: axum::http::Uri, body: Bytes) -> Response {
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if !uri.path().ends_with("/responses") || request["stream"] != true {
         return (
@@ -269,64 +262,6 @@ async fn respond(
     ([(header::CONTENT_TYPE, "text/event-stream")], out).into_response()
 }
 
-/// A scripted Gemini API on loopback, for the real Gemini CLI: its routing question
-/// (`…:generateContent` asking for a complexity score) gets the JSON it wants; every
-/// `…:streamGenerateContent` is answered (SSE) with a shell tool call when the conversation asks
-/// for one and has no tool response yet, else a line of text — each with its own usage.
-#[derive(Clone)]
-pub struct GeminiServer {
-    pub url: String,
-    seen: Arc<Mutex<Seen>>,
-    command: Arc<String>,
-}
-
-impl GeminiServer {
-    pub async fn start(command: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = GeminiServer {
-            url,
-            seen: Arc::default(),
-            command: Arc::new(command.to_owned()),
-        };
-        let app = Router::new().fallback(gemini).with_state(server.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        server
-    }
-
-    /// The streamed requests so far: body, answer number, usage answered.
-    pub fn requests(&self) -> Vec<(Value, String, Sent)> {
-        self.seen.lock().unwrap().requests.clone()
-    }
-
-    /// Waits (with the deadline) for a streamed request whose body satisfies `check`.
-    pub async fn wait_request(&self, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-        let start = Instant::now();
-        loop {
-            if let Some((body, ..)) = self.requests().into_iter().find(|(b, ..)| check(b)) {
-                return body;
-            }
-            assert!(
-                start.elapsed() < DEADLINE * 3,
-                "the Gemini server never received {what}; it saw {:#?}",
-                self.requests()
-                    .iter()
-                    .map(|(b, ..)| b["contents"]
-                        .to_string()
-                        .chars()
-                        .rev()
-                        .take(300)
-                        .collect::<String>()
-                        .chars()
-                        .rev()
-                        .collect::<String>())
-                    .collect::<Vec<_>>()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
 /// The function responses in a Gemini request's contents.
 pub fn function_responses(body: &Value) -> Vec<Value> {
     body["contents"]
@@ -338,7 +273,11 @@ pub fn function_responses(body: &Value) -> Vec<Value> {
         .collect()
 }
 
-async fn gemini(State(server): State<GeminiServer>, uri: axum::http::Uri, body: Bytes) -> Response {
+/// The Gemini API's answer: its routing question (`…:generateContent` asking for a complexity
+/// score) gets the JSON it wants; every `…:streamGenerateContent` is answered (SSE) with a shell
+/// tool call when the conversation asks for one and has no tool response yet, else a line of
+/// text — each with its own usage.
+async fn gemini(State(server): State<ModelServer>, uri: axum::http::Uri, body: Bytes) -> Response {
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let json_answer =
         |v: Value| ([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response();

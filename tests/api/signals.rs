@@ -103,23 +103,8 @@ async fn a_project_past_its_cost_limit_has_its_queue_paused_and_is_told_why() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // The message follows the pause.
-    let start = Instant::now();
-    let (messages, budget) = loop {
-        let messages = s.get(&format!("/api/messages?projectId={p}")).await.body;
-        let budget: Vec<Value> = messages
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["type"] == "BUDGET")
-            .cloned()
-            .collect();
-        if !budget.is_empty() {
-            break (messages, budget);
-        }
-        assert!(start.elapsed() < DEADLINE, "{messages}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert_eq!(budget.len(), 1, "{messages}");
+    let budget = budget_messages(&s, &format!("projectId={p}")).await;
+    assert_eq!(budget.len(), 1, "{budget:?}");
     assert!(
         budget[0]["body"].as_str().unwrap().contains("$0.01"),
         "{}",
@@ -143,6 +128,26 @@ async fn a_bad_hook_event_is_refused_naming_the_field() {
     assert_eq!(body["details"]["field"], "event", "{body}");
     let (status, _) = as_agent(&s, &token, &path, json!({"event": "Stop", "payload": [1]})).await;
     assert_eq!(status, 400);
+}
+
+/// The `BUDGET` messages `GET /api/messages?<query>` lists, once there is one (with the deadline).
+async fn budget_messages(s: &Server, query: &str) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let messages = s.get(&format!("/api/messages?{query}")).await.body;
+        let budget: Vec<Value> = messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["type"] == "BUDGET")
+            .cloned()
+            .collect();
+        if !budget.is_empty() {
+            return budget;
+        }
+        assert!(start.elapsed() < DEADLINE, "{messages}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn wait_usage(s: &Server, sid: &str, output: i64) -> Value {
@@ -291,25 +296,7 @@ async fn a_task_past_its_cost_limit_finishes_its_run_but_never_runs_again() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let start = Instant::now();
-    let budget = loop {
-        let messages = s
-            .get(&format!("/api/messages?projectId={p}&taskId={task}"))
-            .await
-            .body;
-        let found: Vec<Value> = messages
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["type"] == "BUDGET")
-            .cloned()
-            .collect();
-        if !found.is_empty() {
-            break found;
-        }
-        assert!(start.elapsed() < DEADLINE, "{messages}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let budget = budget_messages(&s, &format!("projectId={p}&taskId={task}")).await;
     assert_eq!(budget.len(), 1, "{budget:?}");
     let body = budget[0]["body"].as_str().unwrap();
     assert!(body.contains("$0.0180 of $0.0100"), "{body}");
