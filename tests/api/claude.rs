@@ -240,18 +240,7 @@ async fn claude_reports_through_its_hooks_asks_permission_in_baton_and_its_usage
         .collect();
     assert!(main.len() >= 2, "{main:?}");
     let want = |f: fn(&crate::model_server::Sent) -> i64| main.iter().map(f).sum::<i64>();
-    let start = Instant::now();
-    let usage = loop {
-        let usage = s.get(&format!("/api/sessions/{sid}/usage")).await.body;
-        if usage["outputTokens"] == want(|u| u.output) {
-            break usage;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "usage {usage} never reached {main:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let usage = s.wait_usage(&sid, want(|u| u.output)).await;
     assert_eq!(usage["inputTokens"], want(|u| u.input));
     assert_eq!(usage["cacheReadTokens"], want(|u| u.cache_read));
     assert_eq!(usage["cacheWriteTokens"], want(|u| u.cache_write));

@@ -132,18 +132,7 @@ async fn codex_reports_its_state_in_band_its_usage_is_read_and_its_conversation_
         .collect();
     assert!(!turn.is_empty());
     let want = |f: fn(&crate::model_server::Sent) -> i64| turn.iter().map(f).sum::<i64>();
-    let start = Instant::now();
-    let usage = loop {
-        let usage = s.get(&format!("/api/sessions/{sid}/usage")).await.body;
-        if usage["outputTokens"] == want(|u| u.output) {
-            break usage;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "usage {usage} never reached {turn:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let usage = s.wait_usage(&sid, want(|u| u.output)).await;
     assert_eq!(usage["inputTokens"], want(|u| u.input), "{usage}");
     assert_eq!(usage["cacheReadTokens"], want(|u| u.cache_read), "{usage}");
     assert_eq!(usage["models"][0]["model"], "scripted-codex", "{usage}");

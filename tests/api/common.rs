@@ -67,6 +67,22 @@ impl Server {
         server
     }
 
+    /// Session `sid`'s usage once its output tokens are `output` (with the deadline).
+    pub async fn wait_usage(&self, sid: &str, output: i64) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let usage = self.get(&format!("/api/sessions/{sid}/usage")).await.body;
+            if usage["outputTokens"] == output {
+                return usage;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "usage {usage} never reached {output} output tokens"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Types `text` into session `sid`'s agent, then Enter as a key of its own (an agent may
     /// take an Enter that comes with the text as a new line), again until `sent()` (a model
     /// server's requests so far) holds one that `carries` it — a resumed agent may not take

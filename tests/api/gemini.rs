@@ -142,18 +142,7 @@ async fn gemini_reports_through_its_hooks_its_usage_is_counted_and_its_conversat
     let sent: Vec<_> = model.requests().into_iter().map(|(.., u)| u).collect();
     assert!(sent.len() >= 2, "{sent:?}");
     let want = |f: fn(&crate::model_server::Sent) -> i64| sent.iter().map(f).sum::<i64>();
-    let start = Instant::now();
-    let usage = loop {
-        let usage = s.get(&format!("/api/sessions/{sid}/usage")).await.body;
-        if usage["outputTokens"] == want(|u| u.output) {
-            break usage;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "usage {usage} never reached {sent:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let usage = s.wait_usage(&sid, want(|u| u.output)).await;
     assert_eq!(usage["inputTokens"], want(|u| u.input), "{usage}");
     assert_eq!(usage["cacheReadTokens"], want(|u| u.cache_read), "{usage}");
     assert_eq!(usage["models"][0]["model"], MODEL);

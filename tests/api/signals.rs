@@ -71,7 +71,7 @@ async fn a_project_past_its_cost_limit_has_its_queue_paused_and_is_told_why() {
     assert_eq!(session["activitySource"], "hook");
     assert_eq!(session["status"], "running");
     assert_eq!(session["conversationId"], "conversation-1");
-    let usage = wait_usage(&s, &sid, 100).await;
+    let usage = s.wait_usage(&sid, 100).await;
     assert!(
         (usage["costUsd"].as_f64().unwrap() - 0.0045).abs() < 1e-12,
         "{usage}"
@@ -90,7 +90,7 @@ async fn a_project_past_its_cost_limit_has_its_queue_paused_and_is_told_why() {
     std::fs::write(&transcript, text).unwrap();
     let (status, _) = as_agent(&s, &token, &format!("/api/sessions/{sid}/hooks"), stop).await;
     assert_eq!(status, 200);
-    let usage = wait_usage(&s, &sid, 400).await;
+    let usage = s.wait_usage(&sid, 400).await;
     assert_eq!(usage["models"][0]["messages"], 2, "{usage}");
     assert_eq!(usage["inputTokens"], 1500);
     let start = Instant::now();
@@ -146,18 +146,6 @@ async fn budget_messages(s: &Server, query: &str) -> Vec<Value> {
             return budget;
         }
         assert!(start.elapsed() < DEADLINE, "{messages}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn wait_usage(s: &Server, sid: &str, output: i64) -> Value {
-    let start = Instant::now();
-    loop {
-        let usage = s.get(&format!("/api/sessions/{sid}/usage")).await.body;
-        if usage["outputTokens"] == output {
-            return usage;
-        }
-        assert!(start.elapsed() < DEADLINE, "{usage}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -357,7 +345,7 @@ async fn the_price_table_is_read_replaced_checked_and_reset() {
     let stop = json!({"event": "Stop", "payload": {"transcript_path": transcript}});
     let (status, _) = as_agent(&s, &token, &format!("/api/sessions/{sid}/hooks"), stop).await;
     assert_eq!(status, 200);
-    let usage = wait_usage(&s, &sid, 1000).await;
+    let usage = s.wait_usage(&sid, 1000).await;
     assert_eq!(usage["unpriced"], json!(["m-1"]), "{usage}");
 
     // A wrong price is refused naming it, and changes nothing.
