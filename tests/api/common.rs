@@ -107,7 +107,7 @@ impl Server {
                     return found;
                 }
                 assert!(
-                    start.elapsed() < DEADLINE * 2,
+                    start.elapsed() < DEADLINE * 3,
                     "the agent never sent {text:?} to its model"
                 );
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -403,14 +403,24 @@ impl Events {
 
     /// The next JSON text frame.
     pub async fn next(&mut self) -> Value {
+        self.next_within(DEADLINE)
+            .await
+            .expect("no WebSocket message in time")
+    }
+
+    /// The next JSON text frame, or `None` when none came within `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
+        let until = tokio::time::Instant::now() + wait;
         loop {
-            let frame = tokio::time::timeout(DEADLINE, self.ws.next())
+            let frame = tokio::time::timeout_at(until, self.ws.next())
                 .await
-                .expect("no WebSocket message in time")
+                .ok()?
                 .expect("WebSocket closed")
                 .expect("WebSocket error");
             match frame {
-                Message::Text(text) => return serde_json::from_str(&text).expect("JSON frame"),
+                Message::Text(text) => {
+                    return Some(serde_json::from_str(&text).expect("JSON frame"))
+                }
                 Message::Ping(_) | Message::Pong(_) => continue,
                 other => panic!("unexpected frame {other:?}"),
             }

@@ -1031,6 +1031,17 @@ pub(super) fn checked_size(cols: u16, rows: u16) -> ServiceResult<Size> {
     })
 }
 
+/// What is written for `prompt`: as one bracketed paste when the agent asked for those (with any
+/// end-of-paste marker inside it taken out, so that the text cannot end the paste early and be
+/// read as keys), else as it is.
+fn pasted(prompt: &str, bracketed: bool) -> String {
+    if bracketed {
+        format!("\x1b[200~{}\x1b[201~", prompt.replace("\x1b[201~", ""))
+    } else {
+        prompt.to_owned()
+    }
+}
+
 /// How long typing a prompt waits for the agent to show it before pressing Enter.
 const ECHO_WAIT: Duration = Duration::from_secs(1);
 /// Enter comes at least this long after the prompt: Gemini CLI takes an Enter within 30 ms of
@@ -1044,12 +1055,7 @@ const ENTER_GAP: Duration = Duration::from_millis(100);
 /// as one more line of it.
 fn type_prompt(terminal: &dyn crate::pty::Terminal, prompt: &str) -> Result<(), PtyError> {
     let screen = terminal.screen();
-    let text = if screen.bracketed_paste() {
-        format!("\x1b[200~{prompt}\x1b[201~")
-    } else {
-        prompt.to_owned()
-    };
-    terminal.write(text.as_bytes())?;
+    terminal.write(pasted(prompt, screen.bracketed_paste()).as_bytes())?;
     let last: String = {
         let line = prompt
             .lines()
@@ -1066,4 +1072,19 @@ fn type_prompt(terminal: &dyn crate::pty::Terminal, prompt: &str) -> Result<(), 
     }
     std::thread::sleep(ENTER_GAP.saturating_sub(typed.elapsed()));
     terminal.write(b"\r")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pasted;
+
+    #[test]
+    fn a_prompt_is_one_paste_that_cannot_end_itself_early() {
+        assert_eq!(pasted("fix it", false), "fix it");
+        assert_eq!(pasted("a\nb", true), "\x1b[200~a\nb\x1b[201~");
+        assert_eq!(
+            pasted("x\x1b[201~\rrm -rf /\r", true),
+            "\x1b[200~x\rrm -rf /\r\x1b[201~"
+        );
+    }
 }
