@@ -111,9 +111,13 @@ pub struct DecideAction {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ModelPrice {
+    #[schema(minimum = 0)]
     pub input: f64,
+    #[schema(minimum = 0)]
     pub output: f64,
+    #[schema(minimum = 0)]
     pub cache_read: f64,
+    #[schema(minimum = 0)]
     pub cache_write: f64,
 }
 
@@ -132,6 +136,7 @@ pub struct PriceTable {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetPrices {
+    /// By model-name prefix; `""` prices every model no longer prefix matches.
     pub prices: std::collections::BTreeMap<String, ModelPrice>,
 }
 

@@ -14,9 +14,6 @@ pub use crate::model::ModelPrice as Price;
 
 /// Where a data folder's own table is kept.
 pub const FILE: &str = "prices.json";
-/// The most entries a table may have, and the longest model prefix.
-const MAX_ENTRIES: usize = 1000;
-const MAX_PREFIX: usize = 200;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Prices(BTreeMap<String, Price>);
@@ -32,19 +29,11 @@ impl Prices {
         &self.0
     }
 
-    /// A table as given (`PUT /api/prices`), or the field that is wrong and why: prefixes of 1
-    /// to 200 characters, prices that are numbers of dollars, 0 or more.
+    /// A table as given (`PUT /api/prices`; its size is bounded by the request's), or the field
+    /// that is wrong and why: prices must be numbers of dollars, 0 or more. `""` prices any
+    /// model no longer prefix matches.
     pub fn checked(table: BTreeMap<String, Price>) -> Result<Self, (String, String)> {
-        if table.len() > MAX_ENTRIES {
-            return Err(("prices".into(), format!("at most {MAX_ENTRIES} models")));
-        }
         for (prefix, price) in &table {
-            if prefix.trim().is_empty() || prefix.chars().count() > MAX_PREFIX {
-                return Err((
-                    format!("prices.{prefix}"),
-                    format!("a model prefix must be 1 to {MAX_PREFIX} characters"),
-                ));
-            }
             for (kind, v) in [
                 ("input", price.input),
                 ("output", price.output),
@@ -142,12 +131,10 @@ mod tests {
                 .0,
             "prices.m.input"
         );
-        assert_eq!(
-            Prices::checked(table(vec![(" ", price(1.0))]))
-                .unwrap_err()
-                .0,
-            "prices. "
-        );
+        // The empty prefix is the price of any other model.
+        let any = Prices::checked(table(vec![("", price(1.0)), ("m", price(3.0))])).unwrap();
+        assert_eq!(any.of("m-1").unwrap().input, 3.0);
+        assert_eq!(any.of("other").unwrap().input, 1.0);
     }
 
     #[test]

@@ -2271,6 +2271,7 @@ export interface components {
         };
         /** @description `PUT /api/prices`: the table to use from now on, replacing Baton's own. */
         SetPrices: {
+            /** @description By model-name prefix; `""` prices every model no longer prefix matches. */
             prices: {
                 [key: string]: components["schemas"]["ModelPrice"];
             };

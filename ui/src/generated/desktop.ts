@@ -1160,6 +1160,7 @@ export type Session_Serialize = {
 
 /**  `PUT /api/prices`: the table to use from now on, replacing Baton's own. */
 export type SetPrices = {
+	/**  By model-name prefix; `""` prices every model no longer prefix matches. */
 	prices: { [key in string]: ModelPrice },
 };
 
