@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, Tran
 use serde_json::json;
 
 use super::super::error::{ServiceError, ServiceResult};
+use super::super::signals::budget;
 use super::super::{lookup, views, Actor, Service};
 use super::*;
 
@@ -39,19 +40,16 @@ impl Service {
             }
         }
         if let Some(limit) = input.cost_limit_usd {
-            if !(limit > 0.0 && limit.is_finite()) {
-                return Err(ServiceError::invalid(
-                    "costLimitUsd",
-                    "must be a number of US dollars greater than 0",
-                ));
+            if !budget::is_limit(limit) {
+                return Err(ServiceError::invalid("costLimitUsd", budget::NOT_A_LIMIT));
             }
             let spent = self.task_usage(id, actor).await?.cost_usd;
-            if crate::service::signals::budget::reached(spent, Some(limit)) {
+            if budget::reached(spent, Some(limit)) {
                 return Err(ServiceError::invalid(
                     "costLimitUsd",
                     format!(
                         "the task's agents already used {}: set more than that",
-                        crate::service::signals::budget::usd(spent)
+                        budget::usd(spent)
                     ),
                 ));
             }
@@ -275,8 +273,8 @@ impl Service {
                     "cost_limit",
                     format!(
                         "task '{id}' reached its cost limit ({} of {}): execute it again with a higher costLimitUsd",
-                        crate::service::signals::budget::usd(budget.spent_usd),
-                        crate::service::signals::budget::usd(budget.limit_usd)
+                        budget::usd(budget.spent_usd),
+                        budget::usd(budget.limit_usd)
                     ),
                     json!({ "field": "costLimitUsd", "spentUsd": budget.spent_usd, "limitUsd": budget.limit_usd }),
                 ));

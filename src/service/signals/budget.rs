@@ -12,13 +12,21 @@ use crate::model::{NewMessage, QueueScope};
 /// The project setting that holds the limit, in US dollars.
 pub const COST_LIMIT: &str = "costLimitUsd";
 
+/// Why a limit is not one: it must be a number of dollars greater than 0.
+pub const NOT_A_LIMIT: &str = "must be a number of US dollars greater than 0";
+
+/// Whether `limit` (a project's or a task's) is a limit.
+pub fn is_limit(limit: f64) -> bool {
+    limit > 0.0 && limit.is_finite()
+}
+
 /// The limit a project's settings set, or why it is not one.
 pub fn limit_of(settings: &Map<String, Value>) -> Result<Option<f64>, String> {
     match settings.get(COST_LIMIT) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_f64() {
-            Some(limit) if limit > 0.0 && limit.is_finite() => Ok(Some(limit)),
-            _ => Err("must be a number of US dollars greater than 0".to_owned()),
+            Some(limit) if is_limit(limit) => Ok(Some(limit)),
+            _ => Err(NOT_A_LIMIT.to_owned()),
         },
     }
 }

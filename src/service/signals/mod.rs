@@ -649,9 +649,7 @@ impl Service {
     }
 
     fn price_view(&self) -> PriceTable {
-        let own = std::fs::read_to_string(self.runtime.data_dir.join(prices::FILE))
-            .ok()
-            .and_then(|text| prices::Prices::parse(&text).ok());
+        let own = prices::Prices::own(&self.runtime.data_dir);
         let source = if own.is_some() {
             "data_dir"
         } else {

@@ -58,13 +58,17 @@ impl Prices {
     /// The data folder's `prices.json` when there is one (a broken one is reported and the
     /// built-in table used).
     pub fn load(data_dir: &Path) -> Self {
-        match std::fs::read_to_string(data_dir.join(FILE)) {
-            Ok(text) => Self::parse(&text).unwrap_or_else(|err| {
+        Self::own(data_dir).unwrap_or_else(Self::built_in)
+    }
+
+    /// The data folder's own table, when it has a valid one (a broken one is reported).
+    pub fn own(data_dir: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(data_dir.join(FILE)).ok()?;
+        Self::parse(&text)
+            .map_err(|err| {
                 tracing::warn!(%err, "prices.json is not a price table; using the built-in one");
-                Self::built_in()
-            }),
-            Err(_) => Self::built_in(),
-        }
+            })
+            .ok()
     }
 
     pub fn of(&self, model: &str) -> Option<Price> {
