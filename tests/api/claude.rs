@@ -65,6 +65,7 @@ async fn claude_agent(s: &Server, model: &ModelServer, folder: &Path, wait_ms: u
 /// The activities a session went through, from its `session:updated` events, until `until`
 /// holds for the session; consecutive repeats folded.
 pub(crate) async fn activities_until(
+    s: &Server,
     events: &mut crate::common::Events,
     sid: &str,
     until: impl Fn(&Value) -> bool,
@@ -76,7 +77,10 @@ pub(crate) async fn activities_until(
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let Some(e) = events.next_within(left).await else {
-            panic!("activities so far: {seen:?}");
+            panic!(
+                "activities so far: {seen:?}\n{}",
+                s.describe_session(sid).await
+            );
         };
         if e["event"] != "session:updated" {
             continue;
@@ -147,8 +151,10 @@ async fn claude_reports_through_its_hooks_asks_permission_in_baton_and_its_usage
     let conversation = r.body["conversationId"].as_str().unwrap().to_owned();
 
     // The hooks report until Claude asks to run its tool.
-    let before_ask =
-        activities_until(&mut events, &sid, |d| d["activity"] == "waiting_permission").await;
+    let before_ask = activities_until(&s, &mut events, &sid, |d| {
+        d["activity"] == "waiting_permission"
+    })
+    .await;
     assert!(
         before_ask.ends_with(&[
             ("working".into(), "hook".into()),
@@ -208,7 +214,7 @@ async fn claude_reports_through_its_hooks_asks_permission_in_baton_and_its_usage
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["status"], "allowed");
-    let after = activities_until(&mut events, &sid, |d| d["activity"] == "idle").await;
+    let after = activities_until(&s, &mut events, &sid, |d| d["activity"] == "idle").await;
     assert!(
         after.ends_with(&[
             ("working".into(), "hook".into()),
@@ -309,7 +315,7 @@ async fn claude_reports_through_its_hooks_asks_permission_in_baton_and_its_usage
     assert_eq!(r.status, 200, "{}", r.body);
     let runs = s.get(&format!("/api/sessions/{sid}/runs")).await.body;
     assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
-    activities_until(&mut events, &sid, |d| d["activity"] == "idle").await;
+    activities_until(&s, &mut events, &sid, |d| d["activity"] == "idle").await;
     let asked = s
         .ask_until_sent(
             &sid,

@@ -67,6 +67,26 @@ impl Server {
         server
     }
 
+    /// What a failing test should say about session `sid`: its runs (how each ended) and the
+    /// screen its log draws — a real agent that quits says why on its screen.
+    pub async fn describe_session(&self, sid: &str) -> String {
+        let runs = self.get(&format!("/api/sessions/{sid}/runs")).await.body;
+        let log = self
+            .send(self.request(Method::GET, &format!("/api/sessions/{sid}/output")))
+            .await
+            .body;
+        let mut screen = vt100::Parser::new(
+            std::num::NonZeroU16::new(40).unwrap(),
+            std::num::NonZeroU16::new(120).unwrap(),
+            0,
+        );
+        screen.process(log.as_str().unwrap_or_default().as_bytes());
+        format!(
+            "runs: {runs}\nscreen:\n{}",
+            screen.screen().contents().trim_end()
+        )
+    }
+
     /// Session `sid`'s usage once its output tokens are `output` (with the deadline).
     pub async fn wait_usage(&self, sid: &str, output: i64) -> Value {
         let start = std::time::Instant::now();

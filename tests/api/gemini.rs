@@ -27,7 +27,13 @@ async fn gemini_agent(s: &Server, model: &ModelServer) -> (tempfile::TempDir, St
     std::fs::create_dir_all(home.path().join(".gemini")).unwrap();
     std::fs::write(
         home.path().join(".gemini/settings.json"),
-        json!({"security": {"auth": {"selectedType": "gemini-api-key"}}}).to_string(),
+        // No update check, update or usage statistics: nothing but the scripted model on the network.
+        json!({
+            "security": {"auth": {"selectedType": "gemini-api-key"}},
+            "general": {"enableAutoUpdate": false, "enableAutoUpdateNotification": false},
+            "privacy": {"usageStatisticsEnabled": false},
+        })
+        .to_string(),
     )
     .unwrap();
     let r = s
@@ -83,8 +89,10 @@ async fn gemini_reports_through_its_hooks_its_usage_is_counted_and_its_conversat
     let conversation = r.body["conversationId"].as_str().unwrap().to_owned();
 
     // Its hooks report until it asks, in its terminal, to run the shell command.
-    let before_ask =
-        activities_until(&mut events, &sid, |d| d["activity"] == "waiting_permission").await;
+    let before_ask = activities_until(&s, &mut events, &sid, |d| {
+        d["activity"] == "waiting_permission"
+    })
+    .await;
     assert!(
         before_ask.ends_with(&[
             ("working".into(), "hook".into()),
@@ -125,7 +133,7 @@ async fn gemini_reports_through_its_hooks_its_usage_is_counted_and_its_conversat
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    let after = activities_until(&mut events, &sid, |d| d["activity"] == "idle").await;
+    let after = activities_until(&s, &mut events, &sid, |d| d["activity"] == "idle").await;
     assert!(
         after.ends_with(&[
             ("working".into(), "hook".into()),

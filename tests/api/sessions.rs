@@ -279,3 +279,24 @@ async fn deleting_a_session_removes_its_links() {
     );
     assert_eq!(s.delete(&format!("/api/sessions/{sid}")).await.status, 404);
 }
+
+#[tokio::test]
+async fn an_agent_has_a_terminal_even_when_baton_was_started_by_ci() {
+    // Started with `CI=true` (as CI starts it), Baton must not tell its agents they run
+    // unattended: Gemini CLI, for one, then reads its prompt from stdin and quits.
+    let s = Server::start_with_env(&[("CI", "true"), ("GITHUB_ACTIONS", "true")]).await;
+    let p = s.project("p").await;
+    let r = s
+        .post(
+            "/api/sessions",
+            json!({
+                "projectId": p,
+                "command": ["sh", "-c", "echo \"ci=${CI-unset} gha=${GITHUB_ACTIONS-unset} own=$OWN\""],
+                "env": {"OWN": "kept"},
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mut term = s.terminal(&r.id(), "").await;
+    term.until("ci=unset gha=unset own=kept").await;
+}

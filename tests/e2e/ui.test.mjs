@@ -4,7 +4,7 @@
 // completed, reloads and finds everything as it was, and stops the session.
 // Screenshots go to target/e2e-screenshots/.
 
-import { test, before, after } from 'node:test';
+import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -12,6 +12,19 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+
+/** A test that leaves a screenshot of the page as it failed (`failed-<name>.png`). */
+function test(name, fn) {
+  nodeTest(name, async (t) => {
+    try {
+      await fn(t);
+    } catch (err) {
+      const file = `failed-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}.png`;
+      await page?.screenshot({ path: join(SHOTS, file) }).catch(() => {});
+      throw err;
+    }
+  });
+}
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const require = createRequire(join(root, 'ui', 'package.json'));
@@ -59,7 +72,7 @@ function screen(sessionId) {
 }
 
 async function startServer(port) {
-  server = spawn(BATON, ['serve', '--port', port, '--data-dir', data], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
+  server = spawn(BATON, ['serve', '--port', port, '--data-dir', data], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: process.env.BATON_E2E_LOG ?? 'warn' } });
   const line = await new Promise((ok, fail) => {
     createInterface({ input: server.stdout }).once('line', ok);
     server.once('exit', (code) => fail(new Error(`baton serve exited with ${code}`)));

@@ -129,6 +129,19 @@ pub fn default_cwd() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/"))
 }
 
+/// Variables that tell a program it runs unattended, with no one at its terminal: an agent in a
+/// Baton session always has its terminal (Gemini CLI with `CI` set reads a prompt from stdin and
+/// quits). Not passed on from the server's environment; a profile may still set them.
+const UNATTENDED: [&str; 3] = ["CI", "CONTINUOUS_INTEGRATION", "GITHUB_ACTIONS"];
+
+/// What an agent inherits of the server's environment `vars`: all but Baton's own variables (a
+/// server run from inside an agent's terminal must not pass that agent's identity on) and the
+/// [`UNATTENDED`] markers.
+pub fn inherited_env(vars: impl Iterator<Item = (String, String)>) -> BTreeMap<String, String> {
+    vars.filter(|(k, _)| !k.starts_with("BATON_") && !UNATTENDED.contains(&k.as_str()))
+        .collect()
+}
+
 /// The variables every agent gets, so that `baton` in its terminal acts on its own session and
 /// tasks. Called for every run: the server may listen elsewhere now, and the tasks may have
 /// changed.
@@ -220,6 +233,25 @@ pub fn profile_argv(
 mod tests {
     use super::*;
     use crate::store::json::to_text;
+
+    #[test]
+    fn an_agent_inherits_neither_batons_identity_nor_an_unattended_marker() {
+        let vars = [
+            ("PATH", "/usr/bin"),
+            ("CI", "true"),
+            ("GITHUB_ACTIONS", "true"),
+            ("BATON_TOKEN", "secret"),
+            ("CIRCLE", "kept"),
+        ];
+        let env = inherited_env(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        assert_eq!(
+            env.into_iter().collect::<Vec<_>>(),
+            [
+                ("CIRCLE".to_owned(), "kept".to_owned()),
+                ("PATH".to_owned(), "/usr/bin".to_owned())
+            ]
+        );
+    }
 
     fn profile(args: &[&str], mode: PromptMode) -> agent_profile::Model {
         agent_profile::Model {

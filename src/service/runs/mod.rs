@@ -269,11 +269,7 @@ impl Service {
                 project_id: project_id.to_owned(),
             })
             .map_err(|e| ServiceError::Unavailable(format!("cannot make a session token: {e}")))?;
-        // The server's environment, minus any Baton variables it was itself given (a server run
-        // from inside an agent's terminal must not pass that agent's identity on).
-        let mut env: BTreeMap<String, String> = std::env::vars()
-            .filter(|(k, _)| !k.starts_with("BATON_"))
-            .collect();
+        let mut env = launch::inherited_env(std::env::vars());
         env.extend(launch.env.clone());
         env.insert("BATON_TOKEN".into(), token);
         // The `baton` CLI works in the agent's terminal without set-up: its folder goes first
