@@ -281,7 +281,8 @@ test('settings: a profile is edited and the token regenerated while the UI keeps
   await page.screenshot({ path: join(SHOTS, 'prices.png') });
   await page.getByRole('button', { name: "Use Baton's prices" }).click();
   await until(async () => (await api('GET', '/api/prices')).body.source === 'built_in', "Baton's own prices again");
-  assert.equal(await sonnet.locator('input[aria-label="output price"]').inputValue(), '15');
+  // The form shows Baton's own price again once it has read the table back (not at once).
+  await until(async () => (await sonnet.locator('input[aria-label="output price"]').inputValue()) === '15', "the form to show Baton's price");
 
   const old = token;
   page.once('dialog', (d) => d.accept());
