@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
-/** A test that leaves a screenshot of the page as it failed (`failed-<name>.png`). */
+/** A test that leaves a screenshot of the page as it failed (`failed-<name>.png`), and no dialog
+ * open for the next one. */
 function test(name, fn) {
   nodeTest(name, async (t) => {
     try {
@@ -21,6 +22,8 @@ function test(name, fn) {
     } catch (err) {
       const file = `failed-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}.png`;
       await page?.screenshot({ path: join(SHOTS, file) }).catch(() => {});
+      // A dialog left open would fail every later test too: close it (a click beside it).
+      await page?.locator('.overlay').click({ position: { x: 2, y: 2 }, timeout: 2000 }).catch(() => {});
       throw err;
     }
   });
