@@ -71,10 +71,7 @@ impl Server {
     /// screen its log draws — a real agent that quits says why on its screen.
     pub async fn describe_session(&self, sid: &str) -> String {
         let runs = self.get(&format!("/api/sessions/{sid}/runs")).await.body;
-        let log = self
-            .send(self.request(Method::GET, &format!("/api/sessions/{sid}/output")))
-            .await
-            .body;
+        let log = self.get(&format!("/api/sessions/{sid}/output")).await.body;
         let mut screen = vt100::Parser::new(
             std::num::NonZeroU16::new(40).unwrap(),
             std::num::NonZeroU16::new(120).unwrap(),
