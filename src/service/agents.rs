@@ -439,7 +439,8 @@ impl VersionCache {
     }
 }
 
-/// Runs `path --version` (bounded in time); its first non-empty line.
+/// Runs `path --version` (bounded in time); the first non-empty line it shows (drawn by the
+/// screen model: colours and other escape sequences are not text).
 async fn probe(path: &Path) -> Option<String> {
     let run = tokio::process::Command::new(path)
         .arg("--version")
@@ -448,13 +449,24 @@ async fn probe(path: &Path) -> Option<String> {
         .kill_on_drop(true)
         .output();
     match tokio::time::timeout(VERSION_TIMEOUT, run).await {
-        Ok(Ok(out)) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+        Ok(Ok(out)) if out.status.success() => shown(&out.stdout)
             .lines()
             .map(str::trim)
             .find(|l| !l.is_empty())
             .map(|l| l.chars().take(200).collect()),
         _ => None,
     }
+}
+
+/// The text `bytes` show on a terminal.
+fn shown(bytes: &[u8]) -> String {
+    let size = crate::pty::Size {
+        cols: 200,
+        rows: 24,
+    };
+    let mut screen = crate::pty::screen::ScreenModel::new(size, 0);
+    screen.feed(0, bytes, std::time::Instant::now());
+    screen.text()
 }
 
 fn check_program(program: &str) -> ServiceResult<String> {
@@ -543,6 +555,12 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_version_is_the_text_its_program_shows() {
+        let out = b"\x1b[1;32mtool ready\x1b[0m \x1b[38;5;208m1.2.3\x1b[0m\r\n";
+        assert_eq!(shown(out).lines().next(), Some("tool ready 1.2.3"));
     }
 
     #[test]
