@@ -151,11 +151,12 @@ impl Service {
     }
 
     /// One round of the queue: re-gate the blocked tasks, drop executions whose task moved on,
-    /// then start what admission allows. Returns when to look again for a backoff or cooldown.
-    pub(in crate::service) async fn pump(&self) -> ServiceResult<Option<i64>> {
+    /// then begin the starts admission allows. The starts run on beside each other (and beside
+    /// the next rounds, which count them as running): their handles, by task.
+    pub(in crate::service) async fn pump(&self) -> ServiceResult<Starts> {
         let _round = self.queue().pump.lock().await;
         if self.queue().shutting_down.load(Ordering::SeqCst) {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         let changed = self.regate().await?;
         let (start, wake) = {
@@ -167,21 +168,52 @@ impl Service {
         if self.queue().next_at.swap(at, Ordering::SeqCst) != at {
             self.wake_queue();
         }
-        let mut started = false;
-        for task_id in start {
+        let mut starts = Vec::new();
+        for (task_id, project_id) in start {
             if self.queue().shutting_down.load(Ordering::SeqCst) {
                 break;
             }
-            if let Err(err) = self.start_execution(&task_id).await {
-                tracing::warn!(%err, task = task_id, "a queued task could not start");
-            }
-            started = true;
+            let handle = self.begin_start(task_id.clone(), project_id);
+            starts.push((task_id, handle));
         }
         let moved = self.queue().moved.swap(false, Ordering::SeqCst);
-        if changed || started || moved {
-            self.publish_queue().await;
+        if changed || moved {
+            self.publish_queue_soon().await;
         }
-        Ok(wake)
+        Ok(starts)
+    }
+
+    /// Starts queued task `task_id` beside the pump: it counts as running from now on (see
+    /// `Limits::count_starting`); once its start is made or failed, the queue is published and
+    /// looks again.
+    fn begin_start(&self, task_id: String, project_id: String) -> tokio::task::JoinHandle<()> {
+        let starting = || {
+            self.queue()
+                .starting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        };
+        starting().insert(task_id.clone(), project_id);
+        let service = self.clone();
+        self.queue().starts.spawn(async move {
+            let result = service.start_execution(&task_id).await;
+            service
+                .queue()
+                .starting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&task_id);
+            match result {
+                // Published with the next round (a run's end, at the latest).
+                Ok(true) => service.queue().moved.store(true, Ordering::SeqCst),
+                // Its slot is free again.
+                Ok(false) => service.queue_moved().await,
+                Err(err) => {
+                    tracing::warn!(%err, task = task_id, "a queued task could not start");
+                    service.queue_moved().await;
+                }
+            }
+        })
     }
 
     /// Blocked tasks whose dependencies are done are queued, and the others' reasons kept
@@ -244,13 +276,14 @@ impl Service {
 
     /// Starts a run for queued task `task_id`: in the session of its earlier runs when there is
     /// one, else in a new session of its agent. A start that fails counts as a run that failed.
-    async fn start_execution(&self, task_id: &str) -> ServiceResult<()> {
+    /// Whether it started.
+    async fn start_execution(&self, task_id: &str) -> ServiceResult<bool> {
         let Some(execution) = task_execution::Entity::find_by_id(task_id.to_owned())
             .one(&self.db)
             .await?
             .filter(|e| state_of(e) == ExecutionState::Queued)
         else {
-            return Ok(());
+            return Ok(false);
         };
         let task_row = lookup::task(&self.db, task_id).await?;
         let attempt = execution.attempt.max(1) as u32;
@@ -273,9 +306,9 @@ impl Service {
                     .map(drop)
             }
         };
-        let Err(err) = started else { return Ok(()) };
+        let Err(err) = started else { return Ok(true) };
         if err.code() == NOT_QUEUED {
-            return Ok(());
+            return Ok(false);
         }
         tracing::warn!(%err, task = task_id, "the task's agent could not start");
         let why = format!("could not start: {}", err.public_message());
@@ -285,7 +318,7 @@ impl Service {
             let txn = self.db.begin().await?;
             let session = execution.session_id.clone().unwrap_or_default();
             match self.mark_started(&txn, task_id, &session).await {
-                Err(e) if e.code() == NOT_QUEUED => return Ok(()),
+                Err(e) if e.code() == NOT_QUEUED => return Ok(false),
                 other => other?,
             }
             let end = RunEnd {
@@ -310,7 +343,6 @@ impl Service {
             txn.commit().await?;
             self.publish_all(vec![Event::TaskUpdated(task)]);
         }
-        self.queue_moved().await;
         Err(err)
     }
 }
