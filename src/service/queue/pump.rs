@@ -184,16 +184,14 @@ impl Service {
     }
 
     /// Starts queued task `task_id` beside the pump: it counts as running from now on (see
-    /// `Limits::count_starting`); once its start is made or failed, the queue is published and
-    /// looks again.
+    /// `Limits::count_starting`). A start that did not happen frees its slot at once (the queue
+    /// looks again); one that did is published with the next round.
     fn begin_start(&self, task_id: String, project_id: String) -> tokio::task::JoinHandle<()> {
-        let starting = || {
-            self.queue()
-                .starting
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-        };
-        starting().insert(task_id.clone(), project_id);
+        self.queue()
+            .starting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(task_id.clone(), project_id);
         let service = self.clone();
         self.queue().starts.spawn(async move {
             let result = service.start_execution(&task_id).await;
