@@ -74,7 +74,7 @@ pub struct QueueRuntime {
     /// the pump's loop (an execute starts what it can at once); the loop's timer follows this.
     next_at: std::sync::atomic::AtomicI64,
     /// Starts admitted and in flight (task → project): a round counts them as running until the
-    /// table does. Starts run beside each other and beside the next rounds.
+    /// table does. A round's starts run in admission order, beside the next rounds.
     starting: std::sync::Mutex<BTreeMap<String, String>>,
     /// The starts in flight, for the shutdown to wait for.
     starts: tokio_util::task::TaskTracker,
@@ -88,16 +88,16 @@ pub struct QueueRuntime {
 /// published.
 const QUEUE_EVENT_GAP_MS: i64 = 200;
 
-/// The starts a round began, by task.
-pub(super) type Starts = Vec<(String, tokio::task::JoinHandle<()>)>;
+/// The starts a round began: the tasks, in the order admission chose them, and the one task
+/// that starts them one after another.
+pub(super) type Starts = (Vec<String>, Option<tokio::task::JoinHandle<()>>);
 
 /// Waits for the start of `task_id` among `starts`, if the round began one.
 async fn start_of(starts: Starts, task_id: &str) {
-    for (task, handle) in starts {
-        if task == task_id {
-            if let Err(err) = handle.await {
-                tracing::error!(%err, task, "a task's start did not finish");
-            }
+    let (tasks, handle) = starts;
+    if let (true, Some(handle)) = (tasks.iter().any(|t| t == task_id), handle) {
+        if let Err(err) = handle.await {
+            tracing::error!(%err, task = task_id, "a task's start did not finish");
         }
     }
 }

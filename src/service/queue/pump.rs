@@ -151,12 +151,12 @@ impl Service {
     }
 
     /// One round of the queue: re-gate the blocked tasks, drop executions whose task moved on,
-    /// then begin the starts admission allows. The starts run on beside each other (and beside
-    /// the next rounds, which count them as running): their handles, by task.
+    /// then begin the starts admission allows. They run one after another in admission order
+    /// (so runs start by priority), beside the next rounds, which count them as running.
     pub(in crate::service) async fn pump(&self) -> ServiceResult<Starts> {
         let _round = self.queue().pump.lock().await;
         if self.queue().shutting_down.load(Ordering::SeqCst) {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         let changed = self.regate().await?;
         let (start, wake) = {
@@ -168,47 +168,47 @@ impl Service {
         if self.queue().next_at.swap(at, Ordering::SeqCst) != at {
             self.wake_queue();
         }
-        let mut starts = Vec::new();
-        for (task_id, project_id) in start {
-            if self.queue().shutting_down.load(Ordering::SeqCst) {
-                break;
-            }
-            let handle = self.begin_start(task_id.clone(), project_id);
-            starts.push((task_id, handle));
-        }
+        let tasks: Vec<String> = start.iter().map(|(task, _)| task.clone()).collect();
+        let handle = (!start.is_empty()).then(|| self.begin_starts(start));
         let moved = self.queue().moved.swap(false, Ordering::SeqCst);
         if changed || moved {
             self.publish_queue_soon().await;
         }
-        Ok(starts)
+        Ok((tasks, handle))
     }
 
-    /// Starts queued task `task_id` beside the pump: it counts as running from now on (see
-    /// `Limits::count_starting`). A start that did not happen frees its slot at once (the queue
-    /// looks again); one that did is published with the next round.
-    fn begin_start(&self, task_id: String, project_id: String) -> tokio::task::JoinHandle<()> {
+    /// Starts the admitted tasks (task, project) beside the pump, in order: each counts as
+    /// running from now on (see `Limits::count_starting`). A start that did not happen frees its
+    /// slot at once (the queue looks again); one that did is published with the next round.
+    fn begin_starts(&self, start: Vec<(String, String)>) -> tokio::task::JoinHandle<()> {
         self.queue()
             .starting
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(task_id.clone(), project_id);
+            .extend(start.iter().cloned());
         let service = self.clone();
         self.queue().starts.spawn(async move {
-            let result = service.start_execution(&task_id).await;
-            service
-                .queue()
-                .starting
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&task_id);
-            match result {
-                // Published with the next round (a run's end, at the latest).
-                Ok(true) => service.queue().moved.store(true, Ordering::SeqCst),
-                // Its slot is free again.
-                Ok(false) => service.queue_moved().await,
-                Err(err) => {
-                    tracing::warn!(%err, task = task_id, "a queued task could not start");
-                    service.queue_moved().await;
+            for (task_id, _) in start {
+                let result = if service.queue().shutting_down.load(Ordering::SeqCst) {
+                    Ok(false)
+                } else {
+                    service.start_execution(&task_id).await
+                };
+                service
+                    .queue()
+                    .starting
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&task_id);
+                match result {
+                    // Published with the next round (a run's end, at the latest).
+                    Ok(true) => service.queue().moved.store(true, Ordering::SeqCst),
+                    // Its slot is free again.
+                    Ok(false) => service.queue_moved().await,
+                    Err(err) => {
+                        tracing::warn!(%err, task = task_id, "a queued task could not start");
+                        service.queue_moved().await;
+                    }
                 }
             }
         })
