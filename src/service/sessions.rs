@@ -68,13 +68,20 @@ impl Service {
             }
             _ => None,
         };
-        // Everything the start needs is read and checked first; the process starts outside the
-        // write lock (a spawn takes milliseconds, and other writers need not wait for it). Its
-        // token makes the agent's requests wait until the start below is recorded (see
-        // `security::Starting`), so an agent that acts at once (reports, marks its task done)
-        // can never be undone by the record of its own start.
-        self.refuse_taken_id(&self.db, &id).await?;
-        let project = lookup::project_field(&self.db, "projectId", &input.project_id).await?;
+        let _lock = self.write_lock().await;
+        let txn = self.db.begin().await?;
+        if session::Entity::find_by_id(id.clone())
+            .one(&txn)
+            .await?
+            .is_some()
+        {
+            return Err(ServiceError::conflict(
+                "already_exists",
+                format!("a session with id '{id}' already exists"),
+                json!({ "field": "id", "id": id }),
+            ));
+        }
+        let project = lookup::project_field(&txn, "projectId", &input.project_id).await?;
         actor.may_write(&project.id)?;
         if let Some(command) = &input.command {
             let cwd = match &workspace {
@@ -95,12 +102,18 @@ impl Service {
         }
         let mut prompt = None;
         for task_id in &task_ids {
-            let task =
-                lookup::task_in_project(&self.db, "taskIds", task_id, &input.project_id).await?;
+            let task = lookup::task_in_project(&txn, "taskIds", task_id, &input.project_id).await?;
             if prompt.is_none() && !task.prompt.trim().is_empty() {
                 prompt = Some(task.prompt);
             }
         }
+        // The process, then the session's and the run's rows, all in one transaction: a
+        // session that cannot start leaves no row, and a failure after the start rolls the rows
+        // back and kills the process (see `runs::Unsupervised`). The process starts under the
+        // write lock on purpose: an agent that acts at once (reports, marks its task done) waits
+        // until its start is recorded, so the record can never undo what it did. (Spawning
+        // before the lock was tried for queue throughput: a loop's agent then marked its task
+        // done before its run was recorded as started, and the record set it back.)
         let launch = self
             .plan_launch(&input, &id, &project, &task_ids, prompt, workspace)
             .await?;
@@ -119,12 +132,6 @@ impl Service {
             };
             started = Some(self.start_process(&id, &project.id, l, output, info)?);
         }
-        // The session's and the run's rows in one transaction: a failure here (the id taken,
-        // the task left the queue meanwhile) rolls the rows back and kills the process (see
-        // `runs::Unsupervised`).
-        let _lock = self.write_lock().await;
-        let txn = self.db.begin().await?;
-        self.refuse_taken_id(&txn, &id).await?;
         let now = now_ms();
         let (env, argv) = match &launch {
             Some(l) => {
@@ -187,7 +194,7 @@ impl Service {
         let tasks = task_views_in_order(&txn, &task_ids).await?;
         txn.commit().await?;
         if let (Some(started), Some(launch)) = (started, &launch) {
-            self.supervise(started, launch);
+            self.supervise(started.hand_over(), launch);
         }
 
         let run = opened.map(|row| runs::records::view(row, &session.project_id));
@@ -201,22 +208,6 @@ impl Service {
         events.extend(run.clone().map(Event::RunStarted));
         self.publish_all(events);
         Ok((session, run))
-    }
-
-    /// 409 when a session with `id` exists.
-    async fn refuse_taken_id<C: ConnectionTrait>(&self, conn: &C, id: &str) -> ServiceResult<()> {
-        if session::Entity::find_by_id(id.to_owned())
-            .one(conn)
-            .await?
-            .is_some()
-        {
-            return Err(ServiceError::conflict(
-                "already_exists",
-                format!("a session with id '{id}' already exists"),
-                json!({ "field": "id", "id": id }),
-            ));
-        }
-        Ok(())
     }
 
     pub async fn get_session(&self, id: &str, actor: &Actor) -> ServiceResult<Session> {

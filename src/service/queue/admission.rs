@@ -36,9 +36,6 @@ pub struct Limits {
     pub paused_projects: BTreeSet<String>,
     /// Agent profiles whose usage limit is reached, until when (ms).
     pub limited_agents: BTreeMap<String, i64>,
-    /// Tasks admitted whose start is still being made (still queued in the table): each holds
-    /// its slot and is not admitted again.
-    pub starting: BTreeSet<String>,
 }
 
 /// The queue in the order it is served.
@@ -74,9 +71,6 @@ pub fn admit_page(
         if limits.running >= limits.max_concurrent {
             break;
         }
-        if limits.starting.contains(&c.task_id) {
-            continue;
-        }
         if limits.paused_projects.contains(&c.project_id) {
             continue;
         }
@@ -111,23 +105,6 @@ pub fn admit_page(
 }
 
 impl Limits {
-    /// Counts the starts in flight (`starting`: task → project) as running, except those whose
-    /// start is already recorded (`recorded`: the tasks the table says run, counted already).
-    pub fn count_starting(
-        &mut self,
-        starting: &BTreeMap<String, String>,
-        recorded: &BTreeSet<String>,
-    ) {
-        for (task, project) in starting {
-            if recorded.contains(task) {
-                continue;
-            }
-            self.running += 1;
-            *self.running_by_project.entry(project.clone()).or_default() += 1;
-            self.starting.insert(task.clone());
-        }
-    }
-
     /// Whether a slot is free under the global limit and the queue runs.
     pub fn may_start_any(&self) -> bool {
         !self.paused && self.running < self.max_concurrent
@@ -185,31 +162,6 @@ mod tests {
             max_concurrent: max,
             ..Default::default()
         }
-    }
-
-    #[test]
-    fn a_start_in_flight_holds_its_slot_once_and_is_not_admitted_again() {
-        let queue = vec![
-            c("starting", "p", Priority::High, 1),
-            c("a", "p", Priority::Medium, 2),
-            c("b", "p", Priority::Medium, 3),
-        ];
-        let mut limits = limits(2);
-        limits.project_limits.insert("p".into(), 2);
-        // One start in flight, one whose start is recorded already (counted by the table).
-        limits.running = 1;
-        limits.running_by_project.insert("p".into(), 1);
-        let starting = BTreeMap::from([
-            ("starting".to_owned(), "p".to_owned()),
-            ("recorded".to_owned(), "p".to_owned()),
-        ]);
-        limits.count_starting(&starting, &BTreeSet::from(["recorded".to_owned()]));
-        assert_eq!(limits.running, 2);
-        assert_eq!(admit(queue.clone(), &limits, 0).0, Vec::<String>::new());
-        // With a slot more, the next task starts, never the one starting.
-        limits.max_concurrent = 3;
-        limits.project_limits.insert("p".into(), 3);
-        assert_eq!(admit(queue, &limits, 0).0, vec!["a"]);
     }
 
     #[test]

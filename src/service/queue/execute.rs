@@ -131,8 +131,7 @@ impl Service {
         // Start it now if it can (the answer says whether it started); the round publishes the
         // queue once, as it stands after admission.
         self.queue().moved.store(true, Ordering::SeqCst);
-        let starts = self.pump().await?;
-        start_of(starts, id).await;
+        self.pump().await?;
         self.executed(id).await
     }
 
@@ -301,8 +300,7 @@ impl Service {
             self.publish_all(vec![Event::TaskUpdated(task)]);
         }
         self.queue().moved.store(true, Ordering::SeqCst);
-        let starts = self.pump().await?;
-        start_of(starts, id).await;
+        self.pump().await?;
         self.executed(id).await
     }
 }

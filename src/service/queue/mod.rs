@@ -73,33 +73,6 @@ pub struct QueueRuntime {
     /// When the last round said to look again (Unix ms; 0: not needed). A round may run outside
     /// the pump's loop (an execute starts what it can at once); the loop's timer follows this.
     next_at: std::sync::atomic::AtomicI64,
-    /// Starts admitted and in flight (task → project): a round counts them as running until the
-    /// table does. A round's starts run in admission order, beside the next rounds.
-    starting: std::sync::Mutex<BTreeMap<String, String>>,
-    /// The starts in flight, for the shutdown to wait for.
-    starts: tokio_util::task::TaskTracker,
-    /// When a round last published the queue (Unix ms), and whether a publish is due.
-    published_at: std::sync::atomic::AtomicI64,
-    publish_due: AtomicBool,
-}
-
-/// The shortest gap between two `queue:updated` of the pump's rounds: a burst of starts and ends
-/// is one event per gap (each costs a read of the whole queue), and the last state is always
-/// published.
-const QUEUE_EVENT_GAP_MS: i64 = 200;
-
-/// The starts a round began: the tasks, in the order admission chose them, and the one task
-/// that starts them one after another.
-pub(super) type Starts = (Vec<String>, Option<tokio::task::JoinHandle<()>>);
-
-/// Waits for the start of `task_id` among `starts`, if the round began one.
-async fn start_of(starts: Starts, task_id: &str) {
-    let (tasks, handle) = starts;
-    if let (true, Some(handle)) = (tasks.iter().any(|t| t == task_id), handle) {
-        if let Err(err) = handle.await {
-            tracing::error!(%err, task = task_id, "a task's start did not finish");
-        }
-    }
 }
 
 /// How a task's run ended, as the supervisor reports it.
@@ -247,26 +220,18 @@ fn queued_rows() -> SelectStatement {
 }
 
 /// The tasks admission starts now, reading the queue a page at a time, and when to look again.
-/// Each as (task, project).
 async fn admitted<C: ConnectionTrait>(
     conn: &C,
     mut limits: Limits,
     now: i64,
-) -> ServiceResult<(Vec<(String, String)>, Option<i64>)> {
+) -> ServiceResult<(Vec<String>, Option<i64>)> {
     const PAGE: u64 = 64;
     let (mut start, mut wake) = (Vec::new(), None::<i64>);
     let mut after = None;
     while limits.may_start_any() {
         let (page, next) = candidates_page(conn, after, PAGE).await?;
-        let projects: HashMap<String, String> = page
-            .iter()
-            .map(|c| (c.task_id.clone(), c.project_id.clone()))
-            .collect();
         let (started, w) = admission::admit_page(page, &mut limits, now);
-        start.extend(started.into_iter().map(|task| {
-            let project = projects.get(&task).cloned().unwrap_or_default();
-            (task, project)
-        }));
+        start.extend(started);
         wake = match (wake, w) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -505,18 +470,10 @@ impl Service {
         self.queue().wake.notify_one();
     }
 
-    /// Baton is going away: nothing new starts, and the starts in flight are waited for (up to
-    /// `within`), so that what they start is stopped with the rest.
-    pub(super) async fn queue_shutting_down(&self, within: Duration) {
+    /// Baton is going away: nothing new starts.
+    pub(super) fn queue_shutting_down(&self) {
         self.queue().shutting_down.store(true, Ordering::SeqCst);
         self.queue().wake.notify_one();
-        self.queue().starts.close();
-        if tokio::time::timeout(within, self.queue().starts.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!("starts of queued tasks were still being made at shutdown");
-        }
     }
 
     /// At start, after `mark_interrupted`: executions that were running belong to runs that
@@ -607,7 +564,6 @@ impl Service {
         for row in &running {
             *by_project.entry(row.project_id.clone()).or_default() += 1;
         }
-        let recorded: BTreeSet<String> = running.iter().map(|r| r.task_id.clone()).collect();
         let mut project_limits = BTreeMap::new();
         for row in project::Entity::find().all(conn).await? {
             if let Some(limit) = project_queue(&row).max_concurrent {
@@ -642,7 +598,7 @@ impl Service {
                 *at = (*at).max(until);
             }
         }
-        let mut limits = Limits {
+        Ok(Limits {
             limited_agents,
             max_concurrent,
             running: running.len() as u32,
@@ -650,16 +606,7 @@ impl Service {
             project_limits,
             paused,
             paused_projects,
-            starting: BTreeSet::new(),
-        };
-        let starting = self
-            .queue()
-            .starting
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        limits.count_starting(&starting, &recorded);
-        Ok(limits)
+        })
     }
 
     /// The queue as `GET /api/queue` shows it.
@@ -722,32 +669,6 @@ impl Service {
             success_rate: (completed + failed > 0)
                 .then(|| f64::from(completed) / f64::from(completed + failed)),
         })
-    }
-
-    /// [`Service::publish_queue`] for a round: at once, or at the end of the gap since the last
-    /// one ([`QUEUE_EVENT_GAP_MS`]).
-    async fn publish_queue_soon(&self) {
-        let queue = self.queue();
-        let now = now_ms();
-        let last = queue.published_at.load(Ordering::SeqCst);
-        if now - last >= QUEUE_EVENT_GAP_MS && !queue.publish_due.load(Ordering::SeqCst) {
-            queue.published_at.store(now, Ordering::SeqCst);
-            self.publish_queue().await;
-            return;
-        }
-        if queue.publish_due.swap(true, Ordering::SeqCst) {
-            return; // one is due already, and will show this too
-        }
-        let service = self.clone();
-        let wait = (last + QUEUE_EVENT_GAP_MS - now).max(0) as u64;
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-            let queue = service.queue();
-            queue.published_at.store(now_ms(), Ordering::SeqCst);
-            // Cleared before reading: a change from now on asks for one more.
-            queue.publish_due.store(false, Ordering::SeqCst);
-            service.publish_queue().await;
-        });
     }
 
     async fn publish_queue(&self) {

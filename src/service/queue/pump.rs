@@ -151,12 +151,11 @@ impl Service {
     }
 
     /// One round of the queue: re-gate the blocked tasks, drop executions whose task moved on,
-    /// then begin the starts admission allows. They run one after another in admission order
-    /// (so runs start by priority), beside the next rounds, which count them as running.
-    pub(in crate::service) async fn pump(&self) -> ServiceResult<Starts> {
+    /// then start what admission allows. Returns when to look again for a backoff or cooldown.
+    pub(in crate::service) async fn pump(&self) -> ServiceResult<Option<i64>> {
         let _round = self.queue().pump.lock().await;
         if self.queue().shutting_down.load(Ordering::SeqCst) {
-            return Ok((Vec::new(), None));
+            return Ok(None);
         }
         let changed = self.regate().await?;
         let (start, wake) = {
@@ -168,50 +167,21 @@ impl Service {
         if self.queue().next_at.swap(at, Ordering::SeqCst) != at {
             self.wake_queue();
         }
-        let tasks: Vec<String> = start.iter().map(|(task, _)| task.clone()).collect();
-        let handle = (!start.is_empty()).then(|| self.begin_starts(start));
-        let moved = self.queue().moved.swap(false, Ordering::SeqCst);
-        if changed || moved {
-            self.publish_queue_soon().await;
-        }
-        Ok((tasks, handle))
-    }
-
-    /// Starts the admitted tasks (task, project) beside the pump, in order: each counts as
-    /// running from now on (see `Limits::count_starting`). A start that did not happen frees its
-    /// slot at once (the queue looks again); one that did is published with the next round.
-    fn begin_starts(&self, start: Vec<(String, String)>) -> tokio::task::JoinHandle<()> {
-        self.queue()
-            .starting
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(start.iter().cloned());
-        let service = self.clone();
-        self.queue().starts.spawn(async move {
-            for (task_id, _) in start {
-                let result = if service.queue().shutting_down.load(Ordering::SeqCst) {
-                    Ok(false)
-                } else {
-                    service.start_execution(&task_id).await
-                };
-                service
-                    .queue()
-                    .starting
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&task_id);
-                match result {
-                    // Published with the next round (a run's end, at the latest).
-                    Ok(true) => service.queue().moved.store(true, Ordering::SeqCst),
-                    // Its slot is free again.
-                    Ok(false) => service.queue_moved().await,
-                    Err(err) => {
-                        tracing::warn!(%err, task = task_id, "a queued task could not start");
-                        service.queue_moved().await;
-                    }
-                }
+        let mut started = false;
+        for task_id in start {
+            if self.queue().shutting_down.load(Ordering::SeqCst) {
+                break;
             }
-        })
+            if let Err(err) = self.start_execution(&task_id).await {
+                tracing::warn!(%err, task = task_id, "a queued task could not start");
+            }
+            started = true;
+        }
+        let moved = self.queue().moved.swap(false, Ordering::SeqCst);
+        if changed || started || moved {
+            self.publish_queue().await;
+        }
+        Ok(wake)
     }
 
     /// Blocked tasks whose dependencies are done are queued, and the others' reasons kept
@@ -274,14 +244,13 @@ impl Service {
 
     /// Starts a run for queued task `task_id`: in the session of its earlier runs when there is
     /// one, else in a new session of its agent. A start that fails counts as a run that failed.
-    /// Whether it started.
-    async fn start_execution(&self, task_id: &str) -> ServiceResult<bool> {
+    async fn start_execution(&self, task_id: &str) -> ServiceResult<()> {
         let Some(execution) = task_execution::Entity::find_by_id(task_id.to_owned())
             .one(&self.db)
             .await?
             .filter(|e| state_of(e) == ExecutionState::Queued)
         else {
-            return Ok(false);
+            return Ok(());
         };
         let task_row = lookup::task(&self.db, task_id).await?;
         let attempt = execution.attempt.max(1) as u32;
@@ -304,9 +273,9 @@ impl Service {
                     .map(drop)
             }
         };
-        let Err(err) = started else { return Ok(true) };
+        let Err(err) = started else { return Ok(()) };
         if err.code() == NOT_QUEUED {
-            return Ok(false);
+            return Ok(());
         }
         tracing::warn!(%err, task = task_id, "the task's agent could not start");
         let why = format!("could not start: {}", err.public_message());
@@ -316,7 +285,7 @@ impl Service {
             let txn = self.db.begin().await?;
             let session = execution.session_id.clone().unwrap_or_default();
             match self.mark_started(&txn, task_id, &session).await {
-                Err(e) if e.code() == NOT_QUEUED => return Ok(false),
+                Err(e) if e.code() == NOT_QUEUED => return Ok(()),
                 other => other?,
             }
             let end = RunEnd {
@@ -341,6 +310,7 @@ impl Service {
             txn.commit().await?;
             self.publish_all(vec![Event::TaskUpdated(task)]);
         }
+        self.queue_moved().await;
         Err(err)
     }
 }

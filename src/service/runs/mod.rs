@@ -53,14 +53,9 @@ pub(super) const QUESTION_LINES: usize = 3;
 /// A process that is running but not yet supervised. Dropped without [`Unsupervised::hand_over`]
 /// — any error between the spawn and the supervisor taking it — it is killed and its token
 /// revoked: no process runs unwatched, and no token outlives its process.
-///
-/// Until then its session is *starting*: requests made with its token wait (see
-/// [`crate::security::Starting`]); they go on once the supervisor has it, or once it was killed
-/// and its token revoked.
 pub(super) struct Unsupervised<'a> {
     service: &'a Service,
     run: Option<Arc<Run>>,
-    starting: Option<crate::security::Starting>,
 }
 
 impl Unsupervised<'_> {
@@ -69,9 +64,8 @@ impl Unsupervised<'_> {
     }
 
     /// The supervisor takes it: from now on, its end is recorded.
-    fn hand_over(mut self) -> (Arc<Run>, Option<crate::security::Starting>) {
-        let run = self.run.take().expect("handed over once");
-        (run, self.starting.take())
+    pub fn hand_over(mut self) -> Arc<Run> {
+        self.run.take().expect("handed over once")
     }
 }
 
@@ -268,9 +262,9 @@ impl Service {
         info: RunInfo,
     ) -> ServiceResult<Unsupervised<'_>> {
         let rt = &self.runtime;
-        let (token, starting) = rt
+        let token = rt
             .tokens
-            .issue_starting(Grant {
+            .issue(Grant {
                 session_id: session_id.to_owned(),
                 project_id: project_id.to_owned(),
             })
@@ -306,7 +300,6 @@ impl Service {
                 run: Some(Arc::new(Run::new(
                     session_id, project_id, info, terminal, output,
                 ))),
-                starting: Some(starting),
             }),
             Err(err) => {
                 rt.tokens.revoke(session_id);
@@ -326,11 +319,8 @@ impl Service {
     /// Registers `run` and watches it until it ends, performing what its state machine
     /// ([`machine`]) decides: activity, the typed prompt, stopping, recording the end. Woken by
     /// output, its timers, a stop or the exit — never by polling.
-    pub(super) fn supervise(&self, started: Unsupervised<'_>, launch: &Launch) {
-        let (run, starting) = started.hand_over();
+    pub(super) fn supervise(&self, run: Arc<Run>, launch: &Launch) {
         self.runtime.insert(Arc::clone(&run));
-        // Recorded and watched: the agent's requests go on.
-        drop(starting);
         let service = self.clone();
         let watch = launch.watch.clone();
         let exit_means_done = launch.exit_means_done;
@@ -868,7 +858,7 @@ impl Service {
             events.push(Event::TaskUpdated(views::task_by_id(&txn, task_id).await?));
         }
         txn.commit().await?;
-        self.supervise(started, &launch);
+        self.supervise(started.hand_over(), &launch);
         let session = views::session_by_id(&self.db, &self.runtime, id).await?;
         let run = records::view(opened, &session.project_id);
         events.insert(0, Event::SessionUpdated(session.clone()));
@@ -923,7 +913,7 @@ impl Service {
     /// At shutdown: stops every running session (SIGKILL after `grace`) and records their end
     /// as `interrupted`; the queue starts their tasks again at the next start.
     pub async fn stop_all_sessions(&self, grace: Duration) {
-        self.queue_shutting_down(Duration::from_secs(10)).await;
+        self.queue_shutting_down();
         let runs = self.runtime.all();
         let stops = runs
             .iter()
