@@ -68,20 +68,9 @@ impl Service {
             }
             _ => None,
         };
-        let _lock = self.write_lock().await;
-        let txn = self.db.begin().await?;
-        if session::Entity::find_by_id(id.clone())
-            .one(&txn)
-            .await?
-            .is_some()
-        {
-            return Err(ServiceError::conflict(
-                "already_exists",
-                format!("a session with id '{id}' already exists"),
-                json!({ "field": "id", "id": id }),
-            ));
-        }
-        let project = lookup::project_field(&txn, "projectId", &input.project_id).await?;
+        // What the session needs is read and checked before the write lock: under it, only
+        // the start and its records (every start of the queue passes here).
+        let project = lookup::project_field(&self.db, "projectId", &input.project_id).await?;
         actor.may_write(&project.id)?;
         if let Some(command) = &input.command {
             let cwd = match &workspace {
@@ -102,10 +91,29 @@ impl Service {
         }
         let mut prompt = None;
         for task_id in &task_ids {
-            let task = lookup::task_in_project(&txn, "taskIds", task_id, &input.project_id).await?;
+            let task =
+                lookup::task_in_project(&self.db, "taskIds", task_id, &input.project_id).await?;
             if prompt.is_none() && !task.prompt.trim().is_empty() {
                 prompt = Some(task.prompt);
             }
+        }
+        let launch = self
+            .plan_launch(&input, &id, &project, &task_ids, prompt, workspace)
+            .await?;
+        let _lock = self.write_lock().await;
+        let txn = self.db.begin().await?;
+        // An id Baton made is new; one the caller chose may be taken.
+        if input.id.is_some()
+            && session::Entity::find_by_id(id.clone())
+                .one(&txn)
+                .await?
+                .is_some()
+        {
+            return Err(ServiceError::conflict(
+                "already_exists",
+                format!("a session with id '{id}' already exists"),
+                json!({ "field": "id", "id": id }),
+            ));
         }
         // The process, then the session's and the run's rows, all in one transaction: a
         // session that cannot start leaves no row, and a failure after the start rolls the rows
@@ -114,9 +122,6 @@ impl Service {
         // until its start is recorded, so the record can never undo what it did. (Spawning
         // before the lock was tried for queue throughput: a loop's agent then marked its task
         // done before its run was recorded as started, and the record set it back.)
-        let launch = self
-            .plan_launch(&input, &id, &project, &task_ids, prompt, workspace)
-            .await?;
         let run_id = ids::new_id("run");
         let mut started = None;
         let mut log_start = 0;
@@ -143,7 +148,7 @@ impl Service {
                 Vec::new(),
             ),
         };
-        session::ActiveModel {
+        let row = session::ActiveModel {
             id: Set(id.clone()),
             project_id: Set(input.project_id.clone()),
             name: Set(name),
@@ -168,8 +173,16 @@ impl Service {
         }
         .insert(&txn)
         .await?;
+        // The queue's task starts (its status moves, which bumps it); the others are bumped.
+        let mut started_task = None;
         for task_id in &task_ids {
-            link(&txn, &id, task_id, actor, now).await?;
+            match task {
+                Some((queued, _)) if queued == task_id && started.is_some() => {
+                    started_task = Some(self.mark_started(&txn, task_id, &id).await?);
+                    link(&txn, &id, task_id, actor, now, false).await?;
+                }
+                _ => link(&txn, &id, task_id, actor, now, true).await?,
+            }
         }
         let opened = match started {
             Some(_) => Some(
@@ -181,17 +194,26 @@ impl Service {
                         task_id: task.map(|(t, _)| t),
                         attempt: task.map(|(_, a)| a),
                         log_start,
+                        first: true,
                     },
                 )
                 .await?,
             ),
             None => None,
         };
-        if let (Some((task_id, _)), Some(_)) = (task, &started) {
-            self.mark_started(&txn, task_id, &id).await?;
+        let session = views::session_with(&self.runtime, row, task_ids.clone());
+        let mut tasks = Vec::with_capacity(task_ids.len());
+        for task_id in &task_ids {
+            tasks.push(match started_task.take() {
+                Some((row, execution)) if row.id == *task_id => {
+                    views::task_with(&txn, row, execution).await?
+                }
+                other => {
+                    started_task = other;
+                    views::task_by_id(&txn, task_id).await?
+                }
+            });
         }
-        let session = views::session_by_id(&txn, &self.runtime, &id).await?;
-        let tasks = task_views_in_order(&txn, &task_ids).await?;
         txn.commit().await?;
         if let (Some(started), Some(launch)) = (started, &launch) {
             self.supervise(started.hand_over(), launch);
@@ -386,7 +408,7 @@ impl Service {
             ));
         }
         let now = now_ms();
-        link(&txn, session_id, task_id, actor, now).await?;
+        link(&txn, session_id, task_id, actor, now, true).await?;
         self.finish_link_change(txn, session_id, task_id, now, true)
             .await
     }
@@ -485,13 +507,15 @@ async fn find_link<C: ConnectionTrait>(
     )
 }
 
-/// Inserts a link row, records it in the task's history and bumps the task.
+/// Inserts a link row, records it in the task's history and bumps the task (unless the caller
+/// changes it anyway: `bump` false).
 async fn link<C: ConnectionTrait>(
     conn: &C,
     session_id: &str,
     task_id: &str,
     actor: &Actor,
     now: i64,
+    bump: bool,
 ) -> ServiceResult<()> {
     session_task::ActiveModel {
         session_id: Set(session_id.to_owned()),
@@ -507,7 +531,10 @@ async fn link<C: ConnectionTrait>(
             .new_value(json!(session_id)),
     )
     .await?;
-    touch(conn, task_id, now).await
+    if bump {
+        touch(conn, task_id, now).await?;
+    }
+    Ok(())
 }
 
 /// Records an unlink in the task's history and bumps the task (the link row is deleted by the

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use sea_orm::sea_query::{Expr, Query, UnionType};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::error::ServiceResult;
@@ -14,7 +15,8 @@ use crate::model::{
 };
 use crate::security::redact;
 use crate::store::entity::{
-    message, project, session, session_task, subtask, task, task_dependency, task_history, task_tag,
+    message, project, session, session_task, subtask, task, task_dependency, task_execution,
+    task_history, task_tag,
 };
 use crate::store::json::from_text;
 
@@ -89,49 +91,41 @@ pub async fn tasks<C: ConnectionTrait>(
     conn: &C,
     rows: Vec<task::Model>,
 ) -> ServiceResult<Vec<Task>> {
+    tasks_with(conn, rows, None).await
+}
+
+/// The full view of task `row` whose execution row is known (just written, say): one query
+/// fewer than [`task_by_id`], two fewer with the row.
+pub async fn task_with<C: ConnectionTrait>(
+    conn: &C,
+    row: task::Model,
+    execution: task_execution::Model,
+) -> ServiceResult<Task> {
+    Ok(tasks_with(conn, vec![row], Some(vec![execution]))
+        .await?
+        .remove(0))
+}
+
+/// Full task views for `rows`; their executions are read unless given.
+async fn tasks_with<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<task::Model>,
+    executions: Option<Vec<task_execution::Model>>,
+) -> ServiceResult<Vec<Task>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut tags = group(
-        task_tag::Entity::find()
-            .filter(task_tag::Column::TaskId.is_in(ids.clone()))
-            .order_by_asc(task_tag::Column::Tag)
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|r| (r.task_id, r.tag)),
-    );
-    let mut subtasks = group(
-        subtask::Entity::find()
-            .filter(subtask::Column::TaskId.is_in(ids.clone()))
-            .order_by_asc(subtask::Column::Position)
-            .order_by_asc(subtask::Column::Id)
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|r| (r.task_id.clone(), subtask(r))),
-    );
-    let mut deps = group(
-        task_dependency::Entity::find()
-            .filter(task_dependency::Column::TaskId.is_in(ids.clone()))
-            .order_by_asc(task_dependency::Column::DependsOnId)
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|r| (r.task_id, r.depends_on_id)),
-    );
-    let mut executions = super::queue::executions(conn, &ids).await?;
-    let mut sessions = group(
-        session_task::Entity::find()
-            .filter(session_task::Column::TaskId.is_in(ids))
-            .order_by_asc(session_task::Column::CreatedAt)
-            .order_by_asc(session_task::Column::SessionId)
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|r| (r.task_id, r.session_id)),
-    );
+    let TaskLinks {
+        mut tags,
+        mut subtasks,
+        mut deps,
+        mut sessions,
+    } = task_links(conn, &ids).await?;
+    let mut executions = match executions {
+        Some(rows) => super::queue::execution_views(conn, rows).await?,
+        None => super::queue::executions(conn, &ids).await?,
+    };
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -162,6 +156,132 @@ pub async fn tasks<C: ConnectionTrait>(
         .collect())
 }
 
+/// What tasks carry from their link tables, each list in the order the task shows it.
+#[derive(Default)]
+struct TaskLinks {
+    tags: HashMap<String, Vec<String>>,
+    subtasks: HashMap<String, Vec<Subtask>>,
+    deps: HashMap<String, Vec<String>>,
+    sessions: HashMap<String, Vec<String>>,
+}
+
+/// The tags, subtasks, dependencies and sessions of tasks `ids`, in one query (a `UNION ALL`
+/// of the four tables in common columns): a task's view is built under the write lock at every
+/// start and end of the queue's runs, so its round trips count.
+async fn task_links<C: ConnectionTrait>(conn: &C, ids: &[String]) -> ServiceResult<TaskLinks> {
+    let text = || Expr::cust("CAST(NULL AS TEXT)");
+    let number = || Expr::cust("CAST(NULL AS BIGINT)");
+    let big = |col: Expr| Expr::cust_with_expr("CAST($1 AS BIGINT)", col);
+    let ids = || ids.iter().cloned();
+    // Columns: kind, task id, a number key, a text key, two texts, three numbers.
+    let tags = Query::select()
+        .expr_as(Expr::cust("0"), "kind")
+        .expr_as(Expr::col(task_tag::Column::TaskId), "task_id")
+        .expr_as(number(), "k")
+        .expr_as(Expr::col(task_tag::Column::Tag), "a")
+        .expr_as(text(), "b")
+        .expr_as(text(), "c")
+        .expr_as(number(), "n1")
+        .expr_as(number(), "n2")
+        .expr_as(number(), "n3")
+        .from(task_tag::Entity)
+        .and_where(task_tag::Column::TaskId.is_in(ids()))
+        .to_owned();
+    let subtasks = Query::select()
+        .expr_as(Expr::cust("1"), "kind")
+        .expr_as(Expr::col(subtask::Column::TaskId), "task_id")
+        .expr_as(big(Expr::col(subtask::Column::Position)), "k")
+        .expr_as(Expr::col(subtask::Column::Id), "a")
+        .expr_as(Expr::col(subtask::Column::Title), "b")
+        .expr_as(Expr::col(subtask::Column::Status), "c")
+        .expr_as(big(Expr::col(subtask::Column::CreatedAt)), "n1")
+        .expr_as(big(Expr::col(subtask::Column::UpdatedAt)), "n2")
+        .expr_as(big(Expr::col(subtask::Column::CompletedAt)), "n3")
+        .from(subtask::Entity)
+        .and_where(subtask::Column::TaskId.is_in(ids()))
+        .to_owned();
+    let deps = Query::select()
+        .expr_as(Expr::cust("2"), "kind")
+        .expr_as(Expr::col(task_dependency::Column::TaskId), "task_id")
+        .expr_as(number(), "k")
+        .expr_as(Expr::col(task_dependency::Column::DependsOnId), "a")
+        .expr_as(text(), "b")
+        .expr_as(text(), "c")
+        .expr_as(number(), "n1")
+        .expr_as(number(), "n2")
+        .expr_as(number(), "n3")
+        .from(task_dependency::Entity)
+        .and_where(task_dependency::Column::TaskId.is_in(ids()))
+        .to_owned();
+    let sessions = Query::select()
+        .expr_as(Expr::cust("3"), "kind")
+        .expr_as(Expr::col(session_task::Column::TaskId), "task_id")
+        .expr_as(big(Expr::col(session_task::Column::CreatedAt)), "k")
+        .expr_as(Expr::col(session_task::Column::SessionId), "a")
+        .expr_as(text(), "b")
+        .expr_as(text(), "c")
+        .expr_as(number(), "n1")
+        .expr_as(number(), "n2")
+        .expr_as(number(), "n3")
+        .from(session_task::Entity)
+        .and_where(session_task::Column::TaskId.is_in(ids()))
+        .to_owned();
+    let query = tags
+        .to_owned()
+        .union(UnionType::All, subtasks)
+        .union(UnionType::All, deps)
+        .union(UnionType::All, sessions)
+        .to_owned();
+    let rows = conn
+        .query_all_raw(conn.get_database_backend().build(&query))
+        .await?;
+    // (task id, number key, text key, what it is)
+    let mut tag_rows = Vec::new();
+    let mut subtask_rows = Vec::new();
+    let mut dep_rows = Vec::new();
+    let mut session_rows = Vec::new();
+    for row in rows {
+        let kind: i32 = row.try_get("", "kind")?;
+        let task_id: String = row.try_get("", "task_id")?;
+        let key: Option<i64> = row.try_get("", "k")?;
+        let a: String = row.try_get("", "a")?;
+        match kind {
+            0 => tag_rows.push((task_id, a)),
+            1 => subtask_rows.push((
+                task_id.clone(),
+                key.unwrap_or(0),
+                a.clone(),
+                subtask::Model {
+                    id: a,
+                    task_id,
+                    title: row.try_get("", "b")?,
+                    status: row.try_get("", "c")?,
+                    position: key.unwrap_or(0) as i32,
+                    created_at: row.try_get::<Option<i64>>("", "n1")?.unwrap_or(0),
+                    updated_at: row.try_get::<Option<i64>>("", "n2")?.unwrap_or(0),
+                    completed_at: row.try_get("", "n3")?,
+                },
+            )),
+            2 => dep_rows.push((task_id, a)),
+            _ => session_rows.push((task_id, key.unwrap_or(0), a)),
+        }
+    }
+    tag_rows.sort();
+    dep_rows.sort();
+    session_rows.sort();
+    subtask_rows.sort_by(|x, y| (&x.0, x.1, &x.2).cmp(&(&y.0, y.1, &y.2)));
+    Ok(TaskLinks {
+        tags: group(tag_rows),
+        subtasks: group(
+            subtask_rows
+                .into_iter()
+                .map(|(task_id, _, _, row)| (task_id, subtask(row))),
+        ),
+        deps: group(dep_rows),
+        sessions: group(session_rows.into_iter().map(|(t, _, s)| (t, s))),
+    })
+}
+
 pub async fn task_by_id<C: ConnectionTrait>(conn: &C, id: &str) -> ServiceResult<Task> {
     let row = super::lookup::task(conn, id).await?;
     Ok(tasks(conn, vec![row]).await?.remove(0))
@@ -190,51 +310,53 @@ pub async fn sessions<C: ConnectionTrait>(
     Ok(rows
         .into_iter()
         .map(|row| {
-            // A running session shows its live activity and last output time.
-            let run = runtime.get(&row.id);
-            let last_output = run
-                .as_ref()
-                .map(|r| r.output.last_output_ms())
-                .filter(|&t| t > 0);
-            Session {
-                activity: run.as_ref().map(|r| r.activity()),
-                activity_source: run.as_ref().map(|r| r.activity_source()),
-                permission: run.as_ref().and_then(|r| r.permission()),
-                conversation_id: row.conversation_id.clone(),
-                limited_until: row.limited_until.filter(|&t| t > crate::clock::now_ms()),
-                waiting_since: run.as_ref().and_then(|r| r.waiting_since()),
-                question: run
-                    .as_ref()
-                    .filter(|r| r.activity().is_waiting())
-                    .map(|r| r.terminal.screen().last_lines(QUESTION_LINES))
-                    .unwrap_or_default(),
-                last_activity: row.last_activity.max(last_output),
-                task_ids: links.remove(&row.id).unwrap_or_default(),
-                command: redact::split_argv(&from_text::<Vec<String>>(
-                    "session.command",
-                    &row.command,
-                ))
-                .0,
-                // Rows written before secrets were kept apart may hold them: hidden here too.
-                env: redact::split_env(&from_text("session.env", &row.env)).0,
-                status: SessionStatus::parse(&row.status).unwrap_or(SessionStatus::Interrupted),
-                id: row.id,
-                project_id: row.project_id,
-                name: row.name,
-                agent_id: row.agent_id,
-                cwd: row.cwd,
-                pid: row.pid,
-                exit_code: row.exit_code,
-                signal: row.signal,
-                status_text: row.status_text,
-                progress: row.progress,
-                started_at: row.started_at,
-                completed_at: row.completed_at,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-            }
+            let task_ids = links.remove(&row.id).unwrap_or_default();
+            session_with(runtime, row, task_ids)
         })
         .collect())
+}
+
+/// The view of session `row` linked to `task_ids` (in link order): no query.
+pub fn session_with(runtime: &Runtime, row: session::Model, task_ids: Vec<String>) -> Session {
+    // A running session shows its live activity and last output time.
+    let run = runtime.get(&row.id);
+    let last_output = run
+        .as_ref()
+        .map(|r| r.output.last_output_ms())
+        .filter(|&t| t > 0);
+    Session {
+        activity: run.as_ref().map(|r| r.activity()),
+        activity_source: run.as_ref().map(|r| r.activity_source()),
+        permission: run.as_ref().and_then(|r| r.permission()),
+        conversation_id: row.conversation_id.clone(),
+        limited_until: row.limited_until.filter(|&t| t > crate::clock::now_ms()),
+        waiting_since: run.as_ref().and_then(|r| r.waiting_since()),
+        question: run
+            .as_ref()
+            .filter(|r| r.activity().is_waiting())
+            .map(|r| r.terminal.screen().last_lines(QUESTION_LINES))
+            .unwrap_or_default(),
+        last_activity: row.last_activity.max(last_output),
+        task_ids,
+        command: redact::split_argv(&from_text::<Vec<String>>("session.command", &row.command)).0,
+        // Rows written before secrets were kept apart may hold them: hidden here too.
+        env: redact::split_env(&from_text("session.env", &row.env)).0,
+        status: SessionStatus::parse(&row.status).unwrap_or(SessionStatus::Interrupted),
+        id: row.id,
+        project_id: row.project_id,
+        name: row.name,
+        agent_id: row.agent_id,
+        cwd: row.cwd,
+        pid: row.pid,
+        exit_code: row.exit_code,
+        signal: row.signal,
+        status_text: row.status_text,
+        progress: row.progress,
+        started_at: row.started_at,
+        completed_at: row.completed_at,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
 }
 
 pub async fn session_by_id<C: ConnectionTrait>(

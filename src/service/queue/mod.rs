@@ -253,6 +253,14 @@ pub(super) async fn executions<C: ConnectionTrait>(
         .filter(task_execution::Column::TaskId.is_in(task_ids.to_vec()))
         .all(conn)
         .await?;
+    execution_views(conn, rows).await
+}
+
+/// The views of execution `rows` (read only for the queue positions of queued ones).
+pub(super) async fn execution_views<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<task_execution::Model>,
+) -> ServiceResult<HashMap<String, Execution>> {
     if rows.is_empty() {
         return Ok(HashMap::new());
     }
@@ -344,13 +352,13 @@ async fn set_task_status<C: ConnectionTrait>(
     status: TaskStatus,
     actor: &Actor,
     now: i64,
-) -> ServiceResult<bool> {
+) -> ServiceResult<task::Model> {
     let old = TaskStatus::parse(&row.status).unwrap_or(TaskStatus::Pending);
     if old == status {
-        return Ok(false);
+        return Ok(row.clone());
     }
     let completed_at = rules::task_completed_at(old, row.completed_at, status, None, now)?;
-    task::ActiveModel {
+    let updated = task::ActiveModel {
         id: Set(row.id.clone()),
         status: Set(status.as_str().to_owned()),
         completed_at: Set(completed_at),
@@ -359,15 +367,55 @@ async fn set_task_status<C: ConnectionTrait>(
     }
     .update(conn)
     .await?;
+    record_status(conn, &row.id, old, status, actor, now).await?;
+    Ok(updated)
+}
+
+/// A status change in the task's history.
+async fn record_status<C: ConnectionTrait>(
+    conn: &C,
+    task_id: &str,
+    old: TaskStatus,
+    new: TaskStatus,
+    actor: &Actor,
+    now: i64,
+) -> ServiceResult<()> {
     history::record(
         conn,
-        history::Entry::new(&row.id, "updated", actor, now)
+        history::Entry::new(task_id, "updated", actor, now)
             .field("status")
             .old_value(json!(old.as_str()))
-            .new_value(json!(status.as_str())),
+            .new_value(json!(new.as_str())),
     )
-    .await?;
-    Ok(true)
+    .await
+}
+
+/// Moves task `task_id` from status `from` to `to` when it has `from` (one statement, no read
+/// first), recorded in its history; `None` when it had another status (or is gone). Only for
+/// moves that keep `completedAt` empty.
+async fn move_task_status<C: ConnectionTrait>(
+    conn: &C,
+    task_id: &str,
+    from: TaskStatus,
+    to: TaskStatus,
+    actor: &Actor,
+    now: i64,
+) -> ServiceResult<Option<task::Model>> {
+    debug_assert!(from != TaskStatus::Completed && to != TaskStatus::Completed);
+    let moved = task::Entity::update_many()
+        .col_expr(task::Column::Status, Expr::value(to.as_str()))
+        .col_expr(task::Column::CompletedAt, Expr::value(Option::<i64>::None))
+        .col_expr(task::Column::UpdatedAt, Expr::value(now))
+        .filter(task::Column::Id.eq(task_id))
+        .filter(task::Column::Status.eq(from.as_str()))
+        .exec_with_returning(conn)
+        .await?
+        .into_iter()
+        .next();
+    if moved.is_some() {
+        record_status(conn, task_id, from, to, actor, now).await?;
+    }
+    Ok(moved)
 }
 
 /// The dependencies of `task_id` as gating sees them.

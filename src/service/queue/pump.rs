@@ -2,6 +2,7 @@
 //! start and an end of a task's run are recorded here (inside the transaction that records the
 //! run, so that both are one commit).
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
@@ -106,48 +107,79 @@ impl Service {
                 TaskStatus::Cancelled
             }
         };
-        active.update(conn).await?;
-        set_task_status(conn, &row, status, &Actor::System, now).await?;
+        let execution = active.update(conn).await?;
+        let row = set_task_status(conn, &row, status, &Actor::System, now).await?;
         Ok(vec![Event::TaskUpdated(
-            views::task_by_id(conn, task_id).await?,
+            views::task_with(conn, row, execution).await?,
         )])
     }
 
     /// Inside the transaction that starts a run for `task_id` (in `session_id`): its execution
-    /// runs (one more run), and the task is in progress.
+    /// runs (one more run), and the task is in progress. Returns both rows as they are now. Three
+    /// statements in the usual case: this runs under the write lock at every start.
     pub(in crate::service) async fn mark_started<C: ConnectionTrait>(
         &self,
         conn: &C,
         task_id: &str,
         session_id: &str,
-    ) -> ServiceResult<()> {
-        let execution = task_execution::Entity::find_by_id(task_id.to_owned())
-            .one(conn)
-            .await?;
+    ) -> ServiceResult<(task::Model, task_execution::Model)> {
+        let now = now_ms();
+        let mut update = task_execution::Entity::update_many()
+            .col_expr(
+                task_execution::Column::State,
+                Expr::value(ExecutionState::Running.as_str()),
+            )
+            .col_expr(
+                task_execution::Column::Runs,
+                sea_orm::sea_query::ExprTrait::add(Expr::col(task_execution::Column::Runs), 1),
+            )
+            .col_expr(
+                task_execution::Column::NotBefore,
+                Expr::value(Option::<i64>::None),
+            )
+            .col_expr(
+                task_execution::Column::Reason,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(task_execution::Column::UpdatedAt, Expr::value(now));
+        if !session_id.is_empty() {
+            update = update.col_expr(task_execution::Column::SessionId, Expr::value(session_id));
+        }
+        let execution = update
+            .filter(task_execution::Column::TaskId.eq(task_id))
+            .filter(task_execution::Column::State.eq(ExecutionState::Queued.as_str()))
+            .exec_with_returning(conn)
+            .await?
+            .into_iter()
+            .next();
         // Cancelled (or changed by hand) since admission chose it: the start is undone (its
         // transaction rolls back, its process is killed).
-        let Some(execution) = execution.filter(|e| state_of(e) == ExecutionState::Queued) else {
+        let Some(execution) = execution else {
             return Err(ServiceError::conflict(
                 NOT_QUEUED,
                 format!("task '{task_id}' left the queue before it started"),
                 json!({}),
             ));
         };
-        let now = now_ms();
-        let runs = execution.runs + 1;
-        let mut active: task_execution::ActiveModel = execution.into();
-        active.state = Set(ExecutionState::Running.as_str().to_owned());
-        active.runs = Set(runs);
-        if !session_id.is_empty() {
-            active.session_id = Set(Some(session_id.to_owned()));
-        }
-        active.not_before = Set(None);
-        active.reason = Set(None);
-        active.updated_at = Set(now);
-        active.update(conn).await?;
-        let row = lookup::task(conn, task_id).await?;
-        set_task_status(conn, &row, TaskStatus::InProgress, &Actor::System, now).await?;
-        Ok(())
+        // A queued execution's task is queued (the two change together), so the move is tried
+        // without reading the task first; anything else takes the general way.
+        let moved = move_task_status(
+            conn,
+            task_id,
+            TaskStatus::Queued,
+            TaskStatus::InProgress,
+            &Actor::System,
+            now,
+        )
+        .await?;
+        let task = match moved {
+            Some(task) => task,
+            None => {
+                let row = lookup::task(conn, task_id).await?;
+                set_task_status(conn, &row, TaskStatus::InProgress, &Actor::System, now).await?
+            }
+        };
+        Ok((task, execution))
     }
 
     /// One round of the queue: re-gate the blocked tasks, drop executions whose task moved on,
@@ -286,7 +318,7 @@ impl Service {
             let session = execution.session_id.clone().unwrap_or_default();
             match self.mark_started(&txn, task_id, &session).await {
                 Err(e) if e.code() == NOT_QUEUED => return Ok(()),
-                other => other?,
+                other => drop(other?),
             }
             let end = RunEnd {
                 run_id: String::new(),

@@ -517,31 +517,36 @@ impl Service {
         }
     }
 
+    /// The session's status follows its activity (running or waiting) while it is active; one
+    /// update, and the links read for the event.
     async fn record_activity(&self, run: &Run, activity: Activity) -> ServiceResult<()> {
-        let _lock = self.write_lock().await;
-        let Some(row) = session::Entity::find_by_id(run.session_id.clone())
-            .one(&self.db)
-            .await?
-        else {
-            return Ok(());
-        };
         let status = if activity.is_waiting() {
             SessionStatus::Waiting
         } else {
             SessionStatus::Running
         };
-        if !SessionStatus::parse(&row.status).is_some_and(SessionStatus::is_active) {
-            return Ok(());
-        }
-        let mut active: session::ActiveModel = row.into();
-        active.status = Set(status.as_str().to_owned());
+        let active: Vec<&str> = SessionStatus::iter()
+            .filter(|s| s.is_active())
+            .map(SessionStatus::as_str)
+            .collect();
+        let _lock = self.write_lock().await;
+        let mut update = session::Entity::update_many()
+            .col_expr(session::Column::Status, Expr::value(status.as_str()))
+            .col_expr(session::Column::UpdatedAt, Expr::value(now_ms()));
         let last = run.output.last_output_ms();
         if last > 0 {
-            active.last_activity = Set(Some(last));
+            update = update.col_expr(session::Column::LastActivity, Expr::value(last));
         }
-        active.updated_at = Set(now_ms());
-        active.update(&self.db).await?;
-        let session = views::session_by_id(&self.db, &self.runtime, &run.session_id).await?;
+        let updated = update
+            .filter(session::Column::Id.eq(run.session_id.as_str()))
+            .filter(session::Column::Status.is_in(active))
+            .exec_with_returning(&self.db)
+            .await?;
+        let Some(row) = updated.into_iter().next() else {
+            return Ok(());
+        };
+        let task_ids = linked_tasks(&self.db, &run.session_id).await?;
+        let session = views::session_with(&self.runtime, row, task_ids);
         self.publish_all(vec![Event::SessionUpdated(session)]);
         Ok(())
     }
@@ -590,33 +595,34 @@ impl Service {
             }
             None => Vec::new(),
         };
-        let Some(row) = session::Entity::find_by_id(run.session_id.clone())
-            .one(&txn)
-            .await?
-        else {
+        let now = now_ms();
+        let mut update = session::Entity::update_many()
+            .col_expr(session::Column::Status, Expr::value(status.as_str()))
+            .col_expr(session::Column::ExitCode, Expr::value(exit.code))
+            .col_expr(session::Column::Signal, Expr::value(exit.signal.clone()))
+            .col_expr(session::Column::CompletedAt, Expr::value(now))
+            .col_expr(session::Column::UpdatedAt, Expr::value(now));
+        let last = run.output.last_output_ms();
+        if last > 0 {
+            update = update.col_expr(session::Column::LastActivity, Expr::value(last));
+        }
+        let updated = update
+            .filter(session::Column::Id.eq(run.session_id.as_str()))
+            .exec_with_returning(&txn)
+            .await?;
+        let Some(row) = updated.into_iter().next() else {
             txn.commit().await?;
             self.publish_all(task_events);
             self.wake_queue();
             return Ok(()); // deleted meanwhile
         };
-        let now = now_ms();
-        let mut active: session::ActiveModel = row.into();
-        active.status = Set(status.as_str().to_owned());
-        active.exit_code = Set(Some(exit.code));
-        active.signal = Set(exit.signal.clone());
-        active.completed_at = Set(Some(now));
-        let last = run.output.last_output_ms();
-        if last > 0 {
-            active.last_activity = Set(Some(last));
-        }
-        active.updated_at = Set(now);
-        active.update(&txn).await?;
+        let task_ids = linked_tasks(&txn, &run.session_id).await?;
         txn.commit().await?;
         // Counted before it leaves the running set: a scrape never sees it in neither.
         self.metrics.session_ended(status.as_str());
         // Registered runs show their live activity; this one has ended.
         self.runtime.remove(run);
-        let session = views::session_by_id(&self.db, &self.runtime, &run.session_id).await?;
+        let session = views::session_with(&self.runtime, row, task_ids);
         let mut events = vec![Event::SessionUpdated(session)];
         if let Some(closed) = closed {
             events.push(Event::RunEnded(records::view(closed, &run.project_id)));
@@ -714,15 +720,7 @@ impl Service {
         let mut env: BTreeMap<String, String> = from_text("session.env", &row.env);
         super::secret_env::restore(&self.runtime.session_dir(&row.id), &mut env, &mut argv)?;
         // The tasks linked now, in the order the session shows them.
-        let task_ids: Vec<String> = session_task::Entity::find()
-            .filter(session_task::Column::SessionId.eq(row.id.as_str()))
-            .order_by_asc(session_task::Column::CreatedAt)
-            .order_by_asc(session_task::Column::TaskId)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|l| l.task_id)
-            .collect();
+        let task_ids = linked_tasks(&self.db, &row.id).await?;
         baton_env(&mut env, &self.api_url, &row.project_id, &row.id, &task_ids);
         let stored = row
             .launch
@@ -824,6 +822,7 @@ impl Service {
                 task_id: task.map(|(t, _)| t),
                 attempt: task.map(|(_, a)| a),
                 log_start: output.end(),
+                first: false,
             },
         )
         .await?;
@@ -854,8 +853,10 @@ impl Service {
         active.update(&txn).await?;
         let mut events = Vec::new();
         if let Some((task_id, _)) = task {
-            self.mark_started(&txn, task_id, id).await?;
-            events.push(Event::TaskUpdated(views::task_by_id(&txn, task_id).await?));
+            let (task, execution) = self.mark_started(&txn, task_id, id).await?;
+            events.push(Event::TaskUpdated(
+                views::task_with(&txn, task, execution).await?,
+            ));
         }
         txn.commit().await?;
         self.supervise(started.hand_over(), &launch);
@@ -938,6 +939,22 @@ impl Service {
     pub fn session_run(&self, id: &str) -> Option<Arc<Run>> {
         self.runtime.get(id)
     }
+}
+
+/// The ids of the tasks linked to session `session_id`, in the order the session shows them.
+async fn linked_tasks<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    session_id: &str,
+) -> ServiceResult<Vec<String>> {
+    Ok(session_task::Entity::find()
+        .filter(session_task::Column::SessionId.eq(session_id))
+        .order_by_asc(session_task::Column::CreatedAt)
+        .order_by_asc(session_task::Column::TaskId)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|l| l.task_id)
+        .collect())
 }
 
 /// The supervisor's timers: each fires once, when armed.

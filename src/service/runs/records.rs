@@ -2,6 +2,7 @@
 //! at), closed when it ends (exit, reason, the log offset it ended at); read back by session, by
 //! task and by id, with the output each one wrote.
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -21,17 +22,23 @@ pub struct Opening<'a> {
     pub task_id: Option<&'a str>,
     pub attempt: Option<u32>,
     pub log_start: u64,
+    /// A new session's first run is number 1 without asking the database.
+    pub first: bool,
 }
 
 /// Inserts the session's next run (number n + 1).
 pub async fn open<C: ConnectionTrait>(conn: &C, opening: Opening<'_>) -> ServiceResult<run::Model> {
-    let last = run::Entity::find()
-        .filter(run::Column::SessionId.eq(opening.session_id))
-        .order_by_desc(run::Column::Number)
-        .limit(1)
-        .one(conn)
-        .await?
-        .map_or(0, |r| r.number);
+    let last = if opening.first {
+        0
+    } else {
+        run::Entity::find()
+            .filter(run::Column::SessionId.eq(opening.session_id))
+            .order_by_desc(run::Column::Number)
+            .limit(1)
+            .one(conn)
+            .await?
+            .map_or(0, |r| r.number)
+    };
     let now = now_ms();
     let row = run::ActiveModel {
         id: Set(opening.id),
@@ -60,27 +67,30 @@ pub struct Closing {
     pub log_end: u64,
 }
 
-/// Records the end of run `id` (once: an ended run stays as it ended).
+/// Records the end of run `id` (once: an ended run stays as it ended), in one statement when it
+/// was open.
 pub async fn close<C: ConnectionTrait>(
     conn: &C,
     id: &str,
     closing: Closing,
 ) -> ServiceResult<Option<run::Model>> {
-    let Some(row) = run::Entity::find_by_id(id.to_owned()).one(conn).await? else {
-        return Ok(None);
-    };
-    if row.ended_at.is_some() {
-        return Ok(Some(row));
-    }
     let now = now_ms();
-    let mut active: run::ActiveModel = row.into();
-    active.ended_at = Set(Some(now));
-    active.exit_code = Set(closing.code);
-    active.signal = Set(closing.signal);
-    active.end_reason = Set(Some(closing.reason.as_str().to_owned()));
-    active.log_end = Set(Some(closing.log_end as i64));
-    active.updated_at = Set(now);
-    Ok(Some(active.update(conn).await?))
+    let closed = run::Entity::update_many()
+        .col_expr(run::Column::EndedAt, Expr::value(now))
+        .col_expr(run::Column::ExitCode, Expr::value(closing.code))
+        .col_expr(run::Column::Signal, Expr::value(closing.signal))
+        .col_expr(run::Column::EndReason, Expr::value(closing.reason.as_str()))
+        .col_expr(run::Column::LogEnd, Expr::value(closing.log_end as i64))
+        .col_expr(run::Column::UpdatedAt, Expr::value(now))
+        .filter(run::Column::Id.eq(id))
+        .filter(run::Column::EndedAt.is_null())
+        .exec_with_returning(conn)
+        .await?;
+    match closed.into_iter().next() {
+        Some(row) => Ok(Some(row)),
+        // Ended already, or gone.
+        None => Ok(run::Entity::find_by_id(id.to_owned()).one(conn).await?),
+    }
 }
 
 pub fn view(row: run::Model, project_id: &str) -> Run {
