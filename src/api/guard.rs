@@ -220,7 +220,16 @@ pub fn is_json(headers: &HeaderMap) -> bool {
 
 /// The middleware: runs [`Guard::check`] and hands the caller's [`Actor`] on.
 pub async fn gate(State(guard): State<Arc<Guard>>, mut req: Request, next: Next) -> Response {
-    match guard.check(&req) {
+    let mut checked = guard.check(&req);
+    if let Ok(Actor::Session { session_id, .. }) = &checked {
+        // An agent acting the instant it starts waits until its start is recorded; a start
+        // that failed has revoked its token by then.
+        guard.sessions.starting(session_id).await;
+        if !guard.sessions.is_live(session_id) {
+            checked = Err(ApiError::Unauthorized);
+        }
+    }
+    match checked {
         Ok(actor) => {
             req.extensions_mut().insert(actor);
             next.run(req).await

@@ -7,5 +7,5 @@ mod session_tokens;
 pub mod signature;
 mod token;
 
-pub use session_tokens::{Grant, SessionTokens};
+pub use session_tokens::{Grant, SessionTokens, Starting};
 pub use token::{AdminToken, SharedToken, TokenError};

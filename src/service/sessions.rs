@@ -40,6 +40,19 @@ impl Service {
         actor: &Actor,
         task: Option<(&str, u32)>,
     ) -> ServiceResult<(Session, Option<crate::model::Run>)> {
+        let prepared = self.prepare_session(input, actor, task).await?;
+        self.record_session(prepared, actor).await
+    }
+
+    /// Everything a new session needs before its record: checked, read, planned, and its
+    /// process started (not yet supervised: see [`runs::Unsupervised`]). No lock is taken, so
+    /// the queue prepares a round's starts side by side, then records them in order.
+    pub(super) async fn prepare_session(
+        &self,
+        input: NewSession,
+        actor: &Actor,
+        task: Option<(&str, u32)>,
+    ) -> ServiceResult<PreparedSession<'_>> {
         let id = match &input.id {
             Some(id) => {
                 ids::check_client_id("id", id)?;
@@ -58,8 +71,14 @@ impl Service {
         };
         let mut task_ids = input.task_ids.clone().unwrap_or_default();
         dedup_keep_order(&mut task_ids);
-
-        // A task's own worktree, made before the write lock (a checkout can take a while).
+        // An id Baton made is new; one the caller chose may be taken (checked again when it
+        // is recorded; here so that nothing of the session there is touched).
+        if input.id.is_some() {
+            ensure_new(&self.db, &id).await?;
+        }
+        let project = lookup::project_field(&self.db, "projectId", &input.project_id).await?;
+        actor.may_write(&project.id)?;
+        // A task's own worktree (a checkout can take a while).
         let starts = input.command.is_some() || input.agent_id.is_some();
         let workspace = match (&input.cwd, task_ids.first()) {
             (None, Some(task_id)) if starts => {
@@ -68,10 +87,6 @@ impl Service {
             }
             _ => None,
         };
-        // What the session needs is read and checked before the write lock: under it, only
-        // the start and its records (every start of the queue passes here).
-        let project = lookup::project_field(&self.db, "projectId", &input.project_id).await?;
-        actor.may_write(&project.id)?;
         if let Some(command) = &input.command {
             let cwd = match &workspace {
                 Some(w) => Some(w.clone()),
@@ -100,28 +115,9 @@ impl Service {
         let launch = self
             .plan_launch(&input, &id, &project, &task_ids, prompt, workspace)
             .await?;
-        let _lock = self.write_lock().await;
-        let txn = self.db.begin().await?;
-        // An id Baton made is new; one the caller chose may be taken.
-        if input.id.is_some()
-            && session::Entity::find_by_id(id.clone())
-                .one(&txn)
-                .await?
-                .is_some()
-        {
-            return Err(ServiceError::conflict(
-                "already_exists",
-                format!("a session with id '{id}' already exists"),
-                json!({ "field": "id", "id": id }),
-            ));
-        }
-        // The process, then the session's and the run's rows, all in one transaction: a
-        // session that cannot start leaves no row, and a failure after the start rolls the rows
-        // back and kills the process (see `runs::Unsupervised`). The process starts under the
-        // write lock on purpose: an agent that acts at once (reports, marks its task done) waits
-        // until its start is recorded, so the record can never undo what it did. (Spawning
-        // before the lock was tried for queue throughput: a loop's agent then marked its task
-        // done before its run was recorded as started, and the record set it back.)
+        // The process starts before its record: its token's requests wait until the record is
+        // made (`SessionTokens::starting`), so an agent that acts at once (reports, marks its
+        // task done) can never be undone by the record of its own start.
         let run_id = ids::new_id("run");
         let mut started = None;
         let mut log_start = 0;
@@ -137,7 +133,6 @@ impl Service {
             };
             started = Some(self.start_process(&id, &project.id, l, output, info)?);
         }
-        let now = now_ms();
         let (env, argv) = match &launch {
             Some(l) => {
                 let shown = secret_env::keep(&self.runtime.session_dir(&id), &l.env, &l.argv)?;
@@ -148,9 +143,55 @@ impl Service {
                 Vec::new(),
             ),
         };
+        Ok(PreparedSession {
+            id,
+            chosen_id: input.id.is_some(),
+            project_id: project.id,
+            name,
+            agent_id,
+            task_ids,
+            task: task.map(|(t, a)| (t.to_owned(), a)),
+            launch,
+            env,
+            argv,
+            run_id,
+            log_start,
+            started,
+        })
+    }
+
+    /// Records a prepared session: its row, its links, its first run, its task started — one
+    /// transaction under the write lock; then its process is supervised and the events go out.
+    /// Any failure rolls the rows back and kills the process (see `runs::Unsupervised`).
+    pub(super) async fn record_session(
+        &self,
+        prepared: PreparedSession<'_>,
+        actor: &Actor,
+    ) -> ServiceResult<(Session, Option<crate::model::Run>)> {
+        let PreparedSession {
+            id,
+            chosen_id,
+            project_id,
+            name,
+            agent_id,
+            task_ids,
+            task,
+            launch,
+            env,
+            argv,
+            run_id,
+            log_start,
+            started,
+        } = prepared;
+        let _lock = self.write_lock().await;
+        let txn = self.db.begin().await?;
+        if chosen_id {
+            ensure_new(&txn, &id).await?;
+        }
+        let now = now_ms();
         let row = session::ActiveModel {
             id: Set(id.clone()),
-            project_id: Set(input.project_id.clone()),
+            project_id: Set(project_id.clone()),
             name: Set(name),
             agent_id: Set(agent_id),
             command: Set(to_text(&argv)),
@@ -176,7 +217,7 @@ impl Service {
         // The queue's task starts (its status moves, which bumps it); the others are bumped.
         let mut started_task = None;
         for task_id in &task_ids {
-            match task {
+            match &task {
                 Some((queued, _)) if queued == task_id && started.is_some() => {
                     started_task = Some(self.mark_started(&txn, task_id, &id).await?);
                     link(&txn, &id, task_id, actor, now, false).await?;
@@ -191,8 +232,8 @@ impl Service {
                     runs::records::Opening {
                         id: run_id,
                         session_id: &id,
-                        task_id: task.map(|(t, _)| t),
-                        attempt: task.map(|(_, a)| a),
+                        task_id: task.as_ref().map(|(t, _)| t.as_str()),
+                        attempt: task.as_ref().map(|(_, a)| *a),
                         log_start,
                         first: true,
                     },
@@ -216,7 +257,7 @@ impl Service {
         }
         txn.commit().await?;
         if let (Some(started), Some(launch)) = (started, &launch) {
-            self.supervise(started.hand_over(), launch);
+            self.supervise(started, launch);
         }
 
         let run = opened.map(|row| runs::records::view(row, &session.project_id));
@@ -493,6 +534,42 @@ impl Service {
             ("BATON_TASK_IDS".to_owned(), task_ids.join(",")),
         ])
     }
+}
+
+/// A session checked and started by [`Service::prepare_session`], for
+/// [`Service::record_session`].
+pub(super) struct PreparedSession<'a> {
+    id: String,
+    /// The caller chose the id (one Baton made is new).
+    chosen_id: bool,
+    project_id: String,
+    name: String,
+    agent_id: Option<String>,
+    task_ids: Vec<String>,
+    task: Option<(String, u32)>,
+    launch: Option<runs::Launch>,
+    /// As recorded: secrets kept apart.
+    env: BTreeMap<String, String>,
+    argv: Vec<String>,
+    run_id: String,
+    log_start: u64,
+    started: Option<runs::Unsupervised<'a>>,
+}
+
+/// 409 when a session with `id` exists.
+async fn ensure_new<C: ConnectionTrait>(conn: &C, id: &str) -> ServiceResult<()> {
+    if session::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await?
+        .is_some()
+    {
+        return Err(ServiceError::conflict(
+            "already_exists",
+            format!("a session with id '{id}' already exists"),
+            json!({ "field": "id", "id": id }),
+        ));
+    }
+    Ok(())
 }
 
 async fn find_link<C: ConnectionTrait>(

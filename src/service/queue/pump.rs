@@ -199,15 +199,18 @@ impl Service {
         if self.queue().next_at.swap(at, Ordering::SeqCst) != at {
             self.wake_queue();
         }
-        let mut started = false;
-        for task_id in start {
+        // The round's starts are prepared side by side (reads, plans, processes: no lock),
+        // then recorded one by one in admission order, so `run:started` keeps that order.
+        let started = !start.is_empty();
+        let prepared =
+            futures_util::future::join_all(start.iter().map(|id| self.prepare_start(id))).await;
+        for (task_id, step) in start.iter().zip(prepared) {
             if self.queue().shutting_down.load(Ordering::SeqCst) {
-                break;
+                break; // what was prepared and not recorded is killed as it drops
             }
-            if let Err(err) = self.start_execution(&task_id).await {
+            if let Err(err) = self.record_start(task_id, step).await {
                 tracing::warn!(%err, task = task_id, "a queued task could not start");
             }
-            started = true;
         }
         let moved = self.queue().moved.swap(false, Ordering::SeqCst);
         if changed || started || moved {
@@ -274,36 +277,73 @@ impl Service {
         Ok(changed)
     }
 
-    /// Starts a run for queued task `task_id`: in the session of its earlier runs when there is
-    /// one, else in a new session of its agent. A start that fails counts as a run that failed.
-    async fn start_execution(&self, task_id: &str) -> ServiceResult<()> {
-        let Some(execution) = task_execution::Entity::find_by_id(task_id.to_owned())
+    /// The first half of starting queued task `task_id`: a new session's checks, plan and
+    /// process (in the session of its earlier runs when there is one: that restart is done
+    /// whole when recorded). Takes no lock.
+    async fn prepare_start(&self, task_id: &str) -> StartStep<'_> {
+        let execution = match task_execution::Entity::find_by_id(task_id.to_owned())
             .one(&self.db)
-            .await?
-            .filter(|e| state_of(e) == ExecutionState::Queued)
-        else {
-            return Ok(());
+            .await
+        {
+            Ok(Some(e)) if state_of(&e) == ExecutionState::Queued => e,
+            Ok(_) => return StartStep::Skip,
+            Err(err) => return StartStep::Failed(None, err.into()),
         };
-        let task_row = lookup::task(&self.db, task_id).await?;
         let attempt = execution.attempt.max(1) as u32;
-        // The execution is marked running in the transaction that records the run.
-        let started = match &execution.session_id {
-            Some(id) if lookup::session(&self.db, id).await.is_ok() => self
-                .restart_session_for(id, &Actor::System, Some((task_id, attempt)), false)
-                .await
-                .map(drop),
-            _ => {
-                let input = NewSession {
-                    project_id: task_row.project_id.clone(),
-                    agent_id: execution.agent_id.clone(),
-                    name: Some(crate::service::validate::clip(&task_row.title, 200)),
-                    task_ids: Some(vec![task_id.to_owned()]),
-                    ..Default::default()
-                };
-                self.create_session_for(input, &Actor::System, Some((task_id, attempt)))
-                    .await
-                    .map(drop)
+        let earlier = execution.session_id.clone();
+        let prepared = async {
+            if let Some(id) = &earlier {
+                if lookup::session(&self.db, id).await.is_ok() {
+                    return Ok(StartStep::Again {
+                        session_id: id.clone(),
+                        attempt,
+                    });
+                }
             }
+            let task_row = lookup::task(&self.db, task_id).await?;
+            let input = NewSession {
+                project_id: task_row.project_id.clone(),
+                agent_id: execution.agent_id.clone(),
+                name: Some(crate::service::validate::clip(&task_row.title, 200)),
+                task_ids: Some(vec![task_id.to_owned()]),
+                ..Default::default()
+            };
+            let session = self
+                .prepare_session(input, &Actor::System, Some((task_id, attempt)))
+                .await?;
+            ServiceResult::Ok(StartStep::New(Box::new(session)))
+        }
+        .await;
+        prepared.unwrap_or_else(|err| StartStep::Failed(earlier, err))
+    }
+
+    /// The second half: records the start (under the write lock). A start that fails counts as
+    /// a run that failed.
+    async fn record_start(&self, task_id: &str, step: StartStep<'_>) -> ServiceResult<()> {
+        let (earlier, started) = match step {
+            StartStep::Skip => return Ok(()),
+            StartStep::New(session) => (
+                None,
+                self.record_session(*session, &Actor::System)
+                    .await
+                    .map(drop),
+            ),
+            StartStep::Again {
+                session_id,
+                attempt,
+            } => {
+                let started = self
+                    .restart_session_for(
+                        &session_id,
+                        &Actor::System,
+                        Some((task_id, attempt)),
+                        false,
+                    )
+                    .await
+                    .map(drop);
+                (Some(session_id), started)
+            }
+            StartStep::Failed(earlier, err) => (earlier, Err(err)),
         };
         let Err(err) = started else { return Ok(()) };
         if err.code() == NOT_QUEUED {
@@ -315,7 +355,7 @@ impl Service {
             // A start that failed is a run that failed: attempts and backoff apply.
             let _lock = self.write_lock().await;
             let txn = self.db.begin().await?;
-            let session = execution.session_id.clone().unwrap_or_default();
+            let session = earlier.unwrap_or_default();
             match self.mark_started(&txn, task_id, &session).await {
                 Err(e) if e.code() == NOT_QUEUED => return Ok(()),
                 other => drop(other?),
@@ -345,4 +385,16 @@ impl Service {
         self.queue_moved().await;
         Err(err)
     }
+}
+
+/// Where one start of a round stands between its two halves.
+enum StartStep<'a> {
+    /// The task left the queue meanwhile.
+    Skip,
+    /// A new session, started, to record.
+    New(Box<crate::service::sessions::PreparedSession<'a>>),
+    /// The next run in the session of its earlier runs.
+    Again { session_id: String, attempt: u32 },
+    /// It could not start (in the session of its earlier runs, if any).
+    Failed(Option<String>, ServiceError),
 }

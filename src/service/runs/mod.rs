@@ -53,9 +53,14 @@ pub(super) const QUESTION_LINES: usize = 3;
 /// A process that is running but not yet supervised. Dropped without [`Unsupervised::hand_over`]
 /// — any error between the spawn and the supervisor taking it — it is killed and its token
 /// revoked: no process runs unwatched, and no token outlives its process.
+///
+/// Until then its session is *starting*: requests made with its token wait (see
+/// [`crate::security::Starting`]); they go on once the supervisor has it, or once it was killed
+/// and its token revoked.
 pub(super) struct Unsupervised<'a> {
     service: &'a Service,
     run: Option<Arc<Run>>,
+    starting: Option<crate::security::Starting>,
 }
 
 impl Unsupervised<'_> {
@@ -64,8 +69,9 @@ impl Unsupervised<'_> {
     }
 
     /// The supervisor takes it: from now on, its end is recorded.
-    pub fn hand_over(mut self) -> Arc<Run> {
-        self.run.take().expect("handed over once")
+    fn hand_over(mut self) -> (Arc<Run>, Option<crate::security::Starting>) {
+        let run = self.run.take().expect("handed over once");
+        (run, self.starting.take())
     }
 }
 
@@ -262,9 +268,9 @@ impl Service {
         info: RunInfo,
     ) -> ServiceResult<Unsupervised<'_>> {
         let rt = &self.runtime;
-        let token = rt
+        let (token, starting) = rt
             .tokens
-            .issue(Grant {
+            .issue_starting(Grant {
                 session_id: session_id.to_owned(),
                 project_id: project_id.to_owned(),
             })
@@ -300,6 +306,7 @@ impl Service {
                 run: Some(Arc::new(Run::new(
                     session_id, project_id, info, terminal, output,
                 ))),
+                starting: Some(starting),
             }),
             Err(err) => {
                 rt.tokens.revoke(session_id);
@@ -319,8 +326,11 @@ impl Service {
     /// Registers `run` and watches it until it ends, performing what its state machine
     /// ([`machine`]) decides: activity, the typed prompt, stopping, recording the end. Woken by
     /// output, its timers, a stop or the exit — never by polling.
-    pub(super) fn supervise(&self, run: Arc<Run>, launch: &Launch) {
+    pub(super) fn supervise(&self, started: Unsupervised<'_>, launch: &Launch) {
+        let (run, starting) = started.hand_over();
         self.runtime.insert(Arc::clone(&run));
+        // Recorded and watched: the agent's requests go on.
+        drop(starting);
         let service = self.clone();
         let watch = launch.watch.clone();
         let exit_means_done = launch.exit_means_done;
@@ -859,7 +869,7 @@ impl Service {
             ));
         }
         txn.commit().await?;
-        self.supervise(started.hand_over(), &launch);
+        self.supervise(started, &launch);
         let session = views::session_by_id(&self.db, &self.runtime, id).await?;
         let run = records::view(opened, &session.project_id);
         events.insert(0, Event::SessionUpdated(session.clone()));

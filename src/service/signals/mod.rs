@@ -112,13 +112,11 @@ impl Service {
         if let Actor::Session { project_id, .. } = actor {
             actor.may_act_as(project_id, id)?;
         }
-        if self.runtime.get(id).is_none() {
-            // An agent may report the moment it starts, while its start is still being recorded
-            // (under the write lock, its process already running, its run not yet watched):
-            // the hook waits for the record rather than being lost — a permission asked then
-            // would go unseen.
-            drop(self.write_lock().await);
-        }
+        // An agent may report the moment it starts, while its start is still being recorded
+        // (its process already running, its run not yet watched): the hook waits for the record
+        // rather than being lost — a permission asked then would go unseen. (An agent's own
+        // requests wait at the API's gate already; this covers any caller.)
+        self.runtime.tokens.starting(id).await;
         let row = lookup::session(&self.db, id).await?;
         actor.may_act_as(&row.project_id, id)?;
         let payload = input.payload.map_or(Value::Null, Value::Object);
