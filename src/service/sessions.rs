@@ -40,18 +40,20 @@ impl Service {
         actor: &Actor,
         task: Option<(&str, u32)>,
     ) -> ServiceResult<(Session, Option<crate::model::Run>)> {
-        let prepared = self.prepare_session(input, actor, task).await?;
+        let prepared = self.prepare_session(input, actor, task, None).await?;
         self.record_session(prepared, actor).await
     }
 
     /// Everything a new session needs before its record: checked, read, planned, and its
-    /// process started (not yet supervised: see [`runs::Unsupervised`]). No lock is taken, so
+    /// process started (not yet supervised: see [`runs::Unsupervised`]); `known` is a task row the
+    /// caller read already. No lock is taken, so
     /// the queue prepares a round's starts side by side, then records them in order.
     pub(super) async fn prepare_session(
         &self,
         input: NewSession,
         actor: &Actor,
         task: Option<(&str, u32)>,
+        mut known: Option<crate::store::entity::task::Model>,
     ) -> ServiceResult<PreparedSession<'_>> {
         let id = match &input.id {
             Some(id) => {
@@ -78,12 +80,22 @@ impl Service {
         }
         let project = lookup::project_field(&self.db, "projectId", &input.project_id).await?;
         actor.may_write(&project.id)?;
+        let mut tasks = Vec::with_capacity(task_ids.len());
+        for task_id in &task_ids {
+            tasks.push(match known.take() {
+                Some(row) if row.id == *task_id && row.project_id == input.project_id => row,
+                other => {
+                    known = other;
+                    lookup::task_in_project(&self.db, "taskIds", task_id, &input.project_id).await?
+                }
+            });
+        }
         // A task's own worktree (a checkout can take a while).
         let starts = input.command.is_some() || input.agent_id.is_some();
-        let workspace = match (&input.cwd, task_ids.first()) {
-            (None, Some(task_id)) if starts => {
+        let workspace = match (&input.cwd, tasks.first()) {
+            (None, Some(task)) if starts => {
                 // Boxed: a new worktree's setup runs as a session of its own.
-                Box::pin(self.prepare_workspace(&input.project_id, task_id, actor)).await?
+                Box::pin(self.prepare_workspace(&project, task, actor)).await?
             }
             _ => None,
         };
@@ -104,14 +116,10 @@ impl Service {
                 actor,
             )?;
         }
-        let mut prompt = None;
-        for task_id in &task_ids {
-            let task =
-                lookup::task_in_project(&self.db, "taskIds", task_id, &input.project_id).await?;
-            if prompt.is_none() && !task.prompt.trim().is_empty() {
-                prompt = Some(task.prompt);
-            }
-        }
+        let prompt = tasks
+            .into_iter()
+            .map(|t| t.prompt)
+            .find(|p| !p.trim().is_empty());
         let launch = self
             .plan_launch(&input, &id, &project, &task_ids, prompt, workspace)
             .await?;

@@ -309,7 +309,12 @@ impl Service {
                 ..Default::default()
             };
             let session = self
-                .prepare_session(input, &Actor::System, Some((task_id, attempt)))
+                .prepare_session(
+                    input,
+                    &Actor::System,
+                    Some((task_id, attempt)),
+                    Some(task_row),
+                )
                 .await?;
             ServiceResult::Ok(StartStep::New(Box::new(session)))
         }

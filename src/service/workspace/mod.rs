@@ -107,34 +107,27 @@ impl Service {
         })
     }
 
-    /// The folder `task_id`'s sessions run in when it has (or now gets) its own worktree; `None`
+    /// The folder `task`'s sessions run in when it has (or now gets) its own worktree; `None`
     /// when its project shares one folder. Made outside the write lock (a checkout can take a
-    /// while), one at a time. A task that is not in `project_id` gets `None` here and its error
-    /// from the caller's own checks.
+    /// while), one at a time. The caller read both rows (and checked the task is the project's).
     pub(super) async fn prepare_workspace(
         &self,
-        project_id: &str,
-        task_id: &str,
+        project: &project::Model,
+        task: &crate::store::entity::task::Model,
         actor: &Actor,
     ) -> ServiceResult<Option<PathBuf>> {
-        let Some(task) = crate::store::entity::task::Entity::find_by_id(task_id)
-            .one(&self.db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        if task.project_id != project_id {
+        let task_id = task.id.as_str();
+        if task.project_id != project.id {
             return Ok(None);
         }
-        actor.may_write(project_id)?;
+        actor.may_write(&project.id)?;
         let _one_at_a_time = self.workspaces.lock().await;
         if let Some(row) = workspace::Entity::find_by_id(task_id).one(&self.db).await? {
             if Path::new(&row.path).is_dir() {
                 return Ok(Some(PathBuf::from(row.path)));
             }
         }
-        let project = lookup::project(&self.db, project_id).await?;
-        let plan = self.workspace_plan(&project).await?;
+        let plan = self.workspace_plan(project).await?;
         let (Mode::Worktree, Some(repository)) = (plan.mode, &plan.repository) else {
             return Ok(None);
         };
