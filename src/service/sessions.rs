@@ -139,7 +139,10 @@ impl Service {
                 task_id: task.map(|(t, _)| t.to_owned()),
                 attempt: task.map(|(_, a)| a),
             };
-            started = Some(self.start_process(&id, &project.id, l, output, info)?);
+            started = Some(
+                self.start_process(&id, &project.id, l, output, info)
+                    .await?,
+            );
         }
         let (env, argv) = match &launch {
             Some(l) => {

@@ -259,7 +259,7 @@ impl Service {
 
     /// Starts `launch` for `session_id` with a fresh session token. The process is not yet
     /// supervised: hand it over once its start is recorded (see [`Unsupervised`]).
-    pub(super) fn start_process(
+    pub(super) async fn start_process(
         &self,
         session_id: &str,
         project_id: &str,
@@ -300,7 +300,14 @@ impl Service {
             env: env.into_iter().collect(),
             size: launch.size,
         };
-        match rt.host.spawn(request, Arc::clone(&output)) {
+        // A fork takes a few milliseconds: not on the runtime's workers, so that the other
+        // starts of a queue round go on meanwhile.
+        let host = Arc::clone(&rt.host);
+        let for_host = Arc::clone(&output);
+        let spawned = tokio::task::spawn_blocking(move || host.spawn(request, for_host))
+            .await
+            .unwrap_or_else(|e| Err(PtyError::Open(format!("the spawn did not finish: {e}"))));
+        match spawned {
             Ok(terminal) => Ok(Unsupervised {
                 service: self,
                 run: Some(Arc::new(Run::new(
@@ -843,7 +850,9 @@ impl Service {
             task_id: opened.task_id.clone(),
             attempt: task.map(|(_, a)| a),
         };
-        let started = self.start_process(id, &row.project_id, &launch, output, info)?;
+        let started = self
+            .start_process(id, &row.project_id, &launch, output, info)
+            .await?;
         let now = now_ms();
         let shown =
             super::secret_env::keep(&self.runtime.session_dir(id), &launch.env, &launch.argv)?;
