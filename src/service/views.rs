@@ -169,63 +169,69 @@ struct TaskLinks {
 /// of the four tables in common columns): a task's view is built under the write lock at every
 /// start and end of the queue's runs, so its round trips count.
 async fn task_links<C: ConnectionTrait>(conn: &C, ids: &[String]) -> ServiceResult<TaskLinks> {
-    let text = || Expr::cust("CAST(NULL AS TEXT)");
-    let number = || Expr::cust("CAST(NULL AS BIGINT)");
-    let big = |col: Expr| Expr::cust_with_expr("CAST($1 AS BIGINT)", col);
-    let ids = || ids.iter().cloned();
-    // Columns: kind, task id, a number key, a text key, two texts, three numbers.
-    let tags = Query::select()
-        .expr_as(Expr::cust("0"), "kind")
-        .expr_as(Expr::col(task_tag::Column::TaskId), "task_id")
-        .expr_as(number(), "k")
-        .expr_as(Expr::col(task_tag::Column::Tag), "a")
-        .expr_as(text(), "b")
-        .expr_as(text(), "c")
-        .expr_as(number(), "n1")
-        .expr_as(number(), "n2")
-        .expr_as(number(), "n3")
-        .from(task_tag::Entity)
-        .and_where(task_tag::Column::TaskId.is_in(ids()))
-        .to_owned();
-    let subtasks = Query::select()
-        .expr_as(Expr::cust("1"), "kind")
-        .expr_as(Expr::col(subtask::Column::TaskId), "task_id")
-        .expr_as(big(Expr::col(subtask::Column::Position)), "k")
-        .expr_as(Expr::col(subtask::Column::Id), "a")
-        .expr_as(Expr::col(subtask::Column::Title), "b")
-        .expr_as(Expr::col(subtask::Column::Status), "c")
-        .expr_as(big(Expr::col(subtask::Column::CreatedAt)), "n1")
-        .expr_as(big(Expr::col(subtask::Column::UpdatedAt)), "n2")
-        .expr_as(big(Expr::col(subtask::Column::CompletedAt)), "n3")
-        .from(subtask::Entity)
-        .and_where(subtask::Column::TaskId.is_in(ids()))
-        .to_owned();
-    let deps = Query::select()
-        .expr_as(Expr::cust("2"), "kind")
-        .expr_as(Expr::col(task_dependency::Column::TaskId), "task_id")
-        .expr_as(number(), "k")
-        .expr_as(Expr::col(task_dependency::Column::DependsOnId), "a")
-        .expr_as(text(), "b")
-        .expr_as(text(), "c")
-        .expr_as(number(), "n1")
-        .expr_as(number(), "n2")
-        .expr_as(number(), "n3")
-        .from(task_dependency::Entity)
-        .and_where(task_dependency::Column::TaskId.is_in(ids()))
-        .to_owned();
-    let sessions = Query::select()
-        .expr_as(Expr::cust("3"), "kind")
-        .expr_as(Expr::col(session_task::Column::TaskId), "task_id")
-        .expr_as(big(Expr::col(session_task::Column::CreatedAt)), "k")
-        .expr_as(Expr::col(session_task::Column::SessionId), "a")
-        .expr_as(text(), "b")
-        .expr_as(text(), "c")
-        .expr_as(number(), "n1")
-        .expr_as(number(), "n2")
-        .expr_as(number(), "n3")
-        .from(session_task::Entity)
-        .and_where(session_task::Column::TaskId.is_in(ids()))
-        .to_owned();
+    let col = |c: Expr| Some(c);
+    let big = |c: Expr| Some(Expr::cust_with_expr("CAST($1 AS BIGINT)", c));
+    // The columns after the kind and the task id: k, a, b, c, n1, n2, n3.
+    let tags = link_part(
+        0,
+        task_tag::Entity,
+        task_tag::Column::TaskId,
+        [
+            None,
+            col(task_tag::Column::Tag.into_expr()),
+            None,
+            None,
+            None,
+            None,
+            None,
+        ],
+        ids,
+    );
+    let subtasks = link_part(
+        1,
+        subtask::Entity,
+        subtask::Column::TaskId,
+        [
+            big(subtask::Column::Position.into_expr()),
+            col(subtask::Column::Id.into_expr()),
+            col(subtask::Column::Title.into_expr()),
+            col(subtask::Column::Status.into_expr()),
+            big(subtask::Column::CreatedAt.into_expr()),
+            big(subtask::Column::UpdatedAt.into_expr()),
+            big(subtask::Column::CompletedAt.into_expr()),
+        ],
+        ids,
+    );
+    let deps = link_part(
+        2,
+        task_dependency::Entity,
+        task_dependency::Column::TaskId,
+        [
+            None,
+            col(task_dependency::Column::DependsOnId.into_expr()),
+            None,
+            None,
+            None,
+            None,
+            None,
+        ],
+        ids,
+    );
+    let sessions = link_part(
+        3,
+        session_task::Entity,
+        session_task::Column::TaskId,
+        [
+            big(session_task::Column::CreatedAt.into_expr()),
+            col(session_task::Column::SessionId.into_expr()),
+            None,
+            None,
+            None,
+            None,
+            None,
+        ],
+        ids,
+    );
     let query = tags
         .to_owned()
         .union(UnionType::All, subtasks)
@@ -280,6 +286,35 @@ async fn task_links<C: ConnectionTrait>(conn: &C, ids: &[String]) -> ServiceResu
         deps: group(dep_rows),
         sessions: group(session_rows.into_iter().map(|(t, _, s)| (t, s))),
     })
+}
+
+/// One part of [`task_links`]' union: `kind`, then the rows of `table` for tasks `ids` in the
+/// common columns — `k` (a number key), `a` (a text key), `b`, `c` (texts), `n1`–`n3` (numbers) —
+/// each a typed NULL where the table has none (PostgreSQL needs the types to match).
+fn link_part(
+    kind: u8,
+    table: impl sea_orm::sea_query::IntoTableRef,
+    task_id: impl ColumnTrait,
+    columns: [Option<Expr>; 7],
+    ids: &[String],
+) -> sea_orm::sea_query::SelectStatement {
+    const NAMES: [&str; 7] = ["k", "a", "b", "c", "n1", "n2", "n3"];
+    let mut select = Query::select();
+    select
+        .expr_as(Expr::cust(kind.to_string()), "kind")
+        .expr_as(task_id.into_expr(), "task_id");
+    for (i, (name, column)) in NAMES.into_iter().zip(columns).enumerate() {
+        let null = if (1..=3).contains(&i) {
+            "CAST(NULL AS TEXT)"
+        } else {
+            "CAST(NULL AS BIGINT)"
+        };
+        select.expr_as(column.unwrap_or_else(|| Expr::cust(null)), name);
+    }
+    select
+        .from(table)
+        .and_where(task_id.is_in(ids.iter().cloned()))
+        .to_owned()
 }
 
 pub async fn task_by_id<C: ConnectionTrait>(conn: &C, id: &str) -> ServiceResult<Task> {
