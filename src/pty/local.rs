@@ -311,6 +311,56 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_child_leads_its_own_session_on_the_terminal_with_its_env_and_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = Arc::new(Output::open(&dir.path().join("o.log")).unwrap());
+        let mut req = request(
+            &[
+                "sh",
+                "-c",
+                // Field 6 of /proc/PID/stat is the session id; `trap` lists no ignored signal.
+                "set -- $(cat /proc/$$/stat); echo \"leader=$([ \"$6\" = $$ ] && echo yes)\"; \
+                 echo \"tty=$(tty)\"; echo \"cwd=$(pwd)\"; echo \"v=$BATON_X\"; \
+                 echo \"arg0=$0\"; echo \"traps=$(trap)\"",
+            ],
+            dir.path(),
+        );
+        req.env.push(("BATON_X".into(), "from the request".into()));
+        let term = LocalHost.spawn(req, output.clone()).unwrap();
+        assert_eq!(wait(&term).await.code, 0);
+        let text = String::from_utf8(output.read(0, 10_000).unwrap()).unwrap();
+        let cwd = dir.path().canonicalize().unwrap();
+        for expected in [
+            "leader=yes".to_owned(),
+            format!("cwd={}", cwd.display()),
+            "v=from the request".to_owned(),
+            "arg0=sh".to_owned(),
+            "traps=\r".to_owned(),
+        ] {
+            assert!(text.contains(&expected), "{expected:?} in {text:?}");
+        }
+        assert!(text.contains("tty=/dev/pts/"), "{text:?}");
+    }
+
+    #[tokio::test]
+    async fn a_program_that_cannot_run_is_an_error_not_a_child() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("broken");
+        std::fs::write(&script, "#!/no/such/interpreter\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let output = Arc::new(Output::open(&dir.path().join("o.log")).unwrap());
+        let program = script.display().to_string();
+        match LocalHost.spawn(request(&[&program], dir.path()), output) {
+            Err(PtyError::Spawn { source, .. }) => {
+                assert_eq!(source.raw_os_error(), Some(libc::ENOENT), "{source}")
+            }
+            Err(other) => panic!("another error: {other}"),
+            Ok(_) => panic!("a program whose interpreter is missing started"),
+        }
+    }
+
+    #[tokio::test]
     async fn a_missing_program_or_folder_is_refused_before_anything_starts() {
         let dir = tempfile::tempdir().unwrap();
         let output = Arc::new(Output::open(&dir.path().join("o.log")).unwrap());
