@@ -51,6 +51,15 @@ impl SessionStatus {
             SessionStatus::Starting | SessionStatus::Running | SessionStatus::Waiting
         )
     }
+
+    /// The names of the active states, for a query's filter.
+    pub fn active_names() -> Vec<&'static str> {
+        use strum::IntoEnumIterator;
+        Self::iter()
+            .filter(|s| s.is_active())
+            .map(Self::as_str)
+            .collect()
+    }
 }
 
 #[cfg_attr(feature = "specta", derive(specta::Type))]

@@ -5,7 +5,6 @@ use sea_orm::{
     TransactionTrait,
 };
 use serde_json::json;
-use strum::IntoEnumIterator;
 
 use super::access::Admin;
 use super::error::{ServiceError, ServiceResult};
@@ -114,7 +113,7 @@ impl Service {
         lookup::project(&txn, id).await?;
         let active: Vec<String> = session::Entity::find()
             .filter(session::Column::ProjectId.eq(id))
-            .filter(session::Column::Status.is_in(active_statuses()))
+            .filter(session::Column::Status.is_in(SessionStatus::active_names()))
             .all(&txn)
             .await?
             .into_iter()
@@ -142,17 +141,10 @@ impl Service {
     pub async fn count_active_sessions(&self, project_id: &str) -> ServiceResult<u64> {
         Ok(session::Entity::find()
             .filter(session::Column::ProjectId.eq(project_id))
-            .filter(session::Column::Status.is_in(active_statuses()))
+            .filter(session::Column::Status.is_in(SessionStatus::active_names()))
             .count(&self.db)
             .await?)
     }
-}
-
-fn active_statuses() -> Vec<&'static str> {
-    SessionStatus::iter()
-        .filter(|s| s.is_active())
-        .map(SessionStatus::as_str)
-        .collect()
 }
 
 /// The settings Baton reads itself (the workspace ones, the cost limit) must make sense; others

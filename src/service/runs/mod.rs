@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use strum::IntoEnumIterator;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -542,10 +541,6 @@ impl Service {
         } else {
             SessionStatus::Running
         };
-        let active: Vec<&str> = SessionStatus::iter()
-            .filter(|s| s.is_active())
-            .map(SessionStatus::as_str)
-            .collect();
         let _lock = self.write_lock().await;
         let mut update = session::Entity::update_many()
             .col_expr(session::Column::Status, Expr::value(status.as_str()))
@@ -556,7 +551,7 @@ impl Service {
         }
         let updated = update
             .filter(session::Column::Id.eq(run.session_id.as_str()))
-            .filter(session::Column::Status.is_in(active))
+            .filter(session::Column::Status.is_in(SessionStatus::active_names()))
             .exec_with_returning(&self.db)
             .await?;
         let Some(row) = updated.into_iter().next() else {
@@ -912,10 +907,6 @@ impl Service {
             )
             .await?;
         }
-        let active: Vec<&str> = SessionStatus::iter()
-            .filter(|s| s.is_active())
-            .map(SessionStatus::as_str)
-            .collect();
         let now = now_ms();
         let result = session::Entity::update_many()
             .col_expr(
@@ -924,7 +915,7 @@ impl Service {
             )
             .col_expr(session::Column::CompletedAt, Expr::value(now))
             .col_expr(session::Column::UpdatedAt, Expr::value(now))
-            .filter(session::Column::Status.is_in(active))
+            .filter(session::Column::Status.is_in(SessionStatus::active_names()))
             .exec(&self.db)
             .await?;
         Ok(result.rows_affected)
