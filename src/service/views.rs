@@ -332,7 +332,22 @@ pub async fn sessions<C: ConnectionTrait>(
         return Ok(Vec::new());
     }
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut links = group(
+    let mut links = tasks_of_sessions(conn, ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let task_ids = links.remove(&row.id).unwrap_or_default();
+            session_with(runtime, row, task_ids)
+        })
+        .collect())
+}
+
+/// The ids of the tasks linked to each of sessions `ids`, in the order a session shows them.
+async fn tasks_of_sessions<C: ConnectionTrait>(
+    conn: &C,
+    ids: Vec<String>,
+) -> ServiceResult<HashMap<String, Vec<String>>> {
+    Ok(group(
         session_task::Entity::find()
             .filter(session_task::Column::SessionId.is_in(ids))
             .order_by_asc(session_task::Column::CreatedAt)
@@ -341,14 +356,16 @@ pub async fn sessions<C: ConnectionTrait>(
             .await?
             .into_iter()
             .map(|r| (r.session_id, r.task_id)),
-    );
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let task_ids = links.remove(&row.id).unwrap_or_default();
-            session_with(runtime, row, task_ids)
-        })
-        .collect())
+    ))
+}
+
+/// The ids of the tasks linked to session `session_id`, in the order the session shows them.
+pub async fn tasks_of_session<C: ConnectionTrait>(
+    conn: &C,
+    session_id: &str,
+) -> ServiceResult<Vec<String>> {
+    let mut links = tasks_of_sessions(conn, vec![session_id.to_owned()]).await?;
+    Ok(links.remove(session_id).unwrap_or_default())
 }
 
 /// The view of session `row` linked to `task_ids` (in link order): no query.

@@ -15,9 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -34,7 +32,7 @@ use crate::model::{
 };
 use crate::pty::{find_program, Exit, Output, PtyError, Size, SpawnRequest};
 use crate::security::Grant;
-use crate::store::entity::{agent_profile, project, run, session, session_task};
+use crate::store::entity::{agent_profile, project, run, session};
 use crate::store::json::from_text;
 pub(super) use launch::{baton_env, default_cwd, profile_argv, Launch, Stored, Watch};
 use machine::{Effect, Input, Machine};
@@ -557,7 +555,7 @@ impl Service {
         let Some(row) = updated.into_iter().next() else {
             return Ok(());
         };
-        let task_ids = linked_tasks(&self.db, &run.session_id).await?;
+        let task_ids = views::tasks_of_session(&self.db, &run.session_id).await?;
         let session = views::session_with(&self.runtime, row, task_ids);
         self.publish_all(vec![Event::SessionUpdated(session)]);
         Ok(())
@@ -628,7 +626,7 @@ impl Service {
             self.wake_queue();
             return Ok(()); // deleted meanwhile
         };
-        let task_ids = linked_tasks(&txn, &run.session_id).await?;
+        let task_ids = views::tasks_of_session(&txn, &run.session_id).await?;
         txn.commit().await?;
         // Counted before it leaves the running set: a scrape never sees it in neither.
         self.metrics.session_ended(status.as_str());
@@ -732,7 +730,7 @@ impl Service {
         let mut env: BTreeMap<String, String> = from_text("session.env", &row.env);
         super::secret_env::restore(&self.runtime.session_dir(&row.id), &mut env, &mut argv)?;
         // The tasks linked now, in the order the session shows them.
-        let task_ids = linked_tasks(&self.db, &row.id).await?;
+        let task_ids = views::tasks_of_session(&self.db, &row.id).await?;
         baton_env(&mut env, &self.api_url, &row.project_id, &row.id, &task_ids);
         let stored = row
             .launch
@@ -949,22 +947,6 @@ impl Service {
     pub fn session_run(&self, id: &str) -> Option<Arc<Run>> {
         self.runtime.get(id)
     }
-}
-
-/// The ids of the tasks linked to session `session_id`, in the order the session shows them.
-async fn linked_tasks<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    session_id: &str,
-) -> ServiceResult<Vec<String>> {
-    Ok(session_task::Entity::find()
-        .filter(session_task::Column::SessionId.eq(session_id))
-        .order_by_asc(session_task::Column::CreatedAt)
-        .order_by_asc(session_task::Column::TaskId)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|l| l.task_id)
-        .collect())
 }
 
 /// The supervisor's timers: each fires once, when armed.
