@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Expr, Query, UnionType};
+use sea_orm::sea_query::{Expr, Func, Query, UnionType};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::error::ServiceResult;
@@ -157,7 +157,6 @@ async fn tasks_with<C: ConnectionTrait>(
 }
 
 /// What tasks carry from their link tables, each list in the order the task shows it.
-#[derive(Default)]
 struct TaskLinks {
     tags: HashMap<String, Vec<String>>,
     subtasks: HashMap<String, Vec<Subtask>>,
@@ -169,22 +168,11 @@ struct TaskLinks {
 /// of the four tables in common columns): a task's view is built under the write lock at every
 /// start and end of the queue's runs, so its round trips count.
 async fn task_links<C: ConnectionTrait>(conn: &C, ids: &[String]) -> ServiceResult<TaskLinks> {
-    let col = |c: Expr| Some(c);
-    let big = |c: Expr| Some(Expr::cust_with_expr("CAST($1 AS BIGINT)", c));
-    // The columns after the kind and the task id: k, a, b, c, n1, n2, n3.
     let tags = link_part(
         0,
         task_tag::Entity,
         task_tag::Column::TaskId,
-        [
-            None,
-            col(task_tag::Column::Tag.into_expr()),
-            None,
-            None,
-            None,
-            None,
-            None,
-        ],
+        [("a", task_tag::Column::Tag.into_expr())],
         ids,
     );
     let subtasks = link_part(
@@ -192,13 +180,13 @@ async fn task_links<C: ConnectionTrait>(conn: &C, ids: &[String]) -> ServiceResu
         subtask::Entity,
         subtask::Column::TaskId,
         [
-            big(subtask::Column::Position.into_expr()),
-            col(subtask::Column::Id.into_expr()),
-            col(subtask::Column::Title.into_expr()),
-            col(subtask::Column::Status.into_expr()),
-            big(subtask::Column::CreatedAt.into_expr()),
-            big(subtask::Column::UpdatedAt.into_expr()),
-            big(subtask::Column::CompletedAt.into_expr()),
+            ("k", subtask::Column::Position.into_expr()),
+            ("a", subtask::Column::Id.into_expr()),
+            ("b", subtask::Column::Title.into_expr()),
+            ("c", subtask::Column::Status.into_expr()),
+            ("n1", subtask::Column::CreatedAt.into_expr()),
+            ("n2", subtask::Column::UpdatedAt.into_expr()),
+            ("n3", subtask::Column::CompletedAt.into_expr()),
         ],
         ids,
     );
@@ -206,15 +194,7 @@ async fn task_links<C: ConnectionTrait>(conn: &C, ids: &[String]) -> ServiceResu
         2,
         task_dependency::Entity,
         task_dependency::Column::TaskId,
-        [
-            None,
-            col(task_dependency::Column::DependsOnId.into_expr()),
-            None,
-            None,
-            None,
-            None,
-            None,
-        ],
+        [("a", task_dependency::Column::DependsOnId.into_expr())],
         ids,
     );
     let sessions = link_part(
@@ -222,13 +202,8 @@ async fn task_links<C: ConnectionTrait>(conn: &C, ids: &[String]) -> ServiceResu
         session_task::Entity,
         session_task::Column::TaskId,
         [
-            big(session_task::Column::CreatedAt.into_expr()),
-            col(session_task::Column::SessionId.into_expr()),
-            None,
-            None,
-            None,
-            None,
-            None,
+            ("k", session_task::Column::CreatedAt.into_expr()),
+            ("a", session_task::Column::SessionId.into_expr()),
         ],
         ids,
     );
@@ -241,7 +216,6 @@ async fn task_links<C: ConnectionTrait>(conn: &C, ids: &[String]) -> ServiceResu
     let rows = conn
         .query_all_raw(conn.get_database_backend().build(&query))
         .await?;
-    // (task id, number key, text key, what it is)
     let mut tag_rows = Vec::new();
     let mut subtask_rows = Vec::new();
     let mut dep_rows = Vec::new();
@@ -249,68 +223,81 @@ async fn task_links<C: ConnectionTrait>(conn: &C, ids: &[String]) -> ServiceResu
     for row in rows {
         let kind: i32 = row.try_get("", "kind")?;
         let task_id: String = row.try_get("", "task_id")?;
-        let key: Option<i64> = row.try_get("", "k")?;
+        let key = row.try_get::<Option<i64>>("", "k")?.unwrap_or(0);
         let a: String = row.try_get("", "a")?;
         match kind {
             0 => tag_rows.push((task_id, a)),
-            1 => subtask_rows.push((
-                task_id.clone(),
-                key.unwrap_or(0),
-                a.clone(),
-                subtask::Model {
-                    id: a,
-                    task_id,
-                    title: row.try_get("", "b")?,
-                    status: row.try_get("", "c")?,
-                    position: key.unwrap_or(0) as i32,
-                    created_at: row.try_get::<Option<i64>>("", "n1")?.unwrap_or(0),
-                    updated_at: row.try_get::<Option<i64>>("", "n2")?.unwrap_or(0),
-                    completed_at: row.try_get("", "n3")?,
-                },
-            )),
+            1 => subtask_rows.push(subtask::Model {
+                id: a,
+                task_id,
+                title: row.try_get("", "b")?,
+                status: row.try_get("", "c")?,
+                position: key as i32,
+                created_at: row.try_get::<Option<i64>>("", "n1")?.unwrap_or(0),
+                updated_at: row.try_get::<Option<i64>>("", "n2")?.unwrap_or(0),
+                completed_at: row.try_get("", "n3")?,
+            }),
             2 => dep_rows.push((task_id, a)),
-            _ => session_rows.push((task_id, key.unwrap_or(0), a)),
+            _ => session_rows.push((task_id, key, a)),
         }
     }
+    // Each list in the order the task shows it (as the four queries' ORDER BY did).
     tag_rows.sort();
     dep_rows.sort();
     session_rows.sort();
-    subtask_rows.sort_by(|x, y| (&x.0, x.1, &x.2).cmp(&(&y.0, y.1, &y.2)));
+    subtask_rows
+        .sort_by(|x, y| (&x.task_id, x.position, &x.id).cmp(&(&y.task_id, y.position, &y.id)));
     Ok(TaskLinks {
         tags: group(tag_rows),
         subtasks: group(
             subtask_rows
                 .into_iter()
-                .map(|(task_id, _, _, row)| (task_id, subtask(row))),
+                .map(|r| (r.task_id.clone(), subtask(r))),
         ),
         deps: group(dep_rows),
         sessions: group(session_rows.into_iter().map(|(t, _, s)| (t, s))),
     })
 }
 
+/// The columns of [`task_links`]' union after the kind and the task id, with their types: `k` (a
+/// number key), `a` (a text key), `b`, `c` (texts), `n1`–`n3` (numbers).
+const LINK_COLUMNS: [(&str, &str); 7] = [
+    ("k", "BIGINT"),
+    ("a", "TEXT"),
+    ("b", "TEXT"),
+    ("c", "TEXT"),
+    ("n1", "BIGINT"),
+    ("n2", "BIGINT"),
+    ("n3", "BIGINT"),
+];
+
 /// One part of [`task_links`]' union: `kind`, then the rows of `table` for tasks `ids` in the
-/// common columns — `k` (a number key), `a` (a text key), `b`, `c` (texts), `n1`–`n3` (numbers) —
-/// each a typed NULL where the table has none (PostgreSQL needs the types to match).
-fn link_part(
+/// common columns, those it has (`columns`, by name) cast to the column's type and the others a
+/// NULL of that type (PostgreSQL needs the types of a union's parts to match).
+fn link_part<const N: usize>(
     kind: u8,
     table: impl sea_orm::sea_query::IntoTableRef,
     task_id: impl ColumnTrait,
-    columns: [Option<Expr>; 7],
+    columns: [(&str, Expr); N],
     ids: &[String],
 ) -> sea_orm::sea_query::SelectStatement {
-    const NAMES: [&str; 7] = ["k", "a", "b", "c", "n1", "n2", "n3"];
+    let mut given: HashMap<&str, Expr> = columns.into_iter().collect();
     let mut select = Query::select();
     select
         .expr_as(Expr::cust(kind.to_string()), "kind")
         .expr_as(task_id.into_expr(), "task_id");
-    for (i, (name, column)) in NAMES.into_iter().zip(columns).enumerate() {
-        let null = if (1..=3).contains(&i) {
-            "CAST(NULL AS TEXT)"
-        } else {
-            "CAST(NULL AS BIGINT)"
+    for (name, sql_type) in LINK_COLUMNS {
+        let column = match given.remove(name) {
+            Some(expr) => Func::cast_as(expr, sql_type).into(),
+            None => Expr::cust(format!("CAST(NULL AS {sql_type})")),
         };
-        select.expr_as(column.unwrap_or_else(|| Expr::cust(null)), name);
+        select.expr_as(column, name);
     }
+    debug_assert!(
+        given.is_empty(),
+        "a column outside LINK_COLUMNS: {:?}",
+        given.keys()
+    );
     select
         .from(table)
         .and_where(task_id.is_in(ids.iter().cloned()))

@@ -305,6 +305,13 @@ async fn subtasks_are_added_checked_off_and_removed_inside_their_task() {
         (Some(a.as_str()), Some("completed"))
     );
     assert_eq!(subtasks[1]["title"], "docs", "in the order they were added");
+    // Every field as written (times included): the task's view reads its subtasks itself.
+    assert_eq!(
+        subtasks[0], r.body,
+        "the task shows the subtask as it was written"
+    );
+    assert!(subtasks[1]["completedAt"].is_null(), "{}", subtasks[1]);
+    assert!(subtasks[1]["createdAt"].as_i64() >= r.body["createdAt"].as_i64());
 
     assert_eq!(
         s.delete(&format!("/api/tasks/{t}/subtasks/{b}"))
