@@ -110,7 +110,14 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
             fail(args);
         }
         for (target, fd) in args.fds.into_iter().enumerate() {
-            if libc::dup2(fd, target as libc::c_int) == -1 {
+            let target = target as libc::c_int;
+            // dup2 onto itself keeps close-on-exec: cleared instead (as std's Command does).
+            let done = if fd == target {
+                libc::fcntl(fd, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, target)
+            };
+            if done == -1 {
                 fail(args);
             }
         }

@@ -46,8 +46,8 @@ impl Service {
 
     /// Everything a new session needs before its record: checked, read, planned, and its
     /// process started (not yet supervised: see [`runs::Unsupervised`]); `known` is a task row the
-    /// caller read already. No lock is taken, so
-    /// the queue prepares a round's starts side by side, then records them in order.
+    /// caller read already. No lock is taken, so the queue prepares a round's starts side by
+    /// side, then records them in order.
     pub(super) async fn prepare_session(
         &self,
         input: NewSession,
@@ -82,10 +82,10 @@ impl Service {
         actor.may_write(&project.id)?;
         let mut tasks = Vec::with_capacity(task_ids.len());
         for task_id in &task_ids {
-            tasks.push(match known.take() {
-                Some(row) if row.id == *task_id && row.project_id == input.project_id => row,
-                other => {
-                    known = other;
+            let read = known.take_if(|t| t.id == *task_id && t.project_id == input.project_id);
+            tasks.push(match read {
+                Some(row) => row,
+                None => {
                     lookup::task_in_project(&self.db, "taskIds", task_id, &input.project_id).await?
                 }
             });
@@ -256,14 +256,9 @@ impl Service {
         let session = views::session_with(&self.runtime, row, task_ids.clone());
         let mut tasks = Vec::with_capacity(task_ids.len());
         for task_id in &task_ids {
-            tasks.push(match started_task.take() {
-                Some((row, execution)) if row.id == *task_id => {
-                    views::task_with(&txn, row, execution).await?
-                }
-                other => {
-                    started_task = other;
-                    views::task_by_id(&txn, task_id).await?
-                }
+            tasks.push(match started_task.take_if(|(row, _)| row.id == *task_id) {
+                Some((row, execution)) => views::task_with(&txn, row, execution).await?,
+                None => views::task_by_id(&txn, task_id).await?,
             });
         }
         txn.commit().await?;

@@ -297,8 +297,8 @@ impl Service {
             env: env.into_iter().collect(),
             size: launch.size,
         };
-        // A fork takes a few milliseconds: not on the runtime's workers, so that the other
-        // starts of a queue round go on meanwhile.
+        // A spawn blocks (the PTY, its threads, the child): not on the runtime's workers, so
+        // that the other starts of a queue round go on meanwhile.
         let host = Arc::clone(&rt.host);
         let for_host = Arc::clone(&output);
         let spawned = tokio::task::spawn_blocking(move || host.spawn(request, for_host))
