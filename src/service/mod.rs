@@ -143,6 +143,8 @@ pub struct Service {
     versions: Arc<agents::VersionCache>,
     metrics: Arc<Metrics>,
     webhooks: Arc<webhook_delivery::Webhooks>,
+    /// Ends of runs waiting to be recorded (together: `runs::ending`).
+    ends: Arc<runs::Ends>,
     /// The queue's wake-up and shutdown flag.
     queue: Arc<queue::QueueRuntime>,
     /// Task list answers, until the next change.
@@ -173,6 +175,7 @@ impl Service {
             webhooks: Arc::default(),
             task_lists: Arc::default(),
             queue: Arc::default(),
+            ends: Arc::default(),
             workspaces: Arc::default(),
             conflict_watch: Arc::default(),
             started: (std::time::Instant::now(), crate::clock::now_ms()),

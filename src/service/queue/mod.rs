@@ -55,7 +55,7 @@ pub const MAX_LOOP_RUNS: u32 = 1000;
 pub const MAX_COOLDOWN_MS: u64 = 86_400_000;
 
 /// The error `mark_started` gives when the task left the queue between admission and start.
-const NOT_QUEUED: &str = "not_queued";
+pub(in crate::service) const NOT_QUEUED: &str = "not_queued";
 
 const KEY_MAX: &str = "maxConcurrent";
 const KEY_PAUSED: &str = "paused";

@@ -9,6 +9,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::super::error::{ServiceError, ServiceResult};
+use super::super::sessions::PreparedSession;
 use super::super::{lookup, views, Actor, Service};
 use super::*;
 
@@ -204,13 +205,25 @@ impl Service {
         let started = !start.is_empty();
         let prepared =
             futures_util::future::join_all(start.iter().map(|id| self.prepare_start(id))).await;
+        // New sessions in a row are recorded together (one commit); any other step in between
+        // is recorded after those before it.
+        let mut new = Vec::new();
         for (task_id, step) in start.iter().zip(prepared) {
             if self.queue().shutting_down.load(Ordering::SeqCst) {
                 break; // what was prepared and not recorded is killed as it drops
             }
-            if let Err(err) = self.record_start(task_id, step).await {
-                tracing::warn!(%err, task = task_id, "a queued task could not start");
+            match step {
+                StartStep::New(session) => new.push((task_id.as_str(), *session)),
+                other => {
+                    self.record_new(std::mem::take(&mut new)).await;
+                    if let Err(err) = self.record_start(task_id, other).await {
+                        tracing::warn!(%err, task = task_id, "a queued task could not start");
+                    }
+                }
             }
+        }
+        if !self.queue().shutting_down.load(Ordering::SeqCst) {
+            self.record_new(new).await;
         }
         let moved = self.queue().moved.swap(false, Ordering::SeqCst);
         if changed || started || moved {
@@ -322,17 +335,32 @@ impl Service {
         prepared.unwrap_or_else(|err| StartStep::Failed(earlier, err))
     }
 
-    /// The second half: records the start (under the write lock). A start that fails counts as
-    /// a run that failed.
+    /// Records new sessions of a round, together, in order; a start that fails counts as a run
+    /// that failed.
+    async fn record_new(&self, new: Vec<(&str, PreparedSession<'_>)>) {
+        if new.is_empty() {
+            return;
+        }
+        let (task_ids, sessions): (Vec<&str>, Vec<_>) = new.into_iter().unzip();
+        let answers = self.record_sessions(sessions, &Actor::System).await;
+        for (task_id, answer) in task_ids.into_iter().zip(answers) {
+            if let Err(err) = answer {
+                if let Err(err) = self.start_failed(task_id, None, err).await {
+                    tracing::warn!(%err, task = task_id, "a queued task could not start");
+                }
+            }
+        }
+    }
+
+    /// The second half for any other step: records the start (under the write lock). A start
+    /// that fails counts as a run that failed.
     async fn record_start(&self, task_id: &str, step: StartStep<'_>) -> ServiceResult<()> {
-        let (earlier, started) = match step {
+        let (earlier, err) = match step {
             StartStep::Skip => return Ok(()),
-            StartStep::New(session) => (
-                None,
-                self.record_session(*session, &Actor::System)
-                    .await
-                    .map(drop),
-            ),
+            StartStep::New(session) => {
+                self.record_new(vec![(task_id, *session)]).await;
+                return Ok(());
+            }
             StartStep::Again {
                 session_id,
                 attempt,
@@ -344,20 +372,31 @@ impl Service {
                         Some((task_id, attempt)),
                         false,
                     )
-                    .await
-                    .map(drop);
-                (Some(session_id), started)
+                    .await;
+                match started {
+                    Ok(_) => return Ok(()),
+                    Err(err) => (Some(session_id), err),
+                }
             }
-            StartStep::Failed(earlier, err) => (earlier, Err(err)),
+            StartStep::Failed(earlier, err) => (earlier, err),
         };
-        let Err(err) = started else { return Ok(()) };
+        self.start_failed(task_id, earlier, err).await
+    }
+
+    /// A start that failed is a run that failed: attempts and backoff apply. Returns the start's
+    /// error once that is recorded (nothing when the task had left the queue).
+    async fn start_failed(
+        &self,
+        task_id: &str,
+        earlier: Option<String>,
+        err: ServiceError,
+    ) -> ServiceResult<()> {
         if err.code() == NOT_QUEUED {
             return Ok(());
         }
         tracing::warn!(%err, task = task_id, "the task's agent could not start");
         let why = format!("could not start: {}", err.public_message());
         {
-            // A start that failed is a run that failed: attempts and backoff apply.
             let _lock = self.write_lock().await;
             let txn = self.db.begin().await?;
             let session = earlier.unwrap_or_default();
@@ -397,7 +436,7 @@ enum StartStep<'a> {
     /// The task left the queue meanwhile.
     Skip,
     /// A new session, started, to record.
-    New(Box<crate::service::sessions::PreparedSession<'a>>),
+    New(Box<PreparedSession<'a>>),
     /// The next run in the session of its earlier runs.
     Again { session_id: String, attempt: u32 },
     /// It could not start (in the session of its earlier runs, if any).

@@ -5,6 +5,7 @@
 //! anything else or a signal, `stopped` when Baton was asked to stop it), exit code, signal, end
 //! time; then its token is revoked and `session:updated` is published.
 
+mod ending;
 pub(crate) mod launch;
 pub mod machine;
 pub(super) mod records;
@@ -34,6 +35,7 @@ use crate::pty::{find_program, Exit, Output, PtyError, Size, SpawnRequest};
 use crate::security::Grant;
 use crate::store::entity::{agent_profile, project, run, session};
 use crate::store::json::from_text;
+pub(super) use ending::Ends;
 pub(super) use launch::{baton_env, default_cwd, profile_argv, Launch, Stored, Watch};
 use machine::{Effect, Input, Machine};
 
@@ -558,91 +560,6 @@ impl Service {
         let task_ids = views::tasks_of_session(&self.db, &run.session_id).await?;
         let session = views::session_with(&self.runtime, row, task_ids);
         self.publish_all(vec![Event::SessionUpdated(session)]);
-        Ok(())
-    }
-
-    /// Records the end of a run: the session's status, the run row, the events; then tells the
-    /// queue when the run was a task's.
-    async fn finish_run(
-        &self,
-        run: &Arc<Run>,
-        exit: &Exit,
-        reason: EndReason,
-        exit_means_done: bool,
-    ) -> ServiceResult<()> {
-        self.runtime.tokens.revoke(&run.session_id);
-        let status = if reason != EndReason::Exited {
-            SessionStatus::Stopped
-        } else if exit.success() {
-            SessionStatus::Completed
-        } else {
-            SessionStatus::Failed
-        };
-        let lock = self.write_lock().await;
-        let txn = self.db.begin().await?;
-        let closed = records::close(
-            &txn,
-            &run.info.run_id,
-            records::Closing {
-                reason,
-                code: Some(exit.code),
-                signal: exit.signal.clone(),
-                log_end: run.output.end(),
-            },
-        )
-        .await?;
-        // What the end means for the queue's task, in the same commit.
-        let task_events = match &run.info.task_id {
-            Some(task_id) => {
-                let end = super::queue::RunEnd {
-                    run_id: run.info.run_id.clone(),
-                    reason,
-                    code: Some(exit.code),
-                    signal: exit.signal.clone(),
-                    exit_means_done,
-                };
-                self.run_ended_in(&txn, task_id, end).await?
-            }
-            None => Vec::new(),
-        };
-        let now = now_ms();
-        let mut update = session::Entity::update_many()
-            .col_expr(session::Column::Status, Expr::value(status.as_str()))
-            .col_expr(session::Column::ExitCode, Expr::value(exit.code))
-            .col_expr(session::Column::Signal, Expr::value(exit.signal.clone()))
-            .col_expr(session::Column::CompletedAt, Expr::value(now))
-            .col_expr(session::Column::UpdatedAt, Expr::value(now));
-        let last = run.output.last_output_ms();
-        if last > 0 {
-            update = update.col_expr(session::Column::LastActivity, Expr::value(last));
-        }
-        let updated = update
-            .filter(session::Column::Id.eq(run.session_id.as_str()))
-            .exec_with_returning(&txn)
-            .await?;
-        let Some(row) = updated.into_iter().next() else {
-            txn.commit().await?;
-            self.publish_all(task_events);
-            self.wake_queue();
-            return Ok(()); // deleted meanwhile
-        };
-        let task_ids = views::tasks_of_session(&txn, &run.session_id).await?;
-        txn.commit().await?;
-        // Counted before it leaves the running set: a scrape never sees it in neither.
-        self.metrics.session_ended(status.as_str());
-        // Registered runs show their live activity; this one has ended.
-        self.runtime.remove(run);
-        let session = views::session_with(&self.runtime, row, task_ids);
-        let mut events = vec![Event::SessionUpdated(session)];
-        if let Some(closed) = closed {
-            events.push(Event::RunEnded(records::view(closed, &run.project_id)));
-        }
-        events.extend(task_events);
-        self.publish_all(events);
-        drop(lock);
-        if run.info.task_id.is_some() {
-            self.queue_moved().await;
-        }
         Ok(())
     }
 

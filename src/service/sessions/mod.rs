@@ -15,6 +15,8 @@ use sea_orm::{
 };
 use serde_json::json;
 
+mod recording;
+
 use super::error::{ServiceError, ServiceResult};
 use super::runtime::RunInfo;
 use super::{
@@ -24,7 +26,6 @@ use crate::clock::now_ms;
 use crate::events::{Event, Link};
 use crate::model::{DeleteSession, ListSessions, NewSession, Session, SessionPatch, SessionStatus};
 use crate::store::entity::{session, session_task};
-use crate::store::json::to_text;
 
 impl Service {
     pub async fn create_session(&self, input: NewSession, actor: &Actor) -> ServiceResult<Session> {
@@ -169,114 +170,6 @@ impl Service {
             log_start,
             started,
         })
-    }
-
-    /// Records a prepared session: its row, its links, its first run, its task started — one
-    /// transaction under the write lock; then its process is supervised and the events go out.
-    /// Any failure rolls the rows back and kills the process (see `runs::Unsupervised`).
-    pub(super) async fn record_session(
-        &self,
-        prepared: PreparedSession<'_>,
-        actor: &Actor,
-    ) -> ServiceResult<(Session, Option<crate::model::Run>)> {
-        let PreparedSession {
-            id,
-            chosen_id,
-            project_id,
-            name,
-            agent_id,
-            task_ids,
-            task,
-            launch,
-            env,
-            argv,
-            run_id,
-            log_start,
-            started,
-        } = prepared;
-        let _lock = self.write_lock().await;
-        let txn = self.db.begin().await?;
-        if chosen_id {
-            ensure_new(&txn, &id).await?;
-        }
-        let now = now_ms();
-        let row = session::ActiveModel {
-            id: Set(id.clone()),
-            project_id: Set(project_id.clone()),
-            name: Set(name),
-            agent_id: Set(agent_id),
-            command: Set(to_text(&argv)),
-            cwd: Set(launch.as_ref().map(|l| l.cwd.display().to_string())),
-            env: Set(to_text(&env)),
-            status: Set(SessionStatus::Running.as_str().to_owned()),
-            pid: Set(started.as_ref().map(|r| r.run().terminal.pid() as i32)),
-            exit_code: Set(None),
-            signal: Set(None),
-            status_text: Set(None),
-            progress: Set(None),
-            started_at: Set(Some(now)),
-            last_activity: Set(Some(now)),
-            completed_at: Set(None),
-            launch: Set(launch.as_ref().map(|l| to_text(&l.stored()))),
-            conversation_id: Set(launch.as_ref().and_then(|l| l.conversation.clone())),
-            limited_until: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        // The queue's task starts (its status moves, which bumps it); the others are bumped.
-        let mut started_task = None;
-        for task_id in &task_ids {
-            match &task {
-                Some((queued, _)) if queued == task_id && started.is_some() => {
-                    started_task = Some(self.mark_started(&txn, task_id, &id).await?);
-                    link(&txn, &id, task_id, actor, now, false).await?;
-                }
-                _ => link(&txn, &id, task_id, actor, now, true).await?,
-            }
-        }
-        let opened = match started {
-            Some(_) => Some(
-                runs::records::open(
-                    &txn,
-                    runs::records::Opening {
-                        id: run_id,
-                        session_id: &id,
-                        task_id: task.as_ref().map(|(t, _)| t.as_str()),
-                        attempt: task.as_ref().map(|(_, a)| *a),
-                        log_start,
-                        first: true,
-                    },
-                )
-                .await?,
-            ),
-            None => None,
-        };
-        let session = views::session_with(&self.runtime, row, task_ids.clone());
-        let mut tasks = Vec::with_capacity(task_ids.len());
-        for task_id in &task_ids {
-            tasks.push(match started_task.take_if(|(row, _)| row.id == *task_id) {
-                Some((row, execution)) => views::task_with(&txn, row, execution).await?,
-                None => views::task_by_id(&txn, task_id).await?,
-            });
-        }
-        txn.commit().await?;
-        if let (Some(started), Some(launch)) = (started, &launch) {
-            self.supervise(started, launch);
-        }
-
-        let run = opened.map(|row| runs::records::view(row, &session.project_id));
-        let mut events = vec![Event::SessionCreated(session.clone())];
-        for task in tasks {
-            let link = link_of(&session, &task.id);
-            events.push(Event::TaskUpdated(task));
-            events.push(Event::SessionTaskAdded(link.clone()));
-            events.push(Event::TaskSessionAdded(link));
-        }
-        events.extend(run.clone().map(Event::RunStarted));
-        self.publish_all(events);
-        Ok((session, run))
     }
 
     pub async fn get_session(&self, id: &str, actor: &Actor) -> ServiceResult<Session> {

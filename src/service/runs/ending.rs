@@ -1,0 +1,236 @@
+//! Recording the ends of runs, together when they come together.
+//!
+//! A run's end is written in one transaction: the run closed, its session's status, and what the
+//! end means for its task (`run_ended_in`). Ends that arrive while the write lock is taken wait
+//! in [`Ends`]; whichever supervisor gets the lock first records every end waiting, in one
+//! transaction and one commit, publishes their events in the order they arrived, and tells each
+//! waiting supervisor its end is recorded. When that shared transaction fails, the ends are
+//! recorded again one at a time, so that one end that cannot be recorded never keeps the others
+//! from being recorded.
+
+use std::sync::{Arc, Mutex};
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use tokio::sync::oneshot;
+
+use super::super::error::{ServiceError, ServiceResult};
+use super::super::runtime::Run;
+use super::super::{views, Service};
+use super::records;
+use crate::clock::now_ms;
+use crate::events::Event;
+use crate::model::{EndReason, SessionStatus};
+use crate::pty::Exit;
+use crate::store::entity::{run, session};
+
+/// Ends waiting for the write lock.
+#[derive(Default)]
+pub(in crate::service) struct Ends {
+    waiting: Mutex<Vec<Ending>>,
+}
+
+impl Ends {
+    fn push(&self, ending: Ending) {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(ending);
+    }
+
+    fn take(&self) -> Vec<Ending> {
+        std::mem::take(&mut *self.waiting.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// One run's end, waiting to be recorded.
+struct Ending {
+    run: Arc<Run>,
+    exit: Exit,
+    reason: EndReason,
+    exit_means_done: bool,
+    /// Told once the end is recorded (or could not be).
+    recorded: oneshot::Sender<ServiceResult<()>>,
+}
+
+/// What the transaction wrote for one end, for its events.
+struct Written {
+    closed: Option<run::Model>,
+    /// The session as it is now, with its tasks (none when it was deleted meanwhile).
+    session: Option<(session::Model, Vec<String>)>,
+    status: SessionStatus,
+    task_events: Vec<Event>,
+}
+
+impl Service {
+    /// Records the end of a run (see the module's documentation); returns once it is recorded.
+    pub(super) async fn finish_run(
+        &self,
+        run: &Arc<Run>,
+        exit: &Exit,
+        reason: EndReason,
+        exit_means_done: bool,
+    ) -> ServiceResult<()> {
+        self.runtime.tokens.revoke(&run.session_id);
+        let (recorded, told) = oneshot::channel();
+        self.ends.push(Ending {
+            run: Arc::clone(run),
+            exit: exit.clone(),
+            reason,
+            exit_means_done,
+            recorded,
+        });
+        let lock = self.write_lock().await;
+        // Empty when another supervisor took this end with its own.
+        let batch = self.ends.take();
+        let any_task = batch.iter().any(|e| e.run.info.task_id.is_some());
+        if !batch.is_empty() {
+            self.record_ends(batch).await;
+        }
+        drop(lock);
+        if any_task {
+            self.queue_moved().await;
+        }
+        told.await.unwrap_or_else(|_| {
+            Err(ServiceError::Unavailable(
+                "the end of the run was not recorded".into(),
+            ))
+        })
+    }
+
+    /// Records `batch` under the write lock: together, or one at a time if that fails.
+    async fn record_ends(&self, batch: Vec<Ending>) {
+        let together = async {
+            let txn = self.db.begin().await?;
+            let mut written = Vec::with_capacity(batch.len());
+            for ending in &batch {
+                written.push(self.write_end(&txn, ending).await?);
+            }
+            txn.commit().await?;
+            ServiceResult::Ok(written)
+        }
+        .await;
+        match together {
+            Ok(written) => {
+                for (ending, written) in batch.into_iter().zip(written) {
+                    self.ended(&ending, written);
+                    let _ = ending.recorded.send(Ok(()));
+                }
+            }
+            Err(err) if batch.len() == 1 => {
+                let _ = batch.into_iter().next().map(|e| e.recorded.send(Err(err)));
+            }
+            Err(err) => {
+                tracing::warn!(%err, ends = batch.len(), "recording ends together failed; one at a time");
+                for ending in batch {
+                    let alone = async {
+                        let txn = self.db.begin().await?;
+                        let written = self.write_end(&txn, &ending).await?;
+                        txn.commit().await?;
+                        ServiceResult::Ok(written)
+                    }
+                    .await;
+                    let result = alone.map(|written| self.ended(&ending, written));
+                    let _ = ending.recorded.send(result);
+                }
+            }
+        }
+    }
+
+    /// Writes one end inside `txn`: the run closed, the task's end decided, the session's status.
+    async fn write_end<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        ending: &Ending,
+    ) -> ServiceResult<Written> {
+        let Ending {
+            run,
+            exit,
+            reason,
+            exit_means_done,
+            ..
+        } = ending;
+        let status = if *reason != EndReason::Exited {
+            SessionStatus::Stopped
+        } else if exit.success() {
+            SessionStatus::Completed
+        } else {
+            SessionStatus::Failed
+        };
+        let closed = records::close(
+            txn,
+            &run.info.run_id,
+            records::Closing {
+                reason: *reason,
+                code: Some(exit.code),
+                signal: exit.signal.clone(),
+                log_end: run.output.end(),
+            },
+        )
+        .await?;
+        // What the end means for the queue's task, in the same commit.
+        let task_events = match &run.info.task_id {
+            Some(task_id) => {
+                let end = crate::service::queue::RunEnd {
+                    run_id: run.info.run_id.clone(),
+                    reason: *reason,
+                    code: Some(exit.code),
+                    signal: exit.signal.clone(),
+                    exit_means_done: *exit_means_done,
+                };
+                self.run_ended_in(txn, task_id, end).await?
+            }
+            None => Vec::new(),
+        };
+        let now = now_ms();
+        let mut update = session::Entity::update_many()
+            .col_expr(session::Column::Status, Expr::value(status.as_str()))
+            .col_expr(session::Column::ExitCode, Expr::value(exit.code))
+            .col_expr(session::Column::Signal, Expr::value(exit.signal.clone()))
+            .col_expr(session::Column::CompletedAt, Expr::value(now))
+            .col_expr(session::Column::UpdatedAt, Expr::value(now));
+        let last = run.output.last_output_ms();
+        if last > 0 {
+            update = update.col_expr(session::Column::LastActivity, Expr::value(last));
+        }
+        let updated = update
+            .filter(session::Column::Id.eq(run.session_id.as_str()))
+            .exec_with_returning(txn)
+            .await?
+            .into_iter()
+            .next();
+        let session = match updated {
+            Some(row) => Some((row, views::tasks_of_session(txn, &run.session_id).await?)),
+            None => None, // deleted meanwhile
+        };
+        Ok(Written {
+            closed,
+            session,
+            status,
+            task_events,
+        })
+    }
+
+    /// After the commit (still under the write lock): the run leaves the running set and the
+    /// end's events go out.
+    fn ended(&self, ending: &Ending, written: Written) {
+        let run = &ending.run;
+        let mut events = Vec::new();
+        if let Some((row, task_ids)) = written.session {
+            // Counted before it leaves the running set: a scrape never sees it in neither.
+            self.metrics.session_ended(written.status.as_str());
+            // Registered runs show their live activity; this one has ended.
+            self.runtime.remove(run);
+            events.push(Event::SessionUpdated(views::session_with(
+                &self.runtime,
+                row,
+                task_ids,
+            )));
+            if let Some(closed) = written.closed {
+                events.push(Event::RunEnded(records::view(closed, &run.project_id)));
+            }
+        }
+        events.extend(written.task_events);
+        self.publish_all(events);
+    }
+}
