@@ -70,6 +70,9 @@ pub struct QueueRuntime {
     /// A run ended since the queue was last published: the next round publishes it (once for
     /// a burst of ends, not once each).
     moved: AtomicBool,
+    /// Wakes the publisher: a round changed the queue. Rounds ask, the publisher reads and
+    /// publishes after them (off the rounds' path; a burst of rounds is published once).
+    publish: Notify,
     /// When the last round said to look again (Unix ms; 0: not needed). A round may run outside
     /// the pump's loop (an execute starts what it can at once); the loop's timer follows this.
     next_at: std::sync::atomic::AtomicI64,
@@ -522,6 +525,12 @@ impl Service {
     pub(super) fn queue_shutting_down(&self) {
         self.queue().shutting_down.store(true, Ordering::SeqCst);
         self.queue().wake.notify_one();
+        self.queue().publish.notify_one();
+    }
+
+    /// Asks the publisher for a `queue:updated` with the queue as it is once it gets to it.
+    pub(super) fn queue_changed(&self) {
+        self.queue().publish.notify_one();
     }
 
     /// At start, after `mark_interrupted`: executions that were running belong to runs that
@@ -543,6 +552,16 @@ impl Service {
                 set_task_status(&self.db, &task, TaskStatus::Queued, &Actor::System, now).await?;
             }
         }
+        let publisher = self.clone();
+        tokio::spawn(async move {
+            loop {
+                publisher.queue().publish.notified().await;
+                if publisher.queue().shutting_down.load(Ordering::SeqCst) {
+                    break;
+                }
+                publisher.publish_queue().await;
+            }
+        });
         let service = self.clone();
         tokio::spawn(async move {
             loop {

@@ -227,7 +227,7 @@ impl Service {
         }
         let moved = self.queue().moved.swap(false, Ordering::SeqCst);
         if changed || started || moved {
-            self.publish_queue().await;
+            self.queue_changed();
         }
         Ok(wake)
     }
