@@ -32,7 +32,8 @@ impl Service {
         task_id: &str,
         end: RunEnd,
     ) -> ServiceResult<Vec<Event>> {
-        let Some(execution) = task_execution::Entity::find_by_id(task_id.to_owned())
+        let Some((execution, Some(row))) = task_execution::Entity::find_by_id(task_id.to_owned())
+            .find_also_related(task::Entity)
             .one(conn)
             .await?
         else {
@@ -42,12 +43,6 @@ impl Service {
         if state_of(&execution) != ExecutionState::Running {
             return Ok(Vec::new());
         }
-        let Some(row) = task::Entity::find_by_id(task_id.to_owned())
-            .one(conn)
-            .await?
-        else {
-            return Ok(Vec::new());
-        };
         let budget = self.budget_of(&execution).await?;
         let now = now_ms();
         let ended = Ended {
