@@ -106,6 +106,16 @@ pub async fn task_with<C: ConnectionTrait>(
         .remove(0))
 }
 
+/// Full task views for `rows` whose execution rows are known (just written), in the same order:
+/// one query for all of them (a batch of the queue's starts or ends).
+pub async fn tasks_with_executions<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<(task::Model, task_execution::Model)>,
+) -> ServiceResult<Vec<Task>> {
+    let (rows, executions) = rows.into_iter().unzip();
+    tasks_with(conn, rows, Some(executions)).await
+}
+
 /// Full task views for `rows`; their executions are read unless given.
 async fn tasks_with<C: ConnectionTrait>(
     conn: &C,
@@ -330,10 +340,13 @@ pub async fn sessions<C: ConnectionTrait>(
 }
 
 /// The ids of the tasks linked to each of sessions `ids`, in the order a session shows them.
-async fn tasks_of_sessions<C: ConnectionTrait>(
+pub async fn tasks_of_sessions<C: ConnectionTrait>(
     conn: &C,
     ids: Vec<String>,
 ) -> ServiceResult<HashMap<String, Vec<String>>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     Ok(group(
         session_task::Entity::find()
             .filter(session_task::Column::SessionId.is_in(ids))

@@ -24,24 +24,24 @@ impl Service {
     }
 
     /// Decides and records what a run's end means for its task, inside the caller's transaction
-    /// (the supervisor records the run's end and this in one commit); the events to publish
-    /// once it is committed.
+    /// (the supervisor records the run's end and this in one commit); the task and execution
+    /// rows as written, for its `task:updated` (none when there was nothing to decide).
     pub(in crate::service) async fn run_ended_in<C: ConnectionTrait>(
         &self,
         conn: &C,
         task_id: &str,
         end: RunEnd,
-    ) -> ServiceResult<Vec<Event>> {
+    ) -> ServiceResult<Option<(task::Model, task_execution::Model)>> {
         let Some((execution, Some(row))) = task_execution::Entity::find_by_id(task_id.to_owned())
             .find_also_related(task::Entity)
             .one(conn)
             .await?
         else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         // Cancelled (or changed) while the run ended: nothing more to decide.
         if state_of(&execution) != ExecutionState::Running {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         let budget = self.budget_of(&execution).await?;
         let now = now_ms();
@@ -105,9 +105,7 @@ impl Service {
         };
         let execution = active.update(conn).await?;
         let row = set_task_status(conn, &row, status, &Actor::System, now).await?;
-        Ok(vec![Event::TaskUpdated(
-            views::task_with(conn, row, execution).await?,
-        )])
+        Ok(Some((row, execution)))
     }
 
     /// Inside the transaction that starts a run for `task_id` (in `session_id`): its execution

@@ -20,9 +20,9 @@ use super::super::{views, Service};
 use super::records;
 use crate::clock::now_ms;
 use crate::events::Event;
-use crate::model::{EndReason, SessionStatus};
+use crate::model::{EndReason, SessionStatus, Task};
 use crate::pty::Exit;
-use crate::store::entity::{run, session};
+use crate::store::entity::{run, session, task, task_execution};
 
 /// Ends waiting for the write lock.
 #[derive(Default)]
@@ -53,13 +53,24 @@ struct Ending {
     recorded: oneshot::Sender<ServiceResult<()>>,
 }
 
-/// What the transaction wrote for one end, for its events.
+/// What the transaction wrote for one end.
 struct Written {
     closed: Option<run::Model>,
-    /// The session as it is now, with its tasks (none when it was deleted meanwhile).
+    /// The session as it is now (none when it was deleted meanwhile).
+    session: Option<session::Model>,
+    status: SessionStatus,
+    /// The queue's task and its execution, when the end decided something for it.
+    task: Option<(task::Model, task_execution::Model)>,
+}
+
+/// One end's rows with what their views need from the link tables (read for a whole batch at
+/// once: two queries, whatever its size).
+struct Viewed {
+    closed: Option<run::Model>,
+    /// The session and the ids of its tasks.
     session: Option<(session::Model, Vec<String>)>,
     status: SessionStatus,
-    task_events: Vec<Event>,
+    task: Option<Task>,
 }
 
 impl Service {
@@ -106,8 +117,9 @@ impl Service {
             for ending in &batch {
                 written.push(self.write_end(&txn, ending).await?);
             }
+            let viewed = viewed(&txn, written).await?;
             txn.commit().await?;
-            ServiceResult::Ok(written)
+            ServiceResult::Ok(viewed)
         }
         .await;
         match together {
@@ -126,8 +138,9 @@ impl Service {
                     let alone = async {
                         let txn = self.db.begin().await?;
                         let written = self.write_end(&txn, &ending).await?;
+                        let viewed = viewed(&txn, vec![written]).await?.remove(0);
                         txn.commit().await?;
-                        ServiceResult::Ok(written)
+                        ServiceResult::Ok(viewed)
                     }
                     .await;
                     let result = alone.map(|written| self.ended(&ending, written));
@@ -169,7 +182,7 @@ impl Service {
         )
         .await?;
         // What the end means for the queue's task, in the same commit.
-        let task_events = match &run.info.task_id {
+        let task = match &run.info.task_id {
             Some(task_id) => {
                 let end = crate::service::queue::RunEnd {
                     run_id: run.info.run_id.clone(),
@@ -180,7 +193,7 @@ impl Service {
                 };
                 self.run_ended_in(txn, task_id, end).await?
             }
-            None => Vec::new(),
+            None => None,
         };
         let now = now_ms();
         let mut update = session::Entity::update_many()
@@ -193,27 +206,23 @@ impl Service {
         if last > 0 {
             update = update.col_expr(session::Column::LastActivity, Expr::value(last));
         }
-        let updated = update
+        let session = update
             .filter(session::Column::Id.eq(run.session_id.as_str()))
             .exec_with_returning(txn)
             .await?
             .into_iter()
             .next();
-        let session = match updated {
-            Some(row) => Some((row, views::tasks_of_session(txn, &run.session_id).await?)),
-            None => None, // deleted meanwhile
-        };
         Ok(Written {
             closed,
             session,
             status,
-            task_events,
+            task,
         })
     }
 
     /// After the commit (still under the write lock): the run leaves the running set and the
     /// end's events go out.
-    fn ended(&self, ending: &Ending, written: Written) {
+    fn ended(&self, ending: &Ending, written: Viewed) {
         let run = &ending.run;
         let mut events = Vec::new();
         if let Some((row, task_ids)) = written.session {
@@ -230,7 +239,32 @@ impl Service {
                 events.push(Event::RunEnded(records::view(closed, &run.project_id)));
             }
         }
-        events.extend(written.task_events);
+        events.extend(written.task.map(Event::TaskUpdated));
         self.publish_all(events);
     }
+}
+
+/// The views' link data for a batch of written ends, in two queries.
+async fn viewed<C: ConnectionTrait>(txn: &C, written: Vec<Written>) -> ServiceResult<Vec<Viewed>> {
+    let session_ids = written
+        .iter()
+        .filter_map(|w| w.session.as_ref().map(|s| s.id.clone()))
+        .collect();
+    let mut links = views::tasks_of_sessions(txn, session_ids).await?;
+    let mut tasks =
+        views::tasks_with_executions(txn, written.iter().filter_map(|w| w.task.clone()).collect())
+            .await?
+            .into_iter();
+    Ok(written
+        .into_iter()
+        .map(|w| Viewed {
+            session: w.session.map(|row| {
+                let task_ids = links.remove(&row.id).unwrap_or_default();
+                (row, task_ids)
+            }),
+            task: w.task.and_then(|_| tasks.next()),
+            closed: w.closed,
+            status: w.status,
+        })
+        .collect())
 }

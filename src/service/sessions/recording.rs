@@ -13,11 +13,24 @@ use super::{ensure_new, link, link_of, PreparedSession};
 use crate::clock::now_ms;
 use crate::events::Event;
 use crate::model::{Session, SessionStatus};
-use crate::store::entity::{run, session};
+use crate::store::entity::{run, session, task, task_execution};
 use crate::store::json::to_text;
 
-/// What the transaction wrote for one session, for its events.
+/// What the transaction wrote for one session.
 pub(in crate::service) struct Written {
+    row: session::Model,
+    opened: Option<run::Model>,
+    /// Its tasks, in link order: the queue's task that started (its rows as written), or another.
+    tasks: Vec<Linked>,
+}
+
+enum Linked {
+    Started(Box<(task::Model, task_execution::Model)>),
+    Other(String),
+}
+
+/// One session's rows and its tasks' views (read for a whole batch at once).
+pub(in crate::service) struct Viewed {
     row: session::Model,
     opened: Option<run::Model>,
     tasks: Vec<crate::model::Task>,
@@ -55,8 +68,9 @@ impl Service {
             for p in &prepared {
                 written.push(self.write_session(&txn, p, actor).await?);
             }
+            let viewed = viewed(&txn, written).await?;
             txn.commit().await?;
-            ServiceResult::Ok(written)
+            ServiceResult::Ok(viewed)
         }
         .await;
         match together {
@@ -84,8 +98,9 @@ impl Service {
     ) -> ServiceResult<Recorded> {
         let txn = self.db.begin().await?;
         let written = self.write_session(&txn, &prepared, actor).await?;
+        let viewed = viewed(&txn, vec![written]).await?.remove(0);
         txn.commit().await?;
-        Ok(self.after_session(prepared, written))
+        Ok(self.after_session(prepared, viewed))
     }
 
     /// The rows of one session, written inside `txn`.
@@ -153,18 +168,21 @@ impl Service {
             ),
             None => None,
         };
-        let mut tasks = Vec::with_capacity(p.task_ids.len());
-        for task_id in &p.task_ids {
-            tasks.push(match started_task.take_if(|(row, _)| row.id == *task_id) {
-                Some((row, execution)) => views::task_with(txn, row, execution).await?,
-                None => views::task_by_id(txn, task_id).await?,
-            });
-        }
+        let tasks = p
+            .task_ids
+            .iter()
+            .map(
+                |task_id| match started_task.take_if(|(row, _)| row.id == *task_id) {
+                    Some(rows) => Linked::Started(Box::new(rows)),
+                    None => Linked::Other(task_id.clone()),
+                },
+            )
+            .collect();
         Ok(Written { row, opened, tasks })
     }
 
     /// After the commit (under the write lock): the process is supervised and the events go out.
-    fn after_session(&self, prepared: PreparedSession<'_>, written: Written) -> Recorded {
+    fn after_session(&self, prepared: PreparedSession<'_>, written: Viewed) -> Recorded {
         let session = views::session_with(&self.runtime, written.row, prepared.task_ids);
         if let (Some(started), Some(launch)) = (prepared.started, &prepared.launch) {
             self.supervise(started, launch);
@@ -183,6 +201,42 @@ impl Service {
         self.publish_all(events);
         (session, run)
     }
+}
+
+/// The task views of a batch of written sessions: the started tasks' in one query, any other
+/// linked task's on its own (a queue session has none).
+async fn viewed<C: ConnectionTrait>(txn: &C, written: Vec<Written>) -> ServiceResult<Vec<Viewed>> {
+    let started = written
+        .iter()
+        .flat_map(|w| &w.tasks)
+        .filter_map(|t| match t {
+            Linked::Started(rows) => Some((**rows).clone()),
+            Linked::Other(_) => None,
+        })
+        .collect();
+    let mut started = views::tasks_with_executions(txn, started)
+        .await?
+        .into_iter();
+    let mut viewed = Vec::with_capacity(written.len());
+    for w in written {
+        let mut tasks = Vec::with_capacity(w.tasks.len());
+        for linked in w.tasks {
+            tasks.push(match linked {
+                // One view per started task, in order (read alone if it were ever missing).
+                Linked::Started(rows) => match started.next() {
+                    Some(view) => view,
+                    None => views::task_by_id(txn, &rows.0.id).await?,
+                },
+                Linked::Other(id) => views::task_by_id(txn, &id).await?,
+            });
+        }
+        viewed.push(Viewed {
+            row: w.row,
+            opened: w.opened,
+            tasks,
+        });
+    }
+    Ok(viewed)
 }
 
 #[cfg(test)]
