@@ -287,11 +287,13 @@ impl Service {
     /// process (in the session of its earlier runs when there is one: that restart is done
     /// whole when recorded). Takes no lock.
     async fn prepare_start(&self, task_id: &str) -> StartStep<'_> {
-        let execution = match task_execution::Entity::find_by_id(task_id.to_owned())
+        // The execution with its task, in one query.
+        let (execution, task_row) = match task_execution::Entity::find_by_id(task_id.to_owned())
+            .find_also_related(task::Entity)
             .one(&self.db)
             .await
         {
-            Ok(Some(e)) if state_of(&e) == ExecutionState::Queued => e,
+            Ok(Some((e, t))) if state_of(&e) == ExecutionState::Queued => (e, t),
             Ok(_) => return StartStep::Skip,
             Err(err) => return StartStep::Failed(None, err.into()),
         };
@@ -306,7 +308,10 @@ impl Service {
                     });
                 }
             }
-            let task_row = lookup::task(&self.db, task_id).await?;
+            let task_row = match task_row {
+                Some(row) => row,
+                None => lookup::task(&self.db, task_id).await?, // its 404
+            };
             let input = NewSession {
                 project_id: task_row.project_id.clone(),
                 agent_id: execution.agent_id.clone(),
