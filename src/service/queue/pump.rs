@@ -205,14 +205,37 @@ impl Service {
             if self.queue().shutting_down.load(Ordering::SeqCst) {
                 break; // what was prepared and not recorded is killed as it drops
             }
-            match step {
-                StartStep::New(session) => new.push((task_id.as_str(), *session)),
-                other => {
+            let (earlier, err) = match step {
+                StartStep::Skip => continue,
+                StartStep::New(session) => {
+                    new.push((task_id.as_str(), *session));
+                    continue;
+                }
+                StartStep::Again {
+                    session_id,
+                    attempt,
+                } => {
                     self.record_new(std::mem::take(&mut new)).await;
-                    if let Err(err) = self.record_start(task_id, other).await {
-                        tracing::warn!(%err, task = task_id, "a queued task could not start");
+                    let started = self
+                        .restart_session_for(
+                            &session_id,
+                            &Actor::System,
+                            Some((task_id, attempt)),
+                            false,
+                        )
+                        .await;
+                    match started {
+                        Ok(_) => continue,
+                        Err(err) => (Some(session_id), err),
                     }
                 }
+                StartStep::Failed(earlier, err) => {
+                    self.record_new(std::mem::take(&mut new)).await;
+                    (earlier, err)
+                }
+            };
+            if let Err(err) = self.start_failed(task_id, earlier, err).await {
+                tracing::warn!(%err, task = task_id, "a queued task could not start");
             }
         }
         if !self.queue().shutting_down.load(Ordering::SeqCst) {
@@ -348,37 +371,6 @@ impl Service {
                 }
             }
         }
-    }
-
-    /// The second half for any other step: records the start (under the write lock). A start
-    /// that fails counts as a run that failed.
-    async fn record_start(&self, task_id: &str, step: StartStep<'_>) -> ServiceResult<()> {
-        let (earlier, err) = match step {
-            StartStep::Skip => return Ok(()),
-            StartStep::New(session) => {
-                self.record_new(vec![(task_id, *session)]).await;
-                return Ok(());
-            }
-            StartStep::Again {
-                session_id,
-                attempt,
-            } => {
-                let started = self
-                    .restart_session_for(
-                        &session_id,
-                        &Actor::System,
-                        Some((task_id, attempt)),
-                        false,
-                    )
-                    .await;
-                match started {
-                    Ok(_) => return Ok(()),
-                    Err(err) => (Some(session_id), err),
-                }
-            }
-            StartStep::Failed(earlier, err) => (earlier, err),
-        };
-        self.start_failed(task_id, earlier, err).await
     }
 
     /// A start that failed is a run that failed: attempts and backoff apply. Returns the start's

@@ -111,43 +111,39 @@ impl Service {
 
     /// Records `batch` under the write lock: together, or one at a time if that fails.
     async fn record_ends(&self, batch: Vec<Ending>) {
-        let together = async {
-            let txn = self.db.begin().await?;
-            let mut written = Vec::with_capacity(batch.len());
-            for ending in &batch {
-                written.push(self.write_end(&txn, ending).await?);
-            }
-            let viewed = viewed(&txn, written).await?;
-            txn.commit().await?;
-            ServiceResult::Ok(viewed)
-        }
-        .await;
-        match together {
-            Ok(written) => {
-                for (ending, written) in batch.into_iter().zip(written) {
-                    self.ended(&ending, written);
+        match self.write_ends(&batch).await {
+            Ok(viewed) => {
+                for (ending, viewed) in batch.into_iter().zip(viewed) {
+                    self.ended(&ending, viewed);
                     let _ = ending.recorded.send(Ok(()));
                 }
             }
+            // Alone already: nothing else to save.
             Err(err) if batch.len() == 1 => {
                 let _ = batch.into_iter().next().map(|e| e.recorded.send(Err(err)));
             }
             Err(err) => {
                 tracing::warn!(%err, ends = batch.len(), "recording ends together failed; one at a time");
                 for ending in batch {
-                    let alone = async {
-                        let txn = self.db.begin().await?;
-                        let written = self.write_end(&txn, &ending).await?;
-                        let viewed = viewed(&txn, vec![written]).await?.remove(0);
-                        txn.commit().await?;
-                        ServiceResult::Ok(viewed)
-                    }
-                    .await;
-                    let result = alone.map(|written| self.ended(&ending, written));
+                    let alone = self.write_ends(std::slice::from_ref(&ending)).await;
+                    let result = alone.map(|mut viewed| self.ended(&ending, viewed.remove(0)));
                     let _ = ending.recorded.send(result);
                 }
             }
         }
+    }
+
+    /// Writes `endings` in one transaction, and reads what their views need. Nothing is written
+    /// unless all of them are.
+    async fn write_ends(&self, endings: &[Ending]) -> ServiceResult<Vec<Viewed>> {
+        let txn = self.db.begin().await?;
+        let mut written = Vec::with_capacity(endings.len());
+        for ending in endings {
+            written.push(self.write_end(&txn, ending).await?);
+        }
+        let viewed = viewed(&txn, written).await?;
+        txn.commit().await?;
+        Ok(viewed)
     }
 
     /// Writes one end inside `txn`: the run closed, the task's end decided, the session's status.
@@ -222,12 +218,12 @@ impl Service {
 
     /// After the commit (still under the write lock): the run leaves the running set and the
     /// end's events go out.
-    fn ended(&self, ending: &Ending, written: Viewed) {
+    fn ended(&self, ending: &Ending, viewed: Viewed) {
         let run = &ending.run;
         let mut events = Vec::new();
-        if let Some((row, task_ids)) = written.session {
+        if let Some((row, task_ids)) = viewed.session {
             // Counted before it leaves the running set: a scrape never sees it in neither.
-            self.metrics.session_ended(written.status.as_str());
+            self.metrics.session_ended(viewed.status.as_str());
             // Registered runs show their live activity; this one has ended.
             self.runtime.remove(run);
             events.push(Event::SessionUpdated(views::session_with(
@@ -235,11 +231,11 @@ impl Service {
                 row,
                 task_ids,
             )));
-            if let Some(closed) = written.closed {
+            if let Some(closed) = viewed.closed {
                 events.push(Event::RunEnded(records::view(closed, &run.project_id)));
             }
         }
-        events.extend(written.task.map(Event::TaskUpdated));
+        events.extend(viewed.task.map(Event::TaskUpdated));
         self.publish_all(events);
     }
 }

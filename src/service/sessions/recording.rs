@@ -58,27 +58,14 @@ impl Service {
         actor: &Actor,
     ) -> Vec<ServiceResult<Recorded>> {
         let _lock = self.write_lock().await;
-        if prepared.len() == 1 {
-            let one = prepared.into_iter().next().expect("one");
-            return vec![self.record_alone(one, actor).await];
-        }
-        let together = async {
-            let txn = self.db.begin().await?;
-            let mut written = Vec::with_capacity(prepared.len());
-            for p in &prepared {
-                written.push(self.write_session(&txn, p, actor).await?);
-            }
-            let viewed = viewed(&txn, written).await?;
-            txn.commit().await?;
-            ServiceResult::Ok(viewed)
-        }
-        .await;
-        match together {
-            Ok(written) => prepared
+        match self.write_sessions(&prepared, actor).await {
+            Ok(viewed) => prepared
                 .into_iter()
-                .zip(written)
-                .map(|(p, w)| Ok(self.after_session(p, w)))
+                .zip(viewed)
+                .map(|(p, v)| Ok(self.after_session(p, v)))
                 .collect(),
+            // Alone already: nothing else to save.
+            Err(err) if prepared.len() == 1 => vec![Err(err)],
             Err(err) => {
                 tracing::warn!(%err, starts = prepared.len(), "recording starts together failed; one at a time");
                 let mut answers = Vec::with_capacity(prepared.len());
@@ -96,11 +83,27 @@ impl Service {
         prepared: PreparedSession<'_>,
         actor: &Actor,
     ) -> ServiceResult<Recorded> {
+        let mut viewed = self
+            .write_sessions(std::slice::from_ref(&prepared), actor)
+            .await?;
+        Ok(self.after_session(prepared, viewed.remove(0)))
+    }
+
+    /// Writes `prepared` sessions in one transaction, and their views; the caller holds the
+    /// write lock. Nothing is written unless all of them are.
+    async fn write_sessions(
+        &self,
+        prepared: &[PreparedSession<'_>],
+        actor: &Actor,
+    ) -> ServiceResult<Vec<Viewed>> {
         let txn = self.db.begin().await?;
-        let written = self.write_session(&txn, &prepared, actor).await?;
-        let viewed = viewed(&txn, vec![written]).await?.remove(0);
+        let mut written = Vec::with_capacity(prepared.len());
+        for p in prepared {
+            written.push(self.write_session(&txn, p, actor).await?);
+        }
+        let viewed = viewed(&txn, written).await?;
         txn.commit().await?;
-        Ok(self.after_session(prepared, viewed))
+        Ok(viewed)
     }
 
     /// The rows of one session, written inside `txn`.
