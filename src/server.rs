@@ -113,6 +113,7 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
         .clone()
         .unwrap_or_else(|| store::connect::sqlite_url(&config.data_dir));
     let db = store::connect(&db_url).await?;
+    let local = store::LocalSqlite::for_url(&db_url).map_err(store::StoreError::Open)?;
 
     let tokens = SessionTokens::default();
     let mut runtime = Runtime::new(
@@ -128,7 +129,7 @@ pub async fn start(config: &Config) -> Result<Server, StartError> {
             })
             .ok()
     });
-    let service = Service::new(db, EventBus::new(), url.clone(), runtime);
+    let service = Service::new(db, EventBus::new(), url.clone(), runtime).with_local_sqlite(local);
     service
         .seed_agent_profiles()
         .await

@@ -215,7 +215,7 @@ impl Service {
 
     pub(super) async fn profile_row(&self, id: &str) -> ServiceResult<agent_profile::Model> {
         agent_profile::Entity::find_by_id(id.to_owned())
-            .one(&self.db)
+            .one(&self.reads())
             .await?
             .ok_or_else(|| ServiceError::not_found("agent profile", id))
     }

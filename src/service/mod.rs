@@ -135,6 +135,8 @@ impl fmt::Display for Actor {
 #[derive(Clone)]
 pub struct Service {
     db: DatabaseConnection,
+    /// SQLite in this thread for the queue's hot path (none on PostgreSQL).
+    local: Option<Arc<crate::store::LocalSqlite>>,
     bus: EventBus,
     writes: Arc<Mutex<()>>,
     /// The loopback API's base URL, handed to agents as `BATON_API_URL`.
@@ -166,6 +168,7 @@ impl Service {
     ) -> Self {
         Self {
             db,
+            local: None,
             bus,
             writes: Arc::new(Mutex::new(())),
             api_url: api_url.into(),
@@ -212,6 +215,23 @@ impl Service {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Runs the queue's hot path (a round's reads and starts, a batch of ends) on `local` (see
+    /// `store::local_sqlite`).
+    pub fn with_local_sqlite(mut self, local: Option<crate::store::LocalSqlite>) -> Self {
+        self.local = local.map(Arc::new);
+        self
+    }
+
+    /// Begins a transaction of the hot path.
+    async fn begin_write(&self) -> Result<crate::store::WriteTxn, sea_orm::DbErr> {
+        crate::store::WriteTxn::begin(&self.db, self.local.as_deref()).await
+    }
+
+    /// Where the hot path reads outside a transaction.
+    fn reads(&self) -> crate::store::Reads<'_> {
+        crate::store::Reads::of(&self.db, self.local.as_deref())
     }
 
     /// Takes the write lock; hold it across the transaction and the publishing of its events.

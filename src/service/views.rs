@@ -231,7 +231,7 @@ async fn task_links<C: ConnectionTrait>(conn: &C, ids: &[String]) -> ServiceResu
     let mut dep_rows = Vec::new();
     let mut session_rows = Vec::new();
     for row in rows {
-        let kind: i32 = row.try_get("", "kind")?;
+        let kind: i64 = row.try_get("", "kind")?;
         let task_id: String = row.try_get("", "task_id")?;
         let key = row.try_get::<Option<i64>>("", "k")?.unwrap_or(0);
         let a: String = row.try_get("", "a")?;
@@ -294,7 +294,7 @@ fn link_part<const N: usize>(
     let mut given: HashMap<&str, Expr> = columns.into_iter().collect();
     let mut select = Query::select();
     select
-        .expr_as(Expr::cust(kind.to_string()), "kind")
+        .expr_as(Expr::cust(format!("CAST({kind} AS BIGINT)")), "kind")
         .expr_as(task_id.into_expr(), "task_id");
     for (name, sql_type) in LINK_COLUMNS {
         let column = match given.remove(name) {

@@ -7,5 +7,9 @@
 pub mod connect;
 pub mod entity;
 pub mod json;
+pub mod local_sqlite;
+pub mod write_txn;
 
 pub use connect::{connect, StoreError};
+pub use local_sqlite::LocalSqlite;
+pub use write_txn::{Reads, WriteTxn};

@@ -183,15 +183,16 @@ async fn read_candidates<C: ConnectionTrait>(
     let rows = conn.query_all_raw(statement).await?;
     rows.into_iter()
         .map(|row| {
+            // By name: the local writer's rows are keyed by name (see `store::local_writer`).
             Ok(Candidate {
-                task_id: row.try_get_by_index(0)?,
-                project_id: row.try_get_by_index(1)?,
+                task_id: row.try_get("", "task_id")?,
+                project_id: row.try_get("", "project_id")?,
                 queued_at: row
-                    .try_get_by_index::<Option<i64>>(2)?
-                    .unwrap_or(row.try_get_by_index(3)?),
-                not_before: row.try_get_by_index(4)?,
-                priority: Priority::from_rank(row.try_get_by_index(5)?),
-                agent_id: row.try_get_by_index(6)?,
+                    .try_get::<Option<i64>>("", "queued_at")?
+                    .unwrap_or(row.try_get("", "updated_at")?),
+                not_before: row.try_get("", "not_before")?,
+                priority: Priority::from_rank(row.try_get("", "priority")?),
+                agent_id: row.try_get("", "agent_id")?,
             })
         })
         .collect()
@@ -474,7 +475,7 @@ fn queued_by_priority() -> SelectStatement {
     use sea_orm::sea_query::ExprTrait;
     Query::select()
         .column((task::Entity, task::Column::Priority))
-        .expr(Expr::cust("COUNT(*)"))
+        .expr_as(Expr::cust("COUNT(*)"), "n")
         .from(task_execution::Entity)
         .inner_join(
             task::Entity,
@@ -487,6 +488,13 @@ fn queued_by_priority() -> SelectStatement {
         )
         .group_by_col((task::Entity, task::Column::Priority))
         .take()
+}
+
+/// How many executions are in a state (read by name: see `store::local_sqlite`).
+#[derive(sea_orm::FromQueryResult)]
+struct StateCount {
+    state: String,
+    n: i64,
 }
 
 /// A project's own queue settings, from its settings object.
@@ -683,17 +691,18 @@ impl Service {
     }
 
     async fn queue_summary(&self) -> ServiceResult<QueueStatus> {
-        let limits = self.limits(&self.db).await?;
+        // Published after every round: read where the hot path reads (by column name).
+        let reads = self.reads();
+        let limits = self.limits(&reads).await?;
         // Counted in the database (the queue may hold thousands).
         let mut queued = QueuedByPriority::default();
-        let backend = self.db.get_database_backend();
-        for row in self
-            .db
+        let backend = reads.get_database_backend();
+        for row in reads
             .query_all_raw(backend.build(&queued_by_priority()))
             .await?
         {
-            let priority: i16 = row.try_get_by_index(0)?;
-            let n = row.try_get_by_index::<i64>(1)?.max(0) as u32;
+            let priority: i16 = row.try_get("", "priority")?;
+            let n = row.try_get::<i64>("", "n")?.max(0) as u32;
             match Priority::from_rank(priority) {
                 Priority::High => queued.high += n,
                 Priority::Medium => queued.medium += n,
@@ -710,7 +719,13 @@ impl Service {
             if let Some(since) = since {
                 select = select.filter(task_execution::Column::UpdatedAt.gte(since));
             }
-            select.into_tuple::<(String, i64)>().all(&self.db)
+            let reads = &reads;
+            async move {
+                let rows = select.into_model::<StateCount>().all(reads).await?;
+                Ok::<_, sea_orm::DbErr>(
+                    rows.into_iter().map(|r| (r.state, r.n)).collect::<Vec<_>>(),
+                )
+            }
         };
         let recent = count_states(Some(now_ms() - 3_600_000)).await?;
         let all = count_states(None).await?;

@@ -185,8 +185,9 @@ impl Service {
         }
         let changed = self.regate().await?;
         let (start, wake) = {
-            let limits = self.limits(&self.db).await?;
-            admitted(&self.db, limits, now_ms()).await?
+            let reads = self.reads();
+            let limits = self.limits(&reads).await?;
+            admitted(&reads, limits, now_ms()).await?
         };
         // The loop's timer follows the latest round's answer, wherever that round ran.
         let at = wake.unwrap_or(0);
@@ -255,7 +256,7 @@ impl Service {
         // Most rounds have nothing blocked: no lock, no transaction for them.
         let any_blocked = task_execution::Entity::find()
             .filter(task_execution::Column::State.eq(ExecutionState::Blocked.as_str()))
-            .one(&self.db)
+            .one(&self.reads())
             .await?
             .is_some();
         if !any_blocked {
@@ -313,7 +314,7 @@ impl Service {
         // The execution with its task, in one query.
         let (execution, task_row) = match task_execution::Entity::find_by_id(task_id.to_owned())
             .find_also_related(task::Entity)
-            .one(&self.db)
+            .one(&self.reads())
             .await
         {
             Ok(Some((e, t))) if state_of(&e) == ExecutionState::Queued => (e, t),
@@ -324,7 +325,7 @@ impl Service {
         let earlier = execution.session_id.clone();
         let prepared = async {
             if let Some(id) = &earlier {
-                if lookup::session(&self.db, id).await.is_ok() {
+                if lookup::session(&self.reads(), id).await.is_ok() {
                     return Ok(StartStep::Again {
                         session_id: id.clone(),
                         attempt,
@@ -333,7 +334,7 @@ impl Service {
             }
             let task_row = match task_row {
                 Some(row) => row,
-                None => lookup::task(&self.db, task_id).await?, // its 404
+                None => lookup::task(&self.reads(), task_id).await?, // its 404
             };
             let input = NewSession {
                 project_id: task_row.project_id.clone(),

@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex};
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use tokio::sync::oneshot;
 
 use super::super::error::{ServiceError, ServiceResult};
@@ -136,7 +136,7 @@ impl Service {
     /// Writes `endings` in one transaction, and reads what their views need. Nothing is written
     /// unless all of them are.
     async fn write_ends(&self, endings: &[Ending]) -> ServiceResult<Vec<Viewed>> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let mut written = Vec::with_capacity(endings.len());
         for ending in endings {
             written.push(self.write_end(&txn, ending).await?);

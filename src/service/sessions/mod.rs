@@ -77,9 +77,9 @@ impl Service {
         // An id Baton made is new; one the caller chose may be taken (checked again when it
         // is recorded; here so that nothing of the session there is touched).
         if input.id.is_some() {
-            ensure_new(&self.db, &id).await?;
+            ensure_new(&self.reads(), &id).await?;
         }
-        let project = lookup::project_field(&self.db, "projectId", &input.project_id).await?;
+        let project = lookup::project_field(&self.reads(), "projectId", &input.project_id).await?;
         actor.may_write(&project.id)?;
         let mut tasks = Vec::with_capacity(task_ids.len());
         for task_id in &task_ids {
@@ -87,7 +87,8 @@ impl Service {
             tasks.push(match read {
                 Some(row) => row,
                 None => {
-                    lookup::task_in_project(&self.db, "taskIds", task_id, &input.project_id).await?
+                    lookup::task_in_project(&self.reads(), "taskIds", task_id, &input.project_id)
+                        .await?
                 }
             });
         }

@@ -5,7 +5,7 @@
 //! undoes the others. Any start whose record fails is rolled back and its process killed (see
 //! `runs::Unsupervised`).
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use super::super::error::ServiceResult;
 use super::super::{runs, views, Actor, Service};
@@ -96,7 +96,7 @@ impl Service {
         prepared: &[PreparedSession<'_>],
         actor: &Actor,
     ) -> ServiceResult<Vec<Viewed>> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let mut written = Vec::with_capacity(prepared.len());
         for p in prepared {
             written.push(self.write_session(&txn, p, actor).await?);

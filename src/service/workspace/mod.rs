@@ -122,7 +122,10 @@ impl Service {
         }
         actor.may_write(&project.id)?;
         let _one_at_a_time = self.workspaces.lock().await;
-        if let Some(row) = workspace::Entity::find_by_id(task_id).one(&self.db).await? {
+        if let Some(row) = workspace::Entity::find_by_id(task_id)
+            .one(&self.reads())
+            .await?
+        {
             if Path::new(&row.path).is_dir() {
                 return Ok(Some(PathBuf::from(row.path)));
             }
