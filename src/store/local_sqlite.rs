@@ -113,8 +113,8 @@ fn file_of(url: &str) -> Option<PathBuf> {
     Some(PathBuf::from(path))
 }
 
-/// An open transaction on the local writer connection. Dropped without [`LocalTxn::commit`], it is rolled
-/// back.
+/// An open transaction on the local writer connection. Dropped without [`LocalTxn::commit`],
+/// it is rolled back.
 pub struct LocalTxn {
     // The std mutex makes the transaction `Sync` (a connection is not); it is only ever taken
     // inside one synchronous call, never across an await.
@@ -170,30 +170,22 @@ macro_rules! local_connection {
 
             async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
                 let result = self.with(|c| execute(c, &stmt))?;
-                handed_back(MockDatabase::new(DbBackend::Sqlite).append_exec_results([result]))
-                    .execute_raw(stmt)
-                    .await
+                answering_exec(result).execute_raw(stmt).await
             }
 
             async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
                 let result = self.with(|c| execute_batch(c, sql))?;
-                handed_back(MockDatabase::new(DbBackend::Sqlite).append_exec_results([result]))
-                    .execute_unprepared(sql)
-                    .await
+                answering_exec(result).execute_unprepared(sql).await
             }
 
             async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
                 let rows = self.with(|c| query(c, &stmt, Some(1)))?;
-                handed_back(MockDatabase::new(DbBackend::Sqlite).append_query_results([rows]))
-                    .query_one_raw(stmt)
-                    .await
+                answering_rows(rows).query_one_raw(stmt).await
             }
 
             async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
                 let rows = self.with(|c| query(c, &stmt, None))?;
-                handed_back(MockDatabase::new(DbBackend::Sqlite).append_query_results([rows]))
-                    .query_all_raw(stmt)
-                    .await
+                answering_rows(rows).query_all_raw(stmt).await
             }
         }
     };
@@ -251,10 +243,19 @@ fn query(c: &Connection, stmt: &Statement, limit: Option<usize>) -> Result<Vec<R
 /// A row read here, by column name.
 type Row = BTreeMap<String, Value>;
 
-/// A connection that answers the one statement it is given with what `mock` holds: how rows
-/// and results read here become sea-orm's own.
-fn handed_back(mock: MockDatabase) -> sea_orm::DatabaseConnection {
-    mock.into_connection()
+/// A connection that answers the one statement it is given with `result`: how what SQLite
+/// answered here becomes sea-orm's own `ExecResult`.
+fn answering_exec(result: MockExecResult) -> sea_orm::DatabaseConnection {
+    MockDatabase::new(DbBackend::Sqlite)
+        .append_exec_results([result])
+        .into_connection()
+}
+
+/// The same for `rows`, which become sea-orm's own `QueryResult`s.
+fn answering_rows(rows: Vec<Row>) -> sea_orm::DatabaseConnection {
+    MockDatabase::new(DbBackend::Sqlite)
+        .append_query_results([rows])
+        .into_connection()
 }
 
 /// Prepares `stmt` (from the connection's statement cache) with its values bound.
@@ -324,7 +325,8 @@ impl Kind {
     pub(crate) fn of(table: Option<&str>, column: Option<&str>) -> Self {
         match (table, column) {
             (Some(table), Some(column)) => kinds()
-                .get(&(table.to_owned(), column.to_owned()))
+                .get(table)
+                .and_then(|columns| columns.get(column))
                 .copied()
                 .unwrap_or(Self::Other),
             _ => Self::Other,
@@ -370,9 +372,12 @@ impl Kind {
     }
 }
 
-/// Every entity's columns: (table, column) → kind.
-pub(crate) fn kinds() -> &'static HashMap<(String, String), Kind> {
-    static KINDS: OnceLock<HashMap<(String, String), Kind>> = OnceLock::new();
+/// Every entity's columns: table → column → kind (looked up for every column read, so by
+/// `&str`, without making keys).
+type Kinds = HashMap<&'static str, HashMap<&'static str, Kind>>;
+
+pub(crate) fn kinds() -> &'static Kinds {
+    static KINDS: OnceLock<Kinds> = OnceLock::new();
     KINDS.get_or_init(|| {
         let mut kinds = HashMap::new();
         macro_rules! entities {
@@ -406,14 +411,11 @@ pub(crate) fn kinds() -> &'static HashMap<(String, String), Kind> {
     })
 }
 
-fn add<E: EntityTrait>(kinds: &mut HashMap<(String, String), Kind>) {
-    let table = E::default().table_name().to_owned();
+fn add<E: EntityTrait>(kinds: &mut Kinds) {
+    let columns = kinds.entry(E::default().table_name()).or_default();
     for column in E::Column::iter() {
-        kinds.insert(
-            (
-                table.clone(),
-                sea_orm::IdenStatic::as_str(&column).to_owned(),
-            ),
+        columns.insert(
+            sea_orm::IdenStatic::as_str(&column),
             Kind::of_column(column.def().get_column_type()),
         );
     }
@@ -508,7 +510,9 @@ mod tests {
                 .map(Result::unwrap)
                 .collect();
             for (column, declared) in columns {
-                let kind = kinds().get(&(table.clone(), column.clone()));
+                let kind = kinds()
+                    .get(table.as_str())
+                    .and_then(|columns| columns.get(column.as_str()));
                 let kind = kind.unwrap_or_else(|| panic!("{table}.{column} has no entity kind"));
                 // What SQLite stores agrees with what the entity reads.
                 let stored = declared.to_ascii_lowercase();

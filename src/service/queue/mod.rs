@@ -719,20 +719,14 @@ impl Service {
             if let Some(since) = since {
                 select = select.filter(task_execution::Column::UpdatedAt.gte(since));
             }
-            let reads = &reads;
-            async move {
-                let rows = select.into_model::<StateCount>().all(reads).await?;
-                Ok::<_, sea_orm::DbErr>(
-                    rows.into_iter().map(|r| (r.state, r.n)).collect::<Vec<_>>(),
-                )
-            }
+            select.into_model::<StateCount>().all(&reads)
         };
         let recent = count_states(Some(now_ms() - 3_600_000)).await?;
         let all = count_states(None).await?;
-        let count = |rows: &[(String, i64)], state: ExecutionState| {
+        let count = |rows: &[StateCount], state: ExecutionState| {
             rows.iter()
-                .find(|(s, _)| s == state.as_str())
-                .map_or(0, |(_, n)| (*n).max(0) as u32)
+                .find(|r| r.state == state.as_str())
+                .map_or(0, |r| r.n.max(0) as u32)
         };
         let (completed, failed) = (
             count(&recent, ExecutionState::Completed),
