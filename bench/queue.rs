@@ -23,16 +23,45 @@ use baton::service::Actor;
 
 const AGENT: &str = env!("CARGO_BIN_EXE_baton-test-agent");
 
-/// CPU seconds used so far by this process and its waited-for children.
-fn cpu_seconds() -> f64 {
-    let used = |who| {
-        // SAFETY: getrusage fills the struct it is given.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(who, &mut usage) };
-        let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
-        t(usage.ru_utime) + t(usage.ru_stime)
-    };
-    used(libc::RUSAGE_SELF) + used(libc::RUSAGE_CHILDREN)
+/// CPU seconds used so far by this process and by its waited-for children (the agents).
+#[derive(Clone, Copy)]
+struct Cpu {
+    process: f64,
+    agents: f64,
+}
+
+impl Cpu {
+    fn now() -> Self {
+        let used = |who| {
+            // SAFETY: getrusage fills the struct it is given.
+            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+            unsafe { libc::getrusage(who, &mut usage) };
+            let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+            t(usage.ru_utime) + t(usage.ru_stime)
+        };
+        Cpu {
+            process: used(libc::RUSAGE_SELF),
+            agents: used(libc::RUSAGE_CHILDREN),
+        }
+    }
+
+    fn since(self, earlier: Cpu) -> Cpu {
+        Cpu {
+            process: self.process - earlier.process,
+            agents: self.agents - earlier.agents,
+        }
+    }
+
+    /// "total ms (process + agents)" per task.
+    fn per_task(self, tasks: usize) -> String {
+        let ms = |s: f64| s * 1000.0 / tasks as f64;
+        format!(
+            "{:.2} ms ({:.2} + {:.2})",
+            ms(self.process + self.agents),
+            ms(self.process),
+            ms(self.agents)
+        )
+    }
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -40,8 +69,8 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// Admission latencies (ms), tasks per second and CPU seconds, all from the resume on.
-async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64, f64) {
+/// Admission latencies (ms), tasks per second and CPU used, all from the resume on.
+async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64, Cpu) {
     let dir = tempfile::tempdir().unwrap();
     let folder = tempfile::tempdir().unwrap();
     let mut config = Config::new(dir.path().join("data"));
@@ -103,7 +132,7 @@ async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64, f64) {
     }
     let mut events = service.subscribe(&Actor::User);
     let resumed = Instant::now();
-    let cpu = cpu_seconds();
+    let cpu = Cpu::now();
     service
         .pause_queue(QueueScope::default(), false, &Actor::User)
         .await
@@ -131,7 +160,7 @@ async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64, f64) {
         }
     }
     let seconds = resumed.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu;
+    let cpu = Cpu::now().since(cpu);
     server.stop().await.unwrap();
     (latencies, tasks as f64 / seconds, cpu)
 }
@@ -176,9 +205,9 @@ async fn main() {
     };
     let tasks = env("BENCH_TASKS", 1000);
     let limit = env("BENCH_LIMIT", 8);
-    let cpu = cpu_seconds();
+    let cpu = Cpu::now();
     let bare = bare_run(tasks, limit).await;
-    let bare_cpu = cpu_seconds() - cpu;
+    let bare_cpu = Cpu::now().since(cpu);
     let (mut latencies, ours, ours_cpu) = baton_run(tasks, limit as u32).await;
     let (p50, p99) = (
         percentile(&mut latencies, 0.5),
@@ -192,8 +221,8 @@ async fn main() {
         ours / bare
     );
     println!(
-        "queue: CPU per task (process and agents): baton {:.2} ms, bare {:.2} ms",
-        ours_cpu * 1000.0 / tasks as f64,
-        bare_cpu * 1000.0 / tasks as f64
+        "queue: CPU per task (process + agents): baton {}, bare {}",
+        ours_cpu.per_task(tasks),
+        bare_cpu.per_task(tasks)
     );
 }

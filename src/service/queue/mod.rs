@@ -57,6 +57,9 @@ pub const MAX_COOLDOWN_MS: u64 = 86_400_000;
 /// The error `mark_started` gives when the task left the queue between admission and start.
 pub(in crate::service) const NOT_QUEUED: &str = "not_queued";
 
+/// The shortest time between two `queue:updated` from the queue's rounds.
+const PUBLISH_INTERVAL: Duration = Duration::from_millis(100);
+
 const KEY_MAX: &str = "maxConcurrent";
 const KEY_PAUSED: &str = "paused";
 const KEY_PAUSED_PROJECT: &str = "paused:";
@@ -71,7 +74,8 @@ pub struct QueueRuntime {
     /// a burst of ends, not once each).
     moved: AtomicBool,
     /// Wakes the publisher: a round changed the queue. Rounds ask, the publisher reads and
-    /// publishes after them (off the rounds' path; a burst of rounds is published once).
+    /// publishes after them (off the rounds' path; the rounds of one `PUBLISH_INTERVAL` are
+    /// published once).
     publish: Notify,
     /// When the last round said to look again (Unix ms; 0: not needed). A round may run outside
     /// the pump's loop (an execute starts what it can at once); the loop's timer follows this.
@@ -568,6 +572,10 @@ impl Service {
                     break;
                 }
                 publisher.publish_queue().await;
+                // At most one summary per interval: what changed meanwhile is published once,
+                // at its end (a busy queue runs hundreds of rounds a second, and each summary
+                // counts the whole queue).
+                tokio::time::sleep(PUBLISH_INTERVAL).await;
             }
         });
         let service = self.clone();
@@ -631,10 +639,15 @@ impl Service {
     }
 
     async fn limits<C: ConnectionTrait>(&self, conn: &C) -> ServiceResult<Limits> {
-        let running = task_execution::Entity::find()
+        let mut running = task_execution::Entity::find()
             .filter(task_execution::Column::State.eq(ExecutionState::Running.as_str()))
             .all(conn)
             .await?;
+        // Runs that have exited hold no slot, even before their end is committed.
+        let exited = self
+            .ends
+            .exited_of(running.iter().map(|r| r.task_id.as_str()));
+        running.retain(|r| !exited.contains(&r.task_id));
         let mut by_project: BTreeMap<String, u32> = BTreeMap::new();
         for row in &running {
             *by_project.entry(row.project_id.clone()).or_default() += 1;

@@ -8,6 +8,7 @@
 //! recorded again one at a time, so that one end that cannot be recorded never keeps the others
 //! from being recorded.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use sea_orm::sea_query::Expr;
@@ -24,14 +25,23 @@ use crate::model::{EndReason, SessionStatus, Task};
 use crate::pty::Exit;
 use crate::store::entity::{run, session, task, task_execution};
 
-/// Ends waiting for the write lock.
+/// Ends waiting for the write lock, and the queue's tasks whose run has exited but whose end is
+/// not committed yet.
 #[derive(Default)]
 pub(in crate::service) struct Ends {
     waiting: Mutex<Vec<Ending>>,
+    /// Task ids: their process is gone, so the queue's admission does not count them as running
+    /// even while the database still does. Each leaves once its end is committed (or could not
+    /// be), so it is never subtracted twice: admission subtracts only ids the database it read
+    /// still shows running.
+    exited: Mutex<HashSet<String>>,
 }
 
 impl Ends {
     fn push(&self, ending: Ending) {
+        if let Some(task_id) = &ending.run.info.task_id {
+            self.exited_ids().insert(task_id.clone());
+        }
         self.waiting
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -40,6 +50,23 @@ impl Ends {
 
     fn take(&self) -> Vec<Ending> {
         std::mem::take(&mut *self.waiting.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn exited_ids(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.exited.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Of `running` (task ids the database shows running), those whose run has exited.
+    pub(in crate::service) fn exited_of<'a>(
+        &self,
+        running: impl IntoIterator<Item = &'a str>,
+    ) -> HashSet<String> {
+        let exited = self.exited_ids();
+        running
+            .into_iter()
+            .filter(|id| exited.contains(*id))
+            .map(str::to_owned)
+            .collect()
     }
 }
 
@@ -84,6 +111,7 @@ impl Service {
     ) -> ServiceResult<()> {
         self.runtime.tokens.revoke(&run.session_id);
         let (recorded, told) = oneshot::channel();
+        let of_queue = run.info.task_id.is_some();
         self.ends.push(Ending {
             run: Arc::clone(run),
             exit: exit.clone(),
@@ -91,8 +119,13 @@ impl Service {
             exit_means_done,
             recorded,
         });
+        // Its slot is free now: the queue prepares the next start while this end is recorded
+        // (and records this end first, with its own starts, if it gets the lock first).
+        if of_queue {
+            self.wake_queue();
+        }
         let lock = self.write_lock().await;
-        // Empty when another supervisor took this end with its own.
+        // Empty when another supervisor, or the queue, took this end with its own.
         let batch = self.ends.take();
         let any_task = batch.iter().any(|e| e.run.info.task_id.is_some());
         if !batch.is_empty() {
@@ -109,8 +142,37 @@ impl Service {
         })
     }
 
-    /// Records `batch` under the write lock: together, or one at a time if that fails.
+    /// Records the ends waiting, if any; the caller holds the write lock. The queue calls this
+    /// before it records its starts, so that a slot's `run:ended` always comes before the
+    /// `run:started` that takes it.
+    pub(in crate::service) async fn record_waiting_ends(&self) {
+        let batch = self.ends.take();
+        let any_task = batch.iter().any(|e| e.run.info.task_id.is_some());
+        if !batch.is_empty() {
+            self.record_ends(batch).await;
+        }
+        // Their tasks moved on: another round re-gates what depends on them.
+        if any_task {
+            self.queue_moved().await;
+        }
+    }
+
+    /// Records `batch` under the write lock; then its tasks count as the database says again
+    /// (committed, or failed for good).
     async fn record_ends(&self, batch: Vec<Ending>) {
+        let tasks: Vec<String> = batch
+            .iter()
+            .filter_map(|e| e.run.info.task_id.clone())
+            .collect();
+        self.write_batch(batch).await;
+        let mut exited = self.ends.exited_ids();
+        for task_id in &tasks {
+            exited.remove(task_id);
+        }
+    }
+
+    /// Writes `batch`: together, or one at a time if that fails.
+    async fn write_batch(&self, batch: Vec<Ending>) {
         match self.write_ends(&batch).await {
             Ok(viewed) => {
                 for (ending, viewed) in batch.into_iter().zip(viewed) {
@@ -263,4 +325,20 @@ async fn viewed<C: ConnectionTrait>(txn: &C, written: Vec<Written>) -> ServiceRe
             status: w.status,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Admission subtracts a run that has exited only while the database it read still shows it
+    /// running: an id it did not read running is never subtracted (no slot counted free twice).
+    #[test]
+    fn only_runs_read_as_running_are_subtracted() {
+        let ends = Ends::default();
+        ends.exited_ids().extend(["a".to_owned(), "b".to_owned()]);
+        let exited = ends.exited_of(["a", "c"]);
+        assert_eq!(exited, HashSet::from(["a".to_owned()]));
+        assert!(ends.exited_of(["c", "d"]).is_empty());
+    }
 }

@@ -711,6 +711,8 @@ impl Service {
                 .await?;
         }
         let _lock = self.write_lock().await;
+        // Ends of runs whose slot this run may take go first (see `record_waiting_ends`).
+        self.record_waiting_ends().await;
         let row = super::lookup::session(&self.db, id).await?;
         let mut launch = self.launch_again(&row).await?;
         if resume {

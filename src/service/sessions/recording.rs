@@ -58,6 +58,8 @@ impl Service {
         actor: &Actor,
     ) -> Vec<ServiceResult<Recorded>> {
         let _lock = self.write_lock().await;
+        // The ends of runs whose slots these starts may take go first.
+        self.record_waiting_ends().await;
         match self.write_sessions(&prepared, actor).await {
             Ok(viewed) => prepared
                 .into_iter()
