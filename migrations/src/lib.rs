@@ -16,6 +16,7 @@ mod m20261203_000007_workspaces;
 mod m20261203_000008_signals;
 mod m20261203_000009_task_budget;
 mod m20261203_000010_gemini_signals;
+mod m20261204_000011_queue_indexes;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_signals::Migration),
             Box::new(m20261203_000009_task_budget::Migration),
             Box::new(m20261203_000010_gemini_signals::Migration),
+            Box::new(m20261204_000011_queue_indexes::Migration),
         ]
     }
 }
