@@ -126,14 +126,14 @@ async fn candidates<C: ConnectionTrait>(conn: &C) -> ServiceResult<Vec<Candidate
     read_candidates(conn, backend.build(&queued_rows())).await
 }
 
-/// Where a page of the queue ended: the last row's priority rank and time queued.
-type PageEnd = (i16, i64);
+/// Where a page of the queue ended: the last row's priority rank, time queued and task id.
+type PageEnd = (i16, i64, String);
 
-/// Queued tasks in served order, one page after `after` (keyset pagination on priority and time
-/// queued). Rows tied with the page's last one on both are all taken, so the id tie-break of
-/// [`admission::order`] is exact across pages. The second value is where the next page starts,
-/// or `None` after the last page. Admission reads the queue this way: a round usually fills
-/// its free slots from the first page, however long the queue.
+/// Queued tasks in served order, one page after `after` (keyset pagination on priority, time
+/// queued and task id: the order of [`admission::order`], unique, so one query a page). The
+/// second value is where the next page starts, or `None` after the last page. Admission reads
+/// the queue this way: a round usually fills its free slots from the first page, however long the
+/// queue.
 async fn candidates_page<C: ConnectionTrait>(
     conn: &C,
     after: Option<PageEnd>,
@@ -142,31 +142,29 @@ async fn candidates_page<C: ConnectionTrait>(
     use sea_orm::sea_query::{ExprTrait, Order};
     let backend = conn.get_database_backend();
     let rank = || Expr::col((task::Entity, task::Column::Priority));
+    let id = || Expr::col((task_execution::Entity, task_execution::Column::TaskId));
     let mut query = queued_rows();
-    if let Some((p, k)) = after {
-        query.and_where(rank().lt(p).or(rank().eq(p).and(queued_key().gt(k))));
+    if let Some((p, k, last)) = after {
+        let later_same_time = queued_key().eq(k).and(id().gt(last));
+        query.and_where(
+            rank()
+                .lt(p)
+                .or(rank().eq(p).and(queued_key().gt(k).or(later_same_time))),
+        );
     }
     query
         .order_by_expr(rank(), Order::Desc)
         .order_by_expr(queued_key(), Order::Asc)
+        .order_by_expr(id(), Order::Asc)
         .limit(size);
-    let mut page = read_candidates(conn, backend.build(&query)).await?;
+    let page = read_candidates(conn, backend.build(&query)).await?;
     if (page.len() as u64) < size {
         return Ok((page, None));
     }
-    let Some(last) = page.last() else {
-        return Ok((page, None));
-    };
-    let end = (last.priority.rank(), last.queued_at);
-    let mut ties = queued_rows();
-    ties.and_where(rank().eq(end.0))
-        .and_where(queued_key().eq(end.1));
-    for tie in read_candidates(conn, backend.build(&ties)).await? {
-        if !page.iter().any(|c| c.task_id == tie.task_id) {
-            page.push(tie);
-        }
-    }
-    Ok((page, Some(end)))
+    let end = page
+        .last()
+        .map(|last| (last.priority.rank(), last.queued_at, last.task_id.clone()));
+    Ok((page, end))
 }
 
 /// When a task was queued, as the queue orders it (its update time before it had one).
@@ -765,5 +763,92 @@ impl Service {
             Ok(status) => self.publish_all(vec![Event::QueueUpdated(status)]),
             Err(err) => tracing::warn!(%err, "cannot read the queue"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::model::{ExecuteTask, NewProject, NewTask, QueueScope};
+
+    /// Read a page at a time, the queue comes out whole, once each, in admission's order — with
+    /// pages ending inside runs of tasks of the same priority queued at the same millisecond.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_queue_read_page_by_page_is_the_whole_queue_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new(dir.path().join("data"));
+        config.port = 0;
+        let server = crate::server::start(&config).await.unwrap();
+        let service = server.service().clone();
+        let user = Actor::User;
+        let project = service
+            .create_project(
+                NewProject {
+                    name: "p".into(),
+                    base_path: Some(dir.path().display().to_string()),
+                    settings: None,
+                },
+                &user,
+            )
+            .await
+            .unwrap()
+            .id;
+        let profile: crate::model::NewAgentProfile = serde_json::from_value(serde_json::json!({
+            "id": "idle", "name": "idle", "program": "true", "promptMode": "none",
+        }))
+        .unwrap();
+        service.create_agent_profile(profile, &user).await.unwrap();
+        service
+            .pause_queue(QueueScope::default(), true, &user)
+            .await
+            .unwrap();
+        for i in 0..11 {
+            let priority = ["high", "medium", "low"][i % 3];
+            let input: NewTask = serde_json::from_value(serde_json::json!({
+                "projectId": project, "title": format!("t{i}"), "priority": priority,
+            }))
+            .unwrap();
+            let id = service.create_task(input, &user).await.unwrap().id;
+            let execute = ExecuteTask {
+                agent_id: Some("idle".into()),
+                ..Default::default()
+            };
+            service.execute_task(&id, execute, &user).await.unwrap();
+        }
+        // Two times queued for eleven tasks: ties on priority and time, broken by the id.
+        let all = task_execution::Entity::find()
+            .all(service.db())
+            .await
+            .unwrap();
+        for (n, row) in all.iter().enumerate() {
+            task_execution::Entity::update_many()
+                .col_expr(
+                    task_execution::Column::QueuedAt,
+                    Expr::value(1_000 + (n % 2) as i64),
+                )
+                .filter(task_execution::Column::TaskId.eq(row.task_id.clone()))
+                .exec(service.db())
+                .await
+                .unwrap();
+        }
+        let mut expected = candidates(service.db()).await.unwrap();
+        admission::order(&mut expected);
+        assert_eq!(expected.len(), 11);
+        for size in [1, 2, 3, 4, 11, 12] {
+            let (mut read, mut after) = (Vec::new(), None);
+            loop {
+                let (page, next) = candidates_page(service.db(), after, size).await.unwrap();
+                assert!(page.len() as u64 <= size);
+                read.extend(page);
+                match next {
+                    Some(end) => after = Some(end),
+                    None => break,
+                }
+            }
+            let ids = |c: &[Candidate]| c.iter().map(|c| c.task_id.clone()).collect::<Vec<_>>();
+            assert_eq!(ids(&read), ids(&expected), "pages of {size}");
+        }
+        server.stop().await.unwrap();
     }
 }
