@@ -14,6 +14,8 @@ mod bulk;
 mod commands;
 mod dependencies;
 mod error;
+#[cfg(test)]
+mod fixture;
 pub mod handover;
 mod history;
 mod ids;

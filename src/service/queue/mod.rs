@@ -769,40 +769,23 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::model::{ExecuteTask, NewProject, NewTask, QueueScope};
+    use crate::model::{ExecuteTask, NewTask};
+    use crate::service::fixture;
 
     /// Read a page at a time, the queue comes out whole, once each, in admission's order — with
     /// pages ending inside runs of tasks of the same priority queued at the same millisecond.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_queue_read_page_by_page_is_the_whole_queue_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::new(dir.path().join("data"));
-        config.port = 0;
-        let server = crate::server::start(&config).await.unwrap();
-        let service = server.service().clone();
-        let user = Actor::User;
-        let project = service
-            .create_project(
-                NewProject {
-                    name: "p".into(),
-                    base_path: Some(dir.path().display().to_string()),
-                    settings: None,
-                },
-                &user,
-            )
-            .await
-            .unwrap()
-            .id;
-        let profile: crate::model::NewAgentProfile = serde_json::from_value(serde_json::json!({
+        let fixture::PausedQueue {
+            server,
+            service,
+            project,
+            dir: _dir,
+        } = fixture::paused_queue(serde_json::json!({
             "id": "idle", "name": "idle", "program": "true", "promptMode": "none",
         }))
-        .unwrap();
-        service.create_agent_profile(profile, &user).await.unwrap();
-        service
-            .pause_queue(QueueScope::default(), true, &user)
-            .await
-            .unwrap();
+        .await;
+        let user = Actor::User;
         for i in 0..11 {
             let priority = ["high", "medium", "low"][i % 3];
             let input: NewTask = serde_json::from_value(serde_json::json!({

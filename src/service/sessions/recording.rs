@@ -249,11 +249,8 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::config::Config;
-    use crate::model::{
-        CancelTask, ExecuteTask, NewAgentProfile, NewProject, NewSession, NewTask, QueueScope,
-        TaskStatus,
-    };
+    use crate::model::{CancelTask, ExecuteTask, NewSession, NewTask, TaskStatus};
+    use crate::service::fixture;
 
     fn alive(pid: u32) -> bool {
         // SAFETY: signal 0 only asks whether the process exists.
@@ -265,35 +262,18 @@ mod tests {
     /// cancelled one leaves no session behind and no process running.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_start_that_cannot_be_recorded_does_not_undo_the_others_of_its_round() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::new(dir.path().join("data"));
-        config.port = 0;
-        let server = crate::server::start(&config).await.unwrap();
-        let service = server.service().clone();
-        let user = Actor::User;
-        let project = service
-            .create_project(
-                NewProject {
-                    name: "p".into(),
-                    base_path: Some(dir.path().display().to_string()),
-                    settings: None,
-                },
-                &user,
-            )
-            .await
-            .unwrap()
-            .id;
-        let profile: NewAgentProfile = serde_json::from_value(serde_json::json!({
+        // Queued, not started: the queue is paused.
+        let fixture::PausedQueue {
+            server,
+            service,
+            project,
+            dir: _dir,
+        } = fixture::paused_queue(serde_json::json!({
             "id": "sleeper", "name": "sleeper", "program": "sleep", "args": ["30"],
             "promptMode": "none",
         }))
-        .unwrap();
-        service.create_agent_profile(profile, &user).await.unwrap();
-        // Queued, not started: the queue is paused.
-        service
-            .pause_queue(QueueScope::default(), true, &user)
-            .await
-            .unwrap();
+        .await;
+        let user = Actor::User;
         let mut tasks = Vec::new();
         for title in ["kept", "cancelled"] {
             let input: NewTask = serde_json::from_value(serde_json::json!({
