@@ -63,7 +63,12 @@ impl Output {
         // Start the tail with the end of the existing log, so a replay after a server restart is
         // as instant as before.
         let start = end.saturating_sub(TAIL_BYTES as u64);
-        let tail = read_range(path, start, end - start)?;
+        // A new log (every queued start) has nothing to read back: no second open.
+        let tail = if end > start {
+            read_range(path, start, end - start)?
+        } else {
+            Vec::new()
+        };
         let (live, _) = broadcast::channel(LIVE_CHUNKS);
         Ok(Self {
             path: path.to_path_buf(),
