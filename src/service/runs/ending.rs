@@ -124,16 +124,10 @@ impl Service {
         if of_queue {
             self.wake_queue();
         }
-        let lock = self.write_lock().await;
-        // Empty when another supervisor, or the queue, took this end with its own.
-        let batch = self.ends.take();
-        let any_task = batch.iter().any(|e| e.run.info.task_id.is_some());
-        if !batch.is_empty() {
-            self.record_ends(batch).await;
-        }
-        drop(lock);
-        if any_task {
-            self.queue_moved().await;
+        {
+            let _lock = self.write_lock().await;
+            // Nothing waits when another supervisor, or the queue, took this end with its own.
+            self.record_waiting_ends().await;
         }
         told.await.unwrap_or_else(|_| {
             Err(ServiceError::Unavailable(
@@ -142,8 +136,9 @@ impl Service {
         })
     }
 
-    /// Records the ends waiting, if any; the caller holds the write lock. The queue calls this
-    /// before it records its starts, so that a slot's `run:ended` always comes before the
+    /// Records the ends waiting, if any; the caller holds the write lock. A supervisor calls
+    /// this for its own end (and takes any others waiting with it); the queue calls it before
+    /// it records its starts, so that a slot's `run:ended` always comes before the
     /// `run:started` that takes it.
     pub(in crate::service) async fn record_waiting_ends(&self) {
         let batch = self.ends.take();
