@@ -2,7 +2,7 @@
 //! agent profile and the queue paused, so that executed tasks wait until a test lets them go.
 
 use crate::config::Config;
-use crate::model::{NewAgentProfile, NewProject, QueueScope};
+use crate::model::{ExecuteTask, NewAgentProfile, NewProject, NewTask, QueueScope};
 use crate::server::Server;
 
 use super::{Actor, Service};
@@ -11,8 +11,38 @@ pub(crate) struct PausedQueue {
     pub server: Server,
     pub service: Service,
     pub project: String,
+    /// The agent profile's id.
+    pub agent: String,
     /// Kept for the test's length: the data folder and the project's folder.
-    pub dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
+}
+
+impl PausedQueue {
+    /// A new task of the project, with `fields` (`title` at least), executed with the profile:
+    /// queued, waiting for the resume. Its id.
+    pub async fn queued_task(&self, fields: serde_json::Value) -> String {
+        let mut input = serde_json::json!({ "projectId": self.project });
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        let input: NewTask = serde_json::from_value(input).unwrap();
+        let id = self
+            .service
+            .create_task(input, &Actor::User)
+            .await
+            .unwrap()
+            .id;
+        let execute = ExecuteTask {
+            agent_id: Some(self.agent.clone()),
+            ..Default::default()
+        };
+        self.service
+            .execute_task(&id, execute, &Actor::User)
+            .await
+            .unwrap();
+        id
+    }
 }
 
 /// Starts the fixture; `profile` is the agent profile's JSON (as `POST /api/agents` takes it).
@@ -35,10 +65,11 @@ pub(crate) async fn paused_queue(profile: serde_json::Value) -> PausedQueue {
         .unwrap()
         .id;
     let profile: NewAgentProfile = serde_json::from_value(profile).unwrap();
-    service
+    let agent = service
         .create_agent_profile(profile, &Actor::User)
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     service
         .pause_queue(QueueScope::default(), true, &Actor::User)
         .await
@@ -47,6 +78,7 @@ pub(crate) async fn paused_queue(profile: serde_json::Value) -> PausedQueue {
         server,
         service,
         project,
-        dir,
+        agent,
+        _dir: dir,
     }
 }

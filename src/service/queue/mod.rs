@@ -769,35 +769,22 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ExecuteTask, NewTask};
     use crate::service::fixture;
 
     /// Read a page at a time, the queue comes out whole, once each, in admission's order — with
     /// pages ending inside runs of tasks of the same priority queued at the same millisecond.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_queue_read_page_by_page_is_the_whole_queue_in_order() {
-        let fixture::PausedQueue {
-            server,
-            service,
-            project,
-            dir: _dir,
-        } = fixture::paused_queue(serde_json::json!({
+        let fixture = fixture::paused_queue(serde_json::json!({
             "id": "idle", "name": "idle", "program": "true", "promptMode": "none",
         }))
         .await;
-        let user = Actor::User;
+        let service = &fixture.service;
         for i in 0..11 {
             let priority = ["high", "medium", "low"][i % 3];
-            let input: NewTask = serde_json::from_value(serde_json::json!({
-                "projectId": project, "title": format!("t{i}"), "priority": priority,
-            }))
-            .unwrap();
-            let id = service.create_task(input, &user).await.unwrap().id;
-            let execute = ExecuteTask {
-                agent_id: Some("idle".into()),
-                ..Default::default()
-            };
-            service.execute_task(&id, execute, &user).await.unwrap();
+            fixture
+                .queued_task(serde_json::json!({ "title": format!("t{i}"), "priority": priority }))
+                .await;
         }
         // Two times queued for eleven tasks: ties on priority and time, broken by the id.
         let all = task_execution::Entity::find()
@@ -832,6 +819,6 @@ mod tests {
             let ids = |c: &[Candidate]| c.iter().map(|c| c.task_id.clone()).collect::<Vec<_>>();
             assert_eq!(ids(&read), ids(&expected), "pages of {size}");
         }
-        server.stop().await.unwrap();
+        fixture.server.stop().await.unwrap();
     }
 }

@@ -249,7 +249,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::model::{CancelTask, ExecuteTask, NewSession, NewTask, TaskStatus};
+    use crate::model::{CancelTask, NewSession, TaskStatus};
     use crate::service::fixture;
 
     fn alive(pid: u32) -> bool {
@@ -263,30 +263,20 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_start_that_cannot_be_recorded_does_not_undo_the_others_of_its_round() {
         // Queued, not started: the queue is paused.
-        let fixture::PausedQueue {
-            server,
-            service,
-            project,
-            dir: _dir,
-        } = fixture::paused_queue(serde_json::json!({
+        let fixture = fixture::paused_queue(serde_json::json!({
             "id": "sleeper", "name": "sleeper", "program": "sleep", "args": ["30"],
             "promptMode": "none",
         }))
         .await;
+        let (service, project) = (&fixture.service, &fixture.project);
         let user = Actor::User;
         let mut tasks = Vec::new();
         for title in ["kept", "cancelled"] {
-            let input: NewTask = serde_json::from_value(serde_json::json!({
-                "projectId": project, "title": title,
-            }))
-            .unwrap();
-            let id = service.create_task(input, &user).await.unwrap().id;
-            let execute = ExecuteTask {
-                agent_id: Some("sleeper".into()),
-                ..Default::default()
-            };
-            service.execute_task(&id, execute, &user).await.unwrap();
-            tasks.push(id);
+            tasks.push(
+                fixture
+                    .queued_task(serde_json::json!({ "title": title }))
+                    .await,
+            );
         }
         let mut prepared = Vec::new();
         for id in &tasks {
@@ -337,6 +327,6 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        server.stop().await.unwrap();
+        fixture.server.stop().await.unwrap();
     }
 }
