@@ -17,6 +17,7 @@ mod m20261203_000008_signals;
 mod m20261203_000009_task_budget;
 mod m20261203_000010_gemini_signals;
 mod m20261204_000011_queue_indexes;
+mod m20261204_000012_queue_order;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_task_budget::Migration),
             Box::new(m20261203_000010_gemini_signals::Migration),
             Box::new(m20261204_000011_queue_indexes::Migration),
+            Box::new(m20261204_000012_queue_order::Migration),
         ]
     }
 }

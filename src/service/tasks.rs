@@ -294,6 +294,9 @@ impl Service {
         if after.status != before.status {
             super::queue::follow_status(&txn, id, after.status, now).await?;
         }
+        if after.priority != before.priority {
+            super::queue::follow_priority(&txn, id, after.priority).await?;
+        }
         if after.tags != before.tags {
             task_tag::Entity::delete_many()
                 .filter(task_tag::Column::TaskId.eq(id))

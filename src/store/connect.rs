@@ -90,6 +90,47 @@ mod tests {
         assert!(orphan.is_err(), "a task without its project is refused");
     }
 
+    /// The queue-order migration copies each execution's task priority, and gives a row without
+    /// a time queued its update time (the order the queue used for it before).
+    #[tokio::test]
+    async fn the_queue_order_migration_copies_priorities_onto_executions() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = connect(&sqlite_url(dir.path())).await.unwrap();
+        Migrator::down(&db, Some(1)).await.unwrap();
+        for sql in [
+            "INSERT INTO project (id, name, settings, created_at, updated_at) \
+             VALUES ('p', 'p', '{}', 1, 1)",
+            "INSERT INTO task (id, project_id, title, description, prompt, status, priority, \
+             created_at, updated_at) VALUES \
+             ('hi', 'p', 'hi', '', '', 'queued', 2, 1, 1), \
+             ('lo', 'p', 'lo', '', '', 'queued', 0, 1, 1)",
+            "INSERT INTO task_execution (task_id, project_id, state, attempt, max_attempts, runs, \
+             queued_at, created_at, updated_at) VALUES \
+             ('hi', 'p', 'queued', 1, 1, 0, 50, 1, 7), ('lo', 'p', 'queued', 1, 1, 0, NULL, 1, 9)",
+        ] {
+            db.execute_unprepared(sql).await.unwrap();
+        }
+        Migrator::up(&db, None).await.unwrap();
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT task_id, priority, queued_at FROM task_execution ORDER BY task_id",
+            ))
+            .await
+            .unwrap();
+        let read: Vec<(String, i64, i64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("", "task_id").unwrap(),
+                    r.try_get("", "priority").unwrap(),
+                    r.try_get("", "queued_at").unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(read, [("hi".into(), 2, 50), ("lo".into(), 0, 9)]);
+    }
+
     #[tokio::test]
     async fn migrations_go_down_and_up_again() {
         let dir = tempfile::tempdir().unwrap();

@@ -75,6 +75,16 @@ async fn task_now(s: &Server, id: &str) -> Value {
     s.get(&format!("/api/tasks/{id}")).await.body
 }
 
+/// The names of queued tasks (name → id) in the order of their `queuePosition`s.
+async fn in_queue_order<'a>(s: &Server, names: &BTreeMap<&'a str, String>) -> Vec<&'a str> {
+    let mut at = BTreeMap::new();
+    for (name, id) in names {
+        let position = task_now(s, id).await["execution"]["queuePosition"].as_i64();
+        assert!(at.insert(position, *name).is_none(), "{name}: {position:?}");
+    }
+    at.into_values().collect()
+}
+
 /// The highest number of runs alive at once, from the events in order.
 fn most_at_once(runs: &[(String, String)]) -> usize {
     let (mut now, mut most) = (0usize, 0usize);
@@ -177,6 +187,81 @@ async fn the_limit_is_never_exceeded_and_higher_priority_starts_first() {
         (Some(0), Some(6))
     );
     assert_eq!(queue["successRate"], 1.0);
+}
+
+/// Every way of changing a queued task's priority (PATCH, the queue's priority endpoint, bulk)
+/// moves it in the queue: its position, the queue's counts and the order runs start in.
+#[tokio::test]
+async fn a_priority_changed_while_queued_moves_the_task_in_the_queue() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    batch_profile(&s, "batch", &[], true).await;
+    assert_eq!(
+        s.patch("/api/queue", json!({ "maxConcurrent": 1 }))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(s.post("/api/queue/pause", json!({})).await.status, 200);
+    let mut names = BTreeMap::new();
+    for name in ["a", "b", "c", "d"] {
+        let id = s.task(&p, json!({ "title": name })).await;
+        let r = s
+            .post(
+                &format!("/api/tasks/{id}/execute"),
+                json!({ "agentId": "batch" }),
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        names.insert(name, id);
+    }
+    assert_eq!(in_queue_order(&s, &names).await, ["a", "b", "c", "d"]);
+
+    let r = s
+        .patch(
+            &format!("/api/tasks/{}", names["d"]),
+            json!({ "priority": "high" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["execution"]["queuePosition"], 1);
+    assert_eq!(in_queue_order(&s, &names).await, ["d", "a", "b", "c"]);
+    let r = s
+        .post(
+            "/api/queue/priority",
+            json!({ "taskIds": [names["c"]], "priority": "high" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Both high now: c was queued before d.
+    assert_eq!(in_queue_order(&s, &names).await, ["c", "d", "a", "b"]);
+    let r = s
+        .post(
+            "/api/tasks/bulk",
+            json!({ "operation": "set_priority", "taskIds": [names["a"]], "data": { "priority": "low" } }),
+        )
+        .await;
+    assert_eq!(r.body["affectedCount"], 1, "{}", r.body);
+    assert_eq!(in_queue_order(&s, &names).await, ["c", "d", "b", "a"]);
+    assert_eq!(
+        s.get("/api/queue").await.body["queued"],
+        json!({ "high": 2, "medium": 1, "low": 1, "total": 4 })
+    );
+
+    let mut runs = RunLog::open(&s).await;
+    assert_eq!(s.post("/api/queue/resume", json!({})).await.status, 200);
+    runs.until("four runs ended", |seen| {
+        seen.iter().filter(|e| e["event"] == "run:ended").count() == 4
+    })
+    .await;
+    let by_id: BTreeMap<&str, &str> = names.iter().map(|(n, id)| (id.as_str(), *n)).collect();
+    let order: Vec<&str> = runs
+        .runs()
+        .iter()
+        .filter(|(e, _)| e == "run:started")
+        .map(|(_, task)| by_id[task.as_str()])
+        .collect();
+    assert_eq!(order, ["c", "d", "b", "a"]);
 }
 
 #[tokio::test]

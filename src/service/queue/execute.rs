@@ -93,9 +93,10 @@ impl Service {
                 ));
             }
             let now = now_ms();
-            if let Some(priority) = input.priority {
-                set_priority(&txn, &row, priority, actor, now).await?;
-            }
+            let priority = input
+                .priority
+                .unwrap_or_else(|| Priority::from_rank(row.priority));
+            set_priority(&txn, &row, priority, actor, now).await?;
             if existing.is_some() {
                 task_execution::Entity::delete_by_id(id.to_owned())
                     .exec(&txn)
@@ -115,6 +116,7 @@ impl Service {
                 loop_cooldown_ms: Set(input.loop_spec.map(|l| l.cooldown_ms as i64)),
                 runs: Set(0),
                 session_id: Set(None),
+                priority: Set(priority.rank()),
                 queued_at: Set(Some(now)),
                 not_before: Set(None),
                 cost_limit_micros: Set(input.cost_limit_usd.map(task_execution::micros)),

@@ -126,8 +126,35 @@ async fn candidates<C: ConnectionTrait>(conn: &C) -> ServiceResult<Vec<Candidate
     read_candidates(conn, backend.build(&queued_rows())).await
 }
 
-/// Where a page of the queue ended: the last row's priority rank, time queued and task id.
+/// A place in the queue's order: priority rank, time queued, task id (unique). Where a page of
+/// the queue ended, or where a queued task stands.
 type PageEnd = (i16, i64, String);
+
+/// The queued rows served after `place` (`later`), or before it.
+fn beside(place: PageEnd, later: bool) -> Expr {
+    use sea_orm::sea_query::ExprTrait;
+    let (p, k, id) = place;
+    let rank = || Expr::col((task_execution::Entity, task_execution::Column::Priority));
+    let task = || Expr::col((task_execution::Entity, task_execution::Column::TaskId));
+    // Higher priority first; then earlier, then the smaller id.
+    let (higher, earlier, smaller) = if later {
+        (rank().lt(p), queued_key().gt(k), task().gt(id))
+    } else {
+        (rank().gt(p), queued_key().lt(k), task().lt(id))
+    };
+    higher.or(rank()
+        .eq(p)
+        .and(earlier.or(queued_key().eq(k).and(smaller))))
+}
+
+/// Where queued `row` stands in the queue's order.
+fn place_of(row: &task_execution::Model) -> PageEnd {
+    (
+        row.priority,
+        row.queued_at.unwrap_or(row.updated_at),
+        row.task_id.clone(),
+    )
+}
 
 /// Queued tasks in served order, one page after `after` (keyset pagination on priority, time
 /// queued and task id: the order of [`admission::order`], unique, so one query a page). The
@@ -139,18 +166,13 @@ async fn candidates_page<C: ConnectionTrait>(
     after: Option<PageEnd>,
     size: u64,
 ) -> ServiceResult<(Vec<Candidate>, Option<PageEnd>)> {
-    use sea_orm::sea_query::{ExprTrait, Order};
+    use sea_orm::sea_query::Order;
     let backend = conn.get_database_backend();
-    let rank = || Expr::col((task::Entity, task::Column::Priority));
+    let rank = || Expr::col((task_execution::Entity, task_execution::Column::Priority));
     let id = || Expr::col((task_execution::Entity, task_execution::Column::TaskId));
     let mut query = queued_rows();
-    if let Some((p, k, last)) = after {
-        let later_same_time = queued_key().eq(k).and(id().gt(last));
-        query.and_where(
-            rank()
-                .lt(p)
-                .or(rank().eq(p).and(queued_key().gt(k).or(later_same_time))),
-        );
+    if let Some(end) = after {
+        query.and_where(beside(end, true));
     }
     query
         .order_by_expr(rank(), Order::Desc)
@@ -167,14 +189,9 @@ async fn candidates_page<C: ConnectionTrait>(
     Ok((page, end))
 }
 
-/// When a task was queued, as the queue orders it (its update time before it had one).
-fn queued_key() -> sea_orm::sea_query::SimpleExpr {
-    let e = task_execution::Entity;
-    sea_orm::sea_query::Func::coalesce([
-        Expr::col((e, task_execution::Column::QueuedAt)),
-        Expr::col((e, task_execution::Column::UpdatedAt)),
-    ])
-    .into()
+/// When a task was queued, as the queue orders it (always written when it is queued).
+fn queued_key() -> Expr {
+    Expr::col((task_execution::Entity, task_execution::Column::QueuedAt))
 }
 
 async fn read_candidates<C: ConnectionTrait>(
@@ -200,7 +217,8 @@ async fn read_candidates<C: ConnectionTrait>(
         .collect()
 }
 
-/// The queued tasks: id, project, queued at, updated at, not before, priority, agent.
+/// The queued tasks: id, project, queued at, updated at, not before, priority, agent (one
+/// table: the execution keeps its task's priority, see `follow_priority`).
 fn queued_rows() -> SelectStatement {
     use sea_orm::sea_query::ExprTrait;
     let e = task_execution::Entity;
@@ -211,14 +229,10 @@ fn queued_rows() -> SelectStatement {
             (e, task_execution::Column::QueuedAt),
             (e, task_execution::Column::UpdatedAt),
             (e, task_execution::Column::NotBefore),
+            (e, task_execution::Column::Priority),
+            (e, task_execution::Column::AgentId),
         ])
-        .column((task::Entity, task::Column::Priority))
-        .column((e, task_execution::Column::AgentId))
         .from(e)
-        .inner_join(
-            task::Entity,
-            Expr::col((task::Entity, task::Column::Id)).equals((e, task_execution::Column::TaskId)),
-        )
         .and_where(
             Expr::col((e, task_execution::Column::State)).eq(ExecutionState::Queued.as_str()),
         )
@@ -270,10 +284,20 @@ pub(super) async fn execution_views<C: ConnectionTrait>(
     if rows.is_empty() {
         return Ok(HashMap::new());
     }
-    let positions = if rows.iter().any(|r| state_of(r) == ExecutionState::Queued) {
+    let queued: Vec<&task_execution::Model> = rows
+        .iter()
+        .filter(|r| state_of(r) == ExecutionState::Queued)
+        .collect();
+    // A few (a task's view, a round's starts): each counts the rows before it; many (a list):
+    // the whole queue is read once.
+    let positions = if queued.len() > COUNTED_POSITIONS {
         admission::positions(candidates(conn).await?)
     } else {
-        BTreeMap::new()
+        let mut positions = BTreeMap::new();
+        for row in queued {
+            positions.insert(row.task_id.clone(), position_of(conn, row).await?);
+        }
+        positions
     };
     Ok(rows
         .into_iter()
@@ -282,6 +306,33 @@ pub(super) async fn execution_views<C: ConnectionTrait>(
             (row.task_id, view)
         })
         .collect())
+}
+
+/// Up to this many queued rows in a view, each one's position is counted on its own.
+const COUNTED_POSITIONS: usize = 8;
+
+/// The position of queued `row`: one more than the queued rows served before it (a count over
+/// the queue-order index).
+async fn position_of<C: ConnectionTrait>(
+    conn: &C,
+    row: &task_execution::Model,
+) -> ServiceResult<u32> {
+    use sea_orm::sea_query::ExprTrait;
+    let e = task_execution::Entity;
+    let query = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .from(e)
+        .and_where(
+            Expr::col((e, task_execution::Column::State)).eq(ExecutionState::Queued.as_str()),
+        )
+        .and_where(beside(place_of(row), false))
+        .take();
+    let backend = conn.get_database_backend();
+    let ahead = match conn.query_one_raw(backend.build(&query)).await? {
+        Some(row) => row.try_get::<i64>("", "n")?,
+        None => 0,
+    };
+    Ok(u32::try_from(ahead).unwrap_or(0) + 1)
 }
 
 /// A task changed by hand to a status outside the queue (completed, cancelled, back to pending…)
@@ -340,6 +391,7 @@ pub(super) async fn set_priority<C: ConnectionTrait>(
     }
     .update(conn)
     .await?;
+    follow_priority(conn, &row.id, priority).await?;
     history::record(
         conn,
         history::Entry::new(&row.id, "updated", actor, now)
@@ -349,6 +401,24 @@ pub(super) async fn set_priority<C: ConnectionTrait>(
     )
     .await?;
     Ok(true)
+}
+
+/// A task's priority changed: its execution's copy (the queue's order) follows, in the same
+/// transaction.
+pub(super) async fn follow_priority<C: ConnectionTrait>(
+    conn: &C,
+    task_id: &str,
+    priority: Priority,
+) -> ServiceResult<()> {
+    task_execution::Entity::update_many()
+        .col_expr(
+            task_execution::Column::Priority,
+            Expr::value(priority.rank()),
+        )
+        .filter(task_execution::Column::TaskId.eq(task_id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Sets a task's status on the queue's behalf, with its history; false when it already was.
@@ -475,20 +545,15 @@ async fn dependencies_of<C: ConnectionTrait>(
 /// `SELECT priority, COUNT(*)` of the queued tasks.
 fn queued_by_priority() -> SelectStatement {
     use sea_orm::sea_query::ExprTrait;
+    let e = task_execution::Entity;
     Query::select()
-        .column((task::Entity, task::Column::Priority))
+        .column((e, task_execution::Column::Priority))
         .expr_as(Expr::cust("COUNT(*)"), "n")
-        .from(task_execution::Entity)
-        .inner_join(
-            task::Entity,
-            Expr::col((task::Entity, task::Column::Id))
-                .equals((task_execution::Entity, task_execution::Column::TaskId)),
-        )
+        .from(e)
         .and_where(
-            Expr::col((task_execution::Entity, task_execution::Column::State))
-                .eq(ExecutionState::Queued.as_str()),
+            Expr::col((e, task_execution::Column::State)).eq(ExecutionState::Queued.as_str()),
         )
-        .group_by_col((task::Entity, task::Column::Priority))
+        .group_by_col((e, task_execution::Column::Priority))
         .take()
 }
 

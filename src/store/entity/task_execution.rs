@@ -21,6 +21,9 @@ pub struct Model {
     pub runs: i32,
     /// The session its runs run in (made by the first run).
     pub session_id: Option<String>,
+    /// Its task's priority rank (a copy, kept in step by every write that changes either): the
+    /// queue's order, served by an index with the state and `queued_at`.
+    pub priority: i16,
     /// When it entered the queue (the order within a priority).
     pub queued_at: Option<i64>,
     /// Not admitted before this time (backoff after a failure, a loop's cooldown).
