@@ -552,6 +552,18 @@ test('tasks run themselves: queue from a card, pause and resume, cancel and retr
   await page.locator('.bulk-bar select').selectOption('high');
   await until(async () => (await api('GET', `/api/tasks/${a.id}`)).body.priority === 'high' && (await api('GET', `/api/tasks/${b.id}`)).body.priority === 'high', 'both tasks high');
   await page.screenshot({ path: join(SHOTS, 'queue-board.png') });
+  // At 1280 px, with the details panel open, all five columns and every card show whole.
+  const clipped = await page.evaluate(() => {
+    const board = document.querySelector('.board').getBoundingClientRect();
+    const out = [];
+    for (const el of document.querySelectorAll('.board .column, .board .card, .board .card *')) {
+      const r = el.getBoundingClientRect();
+      const box = el.closest('.card')?.getBoundingClientRect() ?? board;
+      if (r.width && (r.right > Math.min(board.right, box.right) + 0.5 || r.left < board.left - 0.5)) out.push(el.className || el.tagName);
+    }
+    return out;
+  });
+  assert.deepEqual(clipped, [], 'nothing on the board is cut off');
   page.once('dialog', (d) => d.accept());
   await page.locator('.bulk-bar button[data-bulk="delete"]').click();
   await until(async () => (await api('GET', `/api/tasks/${a.id}`)).status === 404 && (await api('GET', `/api/tasks/${b.id}`)).status === 404, 'both tasks deleted');

@@ -331,16 +331,19 @@ function Board({ store, state }: { store: Store; state: State }) {
     <div class="board-wrap">
     <BulkBar store={store} state={state} />
     <div class="board">
-      {columns.map((col) => (
-        <section class={`column ${dragging ? 'droppable' : ''}`} data-status={col.status}
+      {columns.map((col) => {
+        const cards = shown.filter((t) => t.status === col.status).sort((a, b) => a.createdAt - b.createdAt);
+        return (
+        <section class={`column ${dragging ? 'droppable' : ''} ${cards.length ? '' : 'empty'}`} data-status={col.status}
           onDragOver={(e) => e.preventDefault()}
           onDrop={(e) => { e.preventDefault(); const id = e.dataTransfer?.getData('text/plain'); if (id) move(id, col.status); setDragging(null); }}>
-          <header>{col.label} <span class="count">{shown.filter((t) => t.status === col.status).length}</span></header>
-          {shown.filter((t) => t.status === col.status).sort((a, b) => a.createdAt - b.createdAt).map((t) => (
+          <header>{col.label} <span class="count">{cards.length}</span></header>
+          {cards.map((t) => (
             <Card key={t.id} task={t} store={store} state={state} onDrag={setDragging} />
           ))}
         </section>
-      ))}
+        );
+      })}
     </div>
     </div>
   );
