@@ -140,9 +140,7 @@ impl Service {
                     }
                 }
                 Change::Delete => self.delete_task(&id, actor).await,
-                Change::Execute(input) => {
-                    self.execute_task(&id, input.clone(), actor).await.map(drop)
-                }
+                Change::Execute(input) => self.queue_task(&id, input.clone(), actor).await,
                 Change::Cancel(input) => {
                     self.cancel_task(&id, input.clone(), actor).await.map(drop)
                 }
@@ -155,6 +153,10 @@ impl Service {
                     code: err.code().to_owned(),
                 }),
             }
+        }
+        if matches!(change, Change::Execute(_)) && !successful.is_empty() {
+            // One round starts what can start of the tasks just queued.
+            self.start_queued().await?;
         }
         Ok(BulkResult {
             operation: input.operation,

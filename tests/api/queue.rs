@@ -727,6 +727,100 @@ async fn bulk_changes_only_the_tasks_it_can_and_says_why_for_the_others() {
     assert_eq!(s.get(&format!("/api/tasks/{b}")).await.status, 404);
 }
 
+/// Bulk `execute` queues every task it can (one round then starts what the limit allows) and
+/// says why for the others; bulk `cancel` stops a running task and takes a queued one out.
+#[tokio::test]
+async fn bulk_execute_queues_the_tasks_it_can_and_bulk_cancel_stops_them() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    batch_profile(&s, "slow", &["sleep=60000".into()], true).await;
+    assert_eq!(
+        s.patch("/api/queue", json!({ "maxConcurrent": 1 }))
+            .await
+            .status,
+        200
+    );
+    let [a, b, c, done] = ["a", "b", "c", "done"].map(|t| json!({ "title": t }));
+    let (a, b, c, done) = (
+        s.task(&p, a).await,
+        s.task(&p, b).await,
+        s.task(&p, c).await,
+        s.task(&p, done).await,
+    );
+    let r = s
+        .patch(
+            &format!("/api/tasks/{done}"),
+            json!({ "status": "completed" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut runs = RunLog::open(&s).await;
+
+    let r = s
+        .post(
+            "/api/tasks/bulk",
+            json!({ "operation": "execute", "taskIds": [a, "task_missing", done, b, c],
+                    "data": { "agentId": "slow" } }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["successful"], json!([a, b, c]), "{}", r.body);
+    let failed: Vec<(&str, &str)> = r.body["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap(), f["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        failed,
+        [("task_missing", "not_found"), (&*done, "completed")]
+    );
+    // The round ran before the answer: the first task runs, the others wait in order.
+    assert_eq!(task_now(&s, &a).await["status"], "in_progress");
+    for (id, position) in [(&b, 1), (&c, 2)] {
+        let t = task_now(&s, id).await;
+        assert_eq!(t["status"], "queued");
+        assert_eq!(t["execution"]["queuePosition"], position);
+    }
+    assert_eq!(task_now(&s, &done).await["status"], "completed");
+
+    let r = s
+        .post(
+            "/api/tasks/bulk",
+            json!({ "operation": "cancel", "taskIds": [a, b, "task_missing"],
+                    "data": { "reason": "not now" } }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["successful"], json!([a, b]), "{}", r.body);
+    assert_eq!(r.body["failed"][0]["id"], "task_missing");
+    for id in [&a, &b] {
+        let t = task_now(&s, id).await;
+        assert_eq!(t["status"], "cancelled");
+        assert_eq!(t["execution"]["reason"], "not now");
+    }
+    // a's run was stopped: its slot goes to c.
+    let c_started = |seen: &[Value]| {
+        seen.iter()
+            .any(|e| e["event"] == "run:started" && e["data"]["taskId"] == c.as_str())
+    };
+    runs.until("c started", c_started).await;
+    let order: Vec<(String, String)> = runs.runs();
+    let a_ended = order
+        .iter()
+        .position(|(e, t)| e == "run:ended" && *t == a)
+        .expect("a's run ended");
+    let c_start = order
+        .iter()
+        .position(|(e, t)| e == "run:started" && *t == c)
+        .unwrap();
+    assert!(a_ended < c_start, "{order:#?}");
+    assert!(!order.iter().any(|(e, t)| e == "run:started" && *t == b));
+    assert_eq!(most_at_once(&order), 1, "{order:#?}");
+    let r = s.post(&format!("/api/tasks/{c}/cancel"), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
 #[tokio::test]
 async fn project_stats_count_tasks_runs_the_queue_and_messages() {
     let s = Server::start().await;

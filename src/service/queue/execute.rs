@@ -18,6 +18,28 @@ impl Service {
         input: ExecuteTask,
         actor: &Actor,
     ) -> ServiceResult<Executed> {
+        self.queue_task(id, input, actor).await?;
+        // Start it now if it can (the answer says whether it started).
+        self.start_queued().await?;
+        self.executed(id).await
+    }
+
+    /// One round of the queue, now, after tasks were queued: it starts what can start, and
+    /// publishes the queue once, as it stands after admission.
+    pub(in crate::service) async fn start_queued(&self) -> ServiceResult<()> {
+        self.queue().moved.store(true, Ordering::SeqCst);
+        self.pump().await?;
+        Ok(())
+    }
+
+    /// Queues task `id` (or blocks it on its dependencies) and publishes it; nothing starts yet.
+    /// Bulk `execute` queues each of its tasks this way, then lets one round start them.
+    pub(in crate::service) async fn queue_task(
+        &self,
+        id: &str,
+        input: ExecuteTask,
+        actor: &Actor,
+    ) -> ServiceResult<()> {
         let max_attempts = input.max_attempts.unwrap_or(1);
         if !(1..=MAX_ATTEMPTS).contains(&max_attempts) {
             return Err(ServiceError::invalid(
@@ -130,11 +152,7 @@ impl Service {
             txn.commit().await?;
             self.publish_all(vec![Event::TaskUpdated(task)]);
         }
-        // Start it now if it can (the answer says whether it started); the round publishes the
-        // queue once, as it stands after admission.
-        self.queue().moved.store(true, Ordering::SeqCst);
-        self.pump().await?;
-        self.executed(id).await
+        Ok(())
     }
 
     /// What `execute`, `retry` and `resume` answer: the task, where it stands, and its run
@@ -301,8 +319,7 @@ impl Service {
             txn.commit().await?;
             self.publish_all(vec![Event::TaskUpdated(task)]);
         }
-        self.queue().moved.store(true, Ordering::SeqCst);
-        self.pump().await?;
+        self.start_queued().await?;
         self.executed(id).await
     }
 }

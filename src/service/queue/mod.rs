@@ -248,8 +248,13 @@ async fn admitted<C: ConnectionTrait>(
     const PAGE: u64 = 64;
     let (mut start, mut wake) = (Vec::new(), None::<i64>);
     let mut after = None;
+    // The first page is sized to the free slots (with room for tasks that must wait); the
+    // queue is read on only when those do not fill them.
+    let free = u64::from(limits.max_concurrent.saturating_sub(limits.running));
+    let mut size = (2 * free).clamp(8, PAGE);
     while limits.may_start_any() {
-        let (page, next) = candidates_page(conn, after, PAGE).await?;
+        let (page, next) = candidates_page(conn, after, size).await?;
+        size = PAGE;
         let (started, w) = admission::admit_page(page, &mut limits, now);
         start.extend(started);
         wake = match (wake, w) {
