@@ -1,9 +1,7 @@
 //! Task history: one row per change (who, what, old → new, when), written in the same
 //! transaction as the change itself.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::Value;
 
 use super::error::ServiceResult;
@@ -49,7 +47,10 @@ impl Entry {
 }
 
 pub(super) async fn record<C: ConnectionTrait>(conn: &C, entry: Entry) -> ServiceResult<()> {
-    entry.row.insert(conn).await?;
+    // Nothing reads the row back: no `RETURNING` (the queue writes three at every task's run).
+    task_history::Entity::insert(entry.row)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 

@@ -426,7 +426,8 @@ pub(super) async fn follow_priority<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Sets a task's status on the queue's behalf, with its history; false when it already was.
+/// Sets a task's status on the queue's behalf, with its history; the task as it is now. `row` is
+/// the task as read in the same transaction.
 async fn set_task_status<C: ConnectionTrait>(
     conn: &C,
     row: &task::Model,
@@ -439,15 +440,23 @@ async fn set_task_status<C: ConnectionTrait>(
         return Ok(row.clone());
     }
     let completed_at = rules::task_completed_at(old, row.completed_at, status, None, now)?;
-    let updated = task::ActiveModel {
-        id: Set(row.id.clone()),
-        status: Set(status.as_str().to_owned()),
-        completed_at: Set(completed_at),
-        updated_at: Set(now),
-        ..Default::default()
+    let updated = task::Model {
+        status: status.as_str().to_owned(),
+        completed_at,
+        updated_at: now,
+        ..row.clone()
+    };
+    // The row as it is now is `row` with these three changes: nothing to read back.
+    let written = task::Entity::update_many()
+        .col_expr(task::Column::Status, Expr::value(updated.status.clone()))
+        .col_expr(task::Column::CompletedAt, Expr::value(completed_at))
+        .col_expr(task::Column::UpdatedAt, Expr::value(now))
+        .filter(task::Column::Id.eq(row.id.as_str()))
+        .exec(conn)
+        .await?;
+    if written.rows_affected == 0 {
+        return Err(sea_orm::DbErr::RecordNotUpdated.into());
     }
-    .update(conn)
-    .await?;
     record_status(conn, &row.id, old, status, actor, now).await?;
     Ok(updated)
 }

@@ -103,7 +103,13 @@ impl Service {
                 TaskStatus::Cancelled
             }
         };
-        let execution = active.update(conn).await?;
+        // Read in this transaction: the row as it is now is the read one with these changes.
+        let execution = sea_orm::TryIntoModel::try_into_model(active.clone())?;
+        task_execution::Entity::update_many()
+            .set(active)
+            .filter(task_execution::Column::TaskId.eq(task_id))
+            .exec(conn)
+            .await?;
         let row = set_task_status(conn, &row, status, &Actor::System, now).await?;
         Ok(Some((row, execution)))
     }

@@ -4,8 +4,7 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::super::error::{ServiceError, ServiceResult};
@@ -40,23 +39,27 @@ pub async fn open<C: ConnectionTrait>(conn: &C, opening: Opening<'_>) -> Service
             .map_or(0, |r| r.number)
     };
     let now = now_ms();
-    let row = run::ActiveModel {
-        id: Set(opening.id),
-        session_id: Set(opening.session_id.to_owned()),
-        task_id: Set(opening.task_id.map(str::to_owned)),
-        number: Set(last + 1),
-        attempt: Set(opening.attempt.map(|a| a as i32)),
-        started_at: Set(now),
-        ended_at: Set(None),
-        exit_code: Set(None),
-        signal: Set(None),
-        end_reason: Set(None),
-        log_start: Set(opening.log_start as i64),
-        log_end: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let row = run::Model {
+        id: opening.id,
+        session_id: opening.session_id.to_owned(),
+        task_id: opening.task_id.map(str::to_owned),
+        number: last + 1,
+        attempt: opening.attempt.map(|a| a as i32),
+        started_at: now,
+        ended_at: None,
+        exit_code: None,
+        signal: None,
+        end_reason: None,
+        log_start: opening.log_start as i64,
+        log_end: None,
+        created_at: now,
+        updated_at: now,
     };
-    Ok(row.insert(conn).await?)
+    // Written as it is: nothing to read back (no `RETURNING`).
+    run::Entity::insert(run::ActiveModel::from(row.clone()))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(row)
 }
 
 /// How a run ended.

@@ -494,12 +494,12 @@ async fn link<C: ConnectionTrait>(
     now: i64,
     bump: bool,
 ) -> ServiceResult<()> {
-    session_task::ActiveModel {
+    session_task::Entity::insert(session_task::ActiveModel {
         session_id: Set(session_id.to_owned()),
         task_id: Set(task_id.to_owned()),
         created_at: Set(now),
-    }
-    .insert(conn)
+    })
+    .exec_without_returning(conn)
     .await?;
     history::record(
         conn,

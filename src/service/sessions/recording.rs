@@ -5,7 +5,7 @@
 //! undoes the others. Any start whose record fails is rolled back and its process killed (see
 //! `runs::Unsupervised`).
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait};
 
 use super::super::error::ServiceResult;
 use super::super::{runs, views, Actor, Service};
@@ -120,31 +120,33 @@ impl Service {
             ensure_new(txn, &p.id).await?;
         }
         let now = now_ms();
-        let row = session::ActiveModel {
-            id: Set(p.id.clone()),
-            project_id: Set(p.project_id.clone()),
-            name: Set(p.name.clone()),
-            agent_id: Set(p.agent_id.clone()),
-            command: Set(to_text(&p.argv)),
-            cwd: Set(p.launch.as_ref().map(|l| l.cwd.display().to_string())),
-            env: Set(to_text(&p.env)),
-            status: Set(SessionStatus::Running.as_str().to_owned()),
-            pid: Set(p.started.as_ref().map(|r| r.run().terminal.pid() as i32)),
-            exit_code: Set(None),
-            signal: Set(None),
-            status_text: Set(None),
-            progress: Set(None),
-            started_at: Set(Some(now)),
-            last_activity: Set(Some(now)),
-            completed_at: Set(None),
-            launch: Set(p.launch.as_ref().map(|l| to_text(&l.stored()))),
-            conversation_id: Set(p.launch.as_ref().and_then(|l| l.conversation.clone())),
-            limited_until: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(txn)
-        .await?;
+        let row = session::Model {
+            id: p.id.clone(),
+            project_id: p.project_id.clone(),
+            name: p.name.clone(),
+            agent_id: p.agent_id.clone(),
+            command: to_text(&p.argv),
+            cwd: p.launch.as_ref().map(|l| l.cwd.display().to_string()),
+            env: to_text(&p.env),
+            status: SessionStatus::Running.as_str().to_owned(),
+            pid: p.started.as_ref().map(|r| r.run().terminal.pid() as i32),
+            exit_code: None,
+            signal: None,
+            status_text: None,
+            progress: None,
+            started_at: Some(now),
+            last_activity: Some(now),
+            completed_at: None,
+            launch: p.launch.as_ref().map(|l| to_text(&l.stored())),
+            conversation_id: p.launch.as_ref().and_then(|l| l.conversation.clone()),
+            limited_until: None,
+            created_at: now,
+            updated_at: now,
+        };
+        // The row is written as it is: nothing to read back (no `RETURNING`).
+        session::Entity::insert(session::ActiveModel::from(row.clone()))
+            .exec_without_returning(txn)
+            .await?;
         // The queue's task starts (its status moves, which bumps it); the others are bumped.
         let mut started_task = None;
         for task_id in &p.task_ids {
