@@ -117,8 +117,25 @@ impl Service {
         let mut ids = input.task_ids.clone();
         let mut seen = std::collections::BTreeSet::new();
         ids.retain(|id| seen.insert(id.clone()));
-        let (mut successful, mut failed) = (Vec::new(), Vec::new());
-        for id in ids {
+        // Cancelling a running task frees its slot: the queued ones are cancelled first, so that
+        // none of them starts in that slot only to be cancelled a moment later.
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        if matches!(change, Change::Cancel(_)) {
+            let running: std::collections::BTreeSet<String> = task_execution::Entity::find()
+                .select_only()
+                .column(task_execution::Column::TaskId)
+                .filter(task_execution::Column::TaskId.is_in(ids.clone()))
+                .filter(task_execution::Column::State.eq(ExecutionState::Running.as_str()))
+                .into_tuple()
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .collect();
+            order.sort_by_key(|&i| running.contains(&ids[i]));
+        }
+        let mut outcomes = Vec::with_capacity(ids.len());
+        for i in order {
+            let id = ids[i].clone();
             let outcome = match &change {
                 Change::Patch(patch) => self.update_task(&id, patch.clone(), actor).await.map(drop),
                 Change::AddTags(tags) | Change::RemoveTags(tags) => {
@@ -145,6 +162,12 @@ impl Service {
                     self.cancel_task(&id, input.clone(), actor).await.map(drop)
                 }
             };
+            outcomes.push((i, id, outcome));
+        }
+        // Answered in the order asked.
+        outcomes.sort_by_key(|(i, ..)| *i);
+        let (mut successful, mut failed) = (Vec::new(), Vec::new());
+        for (_, id, outcome) in outcomes {
             match outcome {
                 Ok(()) => successful.push(id),
                 Err(err) => failed.push(BulkFailure {
@@ -155,8 +178,12 @@ impl Service {
             }
         }
         if matches!(change, Change::Execute(_)) && !successful.is_empty() {
-            // One round starts what can start of the tasks just queued.
-            self.start_queued().await?;
+            // One round starts what can start of the tasks just queued. They are queued whatever
+            // it does: should it fail, the queue's own loop tries again.
+            if let Err(err) = self.start_queued().await {
+                tracing::warn!(%err, "the round after a bulk execute failed; the queue will retry");
+                self.wake_queue();
+            }
         }
         Ok(BulkResult {
             operation: input.operation,

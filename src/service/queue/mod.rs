@@ -448,7 +448,7 @@ async fn set_task_status<C: ConnectionTrait>(
     };
     // The row as it is now is `row` with these three changes: nothing to read back.
     let written = task::Entity::update_many()
-        .col_expr(task::Column::Status, Expr::value(updated.status.clone()))
+        .col_expr(task::Column::Status, Expr::value(status.as_str()))
         .col_expr(task::Column::CompletedAt, Expr::value(completed_at))
         .col_expr(task::Column::UpdatedAt, Expr::value(now))
         .filter(task::Column::Id.eq(row.id.as_str()))
