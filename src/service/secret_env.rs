@@ -30,15 +30,23 @@ pub struct Shown {
 }
 
 /// Keeps the secrets of `env` and `argv` in `session_dir` and returns what the row may hold.
+/// `fresh`: the folder is a new session's, with no file kept before (nothing to remove).
 pub fn keep(
     session_dir: &Path,
     env: &BTreeMap<String, String>,
     argv: &[String],
+    fresh: bool,
 ) -> ServiceResult<Shown> {
     let (shown_env, env_secrets) = redact::split_env(env);
     let (shown_argv, argv_secrets) = redact::split_argv(argv);
     let path = session_dir.join(FILE);
     if env_secrets.is_empty() && argv_secrets.is_empty() {
+        if fresh {
+            return Ok(Shown {
+                env: shown_env,
+                argv: shown_argv,
+            });
+        }
         match std::fs::remove_file(&path) {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(unavailable(err)),
             _ => {}
@@ -111,7 +119,7 @@ mod tests {
         let argv: Vec<String> = ["agent", "--token", "abc123", "--fast"]
             .map(String::from)
             .to_vec();
-        let shown = keep(dir.path(), &env, &argv).unwrap();
+        let shown = keep(dir.path(), &env, &argv, false).unwrap();
         assert_eq!(shown.env["ANTHROPIC_API_KEY"], REDACTED);
         assert_eq!(shown.env["MODE"], "fast");
         assert_eq!(shown.argv, ["agent", "--token", REDACTED, "--fast"]);
@@ -129,7 +137,7 @@ mod tests {
         assert_eq!((restored_env, restored_argv), (env, argv));
 
         // Without secrets the file goes away; what was hidden stays hidden.
-        keep(dir.path(), &BTreeMap::new(), &["sh".to_owned()]).unwrap();
+        keep(dir.path(), &BTreeMap::new(), &["sh".to_owned()], false).unwrap();
         assert!(!dir.path().join(FILE).exists());
         let (mut lost_env, mut lost_argv) = (shown.env, shown.argv);
         restore(dir.path(), &mut lost_env, &mut lost_argv).unwrap();

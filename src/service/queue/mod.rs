@@ -41,7 +41,7 @@ use crate::model::{
     Priority, QueueStatus, QueuedByPriority, Run, Task, TaskStatus,
 };
 use crate::store::entity::{
-    project, queue_setting, session, task, task_dependency, task_execution,
+    agent_profile, project, queue_setting, session, task, task_dependency, task_execution,
 };
 use crate::store::json::from_text;
 use admission::{Candidate, Limits};

@@ -9,7 +9,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::super::error::{ServiceError, ServiceResult};
-use super::super::sessions::PreparedSession;
+use super::super::sessions::{Known, PreparedSession};
 use super::super::{lookup, views, Actor, Service};
 use super::*;
 
@@ -203,8 +203,14 @@ impl Service {
         // The round's starts are prepared side by side (reads, plans, processes: no lock),
         // then recorded one by one in admission order, so `run:started` keeps that order.
         let started = !start.is_empty();
-        let prepared =
-            futures_util::future::join_all(start.iter().map(|id| self.prepare_start(id))).await;
+        // A failed read fails the round as a failed admission does: nothing has started.
+        let mut reads = self.round_reads(&start).await?;
+        let prepared = futures_util::future::join_all(
+            start
+                .iter()
+                .map(|id| self.prepare_start(id, reads.take(id))),
+        )
+        .await;
         // New sessions in a row are recorded together (one commit); any other step in between
         // is recorded after those before it.
         let mut new = Vec::new();
@@ -313,20 +319,61 @@ impl Service {
         Ok(changed)
     }
 
+    /// What a round's starts read, in three queries: the executions with their tasks, and the
+    /// projects and agent profiles those name (instead of three queries for each start).
+    async fn round_reads(&self, start: &[String]) -> ServiceResult<RoundReads> {
+        if start.is_empty() {
+            return Ok(RoundReads::default());
+        }
+        let reads = self.reads();
+        let rows = task_execution::Entity::find()
+            .filter(task_execution::Column::TaskId.is_in(start.iter().cloned()))
+            .find_also_related(task::Entity)
+            .all(&reads)
+            .await?;
+        let projects: BTreeSet<String> = rows
+            .iter()
+            .filter_map(|(_, t)| t.as_ref().map(|t| t.project_id.clone()))
+            .collect();
+        let agents: BTreeSet<String> = rows
+            .iter()
+            .filter_map(|(e, _)| e.agent_id.clone())
+            .collect();
+        let projects = project::Entity::find()
+            .filter(project::Column::Id.is_in(projects))
+            .all(&reads)
+            .await?;
+        let profiles = agent_profile::Entity::find()
+            .filter(agent_profile::Column::Id.is_in(agents))
+            .all(&reads)
+            .await?;
+        Ok(RoundReads {
+            rows: rows
+                .into_iter()
+                .map(|(e, t)| (e.task_id.clone(), (e, t)))
+                .collect(),
+            projects: projects.into_iter().map(|p| (p.id.clone(), p)).collect(),
+            profiles: profiles.into_iter().map(|p| (p.id.clone(), p)).collect(),
+        })
+    }
+
     /// The first half of starting queued task `task_id`: a new session's checks, plan and
     /// process (in the session of its earlier runs when there is one: that restart is done
-    /// whole when recorded). Takes no lock.
-    async fn prepare_start(&self, task_id: &str) -> StartStep<'_> {
-        // The execution with its task, in one query.
-        let (execution, task_row) = match task_execution::Entity::find_by_id(task_id.to_owned())
-            .find_also_related(task::Entity)
-            .one(&self.reads())
-            .await
-        {
-            Ok(Some((e, t))) if state_of(&e) == ExecutionState::Queued => (e, t),
-            Ok(_) => return StartStep::Skip,
-            Err(err) => return StartStep::Failed(None, err.into()),
+    /// whole when recorded). Takes no lock. `read` is what the round read for it (none: the
+    /// task is gone).
+    async fn prepare_start(&self, task_id: &str, read: Option<StartReads>) -> StartStep<'_> {
+        let Some(StartReads {
+            execution,
+            task: task_row,
+            project,
+            profile,
+        }) = read
+        else {
+            return StartStep::Skip;
         };
+        if state_of(&execution) != ExecutionState::Queued {
+            return StartStep::Skip;
+        }
         let attempt = execution.attempt.max(1) as u32;
         let earlier = execution.session_id.clone();
         let prepared = async {
@@ -349,13 +396,13 @@ impl Service {
                 task_ids: Some(vec![task_id.to_owned()]),
                 ..Default::default()
             };
+            let known = Known {
+                task: Some(task_row),
+                project,
+                profile,
+            };
             let session = self
-                .prepare_session(
-                    input,
-                    &Actor::System,
-                    Some((task_id, attempt)),
-                    Some(task_row),
-                )
+                .prepare_session(input, &Actor::System, Some((task_id, attempt)), known)
                 .await?;
             ServiceResult::Ok(StartStep::New(Box::new(session)))
         }
@@ -425,6 +472,42 @@ impl Service {
         }
         self.queue_moved().await;
         Err(err)
+    }
+}
+
+/// What a round read for its starts (see [`Service::round_reads`]).
+#[derive(Default)]
+struct RoundReads {
+    rows: HashMap<String, (task_execution::Model, Option<task::Model>)>,
+    projects: HashMap<String, project::Model>,
+    profiles: HashMap<String, agent_profile::Model>,
+}
+
+/// What one start takes of its round's reads.
+struct StartReads {
+    execution: task_execution::Model,
+    task: Option<task::Model>,
+    project: Option<project::Model>,
+    profile: Option<agent_profile::Model>,
+}
+
+impl RoundReads {
+    /// `task_id`'s rows (none when its execution is gone); each is handed out once.
+    fn take(&mut self, task_id: &str) -> Option<StartReads> {
+        let (execution, task) = self.rows.remove(task_id)?;
+        let project = task
+            .as_ref()
+            .and_then(|t| self.projects.get(&t.project_id).cloned());
+        let profile = execution
+            .agent_id
+            .as_ref()
+            .and_then(|a| self.profiles.get(a).cloned());
+        Some(StartReads {
+            execution,
+            task,
+            project,
+            profile,
+        })
     }
 }
 

@@ -89,6 +89,16 @@ impl Drop for Unsupervised<'_> {
     }
 }
 
+/// What a launch is planned from besides the session's input.
+pub(super) struct LaunchFrom {
+    /// The first task's prompt.
+    pub prompt: Option<String>,
+    /// The task's own worktree.
+    pub workspace: Option<PathBuf>,
+    /// The agent profile, when the caller read it already.
+    pub profile: Option<agent_profile::Model>,
+}
+
 impl Service {
     /// Works out what `input` starts, or `None` for a record with no process. Checks the
     /// program exists, so that nothing is written for a session that cannot start.
@@ -98,9 +108,13 @@ impl Service {
         session_id: &str,
         project: &project::Model,
         task_ids: &[String],
-        prompt: Option<String>,
-        workspace: Option<PathBuf>,
+        from: LaunchFrom,
     ) -> ServiceResult<Option<Launch>> {
+        let LaunchFrom {
+            prompt,
+            workspace,
+            profile: known_profile,
+        } = from;
         let mut signals = None;
         let mut prompt_at = None;
         let (argv, profile_env, watch, field, mcp, exit_means_done) =
@@ -129,8 +143,12 @@ impl Service {
                     )
                 }
                 (None, Some(agent_id)) => {
-                    let profile =
-                        super::lookup::as_field(self.profile_row(agent_id).await, "agentId")?;
+                    let profile = match known_profile.filter(|p| p.id == *agent_id) {
+                        Some(row) => row,
+                        None => {
+                            super::lookup::as_field(self.profile_row(agent_id).await, "agentId")?
+                        }
+                    };
                     prompt_at = launch::prompt_position(&profile, prompt.as_deref());
                     signals = SignalStyle::parse(&profile.signals)
                         .map(|style| (style, u32::try_from(profile.approval_wait_ms).unwrap_or(0)));
@@ -766,8 +784,12 @@ impl Service {
             .start_process(id, &row.project_id, &launch, output, info)
             .await?;
         let now = now_ms();
-        let shown =
-            super::secret_env::keep(&self.runtime.session_dir(id), &launch.env, &launch.argv)?;
+        let shown = super::secret_env::keep(
+            &self.runtime.session_dir(id),
+            &launch.env,
+            &launch.argv,
+            false,
+        )?;
         let mut active: session::ActiveModel = row.into();
         active.status = Set(SessionStatus::Running.as_str().to_owned());
         active.env = Set(crate::store::json::to_text(&shown.env));

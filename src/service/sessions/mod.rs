@@ -25,7 +25,16 @@ use super::{
 use crate::clock::now_ms;
 use crate::events::{Event, Link};
 use crate::model::{DeleteSession, ListSessions, NewSession, Session, SessionPatch, SessionStatus};
-use crate::store::entity::{session, session_task};
+use crate::store::entity::{agent_profile, project, session, session_task, task};
+
+/// Rows a caller read already for a session's preparation (a queue round reads those of all its
+/// starts in three queries); each is used only if it is the one the input names.
+#[derive(Default)]
+pub(super) struct Known {
+    pub task: Option<task::Model>,
+    pub project: Option<project::Model>,
+    pub profile: Option<agent_profile::Model>,
+}
 
 impl Service {
     pub async fn create_session(&self, input: NewSession, actor: &Actor) -> ServiceResult<Session> {
@@ -41,12 +50,14 @@ impl Service {
         actor: &Actor,
         task: Option<(&str, u32)>,
     ) -> ServiceResult<(Session, Option<crate::model::Run>)> {
-        let prepared = self.prepare_session(input, actor, task, None).await?;
+        let prepared = self
+            .prepare_session(input, actor, task, Known::default())
+            .await?;
         self.record_session(prepared, actor).await
     }
 
     /// Everything a new session needs before its record: checked, read, planned, and its
-    /// process started (not yet supervised: see [`runs::Unsupervised`]); `known` is a task row the
+    /// process started (not yet supervised: see [`runs::Unsupervised`]); `known` holds rows the
     /// caller read already. No lock is taken, so the queue prepares a round's starts side by
     /// side, then records them in order.
     pub(super) async fn prepare_session(
@@ -54,8 +65,13 @@ impl Service {
         input: NewSession,
         actor: &Actor,
         task: Option<(&str, u32)>,
-        mut known: Option<crate::store::entity::task::Model>,
+        known: Known,
     ) -> ServiceResult<PreparedSession<'_>> {
+        let Known {
+            task: mut known_task,
+            project: known_project,
+            profile: known_profile,
+        } = known;
         let id = match &input.id {
             Some(id) => {
                 ids::check_client_id("id", id)?;
@@ -79,11 +95,14 @@ impl Service {
         if input.id.is_some() {
             ensure_new(&self.reads(), &id).await?;
         }
-        let project = lookup::project_field(&self.reads(), "projectId", &input.project_id).await?;
+        let project = match known_project.filter(|p| p.id == input.project_id) {
+            Some(row) => row,
+            None => lookup::project_field(&self.reads(), "projectId", &input.project_id).await?,
+        };
         actor.may_write(&project.id)?;
         let mut tasks = Vec::with_capacity(task_ids.len());
         for task_id in &task_ids {
-            let read = known.take_if(|t| t.id == *task_id && t.project_id == input.project_id);
+            let read = known_task.take_if(|t| t.id == *task_id && t.project_id == input.project_id);
             tasks.push(match read {
                 Some(row) => row,
                 None => {
@@ -123,7 +142,17 @@ impl Service {
             .map(|t| t.prompt)
             .find(|p| !p.trim().is_empty());
         let launch = self
-            .plan_launch(&input, &id, &project, &task_ids, prompt, workspace)
+            .plan_launch(
+                &input,
+                &id,
+                &project,
+                &task_ids,
+                runs::LaunchFrom {
+                    prompt,
+                    workspace,
+                    profile: known_profile,
+                },
+            )
             .await?;
         // The process starts before its record: its token's requests wait until the record is
         // made (`SessionTokens::starting`), so an agent that acts at once (reports, marks its
@@ -148,7 +177,10 @@ impl Service {
         }
         let (env, argv) = match &launch {
             Some(l) => {
-                let shown = secret_env::keep(&self.runtime.session_dir(&id), &l.env, &l.argv)?;
+                // A session id Baton made is new: its folder has no kept secrets to remove.
+                let fresh = input.id.is_none();
+                let dir = self.runtime.session_dir(&id);
+                let shown = secret_env::keep(&dir, &l.env, &l.argv, fresh)?;
                 (shown.env, shown.argv)
             }
             None => (

@@ -289,7 +289,12 @@ mod tests {
                 ..Default::default()
             };
             let session = service
-                .prepare_session(input, &Actor::System, Some((id, 1)), None)
+                .prepare_session(
+                    input,
+                    &Actor::System,
+                    Some((id, 1)),
+                    crate::service::sessions::Known::default(),
+                )
                 .await
                 .unwrap();
             prepared.push(session);
