@@ -1126,3 +1126,62 @@ async fn a_tasks_runs_include_those_of_sessions_started_by_hand_for_it() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn one_round_starts_each_task_with_its_own_project_and_profile() {
+    // A round reads its starts' projects and profiles together: each start must still get its
+    // own, and a profile deleted while its task was queued fails that task alone.
+    let s = Server::start().await;
+    let (p1, dir1) = s.project_with_folder().await;
+    let (p2, dir2) = s.project_with_folder().await;
+    let marker = |dir: &tempfile::TempDir| format!("log={}", dir.path().join("ran-here").display());
+    batch_profile(&s, "one", &[marker(&dir1)], true).await;
+    batch_profile(&s, "two", &[marker(&dir2)], true).await;
+    batch_profile(&s, "gone", &[], true).await;
+    s.patch("/api/queue", json!({ "maxConcurrent": 4 })).await;
+    assert_eq!(s.post("/api/queue/pause", json!({})).await.status, 200);
+    let a = s.task(&p1, json!({ "title": "a" })).await;
+    let b = s.task(&p2, json!({ "title": "b" })).await;
+    let c = s.task(&p2, json!({ "title": "c" })).await;
+    for (task, agent) in [(&a, "one"), (&b, "gone"), (&c, "two")] {
+        let r = s
+            .post(
+                &format!("/api/tasks/{task}/execute"),
+                json!({ "agentId": agent }),
+            )
+            .await;
+        assert_eq!(r.body["status"], "queued", "{}", r.body);
+    }
+    assert_eq!(s.delete("/api/agents/gone").await.status, 200);
+    assert_eq!(s.post("/api/queue/resume", json!({})).await.status, 200);
+
+    wait_task(&s, &a, |t| t["status"] == "completed").await;
+    wait_task(&s, &c, |t| t["status"] == "completed").await;
+    let failed = wait_task(&s, &b, |t| t["status"] == "failed").await;
+    let reason = failed["execution"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("could not start") && reason.contains("gone"),
+        "{failed}"
+    );
+    // Each agent ran in its own project's folder, with its own profile's arguments.
+    for (task, dir) in [(&a, &dir1), (&c, &dir2)] {
+        let runs = s.get(&format!("/api/tasks/{task}/runs")).await.body;
+        let session = s
+            .get(&format!(
+                "/api/sessions/{}",
+                runs[0]["sessionId"].as_str().unwrap()
+            ))
+            .await
+            .body;
+        assert_eq!(
+            session["cwd"].as_str().map(std::path::PathBuf::from),
+            Some(dir.path().to_path_buf()),
+            "{session}"
+        );
+        let log = std::fs::read_to_string(dir.path().join("ran-here")).unwrap_or_default();
+        assert!(
+            log.contains(task.as_str()),
+            "{task} ran with another profile: {log:?}"
+        );
+    }
+}
