@@ -214,11 +214,6 @@ impl Round {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let env = |name: &str, default: usize| {
@@ -258,7 +253,10 @@ async fn main() {
         percentile(&mut latencies, 0.5),
         percentile(&mut latencies, 0.99),
     );
-    let of = |f: &dyn Fn(&Round) -> f64| median(measured.iter().map(f).collect());
+    let of = |f: &dyn Fn(&Round) -> f64| {
+        let mut v: Vec<f64> = measured.iter().map(f).collect();
+        percentile(&mut v, 0.5)
+    };
     let cpu_of = |f: &dyn Fn(&Round) -> Cpu| Cpu {
         process: of(&|r| f(r).process),
         agents: of(&|r| f(r).agents),

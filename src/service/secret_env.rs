@@ -41,15 +41,13 @@ pub fn keep(
     let (shown_argv, argv_secrets) = redact::split_argv(argv);
     let path = session_dir.join(FILE);
     if env_secrets.is_empty() && argv_secrets.is_empty() {
-        if fresh {
-            return Ok(Shown {
-                env: shown_env,
-                argv: shown_argv,
-            });
-        }
-        match std::fs::remove_file(&path) {
-            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(unavailable(err)),
-            _ => {}
+        if !fresh {
+            match std::fs::remove_file(&path) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(unavailable(err))
+                }
+                _ => {}
+            }
         }
     } else {
         let kept = Kept {

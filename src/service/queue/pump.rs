@@ -331,20 +331,20 @@ impl Service {
             .find_also_related(task::Entity)
             .all(&reads)
             .await?;
-        let projects: BTreeSet<String> = rows
+        let project_ids: BTreeSet<String> = rows
             .iter()
             .filter_map(|(_, t)| t.as_ref().map(|t| t.project_id.clone()))
             .collect();
-        let agents: BTreeSet<String> = rows
+        let agent_ids: BTreeSet<String> = rows
             .iter()
             .filter_map(|(e, _)| e.agent_id.clone())
             .collect();
         let projects = project::Entity::find()
-            .filter(project::Column::Id.is_in(projects))
+            .filter(project::Column::Id.is_in(project_ids))
             .all(&reads)
             .await?;
         let profiles = agent_profile::Entity::find()
-            .filter(agent_profile::Column::Id.is_in(agents))
+            .filter(agent_profile::Column::Id.is_in(agent_ids))
             .all(&reads)
             .await?;
         Ok(RoundReads {
