@@ -6,8 +6,8 @@
 //! hand-off there and back: two thread wake-ups, which on these machines cost more than the
 //! statement itself. A transaction of a dozen statements pays that a dozen times while it holds
 //! the service's write lock. Here the statements run where they are awaited, one after the
-//! other, with no hand-off at all (a statement on the local file takes microseconds; a commit
-//! waits for its `fsync`).
+//! other, with no hand-off at all (a statement on the local file takes microseconds). The
+//! writer's commits do not wait for the disk: see [`Sync`].
 //!
 //! The same sea-orm code runs through it: [`LocalTxn`] and [`LocalReads`] implement
 //! [`ConnectionTrait`], binding the values sea-query built and answering rows that sea-orm
@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{CachedStatement, Connection, OpenFlags};
 use sea_orm::sea_query::Value;
 use sea_orm::{
@@ -44,7 +44,7 @@ use super::entity;
 
 /// Baton's own connections to the database file.
 pub struct LocalSqlite {
-    writer: Arc<tokio::sync::Mutex<Connection>>,
+    writer: Arc<tokio::sync::Mutex<Conn>>,
     reads: LocalReads,
 }
 
@@ -60,9 +60,9 @@ impl LocalSqlite {
     /// Opens `path` twice. The schema must already be there (the pool migrates it).
     pub fn open(path: &Path) -> Result<Self, DbErr> {
         Ok(Self {
-            writer: Arc::new(tokio::sync::Mutex::new(open(path)?)),
+            writer: Arc::new(tokio::sync::Mutex::new(open(path, Sync::Normal)?)),
             reads: LocalReads {
-                conn: Mutex::new(open(path)?),
+                conn: Mutex::new(open(path, Sync::Full)?),
             },
         })
     }
@@ -84,8 +84,29 @@ impl LocalSqlite {
     }
 }
 
-/// Opens `path` with the pool's settings: WAL, `synchronous=FULL`, foreign keys, a busy timeout.
-fn open(path: &Path) -> Result<Connection, DbErr> {
+/// When a commit waits for the disk (`PRAGMA synchronous`).
+///
+/// The writer commits runs' starts and ends: the record of processes, which a power cut kills
+/// anyway. It does not wait for the disk (`Normal`); everything people and agents write (tasks,
+/// messages, execute, mark done: the pool) still does (`Full`). In WAL mode the log is written in
+/// order and replayed up to its first incomplete frame, so the database after a power cut (never
+/// after a crash of Baton alone: the OS has the writes) is as it was at some commit, and every
+/// commit before the last `Full` one is in it (its `fsync` covers the frames before its own).
+/// What can go is the last moments' starts and ends; on the next start, a run the database
+/// still shows running is ended as `interrupted` and its task queued again, and a start that
+/// was lost leaves its task queued. Each commit on the queue's path thus spends no `fdatasync`
+/// under the write lock.
+#[derive(Clone, Copy)]
+enum Sync {
+    /// Every commit `fsync`s the WAL, as the pool's do.
+    Full,
+    /// Commits do not wait for the disk; the WAL is synced at checkpoints and by the next
+    /// `Full` commit on any connection.
+    Normal,
+}
+
+/// Opens `path` with the pool's settings (WAL, foreign keys, a busy timeout) and `sync`.
+fn open(path: &Path, sync: Sync) -> Result<Conn, DbErr> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -93,12 +114,42 @@ fn open(path: &Path) -> Result<Connection, DbErr> {
     .map_err(conn_err)?;
     conn.busy_timeout(Duration::from_secs(10))
         .map_err(conn_err)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-    )
+    let sync = match sync {
+        Sync::Full => "FULL",
+        Sync::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+    ))
     .map_err(conn_err)?;
     conn.set_prepared_statement_cache_capacity(128);
-    Ok(conn)
+    Ok(Conn {
+        sqlite: conn,
+        columns: HashMap::new(),
+    })
+}
+
+/// A connection with what its statements' result columns are, by SQL text.
+struct Conn {
+    sqlite: Connection,
+    /// Each query's columns (name and kind) as SQLite described them the first time: the same
+    /// text always has the same columns, and asking SQLite for them (the table and column each
+    /// comes from) costs more than the rows of a short query.
+    columns: HashMap<String, Columns>,
+}
+
+type Columns = Arc<[(String, Kind)]>;
+
+/// Distinct query texts kept (a list of `IN (…)` values makes a text per length); past it
+/// the map starts again.
+const COLUMNS_KEPT: usize = 256;
+
+impl std::ops::Deref for Conn {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.sqlite
+    }
 }
 
 /// The file a `sqlite:` URL names, unless it is in memory.
@@ -118,14 +169,14 @@ fn file_of(url: &str) -> Option<PathBuf> {
 pub struct LocalTxn {
     // The std mutex makes the transaction `Sync` (a connection is not); it is only ever taken
     // inside one synchronous call, never across an await.
-    conn: Mutex<OwnedMutexGuard<Connection>>,
+    conn: Mutex<OwnedMutexGuard<Conn>>,
     open: bool,
 }
 
 impl LocalTxn {
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
-        let guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        f(&guard)
+    fn with<T>(&self, f: impl FnOnce(&mut Conn) -> T) -> T {
+        let mut guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
     }
 
     /// Commits; when that fails the transaction is rolled back (as it drops).
@@ -149,13 +200,13 @@ impl Drop for LocalTxn {
 /// Reads outside a transaction, one statement at a time (the connection is taken for that
 /// statement only, never across an await).
 pub struct LocalReads {
-    conn: Mutex<Connection>,
+    conn: Mutex<Conn>,
 }
 
 impl LocalReads {
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
-        let guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        f(&guard)
+    fn with<T>(&self, f: impl FnOnce(&mut Conn) -> T) -> T {
+        let mut guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
     }
 }
 
@@ -194,7 +245,7 @@ macro_rules! local_connection {
 local_connection!(LocalTxn);
 local_connection!(LocalReads);
 
-fn execute(c: &Connection, stmt: &Statement) -> Result<MockExecResult, DbErr> {
+fn execute(c: &Conn, stmt: &Statement) -> Result<MockExecResult, DbErr> {
     let mut prepared = prepare(c, stmt)?;
     let rows_affected = prepared.raw_execute().map_err(exec_err)? as u64;
     Ok(MockExecResult {
@@ -203,7 +254,7 @@ fn execute(c: &Connection, stmt: &Statement) -> Result<MockExecResult, DbErr> {
     })
 }
 
-fn execute_batch(c: &Connection, sql: &str) -> Result<MockExecResult, DbErr> {
+fn execute_batch(c: &Conn, sql: &str) -> Result<MockExecResult, DbErr> {
     c.execute_batch(sql).map_err(exec_err)?;
     Ok(MockExecResult {
         last_insert_id: c.last_insert_rowid() as u64,
@@ -212,18 +263,28 @@ fn execute_batch(c: &Connection, sql: &str) -> Result<MockExecResult, DbErr> {
 }
 
 /// The rows `stmt` answers (at most `limit`), each value typed as its column's entity wants.
-fn query(c: &Connection, stmt: &Statement, limit: Option<usize>) -> Result<Vec<Row>, DbErr> {
-    let mut prepared = prepare(c, stmt)?;
-    let columns: Vec<(String, Kind)> = prepared
-        .columns_with_metadata()
-        .iter()
-        .map(|col| {
-            (
-                col.name().to_owned(),
-                Kind::of(col.table_name(), col.origin_name()),
-            )
-        })
-        .collect();
+fn query(c: &mut Conn, stmt: &Statement, limit: Option<usize>) -> Result<Vec<Row>, DbErr> {
+    let mut prepared = prepare(&c.sqlite, stmt)?;
+    let columns = match c.columns.get(&stmt.sql) {
+        Some(columns) => Arc::clone(columns),
+        None => {
+            let columns: Columns = prepared
+                .columns_with_metadata()
+                .iter()
+                .map(|col| {
+                    (
+                        col.name().to_owned(),
+                        Kind::of(col.table_name(), col.origin_name()),
+                    )
+                })
+                .collect();
+            if c.columns.len() >= COLUMNS_KEPT {
+                c.columns.clear();
+            }
+            c.columns.insert(stmt.sql.clone(), Arc::clone(&columns));
+            columns
+        }
+    };
     let mut rows = prepared.raw_query();
     let mut answer = Vec::new();
     while let Some(row) = rows.next().map_err(query_err)? {
@@ -271,12 +332,17 @@ fn prepare<'c>(conn: &'c Connection, stmt: &Statement) -> Result<CachedStatement
     Ok(prepared)
 }
 
-/// A sea-query value as SQLite stores it (what sqlx would have bound).
-fn bind(value: &Value) -> Result<SqlValue, DbErr> {
+/// A sea-query value as SQLite stores it (what sqlx would have bound); text and bytes are
+/// bound where they are, not copied.
+fn bind(value: &Value) -> Result<ToSqlOutput<'_>, DbErr> {
     fn int<T: Into<i64> + Copy>(v: &Option<T>) -> SqlValue {
         v.map_or(SqlValue::Null, |v| SqlValue::Integer(v.into()))
     }
-    Ok(match value {
+    let owned = match value {
+        Value::String(Some(text)) => {
+            return Ok(ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())))
+        }
+        Value::Bytes(Some(bytes)) => return Ok(ToSqlOutput::Borrowed(ValueRef::Blob(bytes))),
         Value::Bool(v) => int(v),
         Value::TinyInt(v) => int(v),
         Value::SmallInt(v) => int(v),
@@ -294,9 +360,9 @@ fn bind(value: &Value) -> Result<SqlValue, DbErr> {
         },
         Value::Float(v) => v.map_or(SqlValue::Null, |v| SqlValue::Real(v.into())),
         Value::Double(v) => v.map_or(SqlValue::Null, SqlValue::Real),
-        Value::String(v) => v.clone().map_or(SqlValue::Null, SqlValue::Text),
+        Value::String(None) => SqlValue::Null,
         Value::Char(v) => v.map_or(SqlValue::Null, |c| SqlValue::Text(c.to_string())),
-        Value::Bytes(v) => v.clone().map_or(SqlValue::Null, SqlValue::Blob),
+        Value::Bytes(None) => SqlValue::Null,
         Value::Json(v) => v
             .as_ref()
             .map_or(SqlValue::Null, |j| SqlValue::Text(j.to_string())),
@@ -305,7 +371,8 @@ fn bind(value: &Value) -> Result<SqlValue, DbErr> {
                 "the local SQLite writer cannot bind {other:?}"
             )))
         }
-    })
+    };
+    Ok(ToSqlOutput::Owned(owned))
 }
 
 /// What a result column holds: the Rust type of its entity's field.
@@ -469,6 +536,27 @@ mod tests {
             created_at: Set(1_796_378_317_171),
             updated_at: Set(i64::MAX),
         }
+    }
+
+    /// The writer's commits do not wait for the disk (queue bookkeeping; see `Sync`); reads and
+    /// the pool keep `FULL`.
+    #[tokio::test]
+    async fn only_the_writer_commits_without_waiting_for_the_disk() {
+        let (_dir, db, local) = store().await;
+        let sync_of = |c: &Connection| -> i64 {
+            c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap()
+        };
+        assert_eq!(sync_of(&local.writer.lock().await.sqlite), 1, "NORMAL");
+        assert_eq!(sync_of(&local.reads.conn.lock().unwrap().sqlite), 2, "FULL");
+        let pool = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA synchronous",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(pool.try_get_by_index::<i32>(0).unwrap(), 2, "FULL");
     }
 
     #[test]
