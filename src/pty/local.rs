@@ -101,9 +101,6 @@ impl PtyHost for LocalHost {
                 // All output is in only once the reader has hit the end. The kernel keeps what
                 // the child wrote before exiting, so this always comes.
                 let _ = eof_rx.recv();
-                if let Err(err) = output.sync() {
-                    tracing::warn!(%err, "cannot sync a session log");
-                }
                 let exit = match status {
                     Ok(status) => exit_of(status),
                     Err(err) => {
@@ -115,6 +112,11 @@ impl PtyHost for LocalHost {
                     }
                 };
                 let _ = exit_tx.send(Some(exit));
+                // Then to the disk: the end is reported without waiting for it (the log's
+                // bytes are all written; readers see them before the sync as after it).
+                if let Err(err) = output.sync() {
+                    tracing::warn!(%err, "cannot sync a session log");
+                }
             })?;
         Ok(Arc::new(LocalTerminal {
             pid,
