@@ -7,7 +7,7 @@
 //! statement itself. A transaction of a dozen statements pays that a dozen times while it holds
 //! the service's write lock. Here the statements run where they are awaited, one after the
 //! other, with no hand-off at all (a statement on the local file takes microseconds). The
-//! writer's commits do not wait for the disk: see [`Sync`].
+//! writer's commits do not wait for the disk: see [`Synchronous`].
 //!
 //! The same sea-orm code runs through it: [`LocalTxn`] and [`LocalReads`] implement
 //! [`ConnectionTrait`], binding the values sea-query built and answering rows that sea-orm
@@ -60,9 +60,9 @@ impl LocalSqlite {
     /// Opens `path` twice. The schema must already be there (the pool migrates it).
     pub fn open(path: &Path) -> Result<Self, DbErr> {
         Ok(Self {
-            writer: Arc::new(tokio::sync::Mutex::new(open(path, Sync::Normal)?)),
+            writer: Arc::new(tokio::sync::Mutex::new(open(path, Synchronous::Normal)?)),
             reads: LocalReads {
-                conn: Mutex::new(open(path, Sync::Full)?),
+                conn: Mutex::new(open(path, Synchronous::Full)?),
             },
         })
     }
@@ -97,7 +97,7 @@ impl LocalSqlite {
 /// was lost leaves its task queued. Each commit on the queue's path thus spends no `fdatasync`
 /// under the write lock.
 #[derive(Clone, Copy)]
-enum Sync {
+enum Synchronous {
     /// Every commit `fsync`s the WAL, as the pool's do.
     Full,
     /// Commits do not wait for the disk; the WAL is synced at checkpoints and by the next
@@ -106,7 +106,7 @@ enum Sync {
 }
 
 /// Opens `path` with the pool's settings (WAL, foreign keys, a busy timeout) and `sync`.
-fn open(path: &Path, sync: Sync) -> Result<Conn, DbErr> {
+fn open(path: &Path, sync: Synchronous) -> Result<Conn, DbErr> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -115,8 +115,8 @@ fn open(path: &Path, sync: Sync) -> Result<Conn, DbErr> {
     conn.busy_timeout(Duration::from_secs(10))
         .map_err(conn_err)?;
     let sync = match sync {
-        Sync::Full => "FULL",
-        Sync::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
     };
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
@@ -538,7 +538,7 @@ mod tests {
         }
     }
 
-    /// The writer's commits do not wait for the disk (queue bookkeeping; see `Sync`); reads and
+    /// The writer's commits do not wait for the disk (queue bookkeeping; see `Synchronous`); reads and
     /// the pool keep `FULL`.
     #[tokio::test]
     async fn only_the_writer_commits_without_waiting_for_the_disk() {
