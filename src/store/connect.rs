@@ -24,7 +24,8 @@ pub fn sqlite_url(data_dir: &Path) -> String {
 /// Connects to `url` and runs every pending migration.
 ///
 /// For SQLite each pooled connection gets WAL journaling, `synchronous=FULL` (a write that was
-/// acknowledged survives a power loss), foreign keys and a busy timeout.
+/// acknowledged survives a power loss; the queue's own writer connection is the exception, see
+/// `local_sqlite::Synchronous`), foreign keys and a busy timeout.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, StoreError> {
     let mut options = ConnectOptions::new(url.to_owned());
     options

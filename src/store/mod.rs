@@ -1,8 +1,9 @@
 //! The store: sea-orm entities and the database connection.
 //!
 //! It knows tables and rows, nothing of HTTP, events or rules: the service layer decides what to
-//! write. SQLite is the default (a file in the data folder, WAL, `synchronous=FULL`, foreign keys
-//! on); a `postgres://` URL works the same, since the schema and every query go through sea-query.
+//! write. SQLite is the default (a file in the data folder, WAL, `synchronous=FULL` except for the
+//! queue's own writer — see `local_sqlite` —, foreign keys on); a `postgres://` URL works the
+//! same, since the schema and every query go through sea-query.
 
 pub mod connect;
 pub mod entity;
