@@ -275,8 +275,8 @@ async fn main() {
         cpu_of(&|r| r.ours_cpu).per_task(tasks),
         cpu_of(&|r| r.bare_cpu).per_task(tasks)
     );
-    // What the queue itself costs, steadier than the ratio on a machine whose speed drifts:
-    // this process's CPU per task in Baton's run above the bare run's, round by round.
+    // What the queue itself costs: this process's CPU per task in Baton's run above the bare
+    // run's, round by round.
     let above = of(&|r| (r.ours_cpu.process - r.bare_cpu.process) * 1000.0 / tasks as f64);
     println!(
         "queue: Baton's own CPU per task above the bare run's: {above:.2} ms (median of the rounds)"
