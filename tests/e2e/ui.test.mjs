@@ -134,6 +134,8 @@ test('a person runs an agent on a task from the browser', async () => {
   const project = await until(async () => (await api('GET', '/api/projects')).body[0], 'the project');
   assert.equal(project.name, 'Web shop');
   assert.equal(project.basePath, folder);
+  // The dialog closes once the new project is the one shown (the server answering comes first).
+  await page.locator('input[name=basePath]').waitFor({ state: 'detached' });
 
   // Create a task with the keyboard (N).
   await page.locator('body').press('n');

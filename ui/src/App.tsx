@@ -606,9 +606,13 @@ function NewProject({ store }: { store: Store }) {
     e.preventDefault();
     try {
       const p = await store.api.createProject({ name, basePath: path.trim() || undefined });
-      store.set({ dialog: null });
-      await store.reload();
-      await store.selectProject(p.id);
+      try {
+        await store.reload();
+        await store.selectProject(p.id);
+      } finally {
+        // Closed once the new project is the one shown: its keys (N for a task) work at once.
+        store.set({ dialog: null });
+      }
     } catch (err: any) { setError(err.message); }
   };
   return (
