@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::{ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -88,17 +89,33 @@ impl Driver {
     }
 }
 
-/// Waits (with the deadline) for the element, then clicks it.
+/// Waits (with the deadline) for the element, then clicks it. A click that lands on something
+/// still covering it (a dialog on its way out) or on an element the UI has just re-rendered is
+/// tried again until the deadline; any other error fails at once.
 async fn click(client: &fantoccini::Client, locator: Locator<'_>) {
-    client
-        .wait()
-        .at_most(DEADLINE)
-        .for_element(locator)
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let start = Instant::now();
+    loop {
+        let element = client
+            .wait()
+            .at_most(DEADLINE)
+            .for_element(locator)
+            .await
+            .unwrap();
+        match element.click().await {
+            Ok(()) => return,
+            Err(CmdError::Standard(w))
+                if matches!(
+                    w.error,
+                    ErrorStatus::ElementClickIntercepted
+                        | ErrorStatus::StaleElementReference
+                        | ErrorStatus::ElementNotInteractable
+                ) && start.elapsed() < DEADLINE =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("click on {locator:?}: {e}"),
+        }
+    }
 }
 
 async fn until<T, F, Fut>(what: &str, mut check: F) -> T
@@ -219,6 +236,16 @@ async fn drive() {
     })
     .await;
     assert_eq!(project["name"], "Desktop project");
+    // The dialog closes once the new project is the one shown; until then it covers the board
+    // (a click on "New task" before that is intercepted by the dialog's backdrop).
+    until("the new-project dialog to close", || async {
+        client
+            .find(Locator::Css("input[name=basePath]"))
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
 
     eprintln!("desktop test: project created in the window");
     // A task created in the window is there through the loopback API.
