@@ -354,6 +354,88 @@ async fn a_chain_runs_in_order_and_a_failed_first_link_blocks_the_rest_with_reas
         .is_empty());
 }
 
+/// Executes `id` with the `ok` agent while `dependency` is not done: it waits, blocked.
+async fn blocked_behind(s: &Server, id: &str, dependency: &str) {
+    let r = s
+        .post(
+            &format!("/api/tasks/{id}/execute"),
+            json!({ "agentId": "ok" }),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["status"].as_str()),
+        (202, Some("blocked")),
+        "{}",
+        r.body
+    );
+    let reason = task_now(s, id).await["execution"]["reason"].clone();
+    assert!(
+        reason.as_str().unwrap_or_default().contains(dependency),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_blocked_task_starts_however_its_dependencies_stop_holding_it_back() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    batch_profile(&s, "ok", &[], true).await;
+    let done = |t: &Value| t["status"] == "completed";
+
+    // Its dependency marked done by hand.
+    let a = s.task(&p, json!({ "title": "A" })).await;
+    let b = s.task(&p, json!({ "title": "B", "dependsOn": [a] })).await;
+    blocked_behind(&s, &b, &a).await;
+    let r = s
+        .patch(&format!("/api/tasks/{a}"), json!({ "status": "completed" }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_task(&s, &b, done).await;
+
+    // Its dependency taken off the task.
+    let c = s.task(&p, json!({ "title": "C" })).await;
+    let d = s.task(&p, json!({ "title": "D", "dependsOn": [c] })).await;
+    blocked_behind(&s, &d, &c).await;
+    let r = s
+        .put(
+            &format!("/api/tasks/{d}/dependencies"),
+            json!({ "dependsOn": [] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_task(&s, &d, done).await;
+
+    // Its dependency deleted.
+    let e = s.task(&p, json!({ "title": "E" })).await;
+    let f = s.task(&p, json!({ "title": "F", "dependsOn": [e] })).await;
+    blocked_behind(&s, &f, &e).await;
+    assert_eq!(s.delete(&format!("/api/tasks/{e}")).await.status, 200);
+    wait_task(&s, &f, done).await;
+
+    // Its dependency cancelled by hand (it stays blocked, saying so), then run and done.
+    let g = s.task(&p, json!({ "title": "G" })).await;
+    let h = s.task(&p, json!({ "title": "H", "dependsOn": [g] })).await;
+    blocked_behind(&s, &h, &g).await;
+    let r = s
+        .patch(&format!("/api/tasks/{g}"), json!({ "status": "cancelled" }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let h_now = wait_task(&s, &h, |t| {
+        t["execution"]["reason"] == format!("dependency 'G' ({g}) was cancelled")
+    })
+    .await;
+    assert_eq!(h_now["status"], "blocked");
+    let r = s
+        .post(
+            &format!("/api/tasks/{g}/execute"),
+            json!({ "agentId": "ok" }),
+        )
+        .await;
+    assert!(r.status == 202 || r.status == 200, "{}", r.body);
+    wait_task(&s, &g, done).await;
+    wait_task(&s, &h, done).await;
+}
+
 #[tokio::test]
 async fn queued_and_running_tasks_are_cancelled() {
     let s = Server::start().await;
