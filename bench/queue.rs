@@ -14,7 +14,8 @@
 //! are pooled.
 //!
 //! Run: `cargo bench --bench queue` (`BENCH_TASKS`, default 1000; `BENCH_LIMIT`, default 8;
-//! `BENCH_ROUNDS`, default 3).
+//! `BENCH_ROUNDS`, default 3; `BENCH_BLOCKED`, default 0: that many more tasks executed first,
+//! waiting blocked all along behind one that never runs — a pipeline's later stages).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -120,6 +121,34 @@ async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64, Cpu) {
         .pause_queue(QueueScope::default(), true, &Actor::User)
         .await
         .unwrap();
+    // Optionally, tasks waiting behind one that never runs (`BENCH_BLOCKED`): what a pipeline's
+    // later stages cost the queue while they wait.
+    let blocked = std::env::var("BENCH_BLOCKED")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    if blocked > 0 {
+        let gate: NewTask = serde_json::from_value(serde_json::json!({
+            "projectId": project, "title": "never run",
+        }))
+        .unwrap();
+        let gate = service.create_task(gate, &Actor::User).await.unwrap().id;
+        for i in 0..blocked {
+            let task: NewTask = serde_json::from_value(serde_json::json!({
+                "projectId": project, "title": format!("later {i}"), "dependsOn": [gate],
+            }))
+            .unwrap();
+            let id = service.create_task(task, &Actor::User).await.unwrap().id;
+            let execute = ExecuteTask {
+                agent_id: Some("batch".into()),
+                ..Default::default()
+            };
+            service
+                .execute_task(&id, execute, &Actor::User)
+                .await
+                .unwrap();
+        }
+    }
     for i in 0..tasks {
         let task: NewTask = serde_json::from_value(serde_json::json!({
             "projectId": project, "title": format!("task {i}"),

@@ -242,6 +242,8 @@ impl Service {
     }
 
     fn publish_all(&self, events: Vec<Event>) {
+        // Blocked tasks whose gates these may open are looked at by the queue.
+        self.note_events(&events);
         for event in events {
             self.metrics.event_published(event.name());
             self.bus.publish(event);

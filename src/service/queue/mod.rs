@@ -17,6 +17,7 @@ pub mod admission;
 mod budget;
 mod controls;
 mod execute;
+mod gates;
 pub mod lifecycle;
 mod pump;
 
@@ -80,6 +81,8 @@ pub struct QueueRuntime {
     /// When the last round said to look again (Unix ms; 0: not needed). A round may run outside
     /// the pump's loop (an execute starts what it can at once); the loop's timer follows this.
     next_at: std::sync::atomic::AtomicI64,
+    /// The blocked tasks the next round looks at again (see `gates`).
+    gates: std::sync::Mutex<gates::GateMarks>,
 }
 
 /// How a task's run ended, as the supervisor reports it.
@@ -729,6 +732,29 @@ impl Service {
         for row in &running {
             *by_project.entry(row.project_id.clone()).or_default() += 1;
         }
+        // A run whose task left the queue while it ran (cancelled: its process is being
+        // stopped) holds its slot until its process exits, as any run does: else the next
+        // task would start before its `run:ended`, one over the limit.
+        let counted: BTreeSet<&str> = running.iter().map(|r| r.task_id.as_str()).collect();
+        let lingering: Vec<(String, String)> = self
+            .runtime
+            .all()
+            .iter()
+            .filter_map(|run| {
+                let task = run.info.task_id.as_deref()?;
+                (!counted.contains(task)).then(|| (task.to_owned(), run.project_id.clone()))
+            })
+            .collect();
+        let lingering_exited = self
+            .ends
+            .exited_of(lingering.iter().map(|(task, _)| task.as_str()));
+        let mut lingering_count = 0;
+        for (task, project) in &lingering {
+            if !lingering_exited.contains(task) {
+                lingering_count += 1;
+                *by_project.entry(project.clone()).or_default() += 1;
+            }
+        }
         let mut project_limits = BTreeMap::new();
         for row in project::Entity::find().all(conn).await? {
             if let Some(limit) = project_queue(&row).max_concurrent {
@@ -766,7 +792,7 @@ impl Service {
         Ok(Limits {
             limited_agents,
             max_concurrent,
-            running: running.len() as u32,
+            running: running.len() as u32 + lingering_count,
             running_by_project: by_project,
             project_limits,
             paused,

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::super::error::{ServiceError, ServiceResult};
 use super::super::sessions::{Known, PreparedSession};
 use super::super::{lookup, views, Actor, Service};
+use super::gates::Marked;
 use super::*;
 
 impl Service {
@@ -261,27 +262,52 @@ impl Service {
         Ok(wake)
     }
 
-    /// Blocked tasks whose dependencies are done are queued, and the others' reasons kept
-    /// current. (A task changed by hand leaves the queue in the transaction that changes it:
-    /// `follow_status`.)
+    /// The marked blocked tasks (see `gates`) whose dependencies are done are queued, and the
+    /// others' reasons kept current. (A task changed by hand leaves the queue in the transaction
+    /// that changes it: `follow_status`.)
     async fn regate(&self) -> ServiceResult<bool> {
-        // Most rounds have nothing blocked: no lock, no transaction for them.
-        let any_blocked = task_execution::Entity::find()
-            .filter(task_execution::Column::State.eq(ExecutionState::Blocked.as_str()))
-            .one(&self.reads())
-            .await?
-            .is_some();
-        if !any_blocked {
+        // Most rounds have nothing marked: no read, no lock, no transaction for them.
+        let marked = self.gates_to_check();
+        if marked == Marked::Nothing {
             return Ok(false);
         }
+        let regated = self.regate_marked(marked).await;
+        if regated.is_err() {
+            // What was marked is looked at again.
+            self.mark_all_gates();
+        }
+        regated
+    }
+
+    async fn regate_marked(&self, marked: Marked) -> ServiceResult<bool> {
+        // Noted tasks: the blocked ones among them and their dependents (none, mostly).
+        let marked = match marked {
+            Marked::Tasks(ids) => match self.blocked_among(ids).await? {
+                found if found.is_empty() => return Ok(false),
+                found => Marked::Tasks(found),
+            },
+            other => other,
+        };
         let _lock = self.write_lock().await;
         let txn = self.db.begin().await?;
         // Queued tasks changed by hand leave the queue where they are changed (`update_task`);
         // here only the blocked ones are looked at again.
-        let waiting = task_execution::Entity::find()
-            .filter(task_execution::Column::State.eq(ExecutionState::Blocked.as_str()))
-            .all(&txn)
-            .await?;
+        // The marked ones by id (looked up, not found among every blocked row), still blocked.
+        let waiting: Vec<_> = match marked {
+            Marked::Tasks(ids) => task_execution::Entity::find()
+                .filter(task_execution::Column::TaskId.is_in(ids))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .filter(|row| state_of(row) == ExecutionState::Blocked)
+                .collect(),
+            _ => {
+                task_execution::Entity::find()
+                    .filter(task_execution::Column::State.eq(ExecutionState::Blocked.as_str()))
+                    .all(&txn)
+                    .await?
+            }
+        };
         let now = now_ms();
         let mut events = Vec::new();
         // Everything the decisions read, in three queries whatever the queue's length.
