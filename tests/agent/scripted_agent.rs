@@ -13,10 +13,11 @@
 //! For benchmarks: `--generate BYTES` writes deterministic printable lines in raw mode and exits;
 //! `--echo` writes every byte it reads straight back.
 //!
-//! For the queue tests, a batch agent (like `claude -p`): `--batch [sleep=MS] [exit=N]
-//! [log=FILE] [count=FILE done-at=N]` appends `start TASK` to FILE, sleeps, counts its runs in
-//! the count file and marks its task (`BATON_TASK_IDS`) completed through the API on run N, then
-//! exits with N (default 0).
+//! For the queue tests, a batch agent (like `claude -p`): `--batch [sleep=MS] [linger=MS]
+//! [exit=N] [log=FILE] [count=FILE done-at=N]` appends `start TASK` to FILE, sleeps, counts its
+//! runs in the count file and marks its task (`BATON_TASK_IDS`) completed through the API on run
+//! N, then exits with N (default 0). With `linger`, SIGTERM or SIGHUP during the sleep ends it
+//! only that much later (an agent slow to quit).
 //!
 //! For the terminal-query tests: `--record FILE [QUERY…]` turns echo off (raw mode), prints
 //! `recording at COLSxROWS`, asks each QUERY (`da` = `ESC[c`, `cpr` = `ESC[6n`, `bg` = `OSC 11;?`),
@@ -28,6 +29,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 static RESIZED: AtomicBool = AtomicBool::new(false);
+static TERMINATED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_term(_: libc::c_int) {
+    TERMINATED.store(true, Ordering::SeqCst);
+}
 
 extern "C" fn on_winch(_: libc::c_int) {
     RESIZED.store(true, Ordering::SeqCst);
@@ -98,8 +104,24 @@ fn batch(options: &[String]) {
         let _ = writeln!(file, "start {task}");
     }
     say(&format!("batch run of {task}\n"));
-    if let Some(ms) = option("sleep").and_then(|v| v.parse().ok()) {
-        std::thread::sleep(Duration::from_millis(ms));
+    let linger: Option<u64> = option("linger").and_then(|v| v.parse().ok());
+    if linger.is_some() {
+        // SAFETY: the handler only stores to an atomic.
+        unsafe {
+            libc::signal(libc::SIGTERM, on_term as *const () as libc::sighandler_t);
+            libc::signal(libc::SIGHUP, on_term as *const () as libc::sighandler_t);
+        }
+    }
+    if let Some(ms) = option("sleep").and_then(|v| v.parse::<u64>().ok()) {
+        let until = std::time::Instant::now() + Duration::from_millis(ms);
+        while std::time::Instant::now() < until {
+            if let (Some(linger), true) = (linger, TERMINATED.load(Ordering::SeqCst)) {
+                say("asked to stop; lingering\n");
+                std::thread::sleep(Duration::from_millis(linger));
+                std::process::exit(143);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
     if let (Some(count), Some(at)) = (option("count"), option("done-at")) {
         let n: u32 = std::fs::read_to_string(&count)

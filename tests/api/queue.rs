@@ -437,6 +437,76 @@ async fn a_blocked_task_starts_however_its_dependencies_stop_holding_it_back() {
 }
 
 #[tokio::test]
+async fn a_cancelled_run_holds_its_slot_until_its_agent_has_quit() {
+    let s = Server::start().await;
+    let (p, _dir) = s.project_with_folder().await;
+    // An agent that takes 1.5 s to quit once asked to stop.
+    batch_profile(
+        &s,
+        "slow",
+        &["sleep=30000".into(), "linger=1500".into()],
+        true,
+    )
+    .await;
+    batch_profile(&s, "ok", &[], true).await;
+    s.patch("/api/queue", json!({ "maxConcurrent": 1 })).await;
+    let mut runs = RunLog::open(&s).await;
+    let a = s.task(&p, json!({ "title": "slow to quit" })).await;
+    s.post(
+        &format!("/api/tasks/{a}/execute"),
+        json!({ "agentId": "slow" }),
+    )
+    .await;
+    runs.until("a started", |seen| {
+        seen.iter()
+            .any(|e| e["event"] == "run:started" && e["data"]["taskId"] == a.as_str())
+    })
+    .await;
+    let b = s.task(&p, json!({ "title": "next" })).await;
+    let r = s
+        .post(
+            &format!("/api/tasks/{b}/execute"),
+            json!({ "agentId": "ok" }),
+        )
+        .await;
+    assert_eq!(r.body["status"], "queued", "{}", r.body);
+
+    // While a's agent lingers, the queue is woken (another task executed): b must still wait.
+    let cancel_path = format!("/api/tasks/{a}/cancel");
+    let cancel = s.post(&cancel_path, json!({}));
+    let meanwhile = async {
+        wait_task(&s, &a, |t| t["status"] == "cancelled").await;
+        let c = s.task(&p, json!({ "title": "wakes the queue" })).await;
+        s.post(
+            &format!("/api/tasks/{c}/execute"),
+            json!({ "agentId": "ok" }),
+        )
+        .await;
+        c
+    };
+    let (cancelled, c) = tokio::join!(cancel, meanwhile);
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    wait_task(&s, &b, |t| t["status"] == "completed").await;
+    wait_task(&s, &c, |t| t["status"] == "completed").await;
+    runs.until("three runs ended", |seen| {
+        seen.iter().filter(|e| e["event"] == "run:ended").count() == 3
+    })
+    .await;
+    let order = runs.runs();
+    let a_ended = order
+        .iter()
+        .position(|(e, t)| e == "run:ended" && *t == a)
+        .expect("a's run ended");
+    for other in [&b, &c] {
+        let started = order
+            .iter()
+            .position(|(e, t)| e == "run:started" && t == other)
+            .expect("started");
+        assert!(a_ended < started, "{order:#?}");
+    }
+}
+
+#[tokio::test]
 async fn queued_and_running_tasks_are_cancelled() {
     let s = Server::start().await;
     let (p, _dir) = s.project_with_folder().await;
