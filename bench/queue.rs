@@ -121,6 +121,22 @@ async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64, Cpu) {
         .pause_queue(QueueScope::default(), true, &Actor::User)
         .await
         .unwrap();
+    // A task executed by the batch agent (queued, or blocked behind its dependencies).
+    let execute = |task: serde_json::Value| {
+        let service = service.clone();
+        async move {
+            let task: NewTask = serde_json::from_value(task).unwrap();
+            let id = service.create_task(task, &Actor::User).await.unwrap().id;
+            let execute = ExecuteTask {
+                agent_id: Some("batch".into()),
+                ..Default::default()
+            };
+            service
+                .execute_task(&id, execute, &Actor::User)
+                .await
+                .unwrap();
+        }
+    };
     // Optionally, tasks waiting behind one that never runs (`BENCH_BLOCKED`): what a pipeline's
     // later stages cost the queue while they wait.
     let blocked = std::env::var("BENCH_BLOCKED")
@@ -134,35 +150,14 @@ async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64, Cpu) {
         .unwrap();
         let gate = service.create_task(gate, &Actor::User).await.unwrap().id;
         for i in 0..blocked {
-            let task: NewTask = serde_json::from_value(serde_json::json!({
+            execute(serde_json::json!({
                 "projectId": project, "title": format!("later {i}"), "dependsOn": [gate],
             }))
-            .unwrap();
-            let id = service.create_task(task, &Actor::User).await.unwrap().id;
-            let execute = ExecuteTask {
-                agent_id: Some("batch".into()),
-                ..Default::default()
-            };
-            service
-                .execute_task(&id, execute, &Actor::User)
-                .await
-                .unwrap();
+            .await;
         }
     }
     for i in 0..tasks {
-        let task: NewTask = serde_json::from_value(serde_json::json!({
-            "projectId": project, "title": format!("task {i}"),
-        }))
-        .unwrap();
-        let id = service.create_task(task, &Actor::User).await.unwrap().id;
-        let execute = ExecuteTask {
-            agent_id: Some("batch".into()),
-            ..Default::default()
-        };
-        service
-            .execute_task(&id, execute, &Actor::User)
-            .await
-            .unwrap();
+        execute(serde_json::json!({ "projectId": project, "title": format!("task {i}") })).await;
     }
     let mut events = service.subscribe(&Actor::User);
     let resumed = Instant::now();
