@@ -42,6 +42,10 @@ impl Default for GateMarks {
     }
 }
 
+/// Beyond this many noted tasks a round looks at every blocked one instead (one query, however
+/// many; a list of ids that long would be a statement too long to bind).
+const MARKS_KEPT: usize = 500;
+
 /// What a round re-gates.
 #[derive(Debug, PartialEq)]
 pub(super) enum Marked {
@@ -54,7 +58,7 @@ impl GateMarks {
     /// Takes the marks (none are left).
     fn take(&mut self) -> Marked {
         let tasks = std::mem::take(&mut self.tasks);
-        if std::mem::take(&mut self.all) {
+        if std::mem::take(&mut self.all) || tasks.len() > MARKS_KEPT {
             Marked::All
         } else if tasks.is_empty() {
             Marked::Nothing
@@ -169,6 +173,9 @@ mod tests {
         marks.tasks.insert("a".into());
         marks.all = true;
         assert_eq!(marks.take(), Marked::All, "all covers the marked ones");
+        assert_eq!(marks.take(), Marked::Nothing);
+        marks.tasks.extend((0..=MARKS_KEPT).map(|i| i.to_string()));
+        assert_eq!(marks.take(), Marked::All, "too many to list");
         assert_eq!(marks.take(), Marked::Nothing);
     }
 
