@@ -719,41 +719,30 @@ impl Service {
     }
 
     async fn limits<C: ConnectionTrait>(&self, conn: &C) -> ServiceResult<Limits> {
-        let mut running = task_execution::Entity::find()
+        let running = task_execution::Entity::find()
             .filter(task_execution::Column::State.eq(ExecutionState::Running.as_str()))
             .all(conn)
             .await?;
-        // Runs that have exited hold no slot, even before their end is committed.
-        let exited = self
-            .ends
-            .exited_of(running.iter().map(|r| r.task_id.as_str()));
-        running.retain(|r| !exited.contains(&r.task_id));
-        let mut by_project: BTreeMap<String, u32> = BTreeMap::new();
-        for row in &running {
-            *by_project.entry(row.project_id.clone()).or_default() += 1;
-        }
-        // A run whose task left the queue while it ran (cancelled: its process is being
-        // stopped) holds its slot until its process exits, as any run does: else the next
-        // task would start before its `run:ended`, one over the limit.
-        let counted: BTreeSet<&str> = running.iter().map(|r| r.task_id.as_str()).collect();
-        let lingering: Vec<(String, String)> = self
-            .runtime
-            .all()
-            .iter()
-            .filter_map(|run| {
-                let task = run.info.task_id.as_deref()?;
-                (!counted.contains(task)).then(|| (task.to_owned(), run.project_id.clone()))
-            })
+        // The queue's live runs, by task (with its project): the executions running, and the
+        // runs whose task left the queue while they ran (cancelled: the process is being
+        // stopped), which hold their slot until their process exits as any run does — else the
+        // next task would start before their `run:ended`, one over the limit.
+        let mut live: BTreeMap<String, String> = running
+            .into_iter()
+            .map(|row| (row.task_id, row.project_id))
             .collect();
-        let lingering_exited = self
-            .ends
-            .exited_of(lingering.iter().map(|(task, _)| task.as_str()));
-        let mut lingering_count = 0;
-        for (task, project) in &lingering {
-            if !lingering_exited.contains(task) {
-                lingering_count += 1;
-                *by_project.entry(project.clone()).or_default() += 1;
+        for run in self.runtime.all() {
+            if let Some(task) = &run.info.task_id {
+                live.entry(task.clone())
+                    .or_insert_with(|| run.project_id.clone());
             }
+        }
+        // Runs that have exited hold no slot, even before their end is committed.
+        let exited = self.ends.exited_of(live.keys().map(String::as_str));
+        live.retain(|task, _| !exited.contains(task));
+        let mut by_project: BTreeMap<String, u32> = BTreeMap::new();
+        for project in live.values() {
+            *by_project.entry(project.clone()).or_default() += 1;
         }
         let mut project_limits = BTreeMap::new();
         for row in project::Entity::find().all(conn).await? {
@@ -792,7 +781,7 @@ impl Service {
         Ok(Limits {
             limited_agents,
             max_concurrent,
-            running: running.len() as u32 + lingering_count,
+            running: live.len() as u32,
             running_by_project: by_project,
             project_limits,
             paused,
