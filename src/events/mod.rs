@@ -15,7 +15,7 @@ use crate::model::{
 };
 
 /// How many events a subscriber may fall behind before it is told it lagged.
-const CAPACITY: usize = 4096;
+pub const CAPACITY: usize = 4096;
 
 /// One change, named `resource:verb` on the wire: `{"event": "task:created", "data": {...}}`.
 /// The serialization is the wire form, and the OpenAPI document's `Event` schema (a union the
@@ -217,14 +217,17 @@ impl EventBus {
         }
     }
 
-    /// Publishes `event` to every current subscriber; never blocks.
-    pub fn publish(&self, event: Event) {
+    /// Publishes `event` to every current subscriber; never blocks. Returns it as they receive
+    /// it.
+    pub fn publish(&self, event: Event) -> Arc<Published> {
         let json = Arc::from(event.to_envelope());
         tracing::debug!(event = event.name(), "publish");
         self.version
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let published = Arc::new(Published { event, json });
         // An error only means nobody listens right now.
-        let _unheard = self.tx.send(Arc::new(Published { event, json }));
+        let _unheard = self.tx.send(Arc::clone(&published));
+        published
     }
 
     /// The number of events published so far.

@@ -246,7 +246,11 @@ impl Service {
         self.note_events(&events);
         for event in events {
             self.metrics.event_published(event.name());
-            self.bus.publish(event);
+            // Baton's own listeners are told here rather than subscribing to the bus, where each
+            // would wake for every event to look for the few it wants.
+            self.note_for_conflicts(&event);
+            let published = self.bus.publish(event);
+            self.webhooks.offer(&published, &self.metrics);
         }
     }
 }

@@ -4,8 +4,10 @@
 //! The table is the queue: a delivery is written before it is tried, survives a restart (workers
 //! resume the pending rows at start), and records every attempt. A failed attempt (no answer in
 //! time, or a status other than 2xx) is retried after a backoff that doubles, up to
-//! [`Policy::max_attempts`]; later events of that hook wait behind it. The dispatcher is one more
-//! subscriber of the event bus: a slow or dead receiver never slows the bus or anyone else.
+//! [`Policy::max_attempts`]; later events of that hook wait behind it. Publishing hands the
+//! dispatcher the events some hook wants ([`Webhooks::offer`], without waiting: it does not
+//! subscribe to the bus, so that with no hook for them events cost it nothing); a slow or dead
+//! receiver never slows the bus or anyone else.
 //!
 //! Each POST carries the event envelope as its body and `X-Baton-Event`, `X-Baton-Delivery` and
 //! `X-Baton-Signature-256: sha256=<HMAC-SHA256 of the body>`. Secrets are never logged.
@@ -17,14 +19,14 @@ use std::time::Duration;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::error::ServiceResult;
-use super::{ids, Actor, Service};
+use super::{ids, Service};
 use crate::clock::now_ms;
-use crate::events::pattern_matches;
+use crate::events::{pattern_matches, Published};
 use crate::metrics::Metrics;
 use crate::model::DeliveryStatus;
 use crate::security::signature::sign;
@@ -73,6 +75,15 @@ pub struct Webhooks {
 struct Inner {
     hooks: HashMap<String, Hook>,
     engine: Option<Arc<Engine>>,
+    /// The dispatcher's inbox, once delivery has started.
+    dispatch: Option<Dispatch>,
+}
+
+struct Dispatch {
+    events: mpsc::Sender<Arc<Published>>,
+    /// The stored hooks are being loaded at start: every event goes to the dispatcher (which
+    /// asks again which hooks want it), so none published meanwhile is missed.
+    loading: bool,
 }
 
 struct Hook {
@@ -80,6 +91,12 @@ struct Hook {
     /// Wakes the hook's worker when a delivery is queued.
     wake: Arc<Notify>,
     stop: CancellationToken,
+}
+
+impl Hook {
+    fn wants(&self, event: &str) -> bool {
+        self.patterns.iter().any(|p| pattern_matches(p, event))
+    }
 }
 
 /// What workers share.
@@ -129,12 +146,36 @@ impl Webhooks {
         }
     }
 
+    /// Hands `published` to the dispatcher when a hook wants it. Never waits: a dispatcher so far
+    /// behind that its inbox is full loses the event (counted `dropped`).
+    pub(super) fn offer(&self, published: &Arc<Published>, metrics: &Metrics) {
+        let inner = self.lock();
+        let Some(dispatch) = &inner.dispatch else {
+            return;
+        };
+        let name = published.event.name();
+        if !dispatch.loading && !inner.hooks.values().any(|h| h.wants(name)) {
+            return;
+        }
+        match dispatch.events.try_send(Arc::clone(published)) {
+            // Closed: delivery has stopped with Baton.
+            Ok(()) | Err(TrySendError::Closed(_)) => {}
+            Err(TrySendError::Full(_)) => {
+                tracing::error!(
+                    event = name,
+                    "the webhook dispatcher fell behind; the event was not delivered"
+                );
+                metrics.webhook_delivery("dropped");
+            }
+        }
+    }
+
     /// The hooks that want `event`, with their wake-ups.
     fn subscribers(&self, event: &str) -> Vec<(String, Arc<Notify>)> {
         self.lock()
             .hooks
             .iter()
-            .filter(|(_, h)| h.patterns.iter().any(|p| pattern_matches(p, event)))
+            .filter(|(_, h)| h.wants(event))
             .map(|(id, h)| (id.clone(), Arc::clone(&h.wake)))
             .collect()
     }
@@ -148,8 +189,12 @@ impl Service {
         policy: Policy,
         shutdown: CancellationToken,
     ) -> ServiceResult<()> {
-        // Subscribe before loading: no event published from here on is missed.
-        let mut events = self.subscribe(&Actor::System);
+        // The inbox is open before the hooks load: no event published from here on is missed.
+        let (inbox, mut events) = mpsc::channel(crate::events::CAPACITY);
+        self.webhooks.lock().dispatch = Some(Dispatch {
+            events: inbox,
+            loading: true,
+        });
         crate::client::tls::choose_provider();
         let http = reqwest::Client::builder()
             .timeout(policy.timeout)
@@ -171,6 +216,9 @@ impl Service {
         for row in webhook::Entity::find().all(&self.db).await? {
             self.webhooks.started(&row);
         }
+        if let Some(dispatch) = &mut self.webhooks.lock().dispatch {
+            dispatch.loading = false;
+        }
         let service = self.clone();
         tokio::spawn(async move {
             loop {
@@ -179,7 +227,7 @@ impl Service {
                     () = shutdown.cancelled() => return,
                 };
                 match published {
-                    Ok(p) => {
+                    Some(p) => {
                         let name = p.event.name();
                         let hooks = service.webhooks.subscribers(name);
                         if hooks.is_empty() {
@@ -197,13 +245,7 @@ impl Service {
                             }
                         }
                     }
-                    Err(RecvError::Lagged(missed)) => {
-                        tracing::error!(missed, "webhook dispatcher fell behind the event bus; events were not delivered");
-                        for _ in 0..missed {
-                            service.metrics.webhook_delivery("dropped");
-                        }
-                    }
-                    Err(RecvError::Closed) => return,
+                    None => return,
                 }
             }
         });
@@ -385,5 +427,53 @@ mod tests {
         let waits: Vec<u128> = (1..=5).map(|a| p.wait_after(a).as_millis()).collect();
         assert_eq!(waits, [100, 200, 400, 500, 500]);
         assert_eq!(p.wait_after(40), Duration::from_millis(500), "no overflow");
+    }
+
+    fn published(event: crate::events::Event) -> Arc<Published> {
+        let json = Arc::from(event.to_envelope());
+        Arc::new(Published { event, json })
+    }
+
+    /// The dispatcher is handed only what some hook wants (everything while the hooks load),
+    /// and publishing never waits for it: with its inbox full, an event is dropped.
+    #[tokio::test]
+    async fn the_dispatcher_is_offered_only_what_a_hook_wants_and_never_waited_for() {
+        use crate::events::Event;
+        let hooks = Webhooks::default();
+        let metrics = Metrics::new();
+        let deleted = |id: &str| published(Event::ProjectDeleted { id: id.into() });
+        // Before delivery starts there is no dispatcher to offer anything to.
+        hooks.offer(&deleted("before"), &metrics);
+        let (inbox, mut events) = mpsc::channel(2);
+        hooks.lock().dispatch = Some(Dispatch {
+            events: inbox,
+            loading: true,
+        });
+        hooks.offer(&deleted("while loading"), &metrics);
+        hooks.started(&webhook::Model {
+            id: "wh".into(),
+            url: "http://127.0.0.1:9/".into(),
+            secret: "s".into(),
+            events: r#"["task:*"]"#.into(),
+            created_at: 0,
+            updated_at: 0,
+        });
+        hooks.lock().dispatch.as_mut().unwrap().loading = false;
+        hooks.offer(&deleted("no hook asked"), &metrics);
+        let task = |id: &str| {
+            published(Event::TaskDeleted {
+                id: id.into(),
+                project_id: "p".into(),
+            })
+        };
+        hooks.offer(&task("wanted"), &metrics);
+        hooks.offer(&task("over the inbox"), &metrics);
+        let mut offered = Vec::new();
+        while let Ok(p) = events.try_recv() {
+            offered.push(p.json.to_string());
+        }
+        assert_eq!(offered.len(), 2, "{offered:?}");
+        assert!(offered[0].contains("while loading"), "{offered:?}");
+        assert!(offered[1].contains("\"wanted\""), "{offered:?}");
     }
 }

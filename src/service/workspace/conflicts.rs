@@ -44,31 +44,21 @@ impl Service {
         watch.wake.notify_one();
     }
 
-    /// Starts the background check: marked projects on run ends, session changes and
-    /// workspace changes.
-    pub fn start_conflict_watch(&self, shutdown: CancellationToken) {
-        let mut events = self.bus().subscribe();
-        let marker = self.clone();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                let event = tokio::select! {
-                    () = stop.cancelled() => return,
-                    e = events.recv() => e,
-                };
-                match event {
-                    Ok(published) => match &published.event {
-                        Event::RunEnded(r) => marker.conflicts_may_have_changed(&r.project_id),
-                        Event::SessionUpdated(s) if s.activity.is_some() => {
-                            marker.conflicts_may_have_changed(&s.project_id)
-                        }
-                        _ => {}
-                    },
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(_) => return,
-                }
+    /// What a published event means for the check: a run that ended, or a session whose
+    /// activity changed, marks its project.
+    pub(in crate::service) fn note_for_conflicts(&self, event: &Event) {
+        match event {
+            Event::RunEnded(r) => self.conflicts_may_have_changed(&r.project_id),
+            Event::SessionUpdated(s) if s.activity.is_some() => {
+                self.conflicts_may_have_changed(&s.project_id)
             }
-        });
+            _ => {}
+        }
+    }
+
+    /// Starts the background check of marked projects (marked as events are published, and on
+    /// workspace changes).
+    pub fn start_conflict_watch(&self, shutdown: CancellationToken) {
         let checker = self.clone();
         tokio::spawn(async move {
             loop {
