@@ -429,19 +429,15 @@ mod tests {
         assert_eq!(p.wait_after(40), Duration::from_millis(500), "no overflow");
     }
 
-    fn published(event: crate::events::Event) -> Arc<Published> {
-        let json = Arc::from(event.to_envelope());
-        Arc::new(Published { event, json })
-    }
-
     /// The dispatcher is handed only what some hook wants (everything while the hooks load),
     /// and publishing never waits for it: with its inbox full, an event is dropped.
     #[tokio::test]
     async fn the_dispatcher_is_offered_only_what_a_hook_wants_and_never_waited_for() {
-        use crate::events::Event;
+        use crate::events::{Event, EventBus};
         let hooks = Webhooks::default();
         let metrics = Metrics::new();
-        let deleted = |id: &str| published(Event::ProjectDeleted { id: id.into() });
+        let bus = EventBus::new();
+        let deleted = |id: &str| bus.publish(Event::ProjectDeleted { id: id.into() });
         // Before delivery starts there is no dispatcher to offer anything to.
         hooks.offer(&deleted("before"), &metrics);
         let (inbox, mut events) = mpsc::channel(2);
@@ -461,7 +457,7 @@ mod tests {
         hooks.lock().dispatch.as_mut().unwrap().loading = false;
         hooks.offer(&deleted("no hook asked"), &metrics);
         let task = |id: &str| {
-            published(Event::TaskDeleted {
+            bus.publish(Event::TaskDeleted {
                 id: id.into(),
                 project_id: "p".into(),
             })
