@@ -18,6 +18,7 @@ mod m20261203_000009_task_budget;
 mod m20261203_000010_gemini_signals;
 mod m20261204_000011_queue_indexes;
 mod m20261204_000012_queue_order;
+mod m20261205_000013_one_state_index;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_gemini_signals::Migration),
             Box::new(m20261204_000011_queue_indexes::Migration),
             Box::new(m20261204_000012_queue_order::Migration),
+            Box::new(m20261205_000013_one_state_index::Migration),
         ]
     }
 }

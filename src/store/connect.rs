@@ -97,7 +97,8 @@ mod tests {
     async fn the_queue_order_migration_copies_priorities_onto_executions() {
         let dir = tempfile::tempdir().unwrap();
         let db = connect(&sqlite_url(dir.path())).await.unwrap();
-        Migrator::down(&db, Some(1)).await.unwrap();
+        // Back to before migration 12 (13 came after it).
+        Migrator::down(&db, Some(2)).await.unwrap();
         for sql in [
             "INSERT INTO project (id, name, settings, created_at, updated_at) \
              VALUES ('p', 'p', '{}', 1, 1)",
@@ -130,6 +131,55 @@ mod tests {
             })
             .collect();
         assert_eq!(read, [("hi".into(), 2, 50), ("lo".into(), 0, 9)]);
+    }
+
+    /// Every query on an execution's state is served by the queue's order index, the only one
+    /// left on the state.
+    #[tokio::test]
+    async fn the_queue_order_index_serves_every_query_on_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        // Migrated, then opened afresh: a connection that read the schema before the last
+        // migration may still plan with a dropped index (`EXPLAIN` does not check the schema).
+        connect(&sqlite_url(dir.path())).await.unwrap();
+        let db = connect(&sqlite_url(dir.path())).await.unwrap();
+        let plan = |sql: &str| {
+            let db = db.clone();
+            let sql = format!("EXPLAIN QUERY PLAN {sql}");
+            async move {
+                db.query_all_raw(Statement::from_string(DbBackend::Sqlite, sql))
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.try_get::<String>("", "detail").unwrap())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+        };
+        for sql in [
+            "SELECT * FROM task_execution WHERE state = 'running'",
+            "SELECT * FROM task_execution WHERE state = 'blocked' LIMIT 1",
+            "SELECT * FROM task_execution WHERE state IN ('queued', 'blocked')",
+            "SELECT state, COUNT(*) FROM task_execution GROUP BY state",
+            "SELECT priority, COUNT(*) FROM task_execution WHERE state = 'queued' GROUP BY priority",
+        ] {
+            let plan = plan(sql).await;
+            assert!(
+                plan.contains("idx_task_execution_queue_order"),
+                "{sql}: {plan}"
+            );
+        }
+        let left = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'task_execution' \
+                 AND name LIKE 'idx_%' ORDER BY name",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String>("", "name").unwrap())
+            .collect::<Vec<_>>();
+        assert_eq!(left, ["idx_task_execution_queue_order"]);
     }
 
     #[tokio::test]
