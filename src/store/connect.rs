@@ -52,6 +52,16 @@ mod tests {
 
     use super::*;
 
+    /// Column `name` of every row `sql` answers.
+    async fn texts(db: &DatabaseConnection, sql: &str, name: &str) -> Vec<String> {
+        db.query_all_raw(Statement::from_string(DbBackend::Sqlite, sql.to_owned()))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String>("", name).unwrap())
+            .collect()
+    }
+
     async fn pragma(db: &DatabaseConnection, name: &str) -> String {
         let row = db
             .query_one_raw(Statement::from_string(
@@ -142,19 +152,6 @@ mod tests {
         // migration may still plan with a dropped index (`EXPLAIN` does not check the schema).
         connect(&sqlite_url(dir.path())).await.unwrap();
         let db = connect(&sqlite_url(dir.path())).await.unwrap();
-        let plan = |sql: &str| {
-            let db = db.clone();
-            let sql = format!("EXPLAIN QUERY PLAN {sql}");
-            async move {
-                db.query_all_raw(Statement::from_string(DbBackend::Sqlite, sql))
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.try_get::<String>("", "detail").unwrap())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            }
-        };
         for sql in [
             "SELECT * FROM task_execution WHERE state = 'running'",
             "SELECT * FROM task_execution WHERE state = 'blocked' LIMIT 1",
@@ -162,23 +159,21 @@ mod tests {
             "SELECT state, COUNT(*) FROM task_execution GROUP BY state",
             "SELECT priority, COUNT(*) FROM task_execution WHERE state = 'queued' GROUP BY priority",
         ] {
-            let plan = plan(sql).await;
+            let plan = texts(&db, &format!("EXPLAIN QUERY PLAN {sql}"), "detail")
+                .await
+                .join("; ");
             assert!(
                 plan.contains("idx_task_execution_queue_order"),
                 "{sql}: {plan}"
             );
         }
-        let left = db
-            .query_all_raw(Statement::from_string(
-                DbBackend::Sqlite,
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'task_execution' \
-                 AND name LIKE 'idx_%' ORDER BY name",
-            ))
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.try_get::<String>("", "name").unwrap())
-            .collect::<Vec<_>>();
+        let left = texts(
+            &db,
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'task_execution' \
+             AND name LIKE 'idx_%' ORDER BY name",
+            "name",
+        )
+        .await;
         assert_eq!(left, ["idx_task_execution_queue_order"]);
     }
 
