@@ -70,6 +70,25 @@ impl Cpu {
     }
 }
 
+/// Tells a `perf record --control=fifo:FILE` to start or stop sampling, when `BENCH_PERF_CTL`
+/// names that fifo and `BENCH_PERF_SIDE` (`baton`, the default, or `bare`) is `side`: a profile
+/// of one side's measured window only, without the set-up or the other side.
+fn perf_control(side: &str, command: &str) {
+    let Ok(fifo) = std::env::var("BENCH_PERF_CTL") else {
+        return;
+    };
+    if std::env::var("BENCH_PERF_SIDE").unwrap_or_else(|_| "baton".into()) != side {
+        return;
+    }
+    use std::io::Write;
+    let mut ctl = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("BENCH_PERF_CTL names perf's control fifo");
+    ctl.write_all(format!("{command}\n").as_bytes())
+        .expect("perf reads its control fifo");
+}
+
 fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[((v.len() as f64 - 1.0) * p).round() as usize]
@@ -162,6 +181,7 @@ async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64, Cpu) {
     let mut events = service.subscribe(&Actor::User);
     let resumed = Instant::now();
     let cpu = Cpu::now();
+    perf_control("baton", "enable");
     service
         .pause_queue(QueueScope::default(), false, &Actor::User)
         .await
@@ -190,6 +210,7 @@ async fn baton_run(tasks: usize, limit: u32) -> (Vec<f64>, f64, Cpu) {
     }
     let seconds = resumed.elapsed().as_secs_f64();
     let cpu = Cpu::now().since(cpu);
+    perf_control("baton", "disable");
     server.stop().await.unwrap();
     (latencies, tasks as f64 / seconds, cpu)
 }
@@ -199,6 +220,7 @@ async fn bare_run(tasks: usize, limit: usize) -> f64 {
     let host: Arc<dyn PtyHost> = Arc::new(LocalHost);
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
+    perf_control("bare", "enable");
     let mut running = tokio::task::JoinSet::new();
     for i in 0..tasks {
         if running.len() >= limit {
@@ -221,7 +243,9 @@ async fn bare_run(tasks: usize, limit: usize) -> f64 {
         });
     }
     while running.join_next().await.is_some() {}
-    tasks as f64 / started.elapsed().as_secs_f64()
+    let seconds = started.elapsed().as_secs_f64();
+    perf_control("bare", "disable");
+    tasks as f64 / seconds
 }
 
 /// One round: the bare run, then Baton's, back to back.
