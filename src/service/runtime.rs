@@ -29,6 +29,8 @@ pub struct RunInfo {
     pub number: u32,
     pub task_id: Option<String>,
     pub attempt: Option<u32>,
+    /// When it started (Unix ms): its row's `started_at`.
+    pub started_at: i64,
 }
 
 pub struct Run {
@@ -72,7 +74,7 @@ impl Run {
             session_id: session_id.to_owned(),
             project_id: project_id.to_owned(),
             first_byte: info.log_start,
-            started_ms: crate::clock::now_ms(),
+            started_ms: info.started_at,
             info,
             terminal,
             output,

@@ -223,9 +223,9 @@ impl Service {
         } else {
             SessionStatus::Failed
         };
-        let closed = records::close(
+        let closed = records::close_run(
             txn,
-            &run.info.run_id,
+            run,
             records::Closing {
                 reason: *reason,
                 code: Some(exit.code),
@@ -335,5 +335,60 @@ mod tests {
         let exited = ends.exited_of(["a", "c"]);
         assert_eq!(exited, HashSet::from(["a".to_owned()]));
         assert!(ends.exited_of(["c", "d"]).is_empty());
+    }
+
+    /// A run's end is not read back: `run:started` and `run:ended` show the run as its row
+    /// stores it, and the ended one as the database has it after its end (number, attempt,
+    /// times, exit, reason, log range).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_run_ended_is_shown_as_its_row_stores_it() {
+        use crate::events::Event;
+        use crate::model::QueueScope;
+        use crate::service::{fixture, Actor};
+        let fixture = fixture::paused_queue(serde_json::json!({
+            "id": "short", "name": "short", "program": "sh",
+            "args": ["-c", "echo working; exit 3"], "promptMode": "none",
+        }))
+        .await;
+        let service = &fixture.service;
+        let task = fixture
+            .queued_task(serde_json::json!({ "title": "fails once" }))
+            .await;
+        let mut events = service.subscribe(&Actor::User);
+        service
+            .pause_queue(QueueScope::default(), false, &Actor::User)
+            .await
+            .unwrap();
+        let (mut started, mut ended) = (None, None);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while ended.is_none() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let published = tokio::time::timeout(left, events.recv())
+                .await
+                .expect("the run ends in time")
+                .expect("the bus");
+            match &published.event {
+                Event::RunStarted(run) if run.task_id.as_deref() == Some(&*task) => {
+                    started = Some(run.clone())
+                }
+                Event::RunEnded(run) if run.task_id.as_deref() == Some(&*task) => {
+                    ended = Some(run.clone())
+                }
+                _ => {}
+            }
+        }
+        let (started, ended) = (started.expect("run:started first"), ended.unwrap());
+        let stored = service.get_run(&ended.id, &Actor::User).await.unwrap();
+        assert_eq!(ended, stored);
+        assert_eq!(ended.started_at, started.started_at);
+        assert_eq!((ended.number, ended.attempt), (1, Some(1)));
+        assert_eq!(ended.exit_code, Some(3));
+        assert_eq!(ended.end_reason, Some(crate::model::EndReason::Exited));
+        assert!(ended.ended_at.unwrap() >= ended.started_at);
+        assert!(
+            ended.log_end.unwrap() > ended.log_start,
+            "its output is in its range"
+        );
+        fixture.server.stop().await.unwrap();
     }
 }

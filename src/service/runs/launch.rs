@@ -142,6 +142,13 @@ pub fn inherited_env(vars: impl Iterator<Item = (String, String)>) -> BTreeMap<S
         .collect()
 }
 
+/// What agents inherit of this server's environment ([`inherited_env`]), read once: Baton never
+/// changes its own environment, and every start would otherwise read and filter it again.
+pub fn server_env() -> &'static BTreeMap<String, String> {
+    static INHERITED: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
+    INHERITED.get_or_init(|| inherited_env(std::env::vars()))
+}
+
 /// The variables every agent gets, so that `baton` in its terminal acts on its own session and
 /// tasks. Called for every run: the server may listen elsewhere now, and the tasks may have
 /// changed.

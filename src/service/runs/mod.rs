@@ -292,7 +292,7 @@ impl Service {
                 project_id: project_id.to_owned(),
             })
             .map_err(|e| ServiceError::Unavailable(format!("cannot make a session token: {e}")))?;
-        let mut env = launch::inherited_env(std::env::vars());
+        let mut env = launch::server_env().clone();
         env.extend(launch.env.clone());
         env.insert("BATON_TOKEN".into(), token);
         // The `baton` CLI works in the agent's terminal without set-up: its folder goes first
@@ -769,11 +769,13 @@ impl Service {
                 task_id: task.map(|(t, _)| t),
                 attempt: task.map(|(_, a)| a),
                 log_start: output.end(),
+                started_at: now_ms(),
                 first: false,
             },
         )
         .await?;
         let info = RunInfo {
+            started_at: opened.started_at,
             run_id: opened.id.clone(),
             log_start: opened.log_start.max(0) as u64,
             number: opened.number as u32,

@@ -21,6 +21,8 @@ pub struct Opening<'a> {
     pub task_id: Option<&'a str>,
     pub attempt: Option<u32>,
     pub log_start: u64,
+    /// When its process started (Unix ms; [`RunInfo::started_at`]).
+    pub started_at: i64,
     /// A new session's first run is number 1 without asking the database.
     pub first: bool,
 }
@@ -38,22 +40,22 @@ pub async fn open<C: ConnectionTrait>(conn: &C, opening: Opening<'_>) -> Service
             .await?
             .map_or(0, |r| r.number)
     };
-    let now = now_ms();
+    let at = opening.started_at;
     let row = run::Model {
         id: opening.id,
         session_id: opening.session_id.to_owned(),
         task_id: opening.task_id.map(str::to_owned),
         number: last + 1,
         attempt: opening.attempt.map(|a| a as i32),
-        started_at: now,
+        started_at: at,
         ended_at: None,
         exit_code: None,
         signal: None,
         end_reason: None,
         log_start: opening.log_start as i64,
         log_end: None,
-        created_at: now,
-        updated_at: now,
+        created_at: at,
+        updated_at: at,
     };
     // Written as it is: nothing to read back (no `RETURNING`).
     run::Entity::insert(run::ActiveModel::from(row.clone()))
@@ -94,6 +96,50 @@ pub async fn close<C: ConnectionTrait>(
         // Ended already, or gone.
         None => Ok(run::Entity::find_by_id(id.to_owned()).one(conn).await?),
     }
+}
+
+/// Records the end of `run`, whose row it opened, like [`close`]; the row as it is now is built
+/// from what the run knows instead of read back (a run's row changes only when it opens and
+/// closes). Read only when the run had ended already, or is gone.
+pub async fn close_run<C: ConnectionTrait>(
+    conn: &C,
+    run: &crate::service::runtime::Run,
+    closing: Closing,
+) -> ServiceResult<Option<run::Model>> {
+    let now = now_ms();
+    let info = &run.info;
+    let closed = run::Entity::update_many()
+        .col_expr(run::Column::EndedAt, Expr::value(now))
+        .col_expr(run::Column::ExitCode, Expr::value(closing.code))
+        .col_expr(run::Column::Signal, Expr::value(closing.signal.clone()))
+        .col_expr(run::Column::EndReason, Expr::value(closing.reason.as_str()))
+        .col_expr(run::Column::LogEnd, Expr::value(closing.log_end as i64))
+        .col_expr(run::Column::UpdatedAt, Expr::value(now))
+        .filter(run::Column::Id.eq(info.run_id.as_str()))
+        .filter(run::Column::EndedAt.is_null())
+        .exec(conn)
+        .await?;
+    if closed.rows_affected == 0 {
+        return Ok(run::Entity::find_by_id(info.run_id.clone())
+            .one(conn)
+            .await?);
+    }
+    Ok(Some(run::Model {
+        id: info.run_id.clone(),
+        session_id: run.session_id.clone(),
+        task_id: info.task_id.clone(),
+        number: info.number as i32,
+        attempt: info.attempt.map(|a| a as i32),
+        started_at: info.started_at,
+        ended_at: Some(now),
+        exit_code: closing.code,
+        signal: closing.signal,
+        end_reason: Some(closing.reason.as_str().to_owned()),
+        log_start: info.log_start as i64,
+        log_end: Some(closing.log_end as i64),
+        created_at: info.started_at,
+        updated_at: now,
+    }))
 }
 
 pub fn view(row: run::Model, project_id: &str) -> Run {

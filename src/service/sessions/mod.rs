@@ -169,6 +169,7 @@ impl Service {
                 number: 1,
                 task_id: task.map(|(t, _)| t.to_owned()),
                 attempt: task.map(|(_, a)| a),
+                started_at: now_ms(),
             };
             started = Some(
                 self.start_process(&id, &project.id, l, output, info)

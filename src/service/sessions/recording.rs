@@ -168,6 +168,10 @@ impl Service {
                         task_id: p.task.as_ref().map(|(t, _)| t.as_str()),
                         attempt: p.task.as_ref().map(|(_, a)| *a),
                         log_start: p.log_start,
+                        started_at: p
+                            .started
+                            .as_ref()
+                            .map_or_else(now_ms, |s| s.run().info.started_at),
                         first: true,
                     },
                 )
