@@ -101,7 +101,7 @@ pub fn run() {
                     match events.recv().await {
                         Ok(published) => {
                             let envelope: serde_json::Value =
-                                serde_json::from_str(&published.json).unwrap_or_default();
+                                serde_json::from_str(published.json()).unwrap_or_default();
                             if let Err(err) = handle.emit("baton://event", envelope) {
                                 tracing::warn!(%err, "cannot forward an event to the window");
                             }

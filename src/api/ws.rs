@@ -109,7 +109,7 @@ async fn client(
         let outgoing = tokio::select! {
             biased;
             published = events.recv() => match published {
-                Ok(p) if filter.accepts(&p.event) => Message::Text(Utf8Bytes::from(p.json.as_ref())),
+                Ok(p) if filter.accepts(&p.event) => Message::Text(Utf8Bytes::from(p.json().as_ref())),
                 Ok(_) => continue,
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "event client fell behind; closing it");

@@ -3,7 +3,9 @@
 //!
 //! Publishing never waits: the bus is a `tokio::sync::broadcast` channel, so a subscriber that
 //! falls behind loses its place (it sees `Lagged`) instead of slowing the publisher or the other
-//! subscribers. Each event is serialized to its wire form once, at publish time.
+//! subscribers. Each event is serialized to its wire form once, by the first subscriber that
+//! needs it (a WebSocket client, a webhook, the desktop window): none is made for an event that
+//! only Baton's own listeners hear.
 
 use std::sync::Arc;
 
@@ -186,11 +188,27 @@ impl Event {
     }
 }
 
-/// An event as subscribers receive it: the typed value and its wire form, made once.
+/// An event as subscribers receive it: the typed value and its wire form, made once, when first
+/// asked for.
 #[derive(Debug)]
 pub struct Published {
     pub event: Event,
-    pub json: Arc<str>,
+    json: std::sync::OnceLock<Arc<str>>,
+}
+
+impl Published {
+    pub fn new(event: Event) -> Self {
+        Self {
+            event,
+            json: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The event's wire form (`{"event": name, "data": …}`), serialized by the first caller.
+    pub fn json(&self) -> &Arc<str> {
+        self.json
+            .get_or_init(|| Arc::from(self.event.to_envelope()))
+    }
 }
 
 /// The bus. Cloning it gives another handle on the same channel.
@@ -220,11 +238,10 @@ impl EventBus {
     /// Publishes `event` to every current subscriber; never blocks. Returns it as they receive
     /// it.
     pub fn publish(&self, event: Event) -> Arc<Published> {
-        let json = Arc::from(event.to_envelope());
         tracing::debug!(event = event.name(), "publish");
         self.version
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let published = Arc::new(Published { event, json });
+        let published = Arc::new(Published::new(event));
         // An error only means nobody listens right now.
         let _unheard = self.tx.send(Arc::clone(&published));
         published
@@ -248,6 +265,26 @@ impl EventBus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An event's wire form is made when first asked for, once, whoever asks: every subscriber
+    /// gets the same text.
+    #[test]
+    fn an_events_wire_form_is_made_once_when_asked_for() {
+        let bus = EventBus::new();
+        let mut heard = bus.subscribe();
+        let published = bus.publish(Event::ProjectDeleted {
+            id: "proj_1".into(),
+        });
+        let received = heard.try_recv().expect("a subscriber hears it");
+        assert!(Arc::ptr_eq(&published, &received));
+        let first = Arc::clone(received.json());
+        assert!(Arc::ptr_eq(&first, published.json()), "made once");
+        let value: serde_json::Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"event": "project:deleted", "data": {"id": "proj_1"}})
+        );
+    }
 
     #[test]
     fn patterns_select_names_resources_or_everything() {

@@ -236,7 +236,7 @@ impl Service {
                         // One turn of the write lock per event, however many hooks want it.
                         let _lock = service.write_lock().await;
                         for (hook, wake) in hooks {
-                            match queue(&service.db, &hook, name, &p.json).await {
+                            match queue(&service.db, &hook, name, p.json()).await {
                                 Ok(()) => wake.notify_one(),
                                 Err(err) => {
                                     tracing::error!(%err, hook, event = name, "cannot queue a webhook delivery");
@@ -466,7 +466,7 @@ mod tests {
         hooks.offer(&task("over the inbox"), &metrics);
         let mut offered = Vec::new();
         while let Ok(p) = events.try_recv() {
-            offered.push(p.json.to_string());
+            offered.push(p.json().to_string());
         }
         assert_eq!(offered.len(), 2, "{offered:?}");
         assert!(offered[0].contains("while loading"), "{offered:?}");
