@@ -19,6 +19,7 @@ use crate::store::entity::{
     task_history, task_tag,
 };
 use crate::store::json::from_text;
+use crate::store::shapes::Shapes;
 
 use super::runs::QUESTION_LINES;
 
@@ -178,54 +179,12 @@ struct TaskLinks {
 /// of the four tables in common columns): a task's view is built under the write lock at every
 /// start and end of the queue's runs, so its round trips count.
 async fn task_links<C: ConnectionTrait>(conn: &C, ids: &[String]) -> ServiceResult<TaskLinks> {
-    let tags = link_part(
-        0,
-        task_tag::Entity,
-        task_tag::Column::TaskId,
-        [("a", task_tag::Column::Tag.into_expr())],
-        ids,
-    );
-    let subtasks = link_part(
-        1,
-        subtask::Entity,
-        subtask::Column::TaskId,
-        [
-            ("k", subtask::Column::Position.into_expr()),
-            ("a", subtask::Column::Id.into_expr()),
-            ("b", subtask::Column::Title.into_expr()),
-            ("c", subtask::Column::Status.into_expr()),
-            ("n1", subtask::Column::CreatedAt.into_expr()),
-            ("n2", subtask::Column::UpdatedAt.into_expr()),
-            ("n3", subtask::Column::CompletedAt.into_expr()),
-        ],
-        ids,
-    );
-    let deps = link_part(
-        2,
-        task_dependency::Entity,
-        task_dependency::Column::TaskId,
-        [("a", task_dependency::Column::DependsOnId.into_expr())],
-        ids,
-    );
-    let sessions = link_part(
-        3,
-        session_task::Entity,
-        session_task::Column::TaskId,
-        [
-            ("k", session_task::Column::CreatedAt.into_expr()),
-            ("a", session_task::Column::SessionId.into_expr()),
-        ],
-        ids,
-    );
-    let query = tags
-        .to_owned()
-        .union(UnionType::All, subtasks)
-        .union(UnionType::All, deps)
-        .union(UnionType::All, sessions)
-        .to_owned();
-    let rows = conn
-        .query_all_raw(conn.get_database_backend().build(&query))
-        .await?;
+    // Built once for each number of ids (`store::shapes`): building the union cost as much as
+    // running it.
+    static LINKS: Shapes = Shapes::new();
+    let backend = conn.get_database_backend();
+    let stmt = LINKS.statement(backend, ids, |ids| backend.build(&links_query(ids)));
+    let rows = conn.query_all_raw(stmt).await?;
     let mut tag_rows = Vec::new();
     let mut subtask_rows = Vec::new();
     let mut dep_rows = Vec::new();
@@ -267,6 +226,54 @@ async fn task_links<C: ConnectionTrait>(conn: &C, ids: &[String]) -> ServiceResu
         deps: group(dep_rows),
         sessions: group(session_rows.into_iter().map(|(t, _, s)| (t, s))),
     })
+}
+
+/// [`task_links`]' query for tasks `ids`: a `UNION ALL` of the four tables in common columns.
+fn links_query(ids: &[String]) -> sea_orm::sea_query::SelectStatement {
+    let tags = link_part(
+        0,
+        task_tag::Entity,
+        task_tag::Column::TaskId,
+        [("a", task_tag::Column::Tag.into_expr())],
+        ids,
+    );
+    let subtasks = link_part(
+        1,
+        subtask::Entity,
+        subtask::Column::TaskId,
+        [
+            ("k", subtask::Column::Position.into_expr()),
+            ("a", subtask::Column::Id.into_expr()),
+            ("b", subtask::Column::Title.into_expr()),
+            ("c", subtask::Column::Status.into_expr()),
+            ("n1", subtask::Column::CreatedAt.into_expr()),
+            ("n2", subtask::Column::UpdatedAt.into_expr()),
+            ("n3", subtask::Column::CompletedAt.into_expr()),
+        ],
+        ids,
+    );
+    let deps = link_part(
+        2,
+        task_dependency::Entity,
+        task_dependency::Column::TaskId,
+        [("a", task_dependency::Column::DependsOnId.into_expr())],
+        ids,
+    );
+    let sessions = link_part(
+        3,
+        session_task::Entity,
+        session_task::Column::TaskId,
+        [
+            ("k", session_task::Column::CreatedAt.into_expr()),
+            ("a", session_task::Column::SessionId.into_expr()),
+        ],
+        ids,
+    );
+    tags.to_owned()
+        .union(UnionType::All, subtasks)
+        .union(UnionType::All, deps)
+        .union(UnionType::All, sessions)
+        .to_owned()
 }
 
 /// The columns of [`task_links`]' union after the kind and the task id, with their types: `k` (a

@@ -9,6 +9,7 @@ pub mod connect;
 pub mod entity;
 pub mod json;
 pub mod local_sqlite;
+pub mod shapes;
 pub mod write_txn;
 
 pub use connect::{connect, StoreError};

@@ -4,7 +4,8 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, SelectTwoModel, SelectorTrait, Set, TransactionTrait,
 };
 use serde_json::json;
 
@@ -13,6 +14,7 @@ use super::super::sessions::{Known, PreparedSession};
 use super::super::{lookup, views, Actor, Service};
 use super::gates::Marked;
 use super::*;
+use crate::store::shapes::Shapes;
 
 impl Service {
     /// After a run of the queue's ended (its end recorded): the queue is published and looks
@@ -33,11 +35,22 @@ impl Service {
         task_id: &str,
         end: RunEnd,
     ) -> ServiceResult<Option<(task::Model, task_execution::Model)>> {
-        let Some((execution, Some(row))) = task_execution::Entity::find_by_id(task_id.to_owned())
-            .find_also_related(task::Entity)
-            .one(conn)
-            .await?
-        else {
+        // Its SQL built once (`store::shapes`): this read runs at the end of every queued run.
+        static EXECUTION_WITH_TASK: Shapes = Shapes::new();
+        let backend = conn.get_database_backend();
+        let stmt = EXECUTION_WITH_TASK.statement(backend, &[task_id.to_owned()], |ids| {
+            task_execution::Entity::find_by_id(ids[0].clone())
+                .find_also_related(task::Entity)
+                .limit(1)
+                .build(backend)
+        });
+        let read = match conn.query_one_raw(stmt).await? {
+            Some(row) => Some(
+                SelectTwoModel::<task_execution::Model, task::Model>::from_raw_query_result(row)?,
+            ),
+            None => None,
+        };
+        let Some((execution, Some(row))) = read else {
             return Ok(None);
         };
         // Cancelled (or changed) while the run ended: nothing more to decide.
