@@ -1,13 +1,17 @@
 //! Task history: one row per change (who, what, old → new, when), written in the same
 //! transaction as the change itself.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use serde_json::Value;
 
 use super::error::ServiceResult;
 use super::{lookup, views, Actor, Service};
 use crate::model::HistoryEntry;
 use crate::store::entity::task_history;
+use crate::store::shapes::Shapes;
 
 /// A history row being built.
 pub(super) struct Entry {
@@ -47,10 +51,38 @@ impl Entry {
 }
 
 pub(super) async fn record<C: ConnectionTrait>(conn: &C, entry: Entry) -> ServiceResult<()> {
-    // Nothing reads the row back: no `RETURNING` (the queue writes three at every task's run).
-    task_history::Entity::insert(entry.row)
-        .exec_without_returning(conn)
-        .await?;
+    // Nothing reads the row back: no `RETURNING`. Its SQL is built once (`store::shapes`): the
+    // queue writes three at every task's run.
+    static INSERT: Shapes = Shapes::new();
+    const COLUMNS: [task_history::Column; 7] = [
+        task_history::Column::TaskId,
+        task_history::Column::Action,
+        task_history::Column::Field,
+        task_history::Column::OldValue,
+        task_history::Column::NewValue,
+        task_history::Column::Actor,
+        task_history::Column::CreatedAt,
+    ];
+    let values = COLUMNS
+        .iter()
+        .map(|c| {
+            entry
+                .row
+                .get(*c)
+                .into_value()
+                .unwrap_or(sea_orm::Value::String(None))
+        })
+        .collect();
+    let backend = conn.get_database_backend();
+    let stmt = INSERT.with_values(backend, values, |v| {
+        let mut insert = Query::insert();
+        insert
+            .into_table(task_history::Entity)
+            .columns(COLUMNS)
+            .values_panic(v.iter().cloned().map(Expr::val));
+        backend.build(&insert)
+    });
+    conn.execute_raw(stmt).await?;
     Ok(())
 }
 

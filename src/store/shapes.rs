@@ -8,15 +8,22 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use sea_orm::{DbBackend, Statement, Value, Values};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait,
+    Iterable, Statement, Value, Values,
+};
 
 /// Shapes with more ids than this are built every time (each number of ids is a shape).
 const MOST_IDS: usize = 64;
 
 /// One family of statements: the same builder, called with different ids.
 pub struct Shapes {
-    built: OnceLock<Mutex<HashMap<(u8, usize), Template>>>,
+    built: OnceLock<Mutex<HashMap<ShapeKey, Template>>>,
 }
+
+/// A shape: the backend, the variant (see [`Shapes::variant`]), the number of values.
+type ShapeKey = (u8, u64, usize);
 
 /// A built statement with its id values marked.
 #[derive(Clone)]
@@ -27,8 +34,8 @@ struct Template {
 
 #[derive(Clone)]
 enum Slot {
-    /// The value of `ids[n]`.
-    Id(usize),
+    /// The `n`th value given.
+    Given(usize),
     /// A value that is the same at every call (a constant of the statement).
     Fixed(Value),
 }
@@ -57,7 +64,37 @@ impl Shapes {
         if ids.len() > MOST_IDS {
             return build(ids);
         }
-        let key = (backend_key(backend), ids.len());
+        let values = ids
+            .iter()
+            .map(|id| Value::String(Some(id.clone())))
+            .collect();
+        self.with_values(backend, values, |markers| {
+            let ids: Vec<String> = markers.iter().map(marker_text).collect();
+            build(&ids)
+        })
+    }
+
+    /// The same for a statement of any `values` (of any types, each bound where the statement
+    /// takes it: `build` must not branch on them, nor write them into the SQL text).
+    pub fn with_values(
+        &self,
+        backend: DbBackend,
+        values: Vec<Value>,
+        build: impl Fn(&[Value]) -> Statement,
+    ) -> Statement {
+        self.variant(backend, 0, values, build)
+    }
+
+    /// The same, for a family whose statements come in shapes told apart by `variant` (say,
+    /// which columns an insert sets).
+    fn variant(
+        &self,
+        backend: DbBackend,
+        variant: u64,
+        values: Vec<Value>,
+        build: impl Fn(&[Value]) -> Statement,
+    ) -> Statement {
+        let key = (backend_key(backend), variant, values.len());
         let built = self.built.get_or_init(Mutex::default);
         let known = built
             .lock()
@@ -67,7 +104,7 @@ impl Shapes {
         let template = match known {
             Some(template) => template,
             None => {
-                let template = template_of(build, ids.len());
+                let template = template_of(build, values.len());
                 built
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -75,16 +112,45 @@ impl Shapes {
                 template
             }
         };
-        let values = template
+        let bound = template
             .values
             .into_iter()
             .map(|slot| match slot {
-                Slot::Id(n) => Value::String(Some(ids[n].clone())),
+                Slot::Given(n) => values[n].clone(),
                 Slot::Fixed(value) => value,
             })
             .collect();
-        Statement::from_sql_and_values(backend, template.sql, Values(values))
+        Statement::from_sql_and_values(backend, template.sql, Values(bound))
     }
+}
+
+/// Inserts `row` (the columns it sets) with the SQL of its shape built once; nothing read back.
+pub async fn insert<A, C>(shapes: &Shapes, conn: &C, row: &A) -> Result<(), DbErr>
+where
+    A: ActiveModelTrait,
+    C: ConnectionTrait,
+{
+    let mut columns = Vec::new();
+    let mut values = Vec::new();
+    let mut set = 0u64;
+    for (n, column) in <A::Entity as EntityTrait>::Column::iter().enumerate() {
+        if let ActiveValue::Set(value) | ActiveValue::Unchanged(value) = row.get(column) {
+            set |= 1 << n;
+            columns.push(column);
+            values.push(value);
+        }
+    }
+    let backend = conn.get_database_backend();
+    let stmt = shapes.variant(backend, set, values, |v| {
+        let mut insert = Query::insert();
+        insert
+            .into_table(A::Entity::default().table_ref())
+            .columns(columns.clone())
+            .values_panic(v.iter().cloned().map(Expr::val));
+        backend.build(&insert)
+    });
+    conn.execute_raw(stmt).await?;
+    Ok(())
 }
 
 fn backend_key(backend: DbBackend) -> u8 {
@@ -100,20 +166,25 @@ fn marker(n: usize) -> String {
     format!("\u{0}baton-shape-id-{n}\u{0}")
 }
 
-fn template_of(build: impl Fn(&[String]) -> Statement, count: usize) -> Template {
-    let markers: Vec<String> = (0..count).map(marker).collect();
+/// A marker's text (an id's marker is given to `build` as this text).
+fn marker_text(value: &Value) -> String {
+    match value {
+        Value::String(Some(text)) => text.clone(),
+        _ => String::new(),
+    }
+}
+
+fn template_of(build: impl Fn(&[Value]) -> Statement, count: usize) -> Template {
+    let markers: Vec<Value> = (0..count).map(|n| Value::String(Some(marker(n)))).collect();
     let built = build(&markers);
     let values = built
         .values
         .map(|v| v.0)
         .unwrap_or_default()
         .into_iter()
-        .map(|value| match &value {
-            Value::String(Some(text)) => match markers.iter().position(|m| m == text) {
-                Some(n) => Slot::Id(n),
-                None => Slot::Fixed(value),
-            },
-            _ => Slot::Fixed(value),
+        .map(|value| match markers.iter().position(|m| *m == value) {
+            Some(n) => Slot::Given(n),
+            None => Slot::Fixed(value),
         })
         .collect();
     Template {
@@ -172,5 +243,35 @@ mod tests {
         }
         // Two backends, two numbers of ids: four shapes, each built once.
         assert_eq!(shapes.built.get().unwrap().lock().unwrap().len(), 4);
+    }
+
+    /// An update of typed values (numbers, texts, NULLs) with a constant between them.
+    fn update(backend: DbBackend, v: &[Value]) -> Statement {
+        let mut query = task::Entity::update_many()
+            .col_expr(task::Column::Status, Expr::value(v[0].clone()))
+            .col_expr(task::Column::CompletedAt, Expr::value(v[1].clone()))
+            .col_expr(task::Column::Priority, Expr::value(2))
+            .filter(sea_orm::ColumnTrait::eq(&task::Column::Id, v[2].clone()))
+            .into_query();
+        query.returning_all();
+        backend.build(&query)
+    }
+
+    #[test]
+    fn a_shape_of_typed_values_binds_each_where_the_builder_would() {
+        let shapes = Shapes::new();
+        let calls: [Vec<Value>; 3] = [
+            vec!["done".into(), Some(17i64).into(), "task_a".into()],
+            vec!["failed".into(), Option::<i64>::None.into(), "task_b".into()],
+            vec!["queued".into(), Some(-3i64).into(), "task_c".into()],
+        ];
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+            for values in &calls {
+                let made = shapes.with_values(backend, values.clone(), |v| update(backend, v));
+                let built = update(backend, values);
+                assert_eq!(made.sql, built.sql);
+                assert_eq!(made.values, built.values, "{backend:?} {values:?}");
+            }
+        }
     }
 }

@@ -27,7 +27,8 @@ use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, QueryTrait, Set,
 };
 use serde_json::json;
 use tokio::sync::Notify;
@@ -45,6 +46,7 @@ use crate::store::entity::{
     agent_profile, project, queue_setting, session, task, task_dependency, task_execution,
 };
 use crate::store::json::from_text;
+use crate::store::shapes::Shapes;
 use admission::{Candidate, Limits};
 use lifecycle::{Ended, Next, Plan};
 
@@ -449,15 +451,26 @@ async fn set_task_status<C: ConnectionTrait>(
         updated_at: now,
         ..row.clone()
     };
-    // The row as it is now is `row` with these three changes: nothing to read back.
-    let written = task::Entity::update_many()
-        .col_expr(task::Column::Status, Expr::value(status.as_str()))
-        .col_expr(task::Column::CompletedAt, Expr::value(completed_at))
-        .col_expr(task::Column::UpdatedAt, Expr::value(now))
-        .filter(task::Column::Id.eq(row.id.as_str()))
-        .exec(conn)
-        .await?;
-    if written.rows_affected == 0 {
+    // The row as it is now is `row` with these three changes: nothing to read back. Its SQL is
+    // built once (`store::shapes`): every end of a queued run moves its task.
+    static SET_STATUS: Shapes = Shapes::new();
+    let backend = conn.get_database_backend();
+    let values = vec![
+        status.as_str().into(),
+        completed_at.into(),
+        now.into(),
+        row.id.as_str().into(),
+    ];
+    let stmt = SET_STATUS.with_values(backend, values, |v| {
+        task::Entity::update_many()
+            .col_expr(task::Column::Status, Expr::value(v[0].clone()))
+            .col_expr(task::Column::CompletedAt, Expr::value(v[1].clone()))
+            .col_expr(task::Column::UpdatedAt, Expr::value(v[2].clone()))
+            .filter(task::Column::Id.eq(v[3].clone()))
+            .build(backend)
+    });
+    let written = conn.execute_raw(stmt).await?;
+    if written.rows_affected() == 0 {
         return Err(sea_orm::DbErr::RecordNotUpdated.into());
     }
     record_status(conn, &row.id, old, status, actor, now).await?;
@@ -495,16 +508,30 @@ async fn move_task_status<C: ConnectionTrait>(
     now: i64,
 ) -> ServiceResult<Option<task::Model>> {
     debug_assert!(from != TaskStatus::Completed && to != TaskStatus::Completed);
-    let moved = task::Entity::update_many()
-        .col_expr(task::Column::Status, Expr::value(to.as_str()))
-        .col_expr(task::Column::CompletedAt, Expr::value(Option::<i64>::None))
-        .col_expr(task::Column::UpdatedAt, Expr::value(now))
-        .filter(task::Column::Id.eq(task_id))
-        .filter(task::Column::Status.eq(from.as_str()))
-        .exec_with_returning(conn)
-        .await?
-        .into_iter()
-        .next();
+    // Its SQL built once (`store::shapes`): every start of a queued run moves its task.
+    static MOVE: Shapes = Shapes::new();
+    let backend = conn.get_database_backend();
+    let values = vec![
+        to.as_str().into(),
+        now.into(),
+        task_id.into(),
+        from.as_str().into(),
+    ];
+    let stmt = MOVE.with_values(backend, values, |v| {
+        let mut query = task::Entity::update_many()
+            .col_expr(task::Column::Status, Expr::value(v[0].clone()))
+            .col_expr(task::Column::CompletedAt, Expr::value(Option::<i64>::None))
+            .col_expr(task::Column::UpdatedAt, Expr::value(v[1].clone()))
+            .filter(task::Column::Id.eq(v[2].clone()))
+            .filter(task::Column::Status.eq(v[3].clone()))
+            .into_query();
+        query.returning_all();
+        backend.build(&query)
+    });
+    let moved = match conn.query_one_raw(stmt).await? {
+        Some(row) => Some(task::Model::from_query_result(&row, "")?),
+        None => None,
+    };
     if moved.is_some() {
         record_status(conn, task_id, from, to, actor, now).await?;
     }

@@ -4,8 +4,8 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    QueryTrait, SelectTwoModel, SelectorTrait, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, QueryTrait, SelectTwoModel, SelectorTrait, Set, TransactionTrait,
 };
 use serde_json::json;
 
@@ -138,34 +138,52 @@ impl Service {
         session_id: &str,
     ) -> ServiceResult<(task::Model, task_execution::Model)> {
         let now = now_ms();
-        let mut update = task_execution::Entity::update_many()
-            .col_expr(
-                task_execution::Column::State,
-                Expr::value(ExecutionState::Running.as_str()),
-            )
-            .col_expr(
-                task_execution::Column::Runs,
-                sea_orm::sea_query::ExprTrait::add(Expr::col(task_execution::Column::Runs), 1),
-            )
-            .col_expr(
-                task_execution::Column::NotBefore,
-                Expr::value(Option::<i64>::None),
-            )
-            .col_expr(
-                task_execution::Column::Reason,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(task_execution::Column::UpdatedAt, Expr::value(now));
-        if !session_id.is_empty() {
-            update = update.col_expr(task_execution::Column::SessionId, Expr::value(session_id));
-        }
-        let execution = update
-            .filter(task_execution::Column::TaskId.eq(task_id))
-            .filter(task_execution::Column::State.eq(ExecutionState::Queued.as_str()))
-            .exec_with_returning(conn)
-            .await?
-            .into_iter()
-            .next();
+        // Its SQL built once (`store::shapes`), with the session or without.
+        static START: Shapes = Shapes::new();
+        static START_IN_SESSION: Shapes = Shapes::new();
+        let in_session = !session_id.is_empty();
+        let mut values: Vec<sea_orm::Value> = vec![now.into(), task_id.into()];
+        let shapes = if in_session {
+            values.push(session_id.into());
+            &START_IN_SESSION
+        } else {
+            &START
+        };
+        let backend = conn.get_database_backend();
+        let stmt = shapes.with_values(backend, values, |v| {
+            let mut update = task_execution::Entity::update_many()
+                .col_expr(
+                    task_execution::Column::State,
+                    Expr::value(ExecutionState::Running.as_str()),
+                )
+                .col_expr(
+                    task_execution::Column::Runs,
+                    sea_orm::sea_query::ExprTrait::add(Expr::col(task_execution::Column::Runs), 1),
+                )
+                .col_expr(
+                    task_execution::Column::NotBefore,
+                    Expr::value(Option::<i64>::None),
+                )
+                .col_expr(
+                    task_execution::Column::Reason,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(task_execution::Column::UpdatedAt, Expr::value(v[0].clone()));
+            if in_session {
+                update =
+                    update.col_expr(task_execution::Column::SessionId, Expr::value(v[2].clone()));
+            }
+            let mut query = update
+                .filter(task_execution::Column::TaskId.eq(v[1].clone()))
+                .filter(task_execution::Column::State.eq(ExecutionState::Queued.as_str()))
+                .into_query();
+            query.returning_all();
+            backend.build(&query)
+        });
+        let execution = match conn.query_one_raw(stmt).await? {
+            Some(row) => Some(task_execution::Model::from_query_result(&row, "")?),
+            None => None,
+        };
         // Cancelled (or changed by hand) since admission chose it: the start is undone (its
         // transaction rolls back, its process is killed).
         let Some(execution) = execution else {

@@ -12,7 +12,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryTrait, Value,
+};
 use tokio::sync::oneshot;
 
 use super::super::error::{ServiceError, ServiceResult};
@@ -24,6 +26,7 @@ use crate::events::Event;
 use crate::model::{EndReason, SessionStatus, Task};
 use crate::pty::Exit;
 use crate::store::entity::{run, session, task, task_execution};
+use crate::store::shapes::Shapes;
 
 /// Ends waiting for the write lock, and the queue's tasks whose run has exited but whose end is
 /// not committed yet.
@@ -248,23 +251,47 @@ impl Service {
             }
             None => None,
         };
+        // Its SQL built once (`store::shapes`), in two shapes: with its last output's time, when
+        // it printed anything, and without.
+        static ENDED: Shapes = Shapes::new();
+        static ENDED_AFTER_OUTPUT: Shapes = Shapes::new();
         let now = now_ms();
-        let mut update = session::Entity::update_many()
-            .col_expr(session::Column::Status, Expr::value(status.as_str()))
-            .col_expr(session::Column::ExitCode, Expr::value(exit.code))
-            .col_expr(session::Column::Signal, Expr::value(exit.signal.clone()))
-            .col_expr(session::Column::CompletedAt, Expr::value(now))
-            .col_expr(session::Column::UpdatedAt, Expr::value(now));
+        let mut values: Vec<Value> = vec![
+            status.as_str().into(),
+            exit.code.into(),
+            exit.signal.clone().into(),
+            now.into(),
+            run.session_id.as_str().into(),
+        ];
         let last = run.output.last_output_ms();
-        if last > 0 {
-            update = update.col_expr(session::Column::LastActivity, Expr::value(last));
-        }
-        let session = update
-            .filter(session::Column::Id.eq(run.session_id.as_str()))
-            .exec_with_returning(txn)
-            .await?
-            .into_iter()
-            .next();
+        let printed = last > 0;
+        let shapes = if printed {
+            values.push(last.into());
+            &ENDED_AFTER_OUTPUT
+        } else {
+            &ENDED
+        };
+        let backend = txn.get_database_backend();
+        let stmt = shapes.with_values(backend, values, |v| {
+            let mut update = session::Entity::update_many()
+                .col_expr(session::Column::Status, Expr::value(v[0].clone()))
+                .col_expr(session::Column::ExitCode, Expr::value(v[1].clone()))
+                .col_expr(session::Column::Signal, Expr::value(v[2].clone()))
+                .col_expr(session::Column::CompletedAt, Expr::value(v[3].clone()))
+                .col_expr(session::Column::UpdatedAt, Expr::value(v[3].clone()));
+            if printed {
+                update = update.col_expr(session::Column::LastActivity, Expr::value(v[5].clone()));
+            }
+            let mut query = update
+                .filter(session::Column::Id.eq(v[4].clone()))
+                .into_query();
+            query.returning_all();
+            backend.build(&query)
+        });
+        let session = match txn.query_one_raw(stmt).await? {
+            Some(row) => Some(session::Model::from_query_result(&row, "")?),
+            None => None,
+        };
         Ok(Written {
             closed,
             session,

@@ -5,6 +5,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 
 use super::super::error::{ServiceError, ServiceResult};
@@ -12,6 +13,7 @@ use super::super::{lookup, Actor, Service};
 use crate::clock::now_ms;
 use crate::model::{EndReason, Run};
 use crate::store::entity::{run, session, session_task};
+use crate::store::shapes::{self, Shapes};
 
 /// What a run row needs when it opens.
 pub struct Opening<'a> {
@@ -57,10 +59,9 @@ pub async fn open<C: ConnectionTrait>(conn: &C, opening: Opening<'_>) -> Service
         created_at: at,
         updated_at: at,
     };
-    // Written as it is: nothing to read back (no `RETURNING`).
-    run::Entity::insert(run::ActiveModel::from(row.clone()))
-        .exec_without_returning(conn)
-        .await?;
+    // Written as it is: nothing to read back (no `RETURNING`); its SQL built once.
+    static INSERT: Shapes = Shapes::new();
+    shapes::insert(&INSERT, conn, &run::ActiveModel::from(row.clone())).await?;
     Ok(row)
 }
 
@@ -108,18 +109,31 @@ pub async fn close_run<C: ConnectionTrait>(
 ) -> ServiceResult<Option<run::Model>> {
     let now = now_ms();
     let info = &run.info;
-    let closed = run::Entity::update_many()
-        .col_expr(run::Column::EndedAt, Expr::value(now))
-        .col_expr(run::Column::ExitCode, Expr::value(closing.code))
-        .col_expr(run::Column::Signal, Expr::value(closing.signal.clone()))
-        .col_expr(run::Column::EndReason, Expr::value(closing.reason.as_str()))
-        .col_expr(run::Column::LogEnd, Expr::value(closing.log_end as i64))
-        .col_expr(run::Column::UpdatedAt, Expr::value(now))
-        .filter(run::Column::Id.eq(info.run_id.as_str()))
-        .filter(run::Column::EndedAt.is_null())
-        .exec(conn)
-        .await?;
-    if closed.rows_affected == 0 {
+    // Its SQL built once (`store::shapes`): this runs at the end of every run.
+    static CLOSE: Shapes = Shapes::new();
+    let backend = conn.get_database_backend();
+    let values = vec![
+        now.into(),
+        closing.code.into(),
+        closing.signal.clone().into(),
+        closing.reason.as_str().into(),
+        (closing.log_end as i64).into(),
+        info.run_id.as_str().into(),
+    ];
+    let stmt = CLOSE.with_values(backend, values, |v| {
+        run::Entity::update_many()
+            .col_expr(run::Column::EndedAt, Expr::value(v[0].clone()))
+            .col_expr(run::Column::ExitCode, Expr::value(v[1].clone()))
+            .col_expr(run::Column::Signal, Expr::value(v[2].clone()))
+            .col_expr(run::Column::EndReason, Expr::value(v[3].clone()))
+            .col_expr(run::Column::LogEnd, Expr::value(v[4].clone()))
+            .col_expr(run::Column::UpdatedAt, Expr::value(v[0].clone()))
+            .filter(run::Column::Id.eq(v[5].clone()))
+            .filter(run::Column::EndedAt.is_null())
+            .build(backend)
+    });
+    let closed = conn.execute_raw(stmt).await?;
+    if closed.rows_affected() == 0 {
         return Ok(run::Entity::find_by_id(info.run_id.clone())
             .one(conn)
             .await?);

@@ -26,6 +26,7 @@ use crate::clock::now_ms;
 use crate::events::{Event, Link};
 use crate::model::{DeleteSession, ListSessions, NewSession, Session, SessionPatch, SessionStatus};
 use crate::store::entity::{agent_profile, project, session, session_task, task};
+use crate::store::shapes::Shapes;
 
 /// Rows a caller read already for a session's preparation (a queue round reads those of all its
 /// starts in three queries); each is used only if it is the one the input names.
@@ -527,13 +528,14 @@ async fn link<C: ConnectionTrait>(
     now: i64,
     bump: bool,
 ) -> ServiceResult<()> {
-    session_task::Entity::insert(session_task::ActiveModel {
+    // Its SQL built once: every queued run's session links its task.
+    static INSERT: Shapes = Shapes::new();
+    let row = session_task::ActiveModel {
         session_id: Set(session_id.to_owned()),
         task_id: Set(task_id.to_owned()),
         created_at: Set(now),
-    })
-    .exec_without_returning(conn)
-    .await?;
+    };
+    crate::store::shapes::insert(&INSERT, conn, &row).await?;
     history::record(
         conn,
         history::Entry::new(task_id, "session_linked", actor, now)

@@ -5,7 +5,7 @@
 //! undoes the others. Any start whose record fails is rolled back and its process killed (see
 //! `runs::Unsupervised`).
 
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::ConnectionTrait;
 
 use super::super::error::ServiceResult;
 use super::super::{runs, views, Actor, Service};
@@ -15,6 +15,7 @@ use crate::events::Event;
 use crate::model::{Session, SessionStatus};
 use crate::store::entity::{run, session, task, task_execution};
 use crate::store::json::to_text;
+use crate::store::shapes::{self, Shapes};
 
 /// What the transaction wrote for one session.
 pub(in crate::service) struct Written {
@@ -143,10 +144,9 @@ impl Service {
             created_at: now,
             updated_at: now,
         };
-        // The row is written as it is: nothing to read back (no `RETURNING`).
-        session::Entity::insert(session::ActiveModel::from(row.clone()))
-            .exec_without_returning(txn)
-            .await?;
+        // The row is written as it is: nothing to read back (no `RETURNING`); its SQL built once.
+        static INSERT: Shapes = Shapes::new();
+        shapes::insert(&INSERT, txn, &session::ActiveModel::from(row.clone())).await?;
         // The queue's task starts (its status moves, which bumps it); the others are bumped.
         let mut started_task = None;
         for task_id in &p.task_ids {
