@@ -11,7 +11,7 @@ use std::sync::{Mutex, OnceLock};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait,
-    Iterable, Statement, Value, Values,
+    FromQueryResult, Iterable, Statement, Value, Values,
 };
 
 /// Shapes with more ids than this are built every time (each number of ids is a shape).
@@ -151,6 +151,25 @@ where
     });
     conn.execute_raw(stmt).await?;
     Ok(())
+}
+
+/// The rows of the read `build` makes for `values`, decoded as `M`; its SQL built once.
+pub async fn all<M, C>(
+    shapes: &Shapes,
+    conn: &C,
+    values: Vec<Value>,
+    build: impl Fn(&[Value]) -> Statement,
+) -> Result<Vec<M>, DbErr>
+where
+    M: FromQueryResult,
+    C: ConnectionTrait,
+{
+    let stmt = shapes.with_values(conn.get_database_backend(), values, build);
+    conn.query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|row| M::from_query_result(row, ""))
+        .collect()
 }
 
 fn backend_key(backend: DbBackend) -> u8 {

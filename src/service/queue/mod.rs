@@ -46,7 +46,7 @@ use crate::store::entity::{
     agent_profile, project, queue_setting, session, task, task_dependency, task_execution,
 };
 use crate::store::json::from_text;
-use crate::store::shapes::Shapes;
+use crate::store::shapes::{self, Shapes};
 use admission::{Candidate, Limits};
 use lifecycle::{Ended, Next, Plan};
 
@@ -746,10 +746,18 @@ impl Service {
     }
 
     async fn limits<C: ConnectionTrait>(&self, conn: &C) -> ServiceResult<Limits> {
-        let running = task_execution::Entity::find()
-            .filter(task_execution::Column::State.eq(ExecutionState::Running.as_str()))
-            .all(conn)
-            .await?;
+        // Every round reads these: their SQL is built once (`store::shapes`).
+        static RUNNING: Shapes = Shapes::new();
+        static PROJECTS: Shapes = Shapes::new();
+        static SETTINGS: Shapes = Shapes::new();
+        static LIMITED: Shapes = Shapes::new();
+        let backend = conn.get_database_backend();
+        let running: Vec<task_execution::Model> = shapes::all(&RUNNING, conn, Vec::new(), |_| {
+            task_execution::Entity::find()
+                .filter(task_execution::Column::State.eq(ExecutionState::Running.as_str()))
+                .build(backend)
+        })
+        .await?;
         // The queue's live runs, by task (with its project): the executions running, and the
         // runs whose task left the queue while they ran (cancelled: the process is being
         // stopped), which hold their slot until their process exits as any run does — else the
@@ -772,13 +780,20 @@ impl Service {
             *by_project.entry(project.clone()).or_default() += 1;
         }
         let mut project_limits = BTreeMap::new();
-        for row in project::Entity::find().all(conn).await? {
+        let projects: Vec<project::Model> = shapes::all(&PROJECTS, conn, Vec::new(), |_| {
+            project::Entity::find().build(backend)
+        })
+        .await?;
+        for row in projects {
             if let Some(limit) = project_queue(&row).max_concurrent {
                 project_limits.insert(row.id, limit);
             }
         }
         // Every queue setting in one read: the limit, the pause, the paused projects.
-        let settings = queue_setting::Entity::find().all(conn).await?;
+        let settings: Vec<queue_setting::Model> = shapes::all(&SETTINGS, conn, Vec::new(), |_| {
+            queue_setting::Entity::find().build(backend)
+        })
+        .await?;
         let value = |key: &str| {
             settings
                 .iter()
@@ -795,11 +810,14 @@ impl Service {
             .collect();
         // Agents that reported their usage limit: none of their kind starts until it resets.
         let mut limited_agents: BTreeMap<String, i64> = BTreeMap::new();
-        for row in session::Entity::find()
-            .filter(session::Column::LimitedUntil.gt(now_ms()))
-            .all(conn)
-            .await?
-        {
+        let limited: Vec<session::Model> =
+            shapes::all(&LIMITED, conn, vec![now_ms().into()], |v| {
+                session::Entity::find()
+                    .filter(session::Column::LimitedUntil.gt(v[0].clone()))
+                    .build(backend)
+            })
+            .await?;
+        for row in limited {
             if let (Some(agent), Some(until)) = (row.agent_id, row.limited_until) {
                 let at = limited_agents.entry(agent).or_default();
                 *at = (*at).max(until);

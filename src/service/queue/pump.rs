@@ -382,12 +382,24 @@ impl Service {
         if start.is_empty() {
             return Ok(RoundReads::default());
         }
+        // Their SQL built once for each number of starts (`store::shapes`).
+        static ROWS: Shapes = Shapes::new();
+        static PROJECTS: Shapes = Shapes::new();
+        static PROFILES: Shapes = Shapes::new();
         let reads = self.reads();
-        let rows = task_execution::Entity::find()
-            .filter(task_execution::Column::TaskId.is_in(start.iter().cloned()))
-            .find_also_related(task::Entity)
-            .all(&reads)
-            .await?;
+        let backend = reads.get_database_backend();
+        let stmt = ROWS.statement(backend, start, |ids| {
+            task_execution::Entity::find()
+                .filter(task_execution::Column::TaskId.is_in(ids.to_vec()))
+                .find_also_related(task::Entity)
+                .build(backend)
+        });
+        let rows = reads
+            .query_all_raw(stmt)
+            .await?
+            .into_iter()
+            .map(SelectTwoModel::<task_execution::Model, task::Model>::from_raw_query_result)
+            .collect::<Result<Vec<_>, _>>()?;
         let project_ids: BTreeSet<String> = rows
             .iter()
             .filter_map(|(_, t)| t.as_ref().map(|t| t.project_id.clone()))
@@ -396,14 +408,30 @@ impl Service {
             .iter()
             .filter_map(|(e, _)| e.agent_id.clone())
             .collect();
-        let projects = project::Entity::find()
-            .filter(project::Column::Id.is_in(project_ids))
-            .all(&reads)
-            .await?;
-        let profiles = agent_profile::Entity::find()
-            .filter(agent_profile::Column::Id.is_in(agent_ids))
-            .all(&reads)
-            .await?;
+        let project_ids: Vec<String> = project_ids.into_iter().collect();
+        let stmt = PROJECTS.statement(backend, &project_ids, |ids| {
+            project::Entity::find()
+                .filter(project::Column::Id.is_in(ids.to_vec()))
+                .build(backend)
+        });
+        let projects = reads
+            .query_all_raw(stmt)
+            .await?
+            .iter()
+            .map(|row| project::Model::from_query_result(row, ""))
+            .collect::<Result<Vec<_>, _>>()?;
+        let agent_ids: Vec<String> = agent_ids.into_iter().collect();
+        let stmt = PROFILES.statement(backend, &agent_ids, |ids| {
+            agent_profile::Entity::find()
+                .filter(agent_profile::Column::Id.is_in(ids.to_vec()))
+                .build(backend)
+        });
+        let profiles = reads
+            .query_all_raw(stmt)
+            .await?
+            .iter()
+            .map(|row| agent_profile::Model::from_query_result(row, ""))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(RoundReads {
             rows: rows
                 .into_iter()
