@@ -165,11 +165,30 @@ where
     C: ConnectionTrait,
 {
     let stmt = shapes.with_values(conn.get_database_backend(), values, build);
+    rows(conn, stmt).await
+}
+
+/// The rows `stmt` reads, decoded as `M` (by column name).
+pub async fn rows<M: FromQueryResult, C: ConnectionTrait>(
+    conn: &C,
+    stmt: Statement,
+) -> Result<Vec<M>, DbErr> {
     conn.query_all_raw(stmt)
         .await?
         .iter()
         .map(|row| M::from_query_result(row, ""))
         .collect()
+}
+
+/// The first row `stmt` reads (or writes, with `RETURNING`), decoded as `M`.
+pub async fn one<M: FromQueryResult, C: ConnectionTrait>(
+    conn: &C,
+    stmt: Statement,
+) -> Result<Option<M>, DbErr> {
+    match conn.query_one_raw(stmt).await? {
+        Some(row) => Ok(Some(M::from_query_result(&row, "")?)),
+        None => Ok(None),
+    }
 }
 
 fn backend_key(backend: DbBackend) -> u8 {

@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, Set,
 };
 use serde_json::json;
 use tokio::sync::Notify;
@@ -528,10 +528,7 @@ async fn move_task_status<C: ConnectionTrait>(
         query.returning_all();
         backend.build(&query)
     });
-    let moved = match conn.query_one_raw(stmt).await? {
-        Some(row) => Some(task::Model::from_query_result(&row, "")?),
-        None => None,
-    };
+    let moved: Option<task::Model> = shapes::one(conn, stmt).await?;
     if moved.is_some() {
         record_status(conn, task_id, from, to, actor, now).await?;
     }

@@ -4,8 +4,8 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, QueryTrait, SelectTwoModel, SelectorTrait, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, SelectTwoModel, SelectorTrait, Set, TransactionTrait,
 };
 use serde_json::json;
 
@@ -14,7 +14,7 @@ use super::super::sessions::{Known, PreparedSession};
 use super::super::{lookup, views, Actor, Service};
 use super::gates::Marked;
 use super::*;
-use crate::store::shapes::Shapes;
+use crate::store::shapes::{self, Shapes};
 
 impl Service {
     /// After a run of the queue's ended (its end recorded): the queue is published and looks
@@ -180,10 +180,7 @@ impl Service {
             query.returning_all();
             backend.build(&query)
         });
-        let execution = match conn.query_one_raw(stmt).await? {
-            Some(row) => Some(task_execution::Model::from_query_result(&row, "")?),
-            None => None,
-        };
+        let execution: Option<task_execution::Model> = shapes::one(conn, stmt).await?;
         // Cancelled (or changed by hand) since admission chose it: the start is undone (its
         // transaction rolls back, its process is killed).
         let Some(execution) = execution else {
@@ -414,24 +411,14 @@ impl Service {
                 .filter(project::Column::Id.is_in(ids.to_vec()))
                 .build(backend)
         });
-        let projects = reads
-            .query_all_raw(stmt)
-            .await?
-            .iter()
-            .map(|row| project::Model::from_query_result(row, ""))
-            .collect::<Result<Vec<_>, _>>()?;
+        let projects: Vec<project::Model> = shapes::rows(&reads, stmt).await?;
         let agent_ids: Vec<String> = agent_ids.into_iter().collect();
         let stmt = PROFILES.statement(backend, &agent_ids, |ids| {
             agent_profile::Entity::find()
                 .filter(agent_profile::Column::Id.is_in(ids.to_vec()))
                 .build(backend)
         });
-        let profiles = reads
-            .query_all_raw(stmt)
-            .await?
-            .iter()
-            .map(|row| agent_profile::Model::from_query_result(row, ""))
-            .collect::<Result<Vec<_>, _>>()?;
+        let profiles: Vec<agent_profile::Model> = shapes::rows(&reads, stmt).await?;
         Ok(RoundReads {
             rows: rows
                 .into_iter()

@@ -12,9 +12,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryTrait, Value,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait, Value};
 use tokio::sync::oneshot;
 
 use super::super::error::{ServiceError, ServiceResult};
@@ -26,7 +24,7 @@ use crate::events::Event;
 use crate::model::{EndReason, SessionStatus, Task};
 use crate::pty::Exit;
 use crate::store::entity::{run, session, task, task_execution};
-use crate::store::shapes::Shapes;
+use crate::store::shapes::{self, Shapes};
 
 /// Ends waiting for the write lock, and the queue's tasks whose run has exited but whose end is
 /// not committed yet.
@@ -288,10 +286,7 @@ impl Service {
             query.returning_all();
             backend.build(&query)
         });
-        let session = match txn.query_one_raw(stmt).await? {
-            Some(row) => Some(session::Model::from_query_result(&row, "")?),
-            None => None,
-        };
+        let session: Option<session::Model> = shapes::one(txn, stmt).await?;
         Ok(Written {
             closed,
             session,
