@@ -41,8 +41,6 @@ pub struct Run {
     pub output: Arc<Output>,
     /// Where this run's output starts in the session log.
     pub first_byte: u64,
-    /// When it started (Unix ms).
-    started_ms: i64,
     /// Set once, by the first stop asked: why, and the grace before SIGKILL.
     stop: watch::Sender<Option<(EndReason, Duration)>>,
     activity: Mutex<Activity>,
@@ -74,7 +72,6 @@ impl Run {
             session_id: session_id.to_owned(),
             project_id: project_id.to_owned(),
             first_byte: info.log_start,
-            started_ms: info.started_at,
             info,
             terminal,
             output,
@@ -110,7 +107,7 @@ impl Run {
     }
 
     pub fn started_at_ms(&self) -> i64 {
-        self.started_ms
+        self.info.started_at
     }
 
     pub fn activity_source(&self) -> ActivitySource {

@@ -1,12 +1,13 @@
 //! Statements whose SQL is built once per shape. sea-query builds a statement's SQL from its
-//! syntax tree at every call; for the queue's hottest reads (a task's links, a run's task with
-//! its execution) that building cost as much as SQLite running them. A [`Shapes`] builds one
-//! with marker ids in place of the real ones, once per backend and number of ids, keeps the SQL
-//! and where each marker went, and then makes the statement for any ids of that number by putting
-//! them there: the same SQL and values sea-query would have built (a test checks it).
+//! syntax tree at every call; for the statements of a queued run's start and end, and the queue's
+//! reads, that building cost as much as SQLite running them. A [`Shapes`] (one per call site)
+//! builds its statement with marker values in place of the real ones, once per backend, number of
+//! values and variant, keeps the SQL and where each marker went, and then makes the statement for
+//! any values by putting them there: the same SQL and values sea-query would have built (tests
+//! check it for ids, numbers, texts and NULLs on both backends).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
@@ -19,14 +20,13 @@ const MOST_IDS: usize = 64;
 
 /// One family of statements: the same builder, called with different ids.
 pub struct Shapes {
-    built: OnceLock<Mutex<HashMap<ShapeKey, Template>>>,
+    built: OnceLock<Mutex<HashMap<ShapeKey, Arc<Template>>>>,
 }
 
 /// A shape: the backend, the variant (see [`Shapes::variant`]), the number of values.
 type ShapeKey = (u8, u64, usize);
 
-/// A built statement with its id values marked.
-#[derive(Clone)]
+/// A built statement with its given values marked.
 struct Template {
     sql: String,
     values: Vec<Slot>,
@@ -104,23 +104,23 @@ impl Shapes {
         let template = match known {
             Some(template) => template,
             None => {
-                let template = template_of(build, values.len());
+                let template = Arc::new(template_of(build, values.len()));
                 built
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(key, template.clone());
+                    .insert(key, Arc::clone(&template));
                 template
             }
         };
         let bound = template
             .values
-            .into_iter()
+            .iter()
             .map(|slot| match slot {
-                Slot::Given(n) => values[n].clone(),
-                Slot::Fixed(value) => value,
+                Slot::Given(n) => values[*n].clone(),
+                Slot::Fixed(value) => value.clone(),
             })
             .collect();
-        Statement::from_sql_and_values(backend, template.sql, Values(bound))
+        Statement::from_sql_and_values(backend, template.sql.clone(), Values(bound))
     }
 }
 
@@ -133,22 +133,32 @@ where
     let mut columns = Vec::new();
     let mut values = Vec::new();
     let mut set = 0u64;
+    let mut wide = false;
     for (n, column) in <A::Entity as EntityTrait>::Column::iter().enumerate() {
         if let ActiveValue::Set(value) | ActiveValue::Unchanged(value) = row.get(column) {
-            set |= 1 << n;
+            match 1u64.checked_shl(n as u32) {
+                Some(bit) => set |= bit,
+                None => wide = true,
+            }
             columns.push(column);
             values.push(value);
         }
     }
     let backend = conn.get_database_backend();
-    let stmt = shapes.variant(backend, set, values, |v| {
+    let build = |v: &[Value]| {
         let mut insert = Query::insert();
         insert
             .into_table(A::Entity::default().table_ref())
             .columns(columns.clone())
             .values_panic(v.iter().cloned().map(Expr::val));
         backend.build(&insert)
-    });
+    };
+    // The set columns are the shape: a table of more than 64 columns is built every time.
+    let stmt = if wide {
+        build(&values)
+    } else {
+        shapes.variant(backend, set, values, build)
+    };
     conn.execute_raw(stmt).await?;
     Ok(())
 }

@@ -836,17 +836,13 @@ impl Service {
                 std::fs::metadata(self.runtime.session_dir(&row.session_id).join("output.log"))
                     .map(|m| m.len())
                     .unwrap_or(row.log_start.max(0) as u64);
-            records::close(
-                &self.db,
-                &row.id,
-                records::Closing {
-                    reason: EndReason::Interrupted,
-                    code: None,
-                    signal: None,
-                    log_end,
-                },
-            )
-            .await?;
+            let closing = records::Closing {
+                reason: EndReason::Interrupted,
+                code: None,
+                signal: None,
+                log_end,
+            };
+            records::close(&self.db, &row.id, &closing, now_ms()).await?;
         }
         let now = now_ms();
         let result = session::Entity::update_many()

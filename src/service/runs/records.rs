@@ -73,43 +73,14 @@ pub struct Closing {
     pub log_end: u64,
 }
 
-/// Records the end of run `id` (once: an ended run stays as it ended), in one statement when it
-/// was open.
+/// Records the end of run `id` (once: an ended run stays as it ended), in one statement; whether
+/// it was open. Its SQL is built once (`store::shapes`): this runs at the end of every run.
 pub async fn close<C: ConnectionTrait>(
     conn: &C,
     id: &str,
-    closing: Closing,
-) -> ServiceResult<Option<run::Model>> {
-    let now = now_ms();
-    let closed = run::Entity::update_many()
-        .col_expr(run::Column::EndedAt, Expr::value(now))
-        .col_expr(run::Column::ExitCode, Expr::value(closing.code))
-        .col_expr(run::Column::Signal, Expr::value(closing.signal))
-        .col_expr(run::Column::EndReason, Expr::value(closing.reason.as_str()))
-        .col_expr(run::Column::LogEnd, Expr::value(closing.log_end as i64))
-        .col_expr(run::Column::UpdatedAt, Expr::value(now))
-        .filter(run::Column::Id.eq(id))
-        .filter(run::Column::EndedAt.is_null())
-        .exec_with_returning(conn)
-        .await?;
-    match closed.into_iter().next() {
-        Some(row) => Ok(Some(row)),
-        // Ended already, or gone.
-        None => Ok(run::Entity::find_by_id(id.to_owned()).one(conn).await?),
-    }
-}
-
-/// Records the end of `run`, whose row it opened, like [`close`]; the row as it is now is built
-/// from what the run knows instead of read back (a run's row changes only when it opens and
-/// closes). Read only when the run had ended already, or is gone.
-pub async fn close_run<C: ConnectionTrait>(
-    conn: &C,
-    run: &crate::service::runtime::Run,
-    closing: Closing,
-) -> ServiceResult<Option<run::Model>> {
-    let now = now_ms();
-    let info = &run.info;
-    // Its SQL built once (`store::shapes`): this runs at the end of every run.
+    closing: &Closing,
+    now: i64,
+) -> ServiceResult<bool> {
     static CLOSE: Shapes = Shapes::new();
     let backend = conn.get_database_backend();
     let values = vec![
@@ -118,7 +89,7 @@ pub async fn close_run<C: ConnectionTrait>(
         closing.signal.clone().into(),
         closing.reason.as_str().into(),
         (closing.log_end as i64).into(),
-        info.run_id.as_str().into(),
+        id.into(),
     ];
     let stmt = CLOSE.with_values(backend, values, |v| {
         run::Entity::update_many()
@@ -132,8 +103,20 @@ pub async fn close_run<C: ConnectionTrait>(
             .filter(run::Column::EndedAt.is_null())
             .build(backend)
     });
-    let closed = conn.execute_raw(stmt).await?;
-    if closed.rows_affected() == 0 {
+    Ok(conn.execute_raw(stmt).await?.rows_affected() > 0)
+}
+
+/// Records the end of `run`, whose row it opened ([`close`]); the row as it is now is built
+/// from what the run knows instead of read back (a run's row changes only when it opens and
+/// closes). Read only when the run had ended already, or is gone.
+pub async fn close_run<C: ConnectionTrait>(
+    conn: &C,
+    run: &crate::service::runtime::Run,
+    closing: Closing,
+) -> ServiceResult<Option<run::Model>> {
+    let now = now_ms();
+    let info = &run.info;
+    if !close(conn, &info.run_id, &closing, now).await? {
         return Ok(run::Entity::find_by_id(info.run_id.clone())
             .one(conn)
             .await?);
